@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readJsonIfExists, writeJsonAtomic, isAtomicTempName } from './atomic-file.js';
+
+test('writeJsonAtomic replaces the record and leaves no temp file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-atomic-'));
+  try {
+    const p = join(dir, 'sub', 'rec.json');
+    assert.equal(await readJsonIfExists(p), undefined);
+    await writeJsonAtomic(p, { a: 1 });
+    await writeJsonAtomic(p, { a: 2 });
+    assert.deepEqual(await readJsonIfExists(p), { a: 2 });
+    assert.deepEqual(await readdir(join(dir, 'sub')), ['rec.json']);
+    assert.match(await readFile(p, 'utf8'), /"a": 2/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('isAtomicTempName recognises only our temp files', () => {
+  assert.equal(isAtomicTempName('.rec.json.tmp-abc123'), true);
+  assert.equal(isAtomicTempName('rec.json'), false);
+});

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// Runs every test suite and ends with the line `N passed, N failed`.
+//
+//   node scripts/test.mjs                 all suites
+//   node scripts/test.mjs unit engine     only these suites
+//   node scripts/test.mjs engine -- pull  only files whose path contains "pull"
+//
+// Each suite is one `node --test` run (TypeScript through tsx); a reporter
+// writes the counts to a file so we can sum them without parsing output.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Suite name -> where its files are and how many files may run at once. */
+const suites = {
+  unit: { dirs: ['apps', 'native/test'], concurrency: 2 },
+  engine: { dirs: ['tests/engine'], concurrency: 2, root: true },
+  vm: { dirs: ['tests/vm'], concurrency: 1, root: true },
+  dashboard: { dirs: ['tests/dashboard'], concurrency: 1, root: true },
+};
+
+function findTests(dir) {
+  const abs = join(root, dir);
+  if (!existsSync(abs)) return [];
+  const out = [];
+  for (const name of readdirSync(abs)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const p = join(abs, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(join(dir, name)));
+    else if (name.endsWith('.test.ts') || name.endsWith('.test.mjs')) out.push(p);
+  }
+  return out.sort();
+}
+
+const argv = process.argv.slice(2);
+const sep = argv.indexOf('--');
+const names = (sep === -1 ? argv : argv.slice(0, sep)).filter(Boolean);
+const filters = sep === -1 ? [] : argv.slice(sep + 1);
+const chosen = names.length ? names : Object.keys(suites);
+for (const n of chosen) if (!suites[n]) throw new Error(`unknown suite "${n}"; suites: ${Object.keys(suites).join(', ')}`);
+
+const work = mkdtempSync(join(tmpdir(), 'berth-test-'));
+const total = { passed: 0, failed: 0, skipped: 0 };
+
+for (const name of chosen) {
+  const suite = suites[name];
+  let files = suite.dirs.flatMap(findTests);
+  if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
+  if (!files.length) continue;
+  if (suite.root && process.getuid?.() !== 0) {
+    console.log(`\n# suite ${name}: needs root (it runs containers); run the tests as root`);
+    total.failed += files.length;
+    continue;
+  }
+  console.log(`\n# suite ${name}: ${files.map((f) => relative(root, f)).join(' ')}`);
+  const countFile = join(work, `${name}.json`);
+  const code = await new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import', 'tsx',
+        '--test',
+        `--test-concurrency=${suite.concurrency}`,
+        '--test-reporter=spec', '--test-reporter-destination=stdout',
+        `--test-reporter=${join(root, 'scripts/count-reporter.mjs')}`, `--test-reporter-destination=${countFile}`,
+        ...files,
+      ],
+      { cwd: root, stdio: 'inherit', env: { ...process.env, BERTH_REPO: root } },
+    );
+    child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
+  });
+  let counts;
+  try {
+    counts = JSON.parse(readFileSync(countFile, 'utf8').trim().split('\n').pop());
+  } catch {
+    counts = { passed: 0, failed: 1, skipped: 0 }; // the runner died before reporting
+  }
+  if (code !== 0 && counts.failed === 0) counts.failed = 1; // never let a crash read as green
+  console.log(`# suite ${name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  total.passed += counts.passed;
+  total.failed += counts.failed;
+  total.skipped += counts.skipped;
+}
+rmSync(work, { recursive: true, force: true });
+console.log(`${total.passed} passed, ${total.failed} failed`);
+process.exit(total.failed ? 1 : 0);
