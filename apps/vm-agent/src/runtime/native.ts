@@ -1,0 +1,110 @@
+/**
+ * The single loader of the C addon (native/, built by `npm run build:native`)
+ * and its typed surface. Nothing else in the agent loads native code.
+ *
+ * Where the addon is looked for, first found wins:
+ *   1. `BERTH_NATIVE_ADDON` (a path to the .node file);
+ *   2. `berth_native.node` beside the running module (the esbuild bundle
+ *      apps/vm-agent/dist/main.js has it copied beside it);
+ *   3. `native/build/Release/berth_native.node` in the repository, found by
+ *      walking up from this module (running from source under tsx).
+ * The addon is loaded on first use, so importing this module never fails.
+ *
+ * Errors thrown by the addon are Node-style system errors: `code` ("ENOENT"),
+ * `errno` (negative), `syscall` ("mount"), and a message naming the step and
+ * its argument: "mount `overlay` (type overlay) on `/x`: No such device".
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { Addon } from './native-addon.js';
+
+const ADDON_FILE = 'berth_native.node';
+
+/** Names accepted by `mount` for its flags (MS_*); a number is also accepted. */
+export type MountFlag =
+  | 'ro' | 'rdonly' | 'nosuid' | 'nodev' | 'noexec' | 'sync' | 'remount' | 'mandlock' | 'dirsync'
+  | 'noatime' | 'nodiratime' | 'bind' | 'move' | 'rec' | 'silent' | 'unbindable' | 'private'
+  | 'slave' | 'shared' | 'relatime' | 'strictatime' | 'lazytime';
+/** Names accepted by `umount` (MNT_*, UMOUNT_NOFOLLOW). */
+export type UmountFlag = 'force' | 'detach' | 'expire' | 'nofollow';
+
+/** A system error thrown by the addon (same fields as Node's own). */
+export interface NativeError extends Error {
+  code: string;
+  errno?: number;
+  syscall: string;
+}
+
+export function isNativeError(err: unknown): err is NativeError {
+  return err instanceof Error && typeof (err as { syscall?: unknown }).syscall === 'string';
+}
+
+let addon: Addon | undefined;
+
+function candidates(): string[] {
+  const out: string[] = [];
+  const env = process.env.BERTH_NATIVE_ADDON;
+  if (env) out.push(env);
+  const here = dirname(fileURLToPath(import.meta.url));
+  out.push(join(here, ADDON_FILE));
+  for (let dir = here, i = 0; i < 8; i++, dir = dirname(dir)) {
+    out.push(join(dir, 'native', 'build', 'Release', ADDON_FILE));
+    if (dirname(dir) === dir) break;
+  }
+  return out;
+}
+
+/** Loads the addon once; throws with the searched paths when it is absent. */
+export function loadAddon(): Addon {
+  if (addon) return addon;
+  const tried = candidates();
+  const found = tried.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `native addon ${ADDON_FILE} not found (looked in: ${tried.join(', ')}); ` +
+        'run `npm run build:native`, or set BERTH_NATIVE_ADDON to its path',
+    );
+  }
+  addon = createRequire(import.meta.url)(found) as Addon;
+  return addon;
+}
+
+/**
+ * mknod(2): `mode` includes the type bits (fs.constants.S_IFCHR | 0o644).
+ * An overlayfs whiteout is a character device 0/0. The umask applies.
+ */
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  loadAddon().mknod(path, mode, major, minor);
+}
+
+/** lsetxattr(2): sets an extended attribute on the path itself (no symlink following). */
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  loadAddon().lsetxattr(path, name, value);
+}
+
+/** lgetxattr(2): the attribute's value, or undefined when it is not set (ENODATA). */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  return loadAddon().lgetxattr(path, name);
+}
+
+/**
+ * mount(2). `flags` are MS_* names (['bind', 'rec']) or their numeric sum;
+ * `source`, `fstype` and `data` may be null where mount(2) allows it.
+ */
+export function mount(
+  source: string | null,
+  target: string,
+  fstype: string | null,
+  flags: readonly MountFlag[] | number = 0,
+  data: string | null = null,
+): void {
+  loadAddon().mount(source, target, fstype, flags, data);
+}
+
+/** umount2(2) with MNT_* flags by name (['detach']) or number. */
+export function umount(target: string, flags: readonly UmountFlag[] | number = 0): void {
+  loadAddon().umount(target, flags);
+}

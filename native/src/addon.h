@@ -1,0 +1,12 @@
+/* Registration: each concern file adds its functions to the exports object. */
+#ifndef BERTH_ADDON_H
+#define BERTH_ADDON_H
+
+#include <node_api.h>
+
+void berth_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
+
+void berth_init_fs(napi_env env, napi_value exports);
+void berth_init_mount(napi_env env, napi_value exports);
+
+#endif
