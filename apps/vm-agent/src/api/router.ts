@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { invalidParameter, notFound } from '../errors.js';
+import { sendError } from './http-io.js';
+import { API_VERSION, MIN_API_VERSION, compareApiVersions } from './version.js';
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Path parameters from `{name}` placeholders, URL-decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The API version of this request: the path's /v1.NN, or the newest we serve. */
+  apiVersion: string;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: Handler;
+}
+
+/**
+ * A small router for Docker's paths. Patterns use `{name}` for one segment
+ * and `{name:.*}` for a name that may contain slashes (image names do:
+ * `/images/localhost:5000/app/json`), which is why a generic router with
+ * trailing-only wildcards does not fit.
+ */
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, path: string, handler: Handler): this {
+    const keys: string[] = [];
+    const source = path.replace(/\{(\w+)(:\.\*)?\}/g, (_m, key: string, greedy?: string) => {
+      keys.push(key);
+      return greedy ? '(.+)' : '([^/]+)';
+    });
+    this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), keys, handler });
+    return this;
+  }
+
+  get(path: string, h: Handler) {
+    return this.add('GET', path, h);
+  }
+  post(path: string, h: Handler) {
+    return this.add('POST', path, h);
+  }
+  put(path: string, h: Handler) {
+    return this.add('PUT', path, h);
+  }
+  delete(path: string, h: Handler) {
+    return this.add('DELETE', path, h);
+  }
+  head(path: string, h: Handler) {
+    return this.add('HEAD', path, h);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://engine');
+      let path = url.pathname;
+      let apiVersion = API_VERSION;
+      const versioned = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+      if (versioned) {
+        apiVersion = versioned[1]!;
+        path = versioned[2]!;
+        checkVersion(apiVersion);
+      }
+      const method = req.method ?? 'GET';
+      let methodMismatch = false;
+      for (const route of this.routes) {
+        const m = route.pattern.exec(path);
+        if (!m) continue;
+        if (route.method !== method) {
+          methodMismatch = true;
+          continue;
+        }
+        const params: Record<string, string> = {};
+        route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+        await route.handler({ req, res, params, query: url.searchParams, apiVersion });
+        return;
+      }
+      if (methodMismatch) throw invalidParameter(`method ${method} not allowed for ${path}`);
+      throw notFound('page not found');
+    } catch (err) {
+      sendError(res, err);
+    }
+  }
+}
+
+function checkVersion(v: string): void {
+  if (compareApiVersions(v, API_VERSION) > 0) {
+    throw invalidParameter(`client version ${v} is too new. Maximum supported API version is ${API_VERSION}`);
+  }
+  if (compareApiVersions(v, MIN_API_VERSION) < 0) {
+    throw invalidParameter(
+      `client version ${v} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`,
+    );
+  }
+}

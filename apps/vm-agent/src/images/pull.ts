@@ -1,0 +1,237 @@
+import { errorMessage, invalidParameter, isEngineError } from '../errors.js';
+import { tee } from '../util/tee.js';
+import { shortId } from './digest.js';
+import { collectGarbage } from './gc.js';
+import type { ImageContext } from './image-context.js';
+import type { ImageLayer, ImageRecord } from './image-store.js';
+import {
+  MANIFEST_ACCEPT,
+  isLayerMediaType,
+  parseImageConfig,
+  parseManifest,
+  selectPlatform,
+  type Descriptor,
+  type ImageManifest,
+} from './manifest.js';
+import { throttledProgress, type ProgressSink } from './progress.js';
+import { familiarName, familiarString, parseNormalizedNamed, type Reference } from './reference.js';
+import type { RegistryClient, RegistryCredentials } from './registry-client.js';
+
+/** How many layers download at once (dockerd's default is 3). */
+const DOWNLOAD_CONCURRENCY = 4;
+
+export interface PullResult {
+  id: string;
+  ref: Reference;
+  /** The digest the CLI prints: the index's when the tag named an index. */
+  digest: string;
+  upToDate: boolean;
+}
+
+/**
+ * Pulls `name` (normalized, `latest` by default) for the engine's platform.
+ *
+ * Each layer is downloaded and unpacked at the same time (one stream, teed),
+ * all layers in parallel: the compressed bytes are verified against the
+ * manifest's digest, the unpacked ones against the config's diff ID. Nothing
+ * is recorded until every piece verified; on any failure the blobs and layers
+ * this pull made are removed, so a failed pull keeps nothing.
+ */
+export async function pullImage(ctx: ImageContext, name: string, progress: ProgressSink, credentials?: RegistryCredentials): Promise<PullResult> {
+  const ref = parseNormalizedNamed(name);
+  const repo = { domain: ref.domain, path: ref.path };
+  const client = ctx.registry(credentials);
+  const created = { layers: [] as string[], blobs: [] as string[] };
+  const pinned: string[] = [];
+  const pin = (k: string) => {
+    ctx.pins.pin(k);
+    pinned.push(k);
+  };
+  try {
+    progress({ status: `Pulling from ${familiarName(ref)}`, id: ref.digest ?? ref.tag ?? 'latest' });
+    const top = await client.fetchManifest(repo, ref.digest ?? ref.tag!, MANIFEST_ACCEPT);
+    const manifests = [top.digest];
+    let parsed = parseManifest(top.body, top.mediaType);
+    let manifestBody = top.body;
+    if (parsed.kind === 'index') {
+      const entry = selectPlatform(parsed.index);
+      const child = await client.fetchManifest(repo, entry.digest, MANIFEST_ACCEPT);
+      parsed = parseManifest(child.body, child.mediaType);
+      if (parsed.kind !== 'manifest') throw invalidParameter(`the index ${top.digest} points at another index, which is not supported`);
+      manifests.push(child.digest);
+      manifestBody = child.body;
+    }
+    const manifest = parsed.manifest;
+
+    const configDigest = manifest.config.digest;
+    pin(configDigest);
+    const configBody = await fetchSmallBlob(ctx, client, repo, manifest.config, created.blobs);
+    const config = parseImageConfig(configBody);
+    if (config.os && config.os !== 'linux') throw invalidParameter(`image operating system "${config.os}" cannot be used on this platform: linux`);
+    const diffIDs = config.rootfs.diff_ids;
+    const layerDescs = manifest.layers.filter((l) => isLayerMediaType(l.mediaType));
+    if (layerDescs.length !== manifest.layers.length) {
+      const odd = manifest.layers.find((l) => !isLayerMediaType(l.mediaType));
+      throw invalidParameter(`unsupported layer media type ${odd?.mediaType} in ${familiarString(ref)}`);
+    }
+    if (diffIDs.length !== layerDescs.length) {
+      throw invalidParameter(`invalid image: the manifest has ${layerDescs.length} layers but the config lists ${diffIDs.length} diff IDs`);
+    }
+
+    const layers = await fetchLayers(ctx, client, repo, manifest, diffIDs, progress, pin, created);
+    for (const d of manifests) {
+      pin(d);
+    }
+    await storeBlob(ctx, top.body, top.digest, created.blobs);
+    if (manifestBody !== top.body) await storeBlob(ctx, manifestBody, manifests[1]!, created.blobs);
+
+    const id = configDigest;
+    const existing = ctx.images.get(id);
+    const size = await layersSize(ctx, diffIDs);
+    const record: ImageRecord = existing
+      ? { ...existing, manifests: [...new Set([...existing.manifests, ...manifests])] }
+      : { id, layers, size, manifests, addedAt: new Date().toISOString() };
+    await ctx.images.add(record);
+    let upToDate = true;
+    if (ref.tag !== undefined && ref.digest === undefined) {
+      const before = ctx.images.lookupRef(ref);
+      upToDate = before === id;
+      await ctx.images.setRef(ref, id);
+    }
+    const digestRef: Reference = { domain: ref.domain, path: ref.path, digest: top.digest };
+    const hadDigestRef = ctx.images.lookupRef(digestRef) === id;
+    await ctx.images.setRef(digestRef, id);
+    if (ref.digest !== undefined) upToDate = hadDigestRef;
+
+    progress({ status: `Digest: ${top.digest}` });
+    progress({ status: `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${familiarString(ref)}` });
+    ctx.emit({ Action: 'pull', id: familiarString(ref), attributes: { name: familiarName(ref) } });
+    return { id, ref, digest: top.digest, upToDate };
+  } catch (err) {
+    await collectGarbage(ctx, created).catch(() => undefined);
+    throw err;
+  } finally {
+    for (const k of pinned) ctx.pins.unpin(k);
+  }
+}
+
+async function storeBlob(ctx: ImageContext, body: Buffer, digest: string, created: string[]): Promise<void> {
+  if (await ctx.content.has(digest)) return;
+  await ctx.content.put(body, digest);
+  created.push(digest);
+}
+
+/** Configs are small: fetched whole, verified, stored. */
+async function fetchSmallBlob(
+  ctx: ImageContext,
+  client: RegistryClient,
+  repo: { domain: string; path: string },
+  desc: Descriptor,
+  created: string[],
+): Promise<Buffer> {
+  if (await ctx.content.has(desc.digest)) return ctx.content.read(desc.digest);
+  if (desc.size > 16 * 1024 * 1024) throw invalidParameter(`the image config ${desc.digest} is too large (${desc.size} bytes)`);
+  const { body } = await client.fetchBlob(repo, desc.digest);
+  await ctx.content.ingest(body, desc.digest);
+  created.push(desc.digest);
+  return ctx.content.read(desc.digest);
+}
+
+async function layersSize(ctx: ImageContext, diffIDs: string[]): Promise<number> {
+  let size = 0;
+  for (const d of new Set(diffIDs)) size += (await ctx.layers.get(d))?.size ?? 0;
+  return size;
+}
+
+async function fetchLayers(
+  ctx: ImageContext,
+  client: RegistryClient,
+  repo: { domain: string; path: string },
+  manifest: ImageManifest,
+  diffIDs: string[],
+  progress: ProgressSink,
+  pin: (k: string) => void,
+  created: { layers: string[]; blobs: string[] },
+): Promise<ImageLayer[]> {
+  const layers: ImageLayer[] = [];
+  const todo = new Map<string, { desc: Descriptor; diffID: string; haveLayer: boolean }>();
+  for (const [i, desc] of manifest.layers.entries()) {
+    const diffID = diffIDs[i]!;
+    layers.push({ diffID, blob: { digest: desc.digest, mediaType: desc.mediaType, size: desc.size } });
+    pin(diffID);
+    pin(desc.digest);
+    if (todo.has(desc.digest)) continue;
+    const haveLayer = await ctx.layers.has(diffID);
+    if (haveLayer && (await ctx.content.has(desc.digest))) {
+      progress({ status: 'Already exists', progressDetail: {}, id: shortId(desc.digest) });
+      continue;
+    }
+    todo.set(desc.digest, { desc, diffID, haveLayer });
+  }
+  // As dockerd: every layer is announced, those beyond the parallel limit wait.
+  [...todo.keys()].forEach((digest, i) => {
+    progress({ status: 'Pulling fs layer', progressDetail: {}, id: shortId(digest) });
+    if (i >= DOWNLOAD_CONCURRENCY) progress({ status: 'Waiting', progressDetail: {}, id: shortId(digest) });
+  });
+  const jobs = [...todo.values()].map(({ desc, diffID, haveLayer }) => async () => {
+    await downloadLayer(ctx, client, repo, desc, diffID, haveLayer, progress, created);
+    progress({ status: 'Pull complete', progressDetail: {}, id: shortId(desc.digest) });
+  });
+  await runLimited(jobs, DOWNLOAD_CONCURRENCY);
+  return layers;
+}
+
+/** Downloads one layer blob and, unless already unpacked, unpacks it from the same stream. */
+async function downloadLayer(
+  ctx: ImageContext,
+  client: RegistryClient,
+  repo: { domain: string; path: string },
+  desc: Descriptor,
+  diffID: string,
+  haveLayer: boolean,
+  progress: ProgressSink,
+  created: { layers: string[]; blobs: string[] },
+): Promise<void> {
+  const id = shortId(desc.digest);
+  const { body, size } = await client.fetchBlob(repo, desc.digest);
+  const meter = throttledProgress(progress, id, 'Downloading', size ?? desc.size);
+  const [toStore, toUnpack] = tee(body, haveLayer ? 1 : 2);
+  const storing = ctx.content.ingest(toStore!, desc.digest, (chunk) => meter.add(chunk.length)).then(() => {
+    created.blobs.push(desc.digest);
+  });
+  const unpacking = toUnpack
+    ? ctx.layers.create(diffID, toUnpack, { maxBytes: ctx.maxLayerBytes }).then(() => {
+        created.layers.push(diffID);
+      })
+    : Promise.resolve();
+  const results = await Promise.allSettled([storing, unpacking]);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    const err = failure.reason;
+    if (isEngineError(err)) throw err;
+    throw invalidParameter(`failed to register layer ${id}: ${errorMessage(err)}`, err);
+  }
+  meter.done();
+  progress({ status: 'Verifying Checksum', progressDetail: {}, id });
+  progress({ status: 'Download complete', progressDetail: {}, id });
+  const total = (await ctx.layers.get(diffID))?.size ?? 0;
+  progress({ status: 'Extracting', id, progressDetail: { current: total, total }, progress: '' });
+}
+
+/** Runs async jobs with at most `limit` at once; rejects with the first failure after all settle. */
+export async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  let firstError: unknown;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        await job();
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  if (firstError !== undefined) throw firstError;
+}

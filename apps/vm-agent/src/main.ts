@@ -1,0 +1,88 @@
+/**
+ * berth-agent: the engine. The composition root: parses flags, opens the
+ * stores, binds the services to the Docker API and serves it until SIGTERM.
+ *
+ *   berth-agent --host unix:///run/berth/engine.sock --data-root /var/lib/berth
+ */
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { buildRouter } from './api/api.js';
+import { createApiServer, listenUnix } from './api/server.js';
+import { ENGINE_VERSION } from './api/version.js';
+import { EventBus } from './engine/events.js';
+import { errorMessage } from './errors.js';
+import { ImageService } from './images/image-service.js';
+import { readJsonIfExists, writeJsonAtomic } from './util/atomic-file.js';
+
+const USAGE = `Usage: berth-agent --host unix:///PATH --data-root DIR
+
+Serves the Docker Engine API on a Unix socket, keeping all state under DIR.
+Runs as root: it creates namespaces, mounts and cgroups.
+
+  --host unix:///PATH   the socket to serve (default unix:///run/berth/engine.sock)
+  --data-root DIR       where images, containers and volumes live (default /var/lib/berth)
+  --version             print the version and exit`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      host: { type: 'string', default: 'unix:///run/berth/engine.sock' },
+      'data-root': { type: 'string', default: '/var/lib/berth' },
+      version: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (values.version) {
+    console.log(`berth-agent ${ENGINE_VERSION}`);
+    return;
+  }
+  const host = values.host!;
+  if (!host.startsWith('unix://')) throw new Error(`--host must be unix:///PATH, got ${host}`);
+  const socketPath = resolve(host.slice('unix://'.length));
+  const dataRoot = resolve(values['data-root']!);
+  await mkdir(dataRoot, { recursive: true, mode: 0o711 });
+
+  const engineId = await loadEngineId(dataRoot);
+  const events = new EventBus();
+  const images = new ImageService({
+    root: ImageService.rootFor(dataRoot),
+    userAgent: `berth/${ENGINE_VERSION} (linux; node ${process.version})`,
+    emit: (ev) => events.publish({ Type: 'image', ...ev }),
+  });
+  await images.init();
+
+  const server = createApiServer(buildRouter({ engineId, dataRoot, images, events }));
+  await listenUnix(server, socketPath);
+  console.error(`berth-agent ${ENGINE_VERSION}: serving the Docker API on unix://${socketPath} (data root ${dataRoot})`);
+
+  const stop = (signal: string) => {
+    console.error(`berth-agent: ${signal}, shutting down`);
+    server.close();
+    server.closeAllConnections();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** A stable engine ID, made on first start (docker info shows it). */
+async function loadEngineId(dataRoot: string): Promise<string> {
+  const file = join(dataRoot, 'engine.json');
+  const saved = await readJsonIfExists<{ id: string }>(file);
+  if (saved?.id) return saved.id;
+  const id = randomBytes(16).toString('hex');
+  await writeJsonAtomic(file, { id });
+  return id;
+}
+
+main().catch((err) => {
+  console.error(`berth-agent: ${errorMessage(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Bundles each Node program into one file with esbuild (type checking is
+// `tsc -b`, run before this by `npm run build`). One file per program keeps the
+// VM image small and start-up fast; the native addon is copied beside the
+// agent's bundle, where runtime/native.ts looks first.
+import { build } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, chmodSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // ssh2's optional native helpers are loaded in try/catch; they stay out.
+  external: ['*.node', 'cpu-features'],
+  banner: {
+    // Bundled CommonJS dependencies call require(); give ESM one.
+    js: "#!/usr/bin/env node\nimport { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);",
+  },
+};
+
+const programs = [
+  { entry: 'apps/vm-agent/src/main.ts', out: 'apps/vm-agent/dist/main.js' },
+];
+if (existsSync(join(root, 'apps/main/src/cli.ts'))) programs.push({ entry: 'apps/main/src/cli.ts', out: 'apps/main/dist/cli.js' });
+
+for (const p of programs) {
+  await build({ ...common, entryPoints: [join(root, p.entry)], outfile: join(root, p.out) });
+  chmodSync(join(root, p.out), 0o755);
+}
+
+const addon = join(root, 'native/build/Release/berth_native.node');
+if (existsSync(addon)) {
+  mkdirSync(join(root, 'apps/vm-agent/dist'), { recursive: true });
+  copyFileSync(addon, join(root, 'apps/vm-agent/dist/berth_native.node'));
+}
+console.log(`built ${programs.map((p) => p.out).join(', ')}`);
