@@ -65,9 +65,26 @@ test('zstd, xz and bzip2 layers get a clear error; a corrupt tar is an invalid p
     await assert.rejects(unpack(zstdFrame, dir), /zstd-compressed layers are not supported yet/);
   }
   await assert.rejects(unpack(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2]), dir), /xz-compressed layers are not supported/);
-  await assert.rejects(unpack(Buffer.from('BZh91AY&SY'), dir), /bzip2-compressed layers are not supported/);
+  const input = Readable.from([Buffer.from('BZh91AY&SY')]);
+  await assert.rejects(unpackLayer(input, dir), /bzip2-compressed layers are not supported/);
+  assert.equal(input.destroyed, true, 'a refused input is released');
   const garbage = Buffer.alloc(1024, 0x41);
   await assert.rejects(unpack(garbage, dir), (err: unknown) => isEngineError(err, 'invalid-parameter') && /unpacking layer: /.test(err.message));
+});
+
+test('a source failing mid-layer and a truncated tar reject instead of hanging', async (t) => {
+  const dir = tempDir(t);
+  const tar = await craftTarGz([{ name: 'big', body: Buffer.alloc(1 << 20, 1) }]);
+  const failing = Readable.from(
+    (async function* () {
+      yield tar.subarray(0, 100);
+      throw new Error('connection reset by registry');
+    })(),
+  );
+  await assert.rejects(unpackLayer(failing, join(dir)), /connection reset by registry/);
+  const plain = await craftTar([{ name: 'big', body: Buffer.alloc(100_000, 1) }]);
+  mkdirSync(join(dir, 'b'));
+  await assert.rejects(unpack(plain.subarray(0, 50_000), join(dir, 'b')), (err: unknown) => isEngineError(err, 'invalid-parameter') && /Unexpected end of data/.test(err.message));
 });
 
 test('owners, modes with setuid/setgid/sticky, mtimes (directories too), hard links, devices, fifos, symlinks', async (t) => {
@@ -283,6 +300,14 @@ const hostile: { name: string; entries: (outside: string) => CraftEntry[]; expec
       { name: 'h', type: 'link', linkname: 'd' },
     ],
     expect: /hard link target "d" is a directory/,
+  },
+  {
+    name: 'a hard link to itself is refused and the file kept',
+    entries: () => [
+      { name: 'f', body: 'f' },
+      { name: 'f', type: 'link', linkname: 'f' },
+    ],
+    expect: /layer entry "f": a hard link cannot point at itself/,
   },
   {
     name: 'a symlink loop is refused',

@@ -70,8 +70,16 @@ export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 const MAX_SYMLINK_FOLLOWS = 40;
 
 export async function unpackLayer(input: Readable, destDir: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
-  const root = await realpath(destDir);
-  const { stream, decompressor } = await decompressed(input);
+  let root: string;
+  let source: Awaited<ReturnType<typeof decompressed>>;
+  try {
+    root = await realpath(destDir);
+    source = await decompressed(input);
+  } catch (err) {
+    input.destroy(); // free the connection the layer came from
+    throw err;
+  }
+  const { stream, decompressor } = source;
   const hash = createHash('sha256');
   let total = 0;
   const hasher = new Transform({
@@ -105,8 +113,11 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
     }
   } catch (err) {
     ex.destroy(err as Error);
-    const first = await piping.then(() => undefined, (e: unknown) => e);
-    throw asLayerError(isEngineError(first) ? first : err);
+    // A failing stream (source, gunzip, size limit, tar parser) is the root cause
+    // of the entry error it provokes; otherwise the entry's own error is.
+    const streamErr = await piping.then(() => undefined, (e: unknown) => e);
+    const rootCause = streamErr !== undefined && errnoCode(streamErr) !== 'ERR_STREAM_PREMATURE_CLOSE' ? streamErr : err;
+    throw asLayerError(rootCause);
   }
   return { diffID: `sha256:${hash.digest('hex')}`, size: state.size };
 }
@@ -251,6 +262,9 @@ async function unpackEntry(state: UnpackState, entry: TarEntry, pax: Map<string,
     }
 
     const path = join(parent, base);
+    // Before anything at `path` is removed: a link to itself must fail as "not in this layer".
+    const linkTarget = h.type === 'link' ? await resolveLinkTarget(state.root, h.linkname) : undefined;
+    if (linkTarget === path) throw invalidParameter('a hard link cannot point at itself');
     const existing = await lstat(path).catch(() => undefined);
     if (existing && !(existing.isDirectory() && h.type === 'directory')) await rm(path, { recursive: true, force: true });
 
@@ -273,12 +287,10 @@ async function unpackEntry(state: UnpackState, entry: TarEntry, pax: Map<string,
         await applyXattrs(path, meta.xattrs, true);
         await lutimes(path, meta.mtime, meta.mtime);
         return;
-      case 'link': {
+      case 'link':
         await drain(entry);
-        const target = await resolveLinkTarget(state.root, h.linkname);
-        await link(target, path);
+        await link(linkTarget!, path);
         return;
-      }
       case 'character-device':
       case 'block-device':
       case 'fifo': {
