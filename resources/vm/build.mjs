@@ -1,0 +1,295 @@
+#!/usr/bin/env node
+// Builds the guest image the VM boots: out/vmlinuz, out/initramfs.cpio.gz
+// and out/manifest.json (what went in, with versions and hashes).
+//
+//   node resources/vm/build.mjs [--agent DIR] [--out DIR] [--cache DIR]
+//
+// Everything comes from Debian packages (`apt-get download`, cached in
+// cache/), except node, which is the build machine's own: the agent's native
+// addon is compiled against it, so the guest must run that very binary.
+// Same inputs give the same bytes: entries are sorted, owners are 0:0, every
+// mtime is SOURCE_DATE_EPOCH (default 0), and gzip writes no name or time.
+//
+// --agent DIR (or BERTH_VM_AGENT_DIR) takes main.js (and berth_native.node
+// when present) from DIR instead of apps/vm-agent/dist; tests use it for a
+// stand-in agent.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { candidates, depends, fetchPackage, libraryClosure } from './lib/apt.mjs';
+import { makeCpio, gzipReproducible } from './lib/cpio.mjs';
+import { depmod, resolveModules } from './lib/kernel-modules.mjs';
+import { sharedLibs } from './lib/shared-libs.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '../..');
+
+/** Modules the engine and the init need; their dependencies come along. */
+const MODULES = [
+  // devices QEMU gives the guest
+  'virtio_pci', 'virtio_net', 'virtio_blk', 'virtio_console', 'virtio_rng',
+  '9p', '9pnet_virtio',
+  // the ACPI power button, so `system_powerdown` reaches acpid
+  'button', 'evdev',
+  // the data disk (ext4 checksums use crc32c, which ext4 asks for by name)
+  'crc32c_generic', 'crc32c_intel', 'ext4',
+  // containers: rootfs, networks, NAT and port publishing
+  'overlay', 'veth', 'bridge', 'br_netfilter', 'tun',
+  'nf_tables', 'nft_compat', 'nft_chain_nat', 'nft_nat', 'nft_masq', 'nft_ct', 'nft_fib_inet', 'nft_fib_ipv4',
+  'nf_nat', 'nf_conntrack', 'ip_tables', 'iptable_nat', 'iptable_filter', 'ip6_tables', 'ip6table_nat', 'ip6table_filter',
+  'xt_MASQUERADE', 'xt_nat', 'xt_conntrack', 'xt_addrtype', 'xt_tcpudp', 'xt_comment', 'xt_mark', 'xt_multiport',
+];
+
+/** Library packages the build machine's C runtime provides (node needs its own). */
+const HOST_PROVIDED = new Set(['libc6', 'libgcc-s1', 'libstdc++6', 'libcrypt1']);
+
+function fail(msg) {
+  console.error(`build-vm: ${msg}`);
+  process.exit(1);
+}
+
+function sha256(buf) {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+function agentFiles(dirArg) {
+  const explicit = Boolean(dirArg);
+  const dir = dirArg ?? join(repo, 'apps/vm-agent/dist');
+  const main = join(dir, 'main.js');
+  const native = join(dir, 'berth_native.node');
+  if (!existsSync(main)) {
+    fail(explicit
+      ? `no main.js in ${dir} (given with --agent or BERTH_VM_AGENT_DIR)`
+      : `the agent is not built: ${relative(repo, main)} is missing; run 'npm run build' first`);
+  }
+  if (!existsSync(native) && !explicit) {
+    fail(`the agent's native addon is not built: ${relative(repo, native)} is missing; run 'npm run build' first`);
+  }
+  return { main, native: existsSync(native) ? native : null };
+}
+
+/** A package file that may live under / or /usr depending on the release. */
+function pkgPath(root, path) {
+  for (const p of [path, `usr/${path}`, path.replace(/^usr\//, '')]) {
+    if (existsSync(join(root, p))) return p;
+  }
+  throw new Error(`${path} not found in ${root}`);
+}
+
+function multiarchDirs(root) {
+  const out = [];
+  for (const base of ['lib', 'usr/lib']) {
+    const d = join(root, base);
+    if (!existsSync(d)) continue;
+    for (const n of readdirSync(d)) if (n.endsWith('-linux-gnu')) out.push(join(d, n));
+  }
+  return out;
+}
+
+function main() {
+  const { values: opts } = parseArgs({
+    options: { agent: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' } },
+  });
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    fail(`the guest image is built on x86_64 Linux (Debian or Ubuntu); this is ${process.platform}/${process.arch}`);
+  }
+  const outDir = opts.out ?? join(here, 'out');
+  const cacheDir = opts.cache ?? join(here, 'cache');
+  const epochText = process.env.SOURCE_DATE_EPOCH ?? '0';
+  const epoch = Number(epochText);
+  if (!Number.isInteger(epoch) || epoch < 0) fail(`SOURCE_DATE_EPOCH must be whole seconds, not "${epochText}"`);
+  const agent = agentFiles(opts.agent ?? process.env.BERTH_VM_AGENT_DIR);
+  const started = Date.now();
+
+  // --- packages
+  console.log('build-vm: fetching packages');
+  const kernelPkgName = process.env.BERTH_VM_KERNEL_PACKAGE
+    ?? depends(['linux-image-amd64']).get('linux-image-amd64')?.find((d) => d.startsWith('linux-image-'));
+  if (!kernelPkgName) fail('cannot tell which kernel linux-image-amd64 stands for; set BERTH_VM_KERNEL_PACKAGE');
+  const tools = ['e2fsprogs', 'iptables'];
+  const libNames = libraryClosure(tools, HOST_PROVIDED);
+  const wanted = candidates([kernelPkgName, 'busybox-static', ...tools, ...libNames]);
+  const fetch = (n) => fetchPackage(/** @type {any} */ (wanted.get(n)), cacheDir);
+  const kernel = fetch(kernelPkgName);
+  const busybox = fetch('busybox-static');
+  const toolPkgs = Object.fromEntries(tools.map((t) => [t, fetch(t)]));
+  const libPkgs = libNames.map(fetch);
+  const libDirs = libPkgs.flatMap((p) => multiarchDirs(p.root));
+
+  /** @type {Map<string, import('./lib/cpio.mjs').Entry>} */
+  const entries = new Map();
+  const addDir = (path, mode = 0o755) => {
+    const parts = path.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const p = parts.slice(0, i).join('/');
+      if (!entries.has(p)) entries.set(p, { path: p, type: 'dir', mode: i === parts.length ? mode : 0o755 });
+    }
+  };
+  const add = (entry) => {
+    if (entry.path.includes('/')) addDir(dirname(entry.path));
+    entries.set(entry.path, entry);
+  };
+  const addFile = (path, data, executable) => add({ path, type: 'file', data, mode: executable ? 0o755 : 0o644 });
+  /** Copies a file (following symlinks) or a symlink, as found on disk. */
+  const addFrom = (guestPath, source) => {
+    const st = lstatSync(source);
+    if (st.isSymbolicLink()) add({ path: guestPath, type: 'symlink', target: readlinkSync(source) });
+    else addFile(guestPath, readFileSync(source), (statSync(source).mode & 0o111) !== 0);
+  };
+
+  // --- ELF files and the libraries they load
+  const elfs = [];
+  const addElf = (guestPath, source) => {
+    addFrom(guestPath, source);
+    elfs.push(source);
+  };
+
+  // busybox: the shell, init, mount, ip, insmod, acpid and the rest
+  const bbPath = pkgPath(busybox.root, 'bin/busybox');
+  addFrom('bin/busybox', join(busybox.root, bbPath));
+  const applets = execFileSync(join(busybox.root, bbPath), ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+
+  // node: the build machine's, stripped of debug symbols when strip is there
+  const nodeBin = '/usr/bin/node';
+  let nodeSource = nodeBin;
+  const work = mkdtempSync(join(tmpdir(), 'berth-vm-build-'));
+  try {
+    try {
+      execFileSync('strip', ['-o', join(work, 'node'), nodeBin], { stdio: 'ignore' });
+      nodeSource = join(work, 'node');
+    } catch {
+      console.log('build-vm: strip not found; copying node with its symbols');
+    }
+    addFile('usr/bin/node', readFileSync(nodeSource), true);
+    elfs.push(nodeBin);
+    const nodeVersion = execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
+
+    // mke2fs with its config (it holds the ext4 feature defaults)
+    const e2 = toolPkgs.e2fsprogs.root;
+    addElf('usr/sbin/mke2fs', join(e2, pkgPath(e2, 'sbin/mke2fs')));
+    add({ path: 'usr/sbin/mkfs.ext4', type: 'symlink', target: 'mke2fs' });
+    addFrom('etc/mke2fs.conf', join(e2, 'etc/mke2fs.conf'));
+
+    // iptables: nft backend as `iptables` (Debian's default), legacy beside it
+    const ipt = toolPkgs.iptables.root;
+    const sbin = pkgPath(ipt, 'usr/sbin/xtables-nft-multi').replace(/\/xtables-nft-multi$/, '');
+    for (const n of readdirSync(join(ipt, sbin)).sort()) {
+      const src = join(ipt, sbin, n);
+      if (n.startsWith('xtables-') && n.endsWith('-multi')) addElf(`usr/sbin/${n}`, src);
+      else if (/^(ip6?tables|arptables|ebtables)(-nft|-legacy)?(-save|-restore)?$/.test(n)) addFrom(`usr/sbin/${n}`, src);
+    }
+    for (const n of ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore']) {
+      const [base, suffix = ''] = n.split(/(?=-save|-restore)/);
+      add({ path: `usr/sbin/${n}`, type: 'symlink', target: `${base}-nft${suffix}` });
+    }
+    const xtDir = multiarchDirs(ipt).map((d) => join(d, 'xtables')).find(existsSync);
+    if (!xtDir) fail(`no xtables extension directory in ${ipt}`);
+    for (const n of readdirSync(xtDir).sort()) addElf(relative(ipt, join(xtDir, n)), join(xtDir, n));
+
+    for (const lib of sharedLibs(elfs, libDirs)) {
+      const pkg = libPkgs.find((p) => lib.startsWith(p.root + '/'));
+      const guestPath = pkg ? relative(pkg.root, lib) : lib.slice(1);
+      if (!entries.has(guestPath)) addFile(guestPath, readFileSync(lib), true);
+    }
+
+    // busybox applets, where no real tool took the name
+    for (const a of applets) {
+      const clash = [a, `usr/${a}`, a.replace(/^usr\//, '')].some((p) => entries.has(p))
+        || ['sbin/mke2fs', 'usr/sbin/mke2fs'].includes(a);
+      if (!clash && a !== 'bin/busybox') add({ path: a, type: 'symlink', target: '/bin/busybox' });
+    }
+
+    // kernel and modules
+    const release = readdirSync(join(kernel.root, 'lib/modules'))[0];
+    if (!release) fail(`no lib/modules in ${kernel.deb}`);
+    const vmlinuz = readFileSync(join(kernel.root, 'boot', `vmlinuz-${release}`));
+    const { order, builtin } = resolveModules(kernel.root, release, MODULES);
+    const modRoot = join(work, 'modroot');
+    const modDir = join(modRoot, 'lib/modules', release);
+    for (const m of order) {
+      const data = readFileSync(join(kernel.root, 'lib/modules', release, m));
+      mkdirSync(dirname(join(modDir, m)), { recursive: true });
+      writeFileSync(join(modDir, m), data);
+      addFile(`lib/modules/${release}/${m}`, data, false);
+    }
+    for (const f of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order']) {
+      writeFileSync(join(modDir, f), readFileSync(join(kernel.root, 'lib/modules', release, f)));
+    }
+    depmod(modRoot, release); // so busybox modprobe (the kernel's request_module) finds them too
+    for (const f of readdirSync(modDir).filter((n) => n.startsWith('modules.')).sort()) {
+      addFile(`lib/modules/${release}/${f}`, readFileSync(join(modDir, f)), false);
+    }
+    addFile('etc/berth/modules', Buffer.from(order.join('\n') + '\n'), false);
+
+    // the agent
+    addFile('opt/berth/main.js', readFileSync(agent.main), false);
+    if (agent.native) addFile('opt/berth/berth_native.node', readFileSync(agent.native), false);
+
+    // init and configuration
+    const guest = (n) => readFileSync(join(here, 'guest', n));
+    addFile('init', guest('init'), true);
+    addFile('etc/inittab', guest('inittab'), false);
+    for (const n of ['rc.init', 'rc.shutdown', 'agent-run', 'common.sh']) addFile(`etc/berth/${n}`, guest(n), true);
+    addFile('etc/acpi/PWRF/00000080', guest('power-button'), true);
+    addFile('etc/passwd', Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n'), false);
+    addFile('etc/group', Buffer.from('root:x:0:\nnogroup:x:65534:\n'), false);
+    addFile('etc/hosts', Buffer.from('127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\tberth\n'), false);
+    add({ path: 'etc/mtab', type: 'symlink', target: '/proc/self/mounts' }); // mke2fs checks it
+    addFile('etc/hostname', Buffer.from('berth\n'), false);
+    addFile('etc/protocols', Buffer.from('ip\t0\tIP\nicmp\t1\tICMP\ntcp\t6\tTCP\nudp\t17\tUDP\nipv6-icmp\t58\tIPv6-ICMP\n'), false);
+    addFile('etc/os-release', Buffer.from(`NAME="Berth VM"\nID=berth\nPRETTY_NAME="Berth VM (Linux ${release})"\n`), false);
+    for (const d of ['proc', 'sys', 'dev', 'run', 'root', 'mnt', 'var/lib/berth', 'var/log']) addDir(d);
+    addDir('tmp', 0o1777);
+
+    // --- write
+    const cpio = makeCpio([...entries.values()], epoch);
+    const initramfs = gzipReproducible(cpio);
+    const manifest = {
+      kernel: { package: kernel.name, version: kernel.version, release },
+      packages: [kernel, busybox, ...Object.values(toolPkgs), ...libPkgs]
+        .map((p) => ({ name: p.name, version: p.version }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+      node: { version: nodeVersion, source: nodeBin, sha256: sha256(readFileSync(nodeBin)) },
+      agent: {
+        'main.js': sha256(readFileSync(agent.main)),
+        'berth_native.node': agent.native ? sha256(readFileSync(agent.native)) : null,
+      },
+      modules: order.map((m) => m.replace(/^.*\//, '').replace(/\.ko$/, '')),
+      builtinModules: builtin,
+      sourceDateEpoch: epoch,
+      files: {
+        vmlinuz: { bytes: vmlinuz.length, sha256: sha256(vmlinuz) },
+        'initramfs.cpio.gz': { bytes: initramfs.length, sha256: sha256(initramfs), uncompressedBytes: cpio.length, entries: entries.size },
+      },
+    };
+    const staging = `${outDir}.tmp`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    writeFileSync(join(staging, 'vmlinuz'), vmlinuz);
+    writeFileSync(join(staging, 'initramfs.cpio.gz'), initramfs);
+    writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    rmSync(outDir, { recursive: true, force: true });
+    renameSync(staging, outDir);
+
+    const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
+    const shown = (p) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
+    console.log(`build-vm: kernel ${release} (${kernel.name} ${kernel.version}), node ${nodeVersion}, ${order.length} modules`);
+    console.log(`build-vm: ${shown(join(outDir, 'vmlinuz'))}  ${mib(vmlinuz.length)}`);
+    console.log(`build-vm: ${shown(join(outDir, 'initramfs.cpio.gz'))}  ${mib(initramfs.length)} (${mib(cpio.length)} unpacked, ${entries.size} entries)`);
+    console.log(`build-vm: sha256 ${manifest.files['initramfs.cpio.gz'].sha256}  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+try {
+  main();
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err));
+}
