@@ -1,7 +1,7 @@
 import type { EventBus } from '../engine/events.js';
 import type { ImageService } from '../images/image-service.js';
 import { Router } from './router.js';
-import { imageRoutes, imageSummary, type ImageRoutesDeps } from './routes/images.js';
+import { imageRoutes, imageSummary, imageTransferRoutes, type ImageRoutesDeps } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
 
 export interface ApiDeps {
@@ -20,6 +20,8 @@ export function buildRouter(deps: ApiDeps): Router {
     containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
     imageSummaries: (apiVersion) => Promise.all(deps.images.list().map((img) => imageSummary(imageDeps, img, apiVersion, true))),
   });
+  // Transfer routes first: `/images/{name}/push` must not be taken for an image named `x/push`.
+  imageTransferRoutes(router, deps.images);
   imageRoutes(router, imageDeps);
   return router;
 }

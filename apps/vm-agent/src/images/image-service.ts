@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
 import { notFound } from '../errors.js';
 import { ContentStore } from './content-store.js';
 import { collectGarbage } from './gc.js';
@@ -8,8 +9,12 @@ import { ImageStore, type ImageRecord } from './image-store.js';
 import { LayerStore } from './layer-store.js';
 import { parseImageConfig, type ImageConfig } from './manifest.js';
 import { pullImage, type PullResult } from './pull.js';
+import { pushImage } from './push.js';
+import { saveImages } from './archive-save.js';
+import { loadImages } from './archive-load.js';
+import type { Readable } from 'node:stream';
 import type { ProgressSink } from './progress.js';
-import { familiarString, parseNormalizedNamed, parseReference } from './reference.js';
+import { familiarString, parseNormalizedNamed, parseReference, type Reference } from './reference.js';
 import { RegistryClient, type RegistryCredentials } from './registry-client.js';
 
 export interface ImageServiceOptions {
@@ -30,7 +35,10 @@ export class ImageService {
   private readonly configs = new Map<string, ImageConfig>();
   private usage: ImageUsage = () => ({ running: [], stopped: [] });
 
+  private readonly root: string;
+
   constructor(opts: ImageServiceOptions) {
+    this.root = opts.root;
     const clients = new Map<string, RegistryClient>();
     this.ctx = {
       content: new ContentStore(opts.root),
@@ -59,6 +67,8 @@ export class ImageService {
     await this.ctx.content.sweep();
     await this.ctx.layers.sweep();
     await this.ctx.images.init();
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true });
     await collectGarbage(this.ctx);
   }
 
@@ -86,6 +96,34 @@ export class ImageService {
 
   pull(name: string, progress: ProgressSink, credentials?: RegistryCredentials): Promise<PullResult> {
     return pullImage(this.ctx, name, progress, credentials);
+  }
+
+  push(name: string, tag: string | undefined, progress: ProgressSink, credentials?: RegistryCredentials): Promise<void> {
+    return pushImage(this.ctx, name, tag, progress, credentials);
+  }
+
+  /** `docker save`: each term is a name (saved with that tag) or an ID (saved untagged). */
+  save(terms: string[]): Readable {
+    const byId = new Map<string, { image: ImageRecord; tags: Reference[] }>();
+    for (const term of terms) {
+      const image = this.resolve(term);
+      const item = byId.get(image.id) ?? { image, tags: [] };
+      byId.set(image.id, item);
+      const name = safeName(term);
+      const ref = name === undefined ? undefined : parseNormalizedNamed(name);
+      const named = ref !== undefined && ref.digest === undefined && this.ctx.images.lookupRef(ref) === image.id;
+      if (named && !item.tags.some((t) => familiarString(t) === familiarString(ref))) item.tags.push(ref);
+    }
+    return saveImages(this.ctx, [...byId.values()], this.tmpDir);
+  }
+
+  load(input: Readable, report: (line: string) => void): Promise<string[]> {
+    return loadImages(this.ctx, input, report);
+  }
+
+  /** `docker login`: checks the credentials against the registry (POST /auth). */
+  login(serverAddress: string, credentials: RegistryCredentials): Promise<{ status: string; identityToken?: string }> {
+    return this.ctx.registry(credentials).login(registryDomain(serverAddress), credentials);
   }
 
   /** `docker tag SOURCE TARGET`. */
@@ -138,7 +176,28 @@ export class ImageService {
     return img.layers.map((l) => this.ctx.layers.diffDir(l.diffID));
   }
 
+  private get tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
+
   static rootFor(dataRoot: string): string {
     return join(dataRoot, 'images');
   }
+}
+
+/** A term that parses as a reference, or undefined for IDs and junk. */
+function safeName(term: string): string | undefined {
+  try {
+    parseNormalizedNamed(term);
+    return term;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `docker login` sends `https://index.docker.io/v1/`, `127.0.0.1:5000` or a URL; we want the domain. */
+export function registryDomain(serverAddress: string): string {
+  let d = serverAddress.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  if (d === '' || d === 'index.docker.io' || d === 'registry-1.docker.io') d = 'docker.io';
+  return d;
 }

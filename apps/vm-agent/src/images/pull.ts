@@ -157,12 +157,15 @@ async function fetchLayers(
   const todo = new Map<string, { desc: Descriptor; diffID: string; haveLayer: boolean }>();
   for (const [i, desc] of manifest.layers.entries()) {
     const diffID = diffIDs[i]!;
-    layers.push({ diffID, blob: { digest: desc.digest, mediaType: desc.mediaType, size: desc.size } });
     pin(diffID);
     pin(desc.digest);
-    if (todo.has(desc.digest)) continue;
     const haveLayer = await ctx.layers.has(diffID);
-    if (haveLayer && (await ctx.content.has(desc.digest))) {
+    // A layer we already hold (from another image, pulled or loaded) is not
+    // fetched again: the image names the blob we have for it.
+    const held = haveLayer && !(await ctx.content.has(desc.digest)) ? heldBlob(ctx, diffID) : undefined;
+    layers.push({ diffID, blob: held ?? { digest: desc.digest, mediaType: desc.mediaType, size: desc.size } });
+    if (todo.has(desc.digest)) continue;
+    if (haveLayer && (held || (await ctx.content.has(desc.digest)))) {
       progress({ status: 'Already exists', progressDetail: {}, id: shortId(desc.digest) });
       continue;
     }
@@ -216,6 +219,15 @@ async function downloadLayer(
   progress({ status: 'Download complete', progressDetail: {}, id });
   const total = (await ctx.layers.get(diffID))?.size ?? 0;
   progress({ status: 'Extracting', id, progressDetail: { current: total, total }, progress: '' });
+}
+
+/** The blob an image we hold keeps for this layer, if any. */
+function heldBlob(ctx: ImageContext, diffID: string): ImageLayer['blob'] | undefined {
+  for (const img of ctx.images.list()) {
+    const l = img.layers.find((x) => x.diffID === diffID);
+    if (l) return l.blob;
+  }
+  return undefined;
 }
 
 /** Runs async jobs with at most `limit` at once; rejects with the first failure after all settle. */

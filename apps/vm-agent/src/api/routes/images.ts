@@ -3,7 +3,8 @@ import type { ImageService } from '../../images/image-service.js';
 import type { ImageRecord } from '../../images/image-store.js';
 import { familiarName, familiarString, parseReference } from '../../images/reference.js';
 import { compareApiVersions } from '../version.js';
-import { JsonLines, checkFilterKeys, parseFilters, queryBool, sendJson } from '../http-io.js';
+import { JsonLines, checkFilterKeys, parseFilters, queryBool, readJson, sendJson } from '../http-io.js';
+import type { RegistryCredentials } from '../../images/registry-client.js';
 import { registryAuthFrom } from '../registry-auth-header.js';
 import type { Router } from '../router.js';
 
@@ -228,4 +229,58 @@ function untilFilter(v: string | undefined): number | undefined {
   const t = Date.parse(v);
   if (Number.isFinite(t)) return t / 1000;
   throw invalidParameter(`invalid until filter: ${v}`);
+}
+
+export function imageTransferRoutes(r: Router, images: ImageService): void {
+  r.post('/images/{name:.*}/push', async ({ req, res, params, query }) => {
+    const credentials = registryAuthFrom(req);
+    const tag = query.get('tag') || undefined;
+    parseReference(params.name!);
+    const out = new JsonLines(res);
+    try {
+      await images.push(params.name!, tag, (m) => out.write(m), credentials);
+    } catch (err) {
+      out.error(err);
+    }
+    out.end();
+  });
+
+  const save = (res: import('node:http').ServerResponse, names: string[]) => {
+    if (names.length === 0) throw invalidParameter('no image names given to save');
+    const stream = images.save(names);
+    res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    stream.on('error', (err) => res.destroy(err));
+    stream.pipe(res);
+  };
+  r.get('/images/get', ({ res, query }) => save(res, query.getAll('names')));
+  r.get('/images/{name:.*}/get', ({ res, params }) => save(res, [params.name!]));
+
+  r.post('/images/load', async ({ req, res, query }) => {
+    const quiet = queryBool(query, 'quiet');
+    const out = new JsonLines(res);
+    try {
+      await images.load(req, (line) => {
+        if (!quiet || line.startsWith('Loaded')) out.write({ stream: `${line}\n` });
+      });
+    } catch (err) {
+      req.resume();
+      out.error(err);
+    }
+    out.end();
+  });
+
+  r.post('/auth', async ({ req, res }) => {
+    const body = (await readJson(req)) as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object') throw invalidParameter('login needs a JSON body with username, password and serveraddress');
+    const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
+    const credentials: RegistryCredentials = {};
+    const username = str('username');
+    const password = str('password');
+    const identitytoken = str('identitytoken');
+    if (username) credentials.username = username;
+    if (password) credentials.password = password;
+    if (identitytoken) credentials.identitytoken = identitytoken;
+    const result = await images.login(str('serveraddress') ?? 'docker.io', credentials);
+    sendJson(res, 200, { Status: result.status, IdentityToken: result.identityToken ?? '' });
+  });
 }
