@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reap } from './reaper.js';
 import { after, afterEach } from 'node:test';
 import { engineRequest } from './docker.js';
 
@@ -42,10 +43,6 @@ export interface StartAgentOptions {
   readyTimeoutMs?: number;
 }
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 export async function startAgent(opts: StartAgentOptions = {}): Promise<Agent> {
   if (!existsSync(AGENT_MAIN)) {
@@ -67,7 +64,7 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<Agent> {
       env: { ...process.env, ...opts.env },
     });
     child = c;
-    live.add(c);
+    reap(c);
     const append = (b: Buffer) => {
       log = (log + b.toString()).slice(-256 * 1024);
     };
@@ -76,7 +73,6 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<Agent> {
     c.once('error', (err) => append(Buffer.from(`spawn failed: ${err.message}\n`)));
     exited = new Promise<void>((resolve) =>
       c.once('exit', (code, sig) => {
-        live.delete(c);
         append(Buffer.from(`[agent exited: ${sig ?? code}]\n`));
         resolve();
       }),

@@ -11,12 +11,13 @@
  *   checks Basic credentials and signs RS256 JWTs with node:crypto. Anonymous
  *   callers get a token granting nothing, so the registry refuses them.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createPrivateKey, createSign, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reap } from './reaper.js';
 import { promisify } from 'node:util';
 import { freePort, listenOnLoopback } from './net.js';
 
@@ -49,11 +50,6 @@ export interface StartRegistryOptions {
   password?: string;
 }
 
-/** Every registry process started here, killed if the test process exits without stop(). */
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 export { freePort };
 
@@ -108,7 +104,7 @@ async function launch(
   tokenServer: TokenServer | undefined,
 ): Promise<TestRegistry> {
   const child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
+  reap(child);
   let log = '';
   const append = (b: Buffer) => {
     log = (log + b.toString()).slice(-64 * 1024);
@@ -116,7 +112,6 @@ async function launch(
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', () => live.delete(child));
   child.once('error', (err) => append(Buffer.from(`spawn ${REGISTRY_BIN}: ${err.message}\n`)));
   const url = `http://127.0.0.1:${port}`;
 
