@@ -7,7 +7,16 @@
         "src/args.c",
         "src/errors.c",
         "src/fs.c",
-        "src/mount.c"
+        "src/mount.c",
+        "src/spec.c",
+        "src/child.c",
+        "src/launch.c",
+        "src/rootfs.c",
+        "src/pty.c",
+        "src/process.c",
+        "src/spawn.c",
+        "src/exec.c",
+        "src/wait.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

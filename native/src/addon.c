@@ -13,6 +13,11 @@ void berth_export(napi_env env, napi_value exports, const char *name, napi_callb
 static napi_value init(napi_env env, napi_value exports) {
   berth_init_fs(env, exports);
   berth_init_mount(env, exports);
+  berth_init_launch(env, exports);
+  berth_init_spawn(env, exports);
+  berth_init_exec(env, exports);
+  berth_init_pty(env, exports);
+  berth_init_wait(env, exports);
   return exports;
 }
 

@@ -8,5 +8,10 @@ void berth_export(napi_env env, napi_value exports, const char *name, napi_callb
 
 void berth_init_fs(napi_env env, napi_value exports);
 void berth_init_mount(napi_env env, napi_value exports);
+void berth_init_launch(napi_env env, napi_value exports);
+void berth_init_spawn(napi_env env, napi_value exports);
+void berth_init_exec(napi_env env, napi_value exports);
+void berth_init_pty(napi_env env, napi_value exports);
+void berth_init_wait(napi_env env, napi_value exports);
 
 #endif

@@ -1,12 +1,74 @@
 /**
- * The exact shape of the C addon's exports (native/src/*.c). Only native.ts
- * and the runtime modules built on it use this; the rest of the agent uses
- * the typed wrappers.
+ * The exact shape of the C addon's exports (native/src/*.c). Only the
+ * runtime modules use it; the rest of the agent uses their typed wrappers.
+ * All fds returned are close-on-exec and owned by the caller.
  */
+
+/** A process to start, as the addon reads it (native/src/spec.c). */
+export interface NativeSpec {
+  args: string[];
+  env: string[];
+  cwd?: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** Capability numbers kept in the bounding, effective and permitted sets. */
+  capabilities: number[];
+  noNewPrivileges: boolean;
+  tty: boolean;
+  /** Without a tty: give the child a stdin pipe (else /dev/null). */
+  stdin: boolean;
+  cols?: number;
+  rows?: number;
+  /** cgroup.procs files the child writes "0" to before anything else. */
+  cgroupProcs: string[];
+}
+
+/** spawn() only: what makes a container. */
+export interface NativeContainerSpec extends NativeSpec {
+  rootfs: string;
+  hostname?: string;
+  readonlyRootfs: boolean;
+  mountCgroup2: boolean;
+  binds: { source: string; destination: string; readonly: boolean }[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+}
+
+/** A cloned child waiting at its start gate. */
+export interface Launched {
+  pid: number;
+  pidfd: number;
+  syncFd: number;
+  msgFd: number;
+  stdin?: number;
+  stdout?: number;
+  stderr?: number;
+}
+
+export interface Started {
+  ptyMaster?: number;
+  /** exec only: the process in the container (the helper has been reaped). */
+  pid?: number;
+  pidfd?: number;
+}
+
 export interface Addon {
   mknod(path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: Uint8Array): void;
   lgetxattr(path: string, name: string): Buffer | undefined;
   mount(source: string | null, target: string, fstype: string | null, flags: readonly string[] | number, data: string | null): void;
   umount(target: string, flags: readonly string[] | number): void;
+
+  spawn(spec: NativeContainerSpec): Launched;
+  exec(pid: number, spec: NativeSpec): Launched;
+  /** Opens the gate; closes syncFd and msgFd, never pidfd. On failure the child is reaped. */
+  start(syncFd: number, msgFd: number, pidfd: number, isExec: boolean): Promise<Started>;
+  /** Calls back once when the process exits; with reap, the status (else nulls). Never closes pidfd. */
+  watchExit(pidfd: number, reap: boolean, callback: (exitCode: number | null, signal: number | null) => void): void;
+  /** Blocks until the child exits and reaps it. */
+  reap(pidfd: number): { exitCode: number | null; signal: number | null };
+  pidfdOpen(pid: number): number;
+  sendSignal(pidfd: number, signal: number): void;
+  resize(ptyMaster: number, cols: number, rows: number): void;
 }

@@ -1,0 +1,104 @@
+/*
+ * The process that becomes a container's init (spawn.c) or an exec'd process
+ * (exec.c). Everything the child needs is resolved in the parent into a
+ * `child_spec` before clone: after clone the child is a copy of one thread of
+ * a multi-threaded process, so it must not allocate or take locks. It only
+ * makes syscalls and formats text into fixed buffers.
+ *
+ * Parent and child talk over a SOCK_SEQPACKET socketpair (close-on-exec):
+ * the child sends `child_msg`s (an error, the pty master, the exec'd pid) and
+ * the parent reads until end-of-file, which comes when the child has exec'd
+ * (or died). A separate pipe holds the child until the parent says go, so
+ * the caller can move it into its cgroup and network first.
+ */
+#ifndef BERTH_CHILD_H
+#define BERTH_CHILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum child_msg_type {
+  MSG_ERROR = 1, /* err, syscall, text: the child failed and will exit */
+  MSG_PTY = 2,   /* the pty master rides along as SCM_RIGHTS */
+  MSG_EXEC = 3,  /* exec mode: pid of the process in the container; its pidfd rides along */
+};
+
+struct child_msg {
+  int32_t type;
+  int32_t err;          /* positive errno, 0 when `text` is the whole message */
+  int32_t pid;          /* MSG_EXEC */
+  int32_t complete;     /* MSG_ERROR: `text` is the whole message (no strerror suffix) */
+  char syscall[32];
+  char text[900];
+};
+
+struct bind_spec {
+  char *source;
+  char *destination; /* absolute path inside the container */
+  bool readonly;
+};
+
+struct child_spec {
+  /* process */
+  char **argv;
+  char **envp;
+  const char *path_env; /* the PATH used to look up argv[0]; points into envp or a default */
+  char *cwd;
+  uint32_t uid, gid;
+  uint32_t *groups;
+  size_t ngroups;
+  uint64_t caps; /* bit n set: keep capability n */
+  int cap_last;  /* /proc/sys/kernel/cap_last_cap */
+  bool no_new_privs;
+  bool create_cwd; /* containers create a missing working directory; exec does not */
+  bool tty;
+  uint16_t cols, rows; /* initial pty size, 0 for the kernel's default */
+
+  /* container (spawn.c only) */
+  char *rootfs;
+  char *hostname;
+  bool readonly_rootfs;
+  bool mount_cgroup2;
+  struct bind_spec *binds;
+  size_t nbinds;
+  char **masked_paths;
+  char **readonly_paths;
+
+  /* fds, opened by the parent; -1 when unused */
+  int stdio[3]; /* child ends; stdio[0] == -1 and !tty: /dev/null */
+  int *cgroup_fds; /* cgroup.procs files to write "0" to */
+  size_t ncgroup_fds;
+  int sync_fd;   /* read end: one byte means go, EOF means abort */
+  int msg_fd;    /* child end of the socketpair */
+  int target_pidfd; /* exec mode: the container's init */
+};
+
+/* Sends an error and exits. `err` is errno (0: `fmt` is the whole message). */
+__attribute__((noreturn, format(printf, 4, 5))) void child_fail(const struct child_spec *s, int err,
+                                                               const char *syscall, const char *fmt, ...);
+/* Same, but `fmt` is the whole message; `err` still sets the JS error's code. */
+__attribute__((noreturn, format(printf, 4, 5))) void child_fail_text(const struct child_spec *s, int err,
+                                                                    const char *syscall, const char *fmt, ...);
+/* Sends a message with an optional fd (SCM_RIGHTS); fails the child on error. */
+void child_send(const struct child_spec *s, const struct child_msg *m, int fd);
+
+/* Child steps, in the order they run. */
+void child_close_other_fds(const struct child_spec *s);
+void child_wait_for_go(const struct child_spec *s);
+void child_join_cgroups(const struct child_spec *s);
+void child_setup_rootfs(const struct child_spec *s); /* rootfs.c: mounts, /dev, pivot_root */
+void child_finish_rootfs(const struct child_spec *s); /* rootfs.c: after the pty: masks, read-only */
+void child_setup_stdio(const struct child_spec *s, bool console); /* pty.c or pipes */
+__attribute__((noreturn)) void child_exec(const struct child_spec *s); /* process.c: creds, caps, exec */
+
+/* clone3 without a new stack (fork-like); *pidfd gets a pidfd when wanted. */
+pid_t berth_clone3(uint64_t flags, int *pidfd);
+
+/* Parent side (spec.c): read a JS spec into `s`; free what it holds. */
+#include <node_api.h>
+bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *s);
+void spec_free(struct child_spec *s);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * The last steps before exec, shared by containers and exec'd processes:
+ * working directory, fds, capabilities (Docker's default set), no_new_privs,
+ * groups and ids, signal dispositions, then execve with a PATH lookup in the
+ * container's own PATH (as runc does, so a missing command reads as
+ * dockerd's `exec: "x": executable file not found in $PATH`).
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "child.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* mkdir -p, as dockerd creates a missing WorkingDir (owned by root, 0755). */
+static void make_cwd(const struct child_spec *s) {
+  char path[4096];
+  if (!s->cwd || !*s->cwd) return;
+  if (!s->create_cwd) {
+    if (chdir(s->cwd) != 0) child_fail(s, errno, "chdir", "chdir to working directory `%s`", s->cwd);
+    return;
+  }
+  if (snprintf(path, sizeof path, "%s", s->cwd) >= (int)sizeof path)
+    child_fail(s, ENAMETOOLONG, "mkdir", "create working directory `%s`", s->cwd);
+  for (char *p = path + 1;; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        child_fail(s, errno, "mkdir", "create working directory `%s` (at `%s`)", s->cwd, path);
+      *p = c;
+      if (!c) break;
+    }
+  }
+  if (chdir(s->cwd) != 0) child_fail(s, errno, "chdir", "chdir to working directory `%s`", s->cwd);
+}
+
+static void set_capabilities(const struct child_spec *s) {
+  for (int cap = 0; cap <= s->cap_last; cap++)
+    if (!(s->caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+      child_fail(s, errno, "prctl", "PR_CAPBSET_DROP capability %d", cap);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+    child_fail(s, errno, "prctl", "PR_CAP_AMBIENT_CLEAR_ALL");
+}
+
+static void set_user(const struct child_spec *s) {
+  gid_t groups[256];
+  size_t n = s->ngroups < 256 ? s->ngroups : 256;
+  for (size_t i = 0; i < n; i++) groups[i] = s->groups[i];
+  if (syscall(SYS_setgroups, n, groups) != 0) child_fail(s, errno, "setgroups", "setgroups (%zu groups)", n);
+  if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) != 0) child_fail(s, errno, "setresgid", "setresgid %u", s->gid);
+  /* Keep the permitted set across the uid change; exec then gives a non-root
+   * user none of it (no file caps, no ambient), as with dockerd. */
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) child_fail(s, errno, "prctl", "PR_SET_KEEPCAPS");
+  if (syscall(SYS_setresuid, s->uid, s->uid, s->uid) != 0) child_fail(s, errno, "setresuid", "setresuid %u", s->uid);
+  struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = data[i].permitted = (uint32_t)(s->caps >> (32 * i));
+    data[i].inheritable = 0; /* empty since dockerd 23 (CVE-2022-24769) */
+  }
+  if (syscall(SYS_capset, &hdr, data) != 0) child_fail(s, errno, "capset", "capset 0x%016llx", (unsigned long long)s->caps);
+}
+
+static void reset_signals(const struct child_spec *s) {
+  /* Ignored signals stay ignored across exec: Node ignores SIGPIPE. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &sa, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) child_fail(s, errno, "sigprocmask", "unblock signals");
+}
+
+static void exec_lookup(const struct child_spec *s) {
+  const char *file = s->argv[0];
+  if (strchr(file, '/')) {
+    execve(file, s->argv, s->envp);
+    if (errno == ENOENT)
+      child_fail_text(s, ENOENT, "execve", "exec: \"%s\": stat %s: no such file or directory", file, file);
+    if (errno == EACCES) child_fail_text(s, EACCES, "execve", "exec: \"%s\": permission denied", file);
+    child_fail(s, errno, "execve", "exec `%s`", file);
+  }
+  bool denied = false;
+  char path[4096];
+  for (const char *dir = s->path_env; dir;) {
+    const char *colon = strchr(dir, ':');
+    int len = colon ? (int)(colon - dir) : (int)strlen(dir);
+    /* An empty PATH entry means the current directory. */
+    if (snprintf(path, sizeof path, "%.*s%s%s", len, len ? dir : ".", "/", file) < (int)sizeof path) {
+      execve(path, s->argv, s->envp);
+      if (errno == EACCES) denied = true;
+      else if (errno != ENOENT && errno != ENOTDIR) child_fail(s, errno, "execve", "exec `%s`", path);
+    }
+    dir = colon ? colon + 1 : NULL;
+  }
+  if (denied) child_fail_text(s, EACCES, "execve", "exec: \"%s\": permission denied", file);
+  child_fail_text(s, ENOENT, "execve", "exec: \"%s\": executable file not found in $PATH", file);
+}
+
+void child_exec(const struct child_spec *s) {
+  make_cwd(s);
+  /* Everything above 2 closes at exec; the report socket stays usable until then. */
+  if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    child_fail(s, errno, "close_range", "mark fds above 2 close-on-exec");
+  set_capabilities(s);
+  if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    child_fail(s, errno, "prctl", "PR_SET_NO_NEW_PRIVS");
+  set_user(s);
+  reset_signals(s);
+  exec_lookup(s);
+  _exit(127);
+}

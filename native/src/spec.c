@@ -1,0 +1,233 @@
+/*
+ * Reads the JavaScript spec of a container or exec process into a
+ * child_spec, in the parent, before clone. Field names and meanings are
+ * documented on the TypeScript side (runtime/native-addon.ts, NativeSpec).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "child.h"
+#include "errors.h"
+
+/* runc's and dockerd's PATH when the image sets none. */
+static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/* A spec property: its value, whether it is set, and its name for messages. */
+struct prop {
+  napi_value v;
+  bool present;
+  char what[64];
+};
+
+static bool prop_get(napi_env env, napi_value obj, const char *key, struct prop *p) {
+  snprintf(p->what, sizeof p->what, "spec.%s", key);
+  return args_prop(env, obj, key, &p->v, &p->present);
+}
+
+static bool prop_string(napi_env env, napi_value obj, const char *key, bool required, char **out) {
+  struct prop p;
+  if (!prop_get(env, obj, key, &p)) return false;
+  if (!p.present) {
+    if (required) berth_throw_type(env, "%s is required", p.what);
+    *out = NULL;
+    return !required;
+  }
+  return args_string(env, p.v, p.what, out);
+}
+
+static bool prop_strv(napi_env env, napi_value obj, const char *key, char ***out, size_t *count) {
+  struct prop p;
+  if (!prop_get(env, obj, key, &p)) return false;
+  if (!p.present) {
+    *out = calloc(1, sizeof **out);
+    if (count) *count = 0;
+    return *out != NULL;
+  }
+  return args_strv(env, p.v, p.what, out, count);
+}
+
+static bool prop_u32(napi_env env, napi_value obj, const char *key, uint32_t dflt, uint32_t *out) {
+  struct prop p;
+  if (!prop_get(env, obj, key, &p)) return false;
+  if (!p.present) {
+    *out = dflt;
+    return true;
+  }
+  return args_uint32(env, p.v, p.what, out);
+}
+
+static bool prop_bool(napi_env env, napi_value obj, const char *key, bool *out) {
+  struct prop p;
+  *out = false;
+  if (!prop_get(env, obj, key, &p)) return false;
+  return !p.present || args_bool(env, p.v, p.what, out);
+}
+
+/* An array of numbers, each checked by args_uint32. */
+static bool prop_u32v(napi_env env, napi_value obj, const char *key, uint32_t **out, size_t *count) {
+  struct prop p;
+  bool is;
+  uint32_t n = 0;
+  *out = NULL;
+  *count = 0;
+  if (!prop_get(env, obj, key, &p)) return false;
+  if (!p.present) return true;
+  if (napi_is_array(env, p.v, &is) != napi_ok || !is) {
+    berth_throw_type(env, "%s must be an array of numbers", p.what);
+    return false;
+  }
+  napi_get_array_length(env, p.v, &n);
+  *out = calloc(n ? n : 1, sizeof **out);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    napi_get_element(env, p.v, i, &item);
+    if (!args_uint32(env, item, p.what, &(*out)[i])) return false;
+  }
+  *count = n;
+  return true;
+}
+
+static bool read_binds(napi_env env, napi_value obj, struct child_spec *s) {
+  napi_value v;
+  bool present, is;
+  uint32_t n;
+  if (!args_prop(env, obj, "binds", &v, &present)) return false;
+  if (!present) return true;
+  if (napi_is_array(env, v, &is) != napi_ok || !is) {
+    berth_throw_type(env, "spec.binds must be an array");
+    return false;
+  }
+  napi_get_array_length(env, v, &n);
+  s->binds = calloc(n ? n : 1, sizeof *s->binds);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    napi_get_element(env, v, i, &item);
+    s->nbinds = i + 1;
+    if (!prop_string(env, item, "source", true, &s->binds[i].source) ||
+        !prop_string(env, item, "destination", true, &s->binds[i].destination) ||
+        !prop_bool(env, item, "readonly", &s->binds[i].readonly))
+      return false;
+    if (s->binds[i].destination[0] != '/') {
+      berth_throw_type(env, "spec.binds[%u].destination must be an absolute path, got \"%s\"", i,
+                       s->binds[i].destination);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* The highest capability number this kernel knows. */
+static bool read_cap_last(napi_env env, int *out) {
+  char buf[16] = "";
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    berth_throw_errno(env, errno, "open", "open `/proc/sys/kernel/cap_last_cap`");
+    return false;
+  }
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  *out = n > 0 ? atoi(buf) : 40;
+  return true;
+}
+
+static bool open_cgroup_files(napi_env env, napi_value obj, struct child_spec *s) {
+  char **paths;
+  size_t n;
+  if (!prop_strv(env, obj, "cgroupProcs", &paths, &n)) return false;
+  s->cgroup_fds = calloc(n ? n : 1, sizeof *s->cgroup_fds);
+  bool ok = true;
+  for (size_t i = 0; i < n; i++) {
+    int fd = open(paths[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      berth_throw_errno(env, errno, "open", "open cgroup file `%s`", paths[i]);
+      ok = false;
+      break;
+    }
+    s->cgroup_fds[s->ncgroup_fds++] = fd;
+  }
+  args_free_strv(paths);
+  return ok;
+}
+
+bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *s) {
+  size_t argc;
+  uint32_t cols = 0, rows = 0;
+  uint32_t *caps = NULL;
+  size_t ncaps = 0;
+  memset(s, 0, sizeof *s);
+  s->stdio[0] = s->stdio[1] = s->stdio[2] = -1;
+  s->sync_fd = s->msg_fd = s->target_pidfd = -1;
+  napi_valuetype t;
+  if (napi_typeof(env, obj, &t) != napi_ok || t != napi_object) {
+    berth_throw_type(env, "spec must be an object");
+    return false;
+  }
+  if (!prop_strv(env, obj, "args", &s->argv, &argc)) return false;
+  if (argc == 0) {
+    berth_throw_type(env, "spec.args must name a command");
+    return false;
+  }
+  if (!prop_strv(env, obj, "env", &s->envp, NULL) || !prop_string(env, obj, "cwd", false, &s->cwd) ||
+      !prop_u32(env, obj, "uid", 0, &s->uid) || !prop_u32(env, obj, "gid", 0, &s->gid) ||
+      !prop_u32v(env, obj, "groups", &s->groups, &s->ngroups) || !prop_u32v(env, obj, "capabilities", &caps, &ncaps) ||
+      !prop_bool(env, obj, "noNewPrivileges", &s->no_new_privs) || !prop_bool(env, obj, "tty", &s->tty) ||
+      !prop_u32(env, obj, "cols", 0, &cols) || !prop_u32(env, obj, "rows", 0, &rows) || !read_cap_last(env, &s->cap_last))
+    goto fail;
+  bool with_stdin = false;
+  if (!prop_bool(env, obj, "stdin", &with_stdin)) goto fail;
+  s->stdio[0] = with_stdin ? -1 : -2; /* -2: no stdin pipe (launch.c) */
+  s->create_cwd = container;
+  s->cols = (uint16_t)cols;
+  s->rows = (uint16_t)rows;
+  for (size_t i = 0; i < ncaps; i++) {
+    if ((int)caps[i] > s->cap_last || caps[i] > 63) {
+      berth_throw_type(env, "spec.capabilities: capability %u is unknown to this kernel (last is %d)", caps[i],
+                       s->cap_last);
+      goto fail;
+    }
+    s->caps |= 1ULL << caps[i];
+  }
+  free(caps);
+  caps = NULL;
+  s->path_env = default_path;
+  for (char **e = s->envp; *e; e++)
+    if (strncmp(*e, "PATH=", 5) == 0) s->path_env = *e + 5;
+  if (container) {
+    if (!prop_string(env, obj, "rootfs", true, &s->rootfs) || !prop_string(env, obj, "hostname", false, &s->hostname) ||
+        !prop_bool(env, obj, "readonlyRootfs", &s->readonly_rootfs) ||
+        !prop_bool(env, obj, "mountCgroup2", &s->mount_cgroup2) || !read_binds(env, obj, s) ||
+        !prop_strv(env, obj, "maskedPaths", &s->masked_paths, NULL) ||
+        !prop_strv(env, obj, "readonlyPaths", &s->readonly_paths, NULL))
+      goto fail;
+  }
+  if (!open_cgroup_files(env, obj, s)) goto fail;
+  return true;
+fail:
+  free(caps);
+  spec_free(s);
+  return false;
+}
+
+void spec_free(struct child_spec *s) {
+  args_free_strv(s->argv);
+  args_free_strv(s->envp);
+  free(s->cwd);
+  free(s->groups);
+  free(s->rootfs);
+  free(s->hostname);
+  for (size_t i = 0; i < s->nbinds; i++) {
+    free(s->binds[i].source);
+    free(s->binds[i].destination);
+  }
+  free(s->binds);
+  args_free_strv(s->masked_paths);
+  args_free_strv(s->readonly_paths);
+  for (size_t i = 0; i < s->ncgroup_fds; i++) close(s->cgroup_fds[i]);
+  free(s->cgroup_fds);
+  memset(s, 0, sizeof *s);
+}
