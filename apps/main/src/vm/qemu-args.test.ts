@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildQemuArgs, guestPathFor, kernelCmdline, qemuBinary, type Accelerator, type HostOs, type QemuConfig, type VmArch } from './qemu-args.js';
+
+function config(os: HostOs, arch: VmArch, accel: Accelerator, extra: Partial<QemuConfig> = {}): QemuConfig {
+  return {
+    os, arch, accel,
+    cpus: 2,
+    memoryMiB: 2048,
+    kernel: '/res/vmlinuz',
+    initrd: '/res/initramfs.cpio.gz',
+    dataDisk: { path: '/state/data.disk', format: 'qcow2' },
+    sshPort: 52022,
+    qmp: os === 'win32' ? { tcpPort: 52023 } : { unix: '/state/qmp.sock' },
+    consoleLog: '/state/console.log',
+    ...extra,
+  };
+}
+
+/** The value after each occurrence of `flag`. */
+function values(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
+}
+
+const combos: Array<[HostOs, VmArch, Accelerator, string, string]> = [
+  // os, arch, accel, expected -accel, expected -cpu
+  ['linux', 'x86_64', 'kvm', 'kvm', 'host'],
+  ['linux', 'x86_64', 'tcg', 'tcg,thread=multi', 'max'],
+  ['linux', 'arm64', 'kvm', 'kvm', 'host'],
+  ['linux', 'arm64', 'tcg', 'tcg,thread=multi', 'max'],
+  ['darwin', 'arm64', 'hvf', 'hvf', 'host'],
+  ['darwin', 'x86_64', 'hvf', 'hvf', 'host'],
+  ['darwin', 'arm64', 'tcg', 'tcg,thread=multi', 'max'],
+  ['win32', 'x86_64', 'whpx', 'whpx,kernel-irqchip=off', 'qemu64'],
+  ['win32', 'x86_64', 'tcg', 'tcg,thread=multi', 'max'],
+];
+
+describe('buildQemuArgs', () => {
+  for (const [os, arch, accel, accelArg, cpu] of combos) {
+    it(`${os} ${arch} ${accel}`, () => {
+      const args = buildQemuArgs(config(os, arch, accel));
+      assert.deepEqual(values(args, '-accel'), [accelArg]);
+      assert.deepEqual(values(args, '-cpu'), [cpu]);
+      assert.deepEqual(values(args, '-machine'), [arch === 'x86_64' ? 'q35' : 'virt']);
+      assert.deepEqual(values(args, '-smp'), ['2']);
+      assert.deepEqual(values(args, '-m'), ['2048']);
+      assert.deepEqual(values(args, '-kernel'), ['/res/vmlinuz']);
+      assert.deepEqual(values(args, '-initrd'), ['/res/initramfs.cpio.gz']);
+      assert.deepEqual(values(args, '-serial'), ['file:/state/console.log']);
+      // SSH is forwarded from the host's loopback only
+      assert.deepEqual(values(args, '-netdev'), ['user,id=net0,hostfwd=tcp:127.0.0.1:52022-:22']);
+      assert.deepEqual(values(args, '-qmp'), [os === 'win32' ? 'tcp:127.0.0.1:52023,server=on,wait=off' : 'unix:/state/qmp.sock,server=on,wait=off']);
+      assert.equal(values(args, '-drive')[0], 'if=none,id=data,file=/state/data.disk,format=qcow2,cache=writeback,discard=unmap');
+      assert.ok(values(args, '-device').includes('virtio-blk-pci,drive=data'));
+      assert.match(values(args, '-append')[0]!, arch === 'x86_64' ? /^console=ttyS0 / : /^console=ttyAMA0 /);
+      assert.ok(args.includes('-no-reboot') && args.includes('-nodefaults'));
+    });
+  }
+
+  it('refuses an accelerator the host OS does not have', () => {
+    assert.throws(() => buildQemuArgs(config('linux', 'x86_64', 'hvf')), /hvf is not available on linux; use kvm or tcg/);
+    assert.throws(() => buildQemuArgs(config('darwin', 'arm64', 'kvm')), /kvm is not available on darwin/);
+    assert.throws(() => buildQemuArgs(config('win32', 'x86_64', 'kvm')), /kvm is not available on win32/);
+  });
+
+  it('shares the home directory over 9p with the tag init mounts', () => {
+    const args = buildQemuArgs(config('linux', 'x86_64', 'kvm', { share: { hostPath: '/home/ann', guestPath: '/home/ann' } }));
+    assert.deepEqual(values(args, '-fsdev'), ['local,id=home,path=/home/ann,security_model=none']);
+    assert.ok(values(args, '-device').includes('virtio-9p-pci,fsdev=home,mount_tag=berthhome'));
+    assert.match(values(args, '-append')[0]!, new RegExp(`berth\\.home=${Buffer.from('/home/ann').toString('base64')}`));
+  });
+
+  it('cannot share over 9p on Windows', () => {
+    assert.throws(
+      () => buildQemuArgs(config('win32', 'x86_64', 'whpx', { share: { hostPath: 'C:\\Users\\ann', guestPath: '/c/Users/ann' } })),
+      /Windows cannot share folders over 9p/,
+    );
+  });
+
+  it('escapes commas in paths', () => {
+    const args = buildQemuArgs(config('linux', 'x86_64', 'tcg', {
+      dataDisk: { path: '/a,b/data.disk', format: 'raw' },
+      share: { hostPath: '/home/x,y', guestPath: '/home/x,y' },
+    }));
+    assert.match(values(args, '-drive')[0]!, /file=\/a,,b\/data\.disk,format=raw,/);
+    assert.match(values(args, '-fsdev')[0]!, /path=\/home\/x,,y,/);
+  });
+
+  it('rejects nonsense sizes and ports', () => {
+    assert.throws(() => buildQemuArgs(config('linux', 'x86_64', 'tcg', { cpus: 0 })), /cpus/);
+    assert.throws(() => buildQemuArgs(config('linux', 'x86_64', 'tcg', { memoryMiB: 64 })), /256 MiB/);
+    assert.throws(() => buildQemuArgs(config('linux', 'x86_64', 'tcg', { sshPort: 70000 })), /not a TCP port/);
+  });
+});
+
+describe('kernelCmdline', () => {
+  it('carries the key and the share path base64-encoded', () => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFoo berth@host';
+    const line = kernelCmdline({ arch: 'x86_64', authorizedKey: `${key}\n`, share: { hostPath: '/Users/a b', guestPath: '/Users/a b' } });
+    const params = Object.fromEntries(line.split(' ').map((p) => p.split(/=(.*)/s).slice(0, 2)));
+    assert.equal(Buffer.from(params['berth.key']!, 'base64').toString(), key);
+    assert.equal(Buffer.from(params['berth.home']!, 'base64').toString(), '/Users/a b');
+  });
+});
+
+describe('guestPathFor', () => {
+  it('keeps POSIX paths and maps Windows drives', () => {
+    assert.equal(guestPathFor('linux', '/home/ann'), '/home/ann');
+    assert.equal(guestPathFor('darwin', '/Users/ann'), '/Users/ann');
+    assert.equal(guestPathFor('win32', 'C:\\Users\\ann'), '/c/Users/ann');
+    assert.equal(guestPathFor('win32', 'D:\\'), '/d');
+    assert.throws(() => guestPathFor('win32', '\\\\server\\share'), /not a drive path/);
+  });
+});
+
+describe('qemuBinary', () => {
+  it('names the emulator for the architecture', () => {
+    assert.equal(qemuBinary('x86_64'), 'qemu-system-x86_64');
+    assert.equal(qemuBinary('arm64'), 'qemu-system-aarch64');
+  });
+});

@@ -1,0 +1,124 @@
+// The QEMU command line for the Berth VM, per host OS, architecture and
+// accelerator. Pure: no file system, no process; qemu-vm.ts runs it.
+import path from 'node:path';
+
+export type HostOs = 'linux' | 'darwin' | 'win32';
+/** The guest's architecture; always the host's (no cross-architecture VMs). */
+export type VmArch = 'x86_64' | 'arm64';
+export type Accelerator = 'kvm' | 'hvf' | 'whpx' | 'tcg';
+
+/** Where QEMU's control socket (QMP) listens. Windows builds of QEMU take a loopback TCP port. */
+export type QmpEndpoint = { unix: string } | { tcpPort: number };
+
+export interface QemuConfig {
+  os: HostOs;
+  arch: VmArch;
+  accel: Accelerator;
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  dataDisk: { path: string; format: 'qcow2' | 'raw' };
+  /** Host port on 127.0.0.1 forwarded to the guest's SSH port 22. */
+  sshPort: number;
+  qmp: QmpEndpoint;
+  /** The guest's serial console is written to this file. */
+  consoleLog: string;
+  /** The host's home directory, shared over 9p and mounted in the guest at guestPath. */
+  share?: { hostPath: string; guestPath: string };
+  /** An OpenSSH public key line the agent accepts. */
+  authorizedKey?: string;
+}
+
+/** The 9p mount tag the guest's init mounts. */
+export const SHARE_TAG = 'berthhome';
+
+export function qemuBinary(arch: VmArch): string {
+  return arch === 'x86_64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
+}
+
+/** QEMU splits option values at ',' and reads ',,' as a literal comma. */
+export function escapeOptionValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+/**
+ * Where the guest mounts a host directory: the same path on Linux and macOS;
+ * on Windows C:\Users\ann becomes /c/Users/ann.
+ */
+export function guestPathFor(os: HostOs, hostPath: string): string {
+  if (os !== 'win32') return hostPath;
+  const m = /^([A-Za-z]):[\\/]?(.*)$/.exec(hostPath);
+  if (!m) throw new Error(`cannot share ${hostPath} with the VM: not a drive path`);
+  const rest = (m[2] ?? '').replace(/\\/g, '/').replace(/\/+$/, '');
+  return `/${m[1]!.toLowerCase()}${rest ? `/${rest}` : ''}`;
+}
+
+function accelArgs(cfg: QemuConfig): string[] {
+  const supported: Record<HostOs, Accelerator[]> = {
+    linux: ['kvm', 'tcg'],
+    darwin: ['hvf', 'tcg'],
+    win32: ['whpx', 'tcg'],
+  };
+  if (!supported[cfg.os].includes(cfg.accel)) {
+    throw new Error(`accelerator ${cfg.accel} is not available on ${cfg.os}; use ${supported[cfg.os].join(' or ')}`);
+  }
+  switch (cfg.accel) {
+    case 'kvm':
+    case 'hvf':
+      return ['-accel', cfg.accel, '-cpu', 'host'];
+    case 'whpx':
+      // WHPX cannot run QEMU's in-kernel interrupt controller on most Windows builds.
+      return ['-accel', 'whpx,kernel-irqchip=off', '-cpu', cfg.arch === 'x86_64' ? 'qemu64' : 'max'];
+    case 'tcg':
+      return ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+  }
+}
+
+/** The kernel command line; values init reads are base64 so spaces and '=' survive. */
+export function kernelCmdline(cfg: Pick<QemuConfig, 'arch' | 'share' | 'authorizedKey'>): string {
+  const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  const parts = [cfg.arch === 'x86_64' ? 'console=ttyS0' : 'console=ttyAMA0', 'panic=-1'];
+  if (cfg.share) parts.push(`berth.home=${b64(cfg.share.guestPath)}`);
+  if (cfg.authorizedKey) parts.push(`berth.key=${b64(cfg.authorizedKey.trim())}`);
+  return parts.join(' ');
+}
+
+/** The arguments after the binary name. */
+export function buildQemuArgs(cfg: QemuConfig): string[] {
+  if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1) throw new Error(`cpus must be a whole number of at least 1, not ${cfg.cpus}`);
+  if (!Number.isInteger(cfg.memoryMiB) || cfg.memoryMiB < 256) throw new Error(`memory must be at least 256 MiB, not ${cfg.memoryMiB}`);
+  if (!Number.isInteger(cfg.sshPort) || cfg.sshPort < 1 || cfg.sshPort > 65535) throw new Error(`SSH port ${cfg.sshPort} is not a TCP port`);
+  const e = escapeOptionValue;
+  const machine = cfg.arch === 'x86_64' ? 'q35' : 'virt';
+  const args = [
+    '-name', 'berth',
+    '-machine', machine,
+    ...accelArgs(cfg),
+    '-smp', String(cfg.cpus),
+    '-m', String(cfg.memoryMiB),
+    '-nodefaults', '-no-user-config',
+    '-display', 'none',
+    // A guest that panics or reboots ends QEMU, which the host sees and reports.
+    '-no-reboot',
+    '-serial', `file:${cfg.consoleLog}`,
+    '-qmp', 'unix' in cfg.qmp ? `unix:${e(cfg.qmp.unix)},server=on,wait=off` : `tcp:127.0.0.1:${cfg.qmp.tcpPort},server=on,wait=off`,
+    '-kernel', cfg.kernel,
+    '-initrd', cfg.initrd,
+    '-append', kernelCmdline(cfg),
+    '-drive', `if=none,id=data,file=${e(cfg.dataDisk.path)},format=${cfg.dataDisk.format},cache=writeback,discard=unmap`,
+    '-device', 'virtio-blk-pci,drive=data',
+    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${cfg.sshPort}-:22`,
+    '-device', 'virtio-net-pci,netdev=net0',
+    '-device', 'virtio-rng-pci',
+  ];
+  if (cfg.share) {
+    if (cfg.os === 'win32') throw new Error('QEMU on Windows cannot share folders over 9p; start the VM without the home share');
+    if (!path.isAbsolute(cfg.share.hostPath)) throw new Error(`the shared folder must be an absolute path, not ${cfg.share.hostPath}`);
+    args.push(
+      '-fsdev', `local,id=home,path=${e(cfg.share.hostPath)},security_model=none`,
+      '-device', `virtio-9p-pci,fsdev=home,mount_tag=${SHARE_TAG}`,
+    );
+  }
+  return args;
+}
