@@ -68,7 +68,8 @@ pid_t berth_clone3(uint64_t flags, int *pidfd) {
   memset(&args, 0, sizeof args);
   args.flags = flags | (pidfd ? CLONE_PIDFD : 0);
   args.pidfd = (uint64_t)(uintptr_t)pidfd;
-  args.exit_signal = SIGCHLD;
+  /* With CLONE_PARENT the kernel takes the caller's exit signal and wants 0 here. */
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
 
