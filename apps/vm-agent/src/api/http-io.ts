@@ -100,6 +100,11 @@ export class JsonLines {
   private started = false;
   constructor(private readonly res: ServerResponse) {}
 
+  /** False until the first line: an error before it can still be a plain HTTP error. */
+  get hasStarted(): boolean {
+    return this.started;
+  }
+
   private start(): void {
     if (this.started) return;
     this.started = true;

@@ -1,4 +1,4 @@
-import { errorMessage, invalidParameter, isEngineError } from '../errors.js';
+import { errorMessage, invalidParameter, isEngineError, notFound } from '../errors.js';
 import { tee } from '../util/tee.js';
 import { shortId } from './digest.js';
 import { collectGarbage } from './gc.js';
@@ -48,8 +48,20 @@ export async function pullImage(ctx: ImageContext, name: string, progress: Progr
     pinned.push(k);
   };
   try {
-    progress({ status: `Pulling from ${familiarName(ref)}`, id: ref.digest ?? ref.tag ?? 'latest' });
-    const top = await client.fetchManifest(repo, ref.digest ?? ref.tag!, MANIFEST_ACCEPT);
+    const top = await client.fetchManifest(repo, ref.digest ?? ref.tag!, MANIFEST_ACCEPT).catch((err: unknown) => {
+      // dockerd answers 404 here, not 401: the repository may simply not exist,
+      // and a 401 would make the CLI prompt for a login.
+      if (isEngineError(err, 'unauthorized')) {
+        throw notFound(
+          `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`,
+          err,
+        );
+      }
+      throw err;
+    });
+    // As dockerd: nothing is streamed until the manifest resolved, so "no such
+    // image" and "access denied" come back as plain HTTP errors.
+    progress({ status: `Pulling from ${ref.path}`, id: ref.digest ?? ref.tag ?? 'latest' });
     const manifests = [top.digest];
     let parsed = parseManifest(top.body, top.mediaType);
     let manifestBody = top.body;

@@ -39,6 +39,7 @@ export function imageRoutes(r: Router, deps: ImageRoutesDeps): void {
     try {
       await images.pull(name, (m) => out.write(m), credentials);
     } catch (err) {
+      if (!out.hasStarted) throw err;
       out.error(err);
     }
     out.end();
