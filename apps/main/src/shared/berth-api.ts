@@ -1,0 +1,135 @@
+/**
+ * The one API between main and the renderer, declared once.
+ *
+ * Both transports are derived from this file: the Electron preload/IPC
+ * (apps/main/src/electron) and the web mode's HTTP routes (apps/main/src/web)
+ * accept exactly the names in CALLS and STREAMS, and carry arguments, results
+ * and errors in the envelopes below. The renderer's client
+ * (apps/renderer/src/api) is typed from the same interfaces.
+ *
+ * Pure TypeScript: no Node or DOM imports, so main, preload and renderer can
+ * all load it.
+ */
+
+/** The engine's lifecycle as the dashboard shows it. */
+export type EngineStateName = 'starting' | 'running' | 'stopped' | 'error';
+
+/** Where the engine runs: the VM (the product), the agent natively on Linux, a socket given by the user, or none at all. */
+export type EngineMode = 'vm' | 'native' | 'socket' | 'none';
+
+export interface EngineState {
+  state: EngineStateName;
+  mode: EngineMode;
+  /** One sentence for the status bar: what is happening, or what failed and what to do. */
+  message: string;
+  /** The Docker API socket, once known (point DOCKER_HOST at `unix://` + this). */
+  socket?: string;
+  /** The engine's last output lines, shown with an error. */
+  logTail?: string[];
+  /** Whether restartEngine() can do anything in this mode. */
+  canRestart: boolean;
+}
+
+export type DockerMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+
+/** A Docker Engine API request, forwarded by main to the engine as is. */
+export interface DockerRequest {
+  method: DockerMethod;
+  /** Path and query, starting with `/`: `/containers/json?all=1`. */
+  path: string;
+  /** Sent as JSON. */
+  body?: unknown;
+}
+
+/** The engine's answer: any status (the client decides what an error is). */
+export interface DockerResponse {
+  status: number;
+  /** Parsed JSON when the engine sent JSON, else the text (empty for no body). */
+  body: unknown;
+}
+
+/** Request/response methods: name -> (arguments) => result. */
+export interface BerthCalls {
+  engineState(): EngineState;
+  restartEngine(): EngineState;
+  docker(req: DockerRequest): DockerResponse;
+}
+
+/**
+ * Streaming methods: name -> (arguments) => the type of each item.
+ * A stream ends when the source ends, fails with an error, or is cancelled by
+ * the receiver (which releases the engine request behind it).
+ */
+export interface BerthStreams {
+  /** The current state at once, then every change. */
+  engineStates(): EngineState;
+  /**
+   * A Docker request whose response is JSON lines (`GET /events`, pull
+   * progress). Each parsed line is an item. A non-2xx answer fails the
+   * stream with the engine's message before any item.
+   */
+  dockerJson(req: DockerRequest): unknown;
+}
+
+export type CallName = keyof BerthCalls;
+export type StreamName = keyof BerthStreams;
+
+/** The names each transport accepts; anything else is refused. */
+export const CALLS = ['engineState', 'restartEngine', 'docker'] as const satisfies readonly CallName[];
+export const STREAMS = ['engineStates', 'dockerJson'] as const satisfies readonly StreamName[];
+
+// Compile-time check that the lists name every method.
+type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : ['not listed:', Exclude<All, Listed>];
+const callsComplete: Missing<CallName, (typeof CALLS)[number]> = true;
+const streamsComplete: Missing<StreamName, (typeof STREAMS)[number]> = true;
+void callsComplete;
+void streamsComplete;
+
+export function isCallName(name: unknown): name is CallName {
+  return typeof name === 'string' && (CALLS as readonly string[]).includes(name);
+}
+
+export function isStreamName(name: unknown): name is StreamName {
+  return typeof name === 'string' && (STREAMS as readonly string[]).includes(name);
+}
+
+/** An error as it crosses a transport: keeps the message the user must see, and an HTTP-like status. */
+export interface WireError {
+  message: string;
+  name: string;
+  /** 4xx/5xx when the error has one (the engine's status, or 400 for a bad call). */
+  status?: number;
+}
+
+/** What a call answers on both transports (never a thrown IPC error, which loses the message). */
+export type CallResult<T = unknown> = { ok: true; value: T } | { ok: false; error: WireError };
+
+/** One message of a stream on both transports. */
+export type StreamMessage<T = unknown> = { item: T } | { error: WireError } | { end: true };
+
+/** Main's side: what the service implements. Streams stop when `signal` aborts. */
+export type BerthService = {
+  [K in CallName]: (...args: Parameters<BerthCalls[K]>) => Promise<ReturnType<BerthCalls[K]>>;
+} & {
+  [K in StreamName]: (signal: AbortSignal, ...args: Parameters<BerthStreams[K]>) => AsyncIterable<ReturnType<BerthStreams[K]>>;
+};
+
+/**
+ * The untyped bridge both transports present to the renderer's client; the
+ * preload exposes exactly this as `window.berth`.
+ */
+export interface BerthBridge {
+  call(name: string, args: unknown[]): Promise<CallResult>;
+  /** Returns a function that cancels the stream. */
+  stream(name: string, args: unknown[], onMessage: (m: StreamMessage) => void): () => void;
+}
+
+/** Turns anything thrown into a WireError, keeping a status when there is one. */
+export function toWireError(err: unknown): WireError {
+  if (err && typeof err === 'object' && 'message' in err) {
+    const e = err as { message: unknown; name?: unknown; status?: unknown; statusCode?: unknown };
+    const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+    return { message: String(e.message), name: typeof e.name === 'string' ? e.name : 'Error', ...(status ? { status } : {}) };
+  }
+  return { message: String(err), name: 'Error' };
+}
