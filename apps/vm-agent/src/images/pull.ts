@@ -120,6 +120,8 @@ export async function pullImage(ctx: ImageContext, name: string, progress: Progr
     ctx.emit({ Action: 'pull', id: familiarString(ref), attributes: { name: familiarName(ref) } });
     return { id, ref, digest: top.digest, upToDate };
   } catch (err) {
+    // Unpin first: what this pull made is exactly what must now be collected.
+    for (const k of pinned.splice(0)) ctx.pins.unpin(k);
     await collectGarbage(ctx, created).catch(() => undefined);
     throw err;
   } finally {

@@ -1,0 +1,215 @@
+/**
+ * Images under bad input and faults: malformed requests, bad references,
+ * unknown images, a registry that is down or lies about a digest, and a
+ * kill -9 in the middle of a pull. Each time the agent must say what went
+ * wrong, keep nothing half made, and go on serving.
+ */
+import assert from 'node:assert/strict';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { useAgent } from '../helpers/agent.js';
+import { DockerCli, engineRequest } from '../helpers/docker.js';
+import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { listenOnLoopback } from '../helpers/net.js';
+import { startTamperProxy } from '../helpers/proxy.js';
+import { buildBusyboxImage, pushImage, type BuiltImage } from '../helpers/test-images.js';
+
+const agent = useAgent();
+let reg: TestRegistry;
+let docker: DockerCli;
+let img: BuiltImage;
+
+before(async () => {
+  await agent.ready;
+  reg = await startRegistry();
+  docker = new DockerCli(agent.current.socket);
+  img = await buildBusyboxImage({ layerCount: 3, labels: { faults: 'yes' } });
+  await pushImage({ url: reg.url }, 'test/faults', 'latest', img);
+});
+
+after(async () => {
+  docker?.dispose();
+  await reg?.stop();
+});
+
+const api = (method: string, path: string, opts: Parameters<typeof engineRequest>[3] = {}) =>
+  engineRequest(agent.current.socket, method, path, opts);
+
+/** What the store holds, to compare before and after a failure. */
+async function storeState() {
+  const root = join(agent.current.dataRoot, 'images');
+  const list = async (d: string) => (existsSync(join(root, d)) ? (await readdir(join(root, d))).sort() : []);
+  return { blobs: await list('blobs/sha256'), layers: await list('layers'), ingest: await list('ingest'), records: await list('records') };
+}
+
+async function stillServes() {
+  const r = await api('GET', '/_ping');
+  assert.equal(r.status, 200);
+  assert.equal(r.text(), 'OK');
+}
+
+describe('bad requests', () => {
+  test('malformed JSON is a 400', async () => {
+    const r = await api('POST', '/auth', { body: '{"username": ', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400);
+    assert.match(r.json<{ message: string }>().message, /invalid JSON/);
+    await stillServes();
+  });
+
+  test('trailing bytes after the JSON are a 400', async () => {
+    const r = await api('POST', '/auth', { body: '{"username":"a"} x', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400);
+    await stillServes();
+  });
+
+  test('a non-JSON content type is refused', async () => {
+    const r = await api('POST', '/auth', { body: 'username=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(r.status, 400);
+    assert.match(r.json<{ message: string }>().message, /unsupported Content-Type header \(application\/x-www-form-urlencoded\): must be 'application\/json'/);
+  });
+
+  test('an invalid reference is a 400 with dockerd wording', async () => {
+    const upper = await api('POST', '/images/create?fromImage=Foo&tag=latest');
+    assert.equal(upper.status, 400);
+    assert.equal(upper.json<{ message: string }>().message, 'invalid reference format: repository name (library/Foo) must be lowercase');
+    const junk = await api('POST', '/images/create?fromImage=a%20b');
+    assert.equal(junk.status, 400);
+    assert.equal(junk.json<{ message: string }>().message, 'invalid reference format');
+    const cli = await docker.run(['tag', 'nosuch', 'UPPER/x']);
+    assert.notEqual(cli.code, 0);
+    await stillServes();
+  });
+
+  test('an unknown image is a 404 "No such image"', async () => {
+    const r = await api('GET', '/images/nosuch/json');
+    assert.equal(r.status, 404);
+    assert.equal(r.json<{ message: string }>().message, 'No such image: nosuch:latest');
+    const cli = await docker.run(['rmi', 'nosuch:1.0']);
+    assert.match(cli.stderr, /No such image: nosuch:1\.0/);
+    const missing = await docker.run(['pull', `${reg.domain}/test/faults:nope`]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, new RegExp(`manifest for ${reg.domain}/test/faults:nope not found: manifest unknown`));
+    await stillServes();
+  });
+
+  test('API versions outside the served range are refused', async () => {
+    const tooNew = await api('GET', '/v1.99/version');
+    assert.equal(tooNew.status, 400);
+    assert.match(tooNew.json<{ message: string }>().message, /client version 1\.99 is too new\. Maximum supported API version is 1\.47/);
+    const tooOld = await api('GET', '/v1.12/version');
+    assert.equal(tooOld.status, 400);
+    assert.match(tooOld.json<{ message: string }>().message, /client version 1\.12 is too old\. Minimum supported API version is 1\.24/);
+    const ok = await api('GET', '/v1.41/version');
+    assert.equal(ok.status, 200);
+  });
+});
+
+describe('registry faults', () => {
+  test('a registry that is down: a clear error, nothing stored', async () => {
+    const before = await storeState();
+    const port = await freePort();
+    const r = await docker.run(['pull', `127.0.0.1:${port}/x/y:1`]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`dial tcp 127\\.0\\.0\\.1:${port}: connect: connection refused`));
+    assert.deepEqual(await storeState(), before);
+    await stillServes();
+  });
+
+  test('a layer whose bytes do not match its digest: refused, nothing stored', async () => {
+    const victim = img.layers[1]!.digest;
+    const proxy = await startTamperProxy(reg.url, (req, res) => {
+      if (req.method === 'GET' && req.path.endsWith(`/blobs/${victim}`)) {
+        const body = Buffer.from(res.body);
+        body[body.length - 10]! ^= 0xff;
+        res.body = body;
+      }
+    });
+    try {
+      const before = await storeState();
+      const r = await docker.run(['pull', `${proxy.domain}/test/faults:latest`]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, new RegExp(`verification failed for digest ${victim}|${victim}`));
+      assert.deepEqual(await storeState(), before, 'no blob, layer or record kept');
+      assert.notEqual((await docker.run(['image', 'inspect', `${proxy.domain}/test/faults:latest`])).code, 0);
+      await stillServes();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a manifest that does not match the digest asked for is refused', async () => {
+    const other = await buildBusyboxImage({ layerCount: 1, labels: { other: 'yes' } });
+    const pushed = await pushImage({ url: reg.url }, 'test/other', 'latest', other);
+    const proxy = await startTamperProxy(reg.url, (req, res) => {
+      if (req.path.includes('/manifests/')) {
+        const m = JSON.parse(res.body.toString());
+        m.annotations = { tampered: 'yes' };
+        res.body = Buffer.from(JSON.stringify(m));
+        delete res.headers['docker-content-digest'];
+      }
+    });
+    try {
+      const before = await storeState();
+      const r = await docker.run(['pull', `${proxy.domain}/test/other@${pushed.digest}`]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /verification failed|digest/);
+      assert.deepEqual(await storeState(), before);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('kill -9 during a pull', () => {
+  let stall: Server | undefined;
+  after(() => new Promise<void>((r) => (stall ? stall.close(() => r()) : r())));
+
+  test('after a restart only complete images are listed, and the pull can be done again', async () => {
+    // An image of its own (no layer shared with the others), and a proxy that
+    // serves manifests and configs but stalls every layer blob half way.
+    const { randomBytes } = await import('node:crypto');
+    const img = await buildBusyboxImage({ layerCount: 3, extraFiles: { 'big.bin': randomBytes(4 << 20) }, labels: { crash: 'yes' } });
+    await pushImage({ url: reg.url }, 'test/crash', 'latest', img);
+    const big = img.layers[2]!;
+    stall = createServer((req, res) => {
+      const upstream = httpRequest(`${reg.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: reg.domain } }, (up) => {
+        const isLayer = req.url?.endsWith(`/blobs/${big.digest}`);
+        res.writeHead(up.statusCode ?? 500, up.headers);
+        if (!isLayer) return up.pipe(res);
+        let sent = 0;
+        up.on('data', (c: Buffer) => {
+          const room = Math.max(0, Math.floor(big.size / 2) - sent);
+          if (room > 0) res.write(c.subarray(0, room));
+          sent += c.length;
+        });
+      });
+      req.pipe(upstream);
+    });
+    const { port } = await listenOnLoopback(stall);
+    const name = `127.0.0.1:${port}/test/crash:latest`;
+    const pulling = docker.run(['pull', name], { timeoutMs: 30_000 });
+    // Wait until the agent is writing the layers, then crash it.
+    const ingest = join(agent.current.dataRoot, 'images/ingest');
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !(existsSync(ingest) && (await readdir(ingest)).length > 0)) await new Promise((r) => setTimeout(r, 50));
+    assert.ok((await readdir(ingest)).length > 0, 'the pull got as far as writing a layer');
+    await agent.current.kill9();
+    await pulling;
+    await agent.current.restart();
+    const state = await storeState();
+    assert.deepEqual(state.ingest, [], 'half-written blobs are swept');
+    assert.ok(!state.layers.some((n) => n.startsWith('.tmp-')), 'half-unpacked layers are swept');
+    const listed = await docker.ok(['images', '--format', '{{.Repository}}']);
+    assert.ok(!listed.stdout.includes(`127.0.0.1:${port}`), listed.stdout);
+    assert.ok(!state.blobs.includes(big.digest.slice(7)), 'no blob of the stalled layer');
+    assert.ok(!state.layers.includes(img.diffIds[2]!.slice(7)), 'no unpacked stalled layer');
+    // The same image pulls whole from the real registry.
+    const again = await docker.ok(['pull', `${reg.domain}/test/crash:latest`]);
+    assert.match(again.stdout, /Downloaded newer image/);
+    const id = await docker.ok(['image', 'inspect', '--format', '{{.Id}}', `${reg.domain}/test/crash:latest`]);
+    assert.equal(id.stdout.trim(), img.config.digest);
+  });
+});
