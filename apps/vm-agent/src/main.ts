@@ -10,8 +10,11 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildRouter } from './api/api.js';
 import { createApiServer, listenUnix } from './api/server.js';
+import { serveUpgrades } from './api/routes/container-streams.js';
 import { ENGINE_VERSION } from './api/version.js';
+import { ContainerService } from './engine/containers.js';
 import { EventBus } from './engine/events.js';
+import { ExecService } from './engine/exec-service.js';
 import { errorMessage } from './errors.js';
 import { ImageService } from './images/image-service.js';
 import { readJsonIfExists, writeJsonAtomic } from './util/atomic-file.js';
@@ -57,8 +60,14 @@ async function main(): Promise<void> {
     emit: (ev) => events.publish({ Type: 'image', ...ev }),
   });
   await images.init();
+  const containers = new ContainerService({ dataRoot, images, events });
+  images.setUsage((id) => containers.usage(id));
+  await containers.init();
+  const execs = new ExecService(containers);
 
-  const server = createApiServer(buildRouter({ engineId, dataRoot, images, events }));
+  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs });
+  const server = createApiServer(router);
+  serveUpgrades(server, router);
   await listenUnix(server, socketPath);
   console.error(`berth-agent ${ENGINE_VERSION}: serving the Docker API on unix://${socketPath} (data root ${dataRoot})`);
 

@@ -1,27 +1,38 @@
+import type { ContainerService } from '../engine/containers.js';
 import type { EventBus } from '../engine/events.js';
+import type { ExecService } from '../engine/exec-service.js';
 import type { ImageService } from '../images/image-service.js';
 import { Router } from './router.js';
 import { imageRoutes, imageSummary, imageTransferRoutes, type ImageRoutesDeps } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
+import { containerRoutes } from './routes/containers.js';
+import { containerIoRoutes } from './routes/container-io-routes.js';
 
 export interface ApiDeps {
   engineId: string;
   dataRoot: string;
   images: ImageService;
   events: EventBus;
+  containers: ContainerService;
+  execs: ExecService;
 }
 
 /** All Docker API routes, bound to the engine's services. */
 export function buildRouter(deps: ApiDeps): Router {
   const router = new Router();
-  const imageDeps: ImageRoutesDeps = { images: deps.images, containersUsing: () => 0 };
+  const imageDeps: ImageRoutesDeps = { images: deps.images, containersUsing: (id) => {
+    const u = deps.containers.usage(id);
+    return u.running.length + u.stopped.length;
+  } };
   systemRoutes(router, {
     ...deps,
-    containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+    containerCounts: () => deps.containers.counts(),
     imageSummaries: (apiVersion) => Promise.all(deps.images.list().map((img) => imageSummary(imageDeps, img, apiVersion, true))),
   });
   // Transfer routes first: `/images/{name}/push` must not be taken for an image named `x/push`.
   imageTransferRoutes(router, deps.images);
   imageRoutes(router, imageDeps);
+  containerRoutes(router, { containers: deps.containers, execIds: (id) => deps.execs.idsOf(id) });
+  containerIoRoutes(router, deps.containers, deps.execs);
   return router;
 }

@@ -1,0 +1,152 @@
+/**
+ * Container routes: create, list, inspect, lifecycle, wait, rename, top,
+ * prune. Streams (attach, logs) are in container-io-routes.ts, exec in
+ * exec.ts, filesystem (cp, diff, commit) in container-fs-routes.ts.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { CreateRequest } from '../../engine/container-create.js';
+import type { ContainerService } from '../../engine/containers.js';
+import { conflict, invalidParameter } from '../../errors.js';
+import { parseFilters, queryBool, queryInt, readJson, sendJson, sendNoContent } from '../http-io.js';
+import type { Router } from '../router.js';
+import { containerFilter } from './container-filters.js';
+import { containerInspect, containerSummary } from './container-views.js';
+
+export interface ContainerRoutesDeps {
+  containers: ContainerService;
+  /** Exec instance IDs of a container, for inspect's ExecIDs. */
+  execIds: (containerId: string) => string[];
+}
+
+export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
+  const svc = deps.containers;
+
+  r.get('/containers/json', ({ res, query }) => {
+    const filter = containerFilter(svc, parseFilters(query));
+    const limit = queryInt(query, 'limit') ?? -1;
+    const all = queryBool(query, 'all') || limit > 0;
+    let list = svc.list().filter((c) => (all || c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting') && filter(c));
+    list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Id < a.Id ? -1 : 1));
+    if (limit > 0) list = list.slice(0, limit);
+    sendJson(res, 200, list.map(containerSummary));
+  });
+
+  r.post('/containers/create', async ({ req, res, query }) => {
+    const body = (await readJson(req)) as CreateRequest | undefined;
+    if (!body || typeof body !== 'object') throw invalidParameter('config cannot be empty in order to create a container');
+    const rec = await svc.create(body, query.get('name') || undefined);
+    sendJson(res, 201, { Id: rec.Id, Warnings: [] });
+  });
+
+  r.get('/containers/{id}/json', ({ res, params }) => {
+    const rec = svc.get(params.id!);
+    sendJson(res, 200, containerInspect(svc, rec, deps.execIds(rec.Id)));
+  });
+
+  r.post('/containers/{id}/start', async ({ res, params }) => {
+    await svc.start(params.id!);
+    sendNoContent(res);
+  });
+
+  r.post('/containers/{id}/stop', async ({ res, params, query }) => {
+    await svc.stop(params.id!, queryInt(query, 't'), query.get('signal') || undefined);
+    sendNoContent(res);
+  });
+
+  r.post('/containers/{id}/restart', async ({ res, params, query }) => {
+    await svc.restart(params.id!, queryInt(query, 't'), query.get('signal') || undefined);
+    sendNoContent(res);
+  });
+
+  r.post('/containers/{id}/kill', async ({ res, params, query }) => {
+    await svc.kill(params.id!, query.get('signal') || 'SIGKILL');
+    sendNoContent(res);
+  });
+
+  r.delete('/containers/{id}', async ({ res, params, query }) => {
+    if (queryBool(query, 'link')) throw invalidParameter('legacy links are not supported');
+    await svc.remove(params.id!, { force: queryBool(query, 'force') });
+    sendNoContent(res);
+  });
+
+  r.post('/containers/{id}/wait', async ({ res, params, query }) => {
+    const waiting = svc.wait(params.id!, query.get('condition') ?? '');
+    // Headers go out at once: the CLI waits (before start) and must not block on us.
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    const result = await waiting;
+    res.end(JSON.stringify(result) + '\n');
+  });
+
+  r.post('/containers/{id}/rename', async ({ res, params, query }) => {
+    const name = query.get('name');
+    if (!name) throw invalidParameter('Neither old nor new names may be empty');
+    await svc.rename(params.id!, name);
+    sendNoContent(res);
+  });
+
+  r.post('/containers/{id}/pause', async ({ res, params }) => {
+    await svc.pause(params.id!);
+    sendNoContent(res);
+  });
+
+  r.post('/containers/{id}/unpause', async ({ res, params }) => {
+    await svc.unpause(params.id!);
+    sendNoContent(res);
+  });
+
+  r.get('/containers/{id}/top', async ({ res, params, query }) => {
+    const rec = svc.get(params.id!);
+    const cgroup = svc.liveState(rec).cgroup;
+    if (!cgroup || rec.State.Status !== 'running' && rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not running`);
+    sendJson(res, 200, await top(cgroup.pids(), query.get('ps_args') || '-ef'));
+  });
+
+  r.post('/containers/prune', async ({ res, query }) => {
+    const filters = parseFilters(query);
+    const until = filters.get('until')?.[0];
+    filters.delete('until');
+    const match = containerFilter(svc, filters);
+    const untilMs = until === undefined ? undefined : parseUntil(until);
+    const sizes = new Map<string, number>();
+    const deleted = await svc.prune((c) => match(c) && (untilMs === undefined || Date.parse(c.Created) < untilMs));
+    svc.events.publish({ Type: 'container', Action: 'prune', id: '', attributes: { reclaimed: '0' } });
+    sendJson(res, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: [...sizes.values()].reduce((a, b) => a + b, 0) });
+  });
+}
+
+function parseUntil(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const rel = /^(\d+)([smh])$/.exec(v);
+  if (rel) return Date.now() - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as 's' | 'm' | 'h'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw invalidParameter(`invalid filter 'until=${v}'`);
+  return t;
+}
+
+const run = promisify(execFile);
+
+/** `docker top`: the host's ps with the given arguments, rows kept for the container's pids (as dockerd does). */
+async function top(pids: number[], psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+  const args = psArgs.split(/\s+/).filter(Boolean);
+  let stdout: string;
+  try {
+    ({ stdout } = await run('ps', args, { maxBuffer: 16 * 1024 * 1024 }));
+  } catch (err) {
+    throw invalidParameter(`ps: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+  }
+  const lines = stdout.split('\n').filter(Boolean);
+  const header = lines[0]?.trim().split(/\s+/) ?? [];
+  const pidCol = header.indexOf('PID');
+  if (pidCol === -1) throw invalidParameter(`Couldn't find PID field in ps output`);
+  const wanted = new Set(pids.map(String));
+  const processes: string[][] = [];
+  for (const line of lines.slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (!wanted.has(fields[pidCol]!)) continue;
+    // The last column (the command) may contain spaces: keep it whole.
+    processes.push([...fields.slice(0, header.length - 1), fields.slice(header.length - 1).join(' ')]);
+  }
+  return { Titles: header, Processes: processes };
+}

@@ -1,0 +1,602 @@
+/**
+ * The container lifecycle: create, start, stop, kill, restart, remove,
+ * pause, rename, wait, and what happens when a process exits (logs flushed,
+ * rootfs unmounted, restart policy applied, auto-remove).
+ *
+ * Invariants:
+ * - The record on disk is saved after every state change; after a crash the
+ *   agent finds each container as it last was, and `restore()` turns a
+ *   "running" container whose process it no longer owns into "exited".
+ * - Operations on one container run one at a time (`serial`); the exit
+ *   handler does not take that lock, so a stop can wait for it.
+ */
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { conflict, invalidParameter, notModified, systemError } from '../errors.js';
+import type { ImageService } from '../images/image-service.js';
+import { Cgroup } from '../runtime/cgroups.js';
+import { signalNumber, type ContainerProcess, type ExitStatus } from '../runtime/process.js';
+import { spawnContainer } from '../runtime/spawn.js';
+import { buildContainerRecord, type CreateRequest } from './container-create.js';
+import { ContainerStore } from './container-store.js';
+import { type ContainerRecord, isActive, nowRfc3339, timeMs } from './container-types.js';
+import { resolveUser } from './container-user.js';
+import type { EventBus } from './events.js';
+import { JsonFileLog, rotateOptions } from './json-log.js';
+import { nextBackoff, shouldRestart } from './restart-policy.js';
+import { etcFiles, mountRootfs, unmountRootfs } from './rootfs.js';
+import { StdioHub } from './stdio-hub.js';
+
+/**
+ * The seam for networking (a later part): called while the new process
+ * waits at its start gate, with its network namespace at /proc/<pid>/ns/net,
+ * and after it exits. Without one, a container has a namespace with only lo
+ * (`--network none`).
+ */
+export interface NetworkAttacher {
+  attach(rec: ContainerRecord, pid: number): Promise<void>;
+  detach(rec: ContainerRecord): Promise<void>;
+}
+
+export interface ContainerServiceOptions {
+  dataRoot: string;
+  images: ImageService;
+  events: EventBus;
+  network?: NetworkAttacher;
+  warn?: (msg: string) => void;
+}
+
+export interface WaitResult {
+  StatusCode: number;
+  Error: { Message: string } | null;
+}
+
+/** What the engine holds in memory for a container besides its record. */
+export class LiveState {
+  proc: ContainerProcess | undefined;
+  cgroup: Cgroup | undefined;
+  readonly hub: StdioHub;
+  log: JsonFileLog | undefined;
+  restartTimer: NodeJS.Timeout | undefined;
+  backoffMs = 0;
+  /** Resolved at the end of the exit handling of the current run. */
+  exitWaiters: ((r: WaitResult) => void)[] = [];
+  removedWaiters: ((r: WaitResult) => void)[] = [];
+  queue: Promise<unknown> = Promise.resolve();
+
+  constructor(rec: ContainerRecord) {
+    this.hub = new StdioHub(rec.Config.StdinOnce, rec.Config.OpenStdin);
+  }
+}
+
+const START_ERROR_PREFIX = 'failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ';
+/** Signals after which `docker kill` keeps restart policies off, as a stop would. */
+const STOPPING_SIGNALS = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGQUIT'];
+
+export class ContainerService {
+  readonly store: ContainerStore;
+  readonly images: ImageService;
+  readonly events: EventBus;
+  private readonly live = new Map<string, LiveState>();
+  private readonly network: NetworkAttacher | undefined;
+  private readonly warn: (msg: string) => void;
+
+  constructor(opts: ContainerServiceOptions) {
+    this.store = new ContainerStore(opts.dataRoot);
+    this.images = opts.images;
+    this.events = opts.events;
+    this.network = opts.network;
+    this.warn = opts.warn ?? ((m) => console.error(`berth-agent: ${m}`));
+  }
+
+  // ---- lookups ----------------------------------------------------------
+
+  get(term: string): ContainerRecord {
+    return this.store.get(term);
+  }
+
+  list(): ContainerRecord[] {
+    return this.store.list();
+  }
+
+  liveState(rec: ContainerRecord): LiveState {
+    let l = this.live.get(rec.Id);
+    if (!l) {
+      l = new LiveState(rec);
+      this.live.set(rec.Id, l);
+    }
+    return l;
+  }
+
+  logPath(rec: ContainerRecord): string {
+    return `${this.store.dir(rec.Id)}/${rec.Id}-json.log`;
+  }
+
+  /** The log writer of a container (made on first use); undefined for `--log-driver none`. */
+  logger(rec: ContainerRecord): JsonFileLog | undefined {
+    if (rec.HostConfig.LogConfig.Type === 'none') return undefined;
+    const l = this.liveState(rec);
+    l.log ??= new JsonFileLog(this.logPath(rec), rotateOptions(rec.HostConfig.LogConfig.Config));
+    return l.log;
+  }
+
+  /** Which containers use an image (rmi refuses to delete it). */
+  usage(imageId: string): { running: string[]; stopped: string[] } {
+    const out = { running: [] as string[], stopped: [] as string[] };
+    for (const c of this.list()) if (c.Image === imageId) (isActive(c.State.Status) ? out.running : out.stopped).push(c.Id);
+    return out;
+  }
+
+  counts(): { total: number; running: number; paused: number; stopped: number } {
+    const all = this.list();
+    const running = all.filter((c) => c.State.Status === 'running' || c.State.Status === 'restarting').length;
+    const paused = all.filter((c) => c.State.Status === 'paused').length;
+    return { total: all.length, running, paused, stopped: all.length - running - paused };
+  }
+
+  emit(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.events.publish({
+      Type: 'container',
+      Action: action,
+      id: rec.Id,
+      attributes: { ...rec.Config.Labels, image: rec.Config.Image, name: rec.Name.slice(1), ...extra },
+    });
+  }
+
+  /** Runs `fn` after every earlier operation on this container has finished. */
+  serial<T>(rec: ContainerRecord, fn: () => Promise<T>): Promise<T> {
+    const l = this.liveState(rec);
+    const run = l.queue.catch(() => {}).then(fn);
+    l.queue = run;
+    return run;
+  }
+
+  // ---- start-up ---------------------------------------------------------
+
+  /** Loads the records and settles what a previous run of the agent left. */
+  async init(): Promise<void> {
+    await this.store.load(this.warn);
+    for (const rec of this.list()) {
+      try {
+        await this.restore(rec);
+      } catch (err) {
+        this.warn(`restoring container ${rec.Id.slice(0, 12)}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private async restore(rec: ContainerRecord): Promise<void> {
+    const wasActive = isActive(rec.State.Status) || rec.State.Status === 'removing';
+    if (wasActive) {
+      // Its stdio went with the old agent: we can neither log nor attach it, so it is stopped.
+      const killed = rec.State.Pid > 0 && killIfOurs(rec.State.Pid, rec.PidStartTime);
+      if (killed) await waitGone(rec.State.Pid);
+      rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: killed ? 137 : 255, FinishedAt: nowRfc3339() };
+      await this.store.save(rec);
+    }
+    unmountRootfs(this.store.dir(rec.Id));
+    await Cgroup.create(rec.Id).remove().catch(() => {});
+    if (rec.HostConfig.AutoRemove && (wasActive || rec.State.Status === 'exited')) {
+      await this.removeNow(rec);
+      return;
+    }
+    const policy = rec.HostConfig.RestartPolicy.Name;
+    if (rec.HasBeenStartedBefore && (policy === 'always' || (policy === 'unless-stopped' && !rec.HasBeenManuallyStopped))) {
+      await this.start(rec.Id).catch((err) => this.warn(`restarting container ${rec.Id.slice(0, 12)}: ${(err as Error).message}`));
+    }
+  }
+
+  // ---- create, start ----------------------------------------------------
+
+  async create(req: CreateRequest, name?: string): Promise<ContainerRecord> {
+    if (!req.Image) throw invalidParameter('No image specified: the config needs an Image');
+    const image = this.images.resolve(req.Image);
+    const imageConfig = await this.images.config(image.id);
+    const id = this.store.newId();
+    const fullName = name ? ContainerStore.normalizeName(name) : this.generateName();
+    this.store.checkNameFree(fullName);
+    const rec = buildContainerRecord({ id, name: fullName, imageId: image.id, image: imageConfig, req });
+    rotateOptions(rec.HostConfig.LogConfig.Config); // refuse bad log options at create, as dockerd does
+    await this.store.add(rec);
+    this.emit(rec, 'create');
+    return rec;
+  }
+
+  private generateName(): string {
+    for (;;) {
+      const name = `/${ADJECTIVES[randomIndex(ADJECTIVES.length)]}_${SURNAMES[randomIndex(SURNAMES.length)]}`;
+      if (!this.store.find(name)) return name;
+    }
+  }
+
+  /** Starts a container; 304 when it already runs. */
+  start(term: string): Promise<void> {
+    const rec = this.get(term);
+    return this.serial(rec, async () => {
+      if (rec.State.Status === 'running' || rec.State.Status === 'paused') throw notModified('container already started');
+      const l = this.liveState(rec);
+      if (l.restartTimer) clearTimeout(l.restartTimer);
+      l.restartTimer = undefined;
+      l.backoffMs = 0;
+      rec.HasBeenManuallyStopped = false;
+      await this.startProcess(rec);
+    });
+  }
+
+  private async startProcess(rec: ContainerRecord): Promise<void> {
+    const dir = this.store.dir(rec.Id);
+    const l = this.liveState(rec);
+    let cgroup: Cgroup | undefined;
+    let proc: ContainerProcess;
+    try {
+      const image = this.images.resolve(rec.Image);
+      const rootfs = await mountRootfs(dir, this.images.layerDirs(image));
+      const binds = await etcFiles(dir, rec.Config.Hostname);
+      const user = resolveUser(rootfs, rec.Config.User);
+      cgroup = Cgroup.create(rec.Id);
+      const [cols, rows] = rec.HostConfig.ConsoleSize;
+      proc = await spawnContainer({
+        rootfs,
+        args: [rec.Path, ...rec.Args],
+        env: rec.Config.Env,
+        cwd: rec.Config.WorkingDir || '/',
+        user,
+        tty: rec.Config.Tty,
+        stdin: rec.Config.OpenStdin,
+        ...(cols && rows ? { consoleSize: { cols, rows } } : {}),
+        hostname: rec.Config.Hostname,
+        binds,
+        cgroup,
+        beforeStart: this.network ? (pid) => this.network!.attach(rec, pid) : undefined,
+      });
+    } catch (err) {
+      unmountRootfs(dir);
+      await cgroup?.remove().catch(() => {});
+      const e = err as Error & { exitCode?: number; syscall?: string };
+      const isExec = e.syscall === 'execve' || e.exitCode !== undefined;
+      const message = isExec || e.syscall ? `${START_ERROR_PREFIX}${e.message}: unknown` : e.message;
+      rec.State = { ...rec.State, Status: rec.HasBeenStartedBefore ? 'exited' : 'created', Pid: 0, ExitCode: e.exitCode ?? 128, Error: message };
+      await this.store.save(rec);
+      if (rec.HostConfig.AutoRemove) await this.removeNow(rec);
+      const wrapped = e.exitCode === 127 || e.exitCode === 126 ? invalidParameter(message, err) : systemError(message, err);
+      throw wrapped;
+    }
+
+    l.proc = proc;
+    l.cgroup = cgroup;
+    const startedAt = nowRfc3339();
+    rec.State = { Status: 'running', Pid: proc.pid, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: startedAt, FinishedAt: rec.State.FinishedAt };
+    rec.PidStartTime = procStartTime(proc.pid);
+    rec.HasBeenStartedBefore = true;
+    await this.store.save(rec);
+
+    const log = this.logger(rec);
+    const drained: Promise<void>[] = [];
+    const feed = (stream: 'stdout' | 'stderr', src: NodeJS.ReadableStream | undefined) => {
+      if (!src) return;
+      drained.push(new Promise((resolve) => {
+        src.on('data', (d: Buffer) => {
+          log?.write(stream, d);
+          l.hub.output(stream, d);
+        });
+        src.once('end', resolve);
+        src.once('close', resolve);
+        src.once('error', () => resolve());
+      }));
+    };
+    if (proc.pty) feed('stdout', proc.pty);
+    feed('stdout', proc.stdout);
+    feed('stderr', proc.stderr);
+    l.hub.setStdin(proc.pty ?? proc.stdin);
+    this.emit(rec, 'start');
+    void proc.exited.then((status) => this.onExit(rec, proc, status, drained, startedAt));
+  }
+
+  private async onExit(rec: ContainerRecord, proc: ContainerProcess, status: ExitStatus, drained: Promise<void>[], startedAt: string): Promise<void> {
+    const l = this.liveState(rec);
+    // Output still in the pipes belongs in the log; a grandchild holding them open must not stall us.
+    await Promise.race([Promise.all(drained), sleep(2000)]);
+    l.log?.endRun();
+    l.hub.closeAll();
+    l.hub.setStdin(undefined);
+    proc.stdin?.destroy();
+    proc.pty?.destroy();
+    const exitCode = status.exitCode ?? (status.signal ? 128 + signalNumber(status.signal) : 255);
+    const dir = this.store.dir(rec.Id);
+    try {
+      unmountRootfs(dir);
+    } catch (err) {
+      this.warn(`unmounting the rootfs of ${rec.Id.slice(0, 12)}: ${(err as Error).message}`);
+    }
+    await l.cgroup?.remove().catch((err) => this.warn((err as Error).message));
+    await this.network?.detach(rec).catch((err) => this.warn((err as Error).message));
+    l.proc = undefined;
+    l.cgroup = undefined;
+    rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: exitCode, FinishedAt: nowRfc3339() };
+    rec.PidStartTime = undefined;
+    this.emit(rec, 'die', { exitCode: String(exitCode) });
+
+    const restart = this.store.has(rec.Id) && shouldRestart({
+      policy: rec.HostConfig.RestartPolicy,
+      exitCode,
+      restartCount: rec.RestartCount,
+      manuallyStopped: rec.HasBeenManuallyStopped,
+    });
+    if (restart) {
+      rec.State.Status = 'restarting';
+      l.backoffMs = nextBackoff(l.backoffMs, Date.now() - timeMs(startedAt));
+      l.restartTimer = setTimeout(() => void this.restartByPolicy(rec), l.backoffMs);
+    }
+    if (this.store.has(rec.Id)) await this.store.save(rec);
+    const result: WaitResult = { StatusCode: exitCode, Error: null };
+    for (const w of l.exitWaiters.splice(0)) w(result);
+    if (!restart && rec.HostConfig.AutoRemove && this.store.has(rec.Id)) {
+      await this.serial(rec, () => this.removeNow(rec)).catch((err) => this.warn(`auto-removing ${rec.Id.slice(0, 12)}: ${(err as Error).message}`));
+    }
+  }
+
+  private restartByPolicy(rec: ContainerRecord): Promise<void> {
+    return this.serial(rec, async () => {
+      const l = this.liveState(rec);
+      l.restartTimer = undefined;
+      if (!this.store.has(rec.Id) || rec.State.Status !== 'restarting' || rec.HasBeenManuallyStopped) return;
+      rec.RestartCount++;
+      try {
+        await this.startProcess(rec);
+      } catch (err) {
+        this.warn(`restarting container ${rec.Id.slice(0, 12)}: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  // ---- stop, kill, restart ----------------------------------------------
+
+  /** Resolves when the current run's exit has been handled. */
+  nextExit(rec: ContainerRecord): Promise<WaitResult> {
+    return new Promise((resolve) => this.liveState(rec).exitWaiters.push(resolve));
+  }
+
+  /** SIGTERM (or the StopSignal), then SIGKILL after `timeoutSec` (the container's, else 10; -1 waits forever). */
+  stop(term: string, timeoutSec?: number, signal?: string): Promise<void> {
+    const rec = this.get(term);
+    return this.serial(rec, async () => {
+      const l = this.liveState(rec);
+      if (rec.State.Status === 'restarting' && !l.proc) {
+        clearTimeout(l.restartTimer);
+        l.restartTimer = undefined;
+        rec.HasBeenManuallyStopped = true;
+        rec.State.Status = 'exited';
+        await this.store.save(rec);
+        this.emit(rec, 'stop');
+        return;
+      }
+      if (!l.proc) throw notModified('container already stopped');
+      rec.HasBeenManuallyStopped = true;
+      await this.store.save(rec);
+      const t = timeoutSec ?? rec.Config.StopTimeout ?? 10;
+      const exited = this.nextExit(rec);
+      await this.signal(rec, signal || rec.Config.StopSignal || 'SIGTERM');
+      const inTime = t < 0 ? await exited : await Promise.race([exited, sleep(t * 1000).then(() => undefined)]);
+      if (!inTime) {
+        await this.signal(rec, 'SIGKILL');
+        await exited;
+      }
+      this.emit(rec, 'stop');
+    });
+  }
+
+  /** Sends a signal to the init; a paused container is thawed so it can act on it. */
+  private async signal(rec: ContainerRecord, signal: string | number): Promise<void> {
+    const l = this.liveState(rec);
+    const n = parseSignal(signal);
+    l.proc?.kill(n);
+    this.emit(rec, 'kill', { signal: String(n) });
+    if (rec.State.Status === 'paused') await this.setPaused(rec, false, false);
+  }
+
+  kill(term: string, signal = 'SIGKILL'): Promise<void> {
+    const rec = this.get(term);
+    const n = parseSignal(signal);
+    return this.serial(rec, async () => {
+      if (!this.liveState(rec).proc) throw conflict(`cannot kill container: ${term}: container ${rec.Id} is not running`);
+      const name = Object.entries(SIGNALS).find(([, v]) => v === n)?.[0];
+      if (name && (STOPPING_SIGNALS.includes(name) || rec.Config.StopSignal && parseSignal(rec.Config.StopSignal) === n)) {
+        rec.HasBeenManuallyStopped = true;
+        await this.store.save(rec);
+      }
+      const exited = n === SIGNALS.SIGKILL ? this.nextExit(rec) : undefined;
+      await this.signal(rec, n);
+      await exited; // docker kill returns once a SIGKILLed container is gone, so `ps` right after is accurate
+    });
+  }
+
+  async restart(term: string, timeoutSec?: number, signal?: string): Promise<void> {
+    const rec = this.get(term);
+    if (this.liveState(rec).proc || rec.State.Status === 'restarting') {
+      await this.stop(rec.Id, timeoutSec, signal).catch((err) => {
+        if ((err as { kind?: string }).kind !== 'not-modified') throw err;
+      });
+    }
+    await this.start(rec.Id);
+    this.emit(rec, 'restart');
+  }
+
+  // ---- pause --------------------------------------------------------------
+
+  pause(term: string): Promise<void> {
+    const rec = this.get(term);
+    return this.serial(rec, async () => {
+      if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`);
+      if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
+      await this.setPaused(rec, true, true);
+    });
+  }
+
+  unpause(term: string): Promise<void> {
+    const rec = this.get(term);
+    return this.serial(rec, async () => {
+      if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`);
+      await this.setPaused(rec, false, true);
+    });
+  }
+
+  private async setPaused(rec: ContainerRecord, paused: boolean, announce: boolean): Promise<void> {
+    const cg = this.liveState(rec).cgroup;
+    if (!cg) throw conflict(`Container ${rec.Id} is not running`);
+    try {
+      await (paused ? cg.freeze() : cg.thaw());
+    } catch (err) {
+      throw systemError(`${paused ? 'pausing' : 'unpausing'} container ${rec.Id}: ${(err as Error).message}`, err);
+    }
+    rec.State.Status = paused ? 'paused' : 'running';
+    await this.store.save(rec);
+    if (announce) this.emit(rec, paused ? 'pause' : 'unpause');
+  }
+
+  // ---- rename, remove, wait ---------------------------------------------
+
+  rename(term: string, newName: string): Promise<void> {
+    const rec = this.get(term);
+    const name = ContainerStore.normalizeName(newName);
+    return this.serial(rec, async () => {
+      if (name === rec.Name) throw invalidParameter(`Renaming a container with the same name as its current name`);
+      const old = rec.Name;
+      await this.store.rename(rec, name);
+      this.emit(rec, 'rename', { oldName: old });
+    });
+  }
+
+  remove(term: string, opts: { force: boolean }): Promise<void> {
+    const rec = this.get(term);
+    return this.serial(rec, async () => {
+      if (!this.store.has(rec.Id)) return;
+      const l = this.liveState(rec);
+      if (l.proc || rec.State.Status === 'restarting') {
+        if (!opts.force) {
+          const what = rec.State.Status === 'paused' ? 'container is paused and must be unpaused first' : 'container is running: stop the container before removing or force remove';
+          throw conflict(`cannot remove container "${rec.Name}": ${what}`);
+        }
+        rec.HasBeenManuallyStopped = true;
+        clearTimeout(l.restartTimer);
+        if (l.proc) {
+          const exited = this.nextExit(rec);
+          await this.signal(rec, 'SIGKILL');
+          await exited;
+        }
+      }
+      await this.removeNow(rec);
+    });
+  }
+
+  /** Deletes a stopped container: its mounts, directory and record. Caller holds the container's lock (or it is unreachable). */
+  private async removeNow(rec: ContainerRecord): Promise<void> {
+    const l = this.liveState(rec);
+    rec.State.Status = 'removing';
+    l.log?.close();
+    unmountRootfs(this.store.dir(rec.Id));
+    await this.store.remove(rec);
+    this.live.delete(rec.Id);
+    this.emit(rec, 'destroy');
+    const result: WaitResult = { StatusCode: rec.State.ExitCode, Error: null };
+    for (const w of l.removedWaiters.splice(0)) w(result);
+  }
+
+  /**
+   * Waits for a condition: `not-running` (at once when stopped), `next-exit`,
+   * or `removed`. The promise is made before returning, so a client can wait
+   * and then start without missing the exit.
+   */
+  wait(term: string, condition: string): Promise<WaitResult> {
+    const rec = this.get(term);
+    const l = this.liveState(rec);
+    switch (condition) {
+      case '':
+      case 'not-running':
+        if (!l.proc && rec.State.Status !== 'restarting') return Promise.resolve({ StatusCode: rec.State.ExitCode, Error: null });
+        return this.nextExit(rec);
+      case 'next-exit':
+        return this.nextExit(rec);
+      case 'removed':
+        return new Promise((resolve) => l.removedWaiters.push(resolve));
+      default:
+        throw invalidParameter(`invalid condition: "${condition}"`);
+    }
+  }
+
+  /** `docker container prune`: removes stopped containers `keep` does not exclude. */
+  async prune(keep: (c: ContainerRecord) => boolean): Promise<string[]> {
+    const removed: string[] = [];
+    for (const c of this.list()) {
+      if (isActive(c.State.Status) || !keep(c)) continue;
+      await this.remove(c.Id, { force: false }).then(() => removed.push(c.Id), () => {});
+    }
+    return removed;
+  }
+
+  /** The running init, or a 409 naming the state it is in. */
+  running(rec: ContainerRecord): ContainerProcess {
+    const proc = this.liveState(rec).proc;
+    if (!proc) throw conflict(`container ${rec.Id} is not running`);
+    if (rec.State.Status === 'paused') throw conflict(`container ${rec.Id} is paused, unpause the container before exec`);
+    return proc;
+  }
+}
+
+const SIGNALS = constants.signals as Record<string, number>;
+
+/** "SIGTERM", "TERM", "term", "15" to a number; a 400 for anything else. */
+export function parseSignal(s: string | number): number {
+  if (typeof s === 'number') return s;
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n < 1 || n > 64) throw invalidParameter(`invalid signal: ${s}`);
+    return n;
+  }
+  try {
+    return signalNumber(s.toUpperCase());
+  } catch {
+    throw invalidParameter(`invalid signal: ${s}`);
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started (clock ticks since boot). */
+export function procStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Kills a process a previous run of the agent started, if that pid is still that process. */
+function killIfOurs(pid: number, startTime: string | undefined): boolean {
+  const now = procStartTime(pid);
+  if (now === undefined || startTime === undefined || now !== startTime) return false;
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const state = (() => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (state === undefined || state === 'Z') return;
+    await sleep(10);
+  }
+}
+
+const randomIndex = (n: number) => Math.floor(Math.random() * n);
+const ADJECTIVES = ['admiring', 'brave', 'clever', 'dreamy', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen', 'lucid', 'modest', 'nifty', 'optimistic', 'peaceful', 'quirky', 'relaxed', 'serene', 'tender', 'upbeat', 'vibrant', 'wizardly', 'youthful', 'zealous'];
+const SURNAMES = ['agnesi', 'babbage', 'curie', 'darwin', 'euclid', 'fermi', 'galileo', 'hopper', 'johnson', 'kepler', 'lovelace', 'meitner', 'noether', 'pascal', 'ritchie', 'shannon', 'turing', 'villani', 'wozniak', 'yalow'];

@@ -1,0 +1,111 @@
+/**
+ * A container's root filesystem on the host: an overlay of the image's
+ * layers (read-only, lowest last in lowerdir) under a per-container upper
+ * dir, mounted at `<container dir>/rootfs`, and the generated /etc files
+ * the runtime binds in.
+ *
+ * Options redirect_dir, index and metacopy are off so the upper dir is a
+ * plain tree of changes that packLayer can turn into a layer (commit, diff).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mount, umount } from '../runtime/native.js';
+import type { BindMount } from '../runtime/spawn.js';
+
+export interface RootfsPaths {
+  upper: string;
+  work: string;
+  target: string;
+  /** An empty dir used as the only lower layer of an image without layers. */
+  empty: string;
+}
+
+export function rootfsPaths(containerDir: string): RootfsPaths {
+  return {
+    upper: join(containerDir, 'upper'),
+    work: join(containerDir, 'work'),
+    target: join(containerDir, 'rootfs'),
+    empty: join(containerDir, 'empty'),
+  };
+}
+
+/** Mount points as /proc/self/mountinfo lists them (octal escapes decoded). */
+function mountPoints(): Set<string> {
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
+  return new Set(
+    info
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((p): p is string => !!p)
+      .map((p) => p.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))),
+  );
+}
+
+export function isMounted(path: string): boolean {
+  return mountPoints().has(path);
+}
+
+/** Mounts the overlay unless it is already mounted; returns the rootfs path. */
+export async function mountRootfs(containerDir: string, lowerDirs: string[]): Promise<string> {
+  const p = rootfsPaths(containerDir);
+  for (const d of [p.upper, p.work, p.target]) await mkdir(d, { recursive: true, mode: 0o755 });
+  if (isMounted(p.target)) return p.target;
+  let lowers = [...lowerDirs].reverse(); // overlayfs lists the top layer first
+  if (lowers.length === 0) {
+    await mkdir(p.empty, { recursive: true });
+    lowers = [p.empty];
+  }
+  const data = `lowerdir=${lowers.join(':')},upperdir=${p.upper},workdir=${p.work},redirect_dir=off,index=off,metacopy=off`;
+  mount('overlay', p.target, 'overlay', [], data);
+  return p.target;
+}
+
+/** Unmounts the rootfs if mounted (lazily: a process of ours may still hold a file in it). */
+export function unmountRootfs(containerDir: string): void {
+  const { target } = rootfsPaths(containerDir);
+  if (isMounted(target)) umount(target, ['detach']);
+}
+
+const HOSTS = `127.0.0.1\tlocalhost
+::1\tlocalhost ip6-localhost ip6-loopback
+fe00::\tip6-localnet
+ff00::\tip6-mcastprefix
+ff02::1\tip6-allnodes
+ff02::2\tip6-allrouters
+`;
+
+/** The host's resolv.conf without loopback nameservers (unreachable from the container), or Google's as dockerd falls back to. */
+export function containerResolvConf(host = readHostResolvConf()): string {
+  const lines = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+  if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+  return lines.filter((l, i, a) => l !== '' || i < a.length - 1).join('\n') + '\n';
+}
+
+function readHostResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Writes hosts, hostname and resolv.conf into the container dir (kept if
+ * present: edits made inside survive a restart, as with dockerd) and returns
+ * the binds for them.
+ */
+export async function etcFiles(containerDir: string, hostname: string): Promise<BindMount[]> {
+  const files: [string, string][] = [
+    ['hosts', HOSTS],
+    ['hostname', `${hostname}\n`],
+    ['resolv.conf', containerResolvConf()],
+  ];
+  const binds: BindMount[] = [];
+  for (const [name, content] of files) {
+    const source = join(containerDir, name);
+    if (!existsSync(source)) await writeFile(source, content, { mode: 0o644 });
+    binds.push({ source, destination: `/etc/${name}` });
+  }
+  return binds;
+}
