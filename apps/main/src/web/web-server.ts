@@ -72,8 +72,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       }
       if (api[1] === 'call') {
         const result = await dispatchCall(opts.service, api[2], args);
-        const status = result.ok ? 200 : (result.error.status ?? 500);
-        res.writeHead(status >= 400 && status < 600 ? status : 500, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        const failed = result.ok ? undefined : result.error.status;
+        const status = result.ok ? 200 : failed && failed >= 400 && failed < 600 ? failed : 500;
+        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(JSON.stringify(result));
         return;
       }

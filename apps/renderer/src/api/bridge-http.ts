@@ -1,0 +1,65 @@
+/**
+ * The web-mode transport: the BerthBridge over the dashboard server's HTTP
+ * routes (apps/main/src/web/web-server.ts). The token travels in the
+ * HttpOnly cookie the server set on first load; this code never sees it.
+ */
+import type { BerthBridge, CallResult, StreamMessage } from '../../../main/src/shared/berth-api.js';
+import { LineSplitter } from '../../../main/src/shared/lines.js';
+
+export function httpBridge(base = ''): BerthBridge {
+  return {
+    async call(name, args) {
+      let res: Response;
+      try {
+        res = await fetch(`${base}/api/call/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) });
+      } catch (err) {
+        return { ok: false, error: { message: `The dashboard server is not reachable: ${String(err)}`, name: 'NetworkError', status: 503 } };
+      }
+      const text = await res.text();
+      try {
+        return JSON.parse(text) as CallResult;
+      } catch {
+        return { ok: false, error: { message: text.trim() || `HTTP ${res.status}`, name: 'HttpError', status: res.status } };
+      }
+    },
+
+    stream(name, args, onMessage) {
+      const abort = new AbortController();
+      let finished = false;
+      const deliver = (m: StreamMessage) => {
+        if (finished) return;
+        if ('end' in m || 'error' in m) finished = true;
+        onMessage(m);
+      };
+      void (async () => {
+        try {
+          const res = await fetch(`${base}/api/stream/${name}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(args),
+            signal: abort.signal,
+          });
+          if (!res.ok || !res.body) {
+            deliver({ error: { message: (await res.text()).trim() || `HTTP ${res.status}`, name: 'HttpError', status: res.status } });
+            return;
+          }
+          const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+          const lines = new LineSplitter();
+          for (;;) {
+            const { value, done } = await reader.read();
+            const batch = done ? lines.end() : lines.push(value);
+            for (const line of batch) deliver(JSON.parse(line) as StreamMessage);
+            if (done) break;
+          }
+          deliver({ error: { message: 'the stream ended unexpectedly', name: 'NetworkError', status: 502 } });
+        } catch (err) {
+          if (!abort.signal.aborted) deliver({ error: { message: `stream ${name}: ${String(err)}`, name: 'NetworkError', status: 503 } });
+        }
+      })();
+      return () => {
+        finished = true;
+        abort.abort();
+      };
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * React bindings for the client: the engine's state (pushed by main), the
+ * Docker lists as queries, and the one subscription to `GET /events` that
+ * keeps them fresh. Nothing polls: a list is refetched when an event says it
+ * changed, when the engine (re)starts, or when the event stream reconnects
+ * (events may have been missed while it was down).
+ */
+import { createContext, useContext, useEffect, useState } from 'react';
+import { useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import type { EngineState } from '../../../main/src/shared/berth-api.js';
+import type { BerthClient } from './client.js';
+import type { ContainerSummary, EngineEvent, ImageSummary } from './docker-types.js';
+
+export const ClientContext = createContext<BerthClient | null>(null);
+
+export function useClient(): BerthClient {
+  const c = useContext(ClientContext);
+  if (!c) throw new Error('useClient() outside <ClientContext.Provider>');
+  return c;
+}
+
+export const keys = {
+  engine: ['engine'] as const,
+  containers: ['containers'] as const,
+  images: ['images'] as const,
+};
+
+/** Which lists an event can change. */
+export function keysForEvent(ev: Pick<EngineEvent, 'Type'>): (readonly string[])[] {
+  switch (ev.Type) {
+    case 'container':
+      return [keys.containers, keys.images]; // in-use counts follow containers
+    case 'image':
+      return [keys.images, keys.containers];
+    default:
+      return [];
+  }
+}
+
+/** The engine's state as main pushes it; undefined until the first message. */
+export function useEngineState(): EngineState | undefined {
+  return useQuery<EngineState>({ queryKey: keys.engine, queryFn: () => new Promise(() => {}), staleTime: Infinity, enabled: false }).data;
+}
+
+export function useEngineRunning(): boolean {
+  return useEngineState()?.state === 'running';
+}
+
+/** Mount once: follows the engine's state and its events, and invalidates queries from them. */
+export function useEngineSync(client: BerthClient, qc: QueryClient): { eventsConnected: boolean } {
+  const [running, setRunning] = useState(false);
+  const [eventsConnected, setConnected] = useState(false);
+
+  useEffect(() => {
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let cancel = () => {};
+    const follow = () => {
+      cancel = client.stream('engineStates', [], {
+        item: (s) => {
+          qc.setQueryData(keys.engine, s);
+          setRunning(s.state === 'running');
+        },
+        error: (err) => {
+          qc.setQueryData<EngineState>(keys.engine, { state: 'error', mode: 'none', message: err.message, canRestart: false });
+          setRunning(false);
+          retry = setTimeout(follow, 2000);
+        },
+      });
+    };
+    follow();
+    return () => {
+      cancel();
+      clearTimeout(retry);
+    };
+  }, [client, qc]);
+
+  useEffect(() => {
+    if (!running) return;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let cancel = () => {};
+    let stopped = false;
+    const connect = () => {
+      // Whatever happened while we were not listening is unknown: refetch.
+      void qc.invalidateQueries({ predicate: (q) => q.queryKey[0] !== keys.engine[0] });
+      setConnected(true);
+      cancel = client.stream('dockerJson', [{ method: 'GET', path: '/events' }], {
+        item: (ev) => {
+          for (const key of keysForEvent(ev as EngineEvent)) void qc.invalidateQueries({ queryKey: key });
+        },
+        error: () => reconnect(),
+        end: () => reconnect(),
+      });
+    };
+    const reconnect = () => {
+      setConnected(false);
+      if (!stopped) retry = setTimeout(connect, 2000);
+    };
+    connect();
+    return () => {
+      stopped = true;
+      cancel();
+      clearTimeout(retry);
+      setConnected(false);
+    };
+  }, [client, qc, running]);
+
+  return { eventsConnected };
+}
+
+/** A Docker list, fetched while the engine runs and refetched only when invalidated (events). */
+function useDockerList<T>(key: readonly string[], path: string) {
+  const client = useClient();
+  return useQuery({
+    queryKey: key,
+    queryFn: () => client.docker<T[]>('GET', path),
+    enabled: useEngineRunning(),
+    staleTime: Infinity,
+    retry: false,
+  });
+}
+
+export const useContainers = () => useDockerList<ContainerSummary>(keys.containers, '/containers/json?all=1');
+export const useImages = () => useDockerList<ImageSummary>(keys.images, '/images/json');

@@ -1,0 +1,36 @@
+import type { ReactNode } from 'react';
+import { TableState } from './Notice.js';
+
+export interface Column {
+  title: string;
+  className?: string;
+}
+
+/** The card every list page uses: a header row, the rows given, and the state line under them (down, loading, refused, empty). */
+export function ListTable(props: {
+  label: string;
+  columns: Column[];
+  children: ReactNode;
+  running: boolean;
+  query: { isLoading: boolean; error: unknown };
+  count: number;
+  emptyText: ReactNode;
+}) {
+  return (
+    <div className="card">
+      <table className="table" aria-label={props.label}>
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th key={c.title} className={c.className}>
+                {c.title}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+      <TableState running={props.running} query={props.query} count={props.count} emptyText={props.emptyText} />
+    </div>
+  );
+}

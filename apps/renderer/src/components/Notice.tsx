@@ -1,0 +1,25 @@
+import type { ReactNode } from 'react';
+
+/** An inline message: `error` for refusals the user must read, `info` for results. */
+export function Notice({ kind, children, onClose }: { kind: 'error' | 'info'; children: ReactNode; onClose?: () => void }) {
+  return (
+    <div className={`notice notice-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      <span>{children}</span>
+      {onClose && (
+        <button className="icon-btn" aria-label="Dismiss" onClick={onClose}>
+          ×
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** What a table shows under its rows: the engine is down, loading, the engine's refusal, or nothing to list. */
+export function TableState(props: { running: boolean; query: { isLoading: boolean; error: unknown }; count: number; emptyText: ReactNode }) {
+  const { running, query, count, emptyText } = props;
+  if (!running) return <div className="table-state">The engine is not running.</div>;
+  if (query.isLoading) return <div className="table-state">Loading…</div>;
+  if (query.error) return <div className="table-state error">{query.error instanceof Error ? query.error.message : String(query.error)}</div>;
+  if (count === 0) return <div className="table-state">{emptyText}</div>;
+  return null;
+}
