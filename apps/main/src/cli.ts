@@ -82,7 +82,9 @@ async function dashboard(args: string[]): Promise<void> {
     console.error(`Opening the dashboard in your browser instead of the desktop app: ${electron.reason}`);
     return web(flags);
   }
-  const child = spawn(electron.binary, [electron.appMain, ...args], { stdio: 'inherit' });
+  // The app reads its engine choice from the environment (electron/main.ts).
+  const env = { ...process.env, BERTH_ENGINE: flags.engine ?? '', BERTH_ENGINE_SOCKET: flags.engineSocket ?? '' };
+  const child = spawn(electron.binary, [electron.appMain], { stdio: 'inherit', env });
   child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 

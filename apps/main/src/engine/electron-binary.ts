@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { findInCheckout } from './checkout-path.js';
 
 /** Where electron-vite writes the main process bundle (electron.vite.config.ts). */
-export const ELECTRON_MAIN_BUNDLE = join('apps', 'main', 'dist', 'electron', 'main', 'index.js');
+export const ELECTRON_MAIN_BUNDLE = join('apps', 'main', 'dist', 'electron', 'main', 'main.js');
 
 export type ElectronLaunch = { ok: true; binary: string; appMain: string } | { ok: false; reason: string };
 

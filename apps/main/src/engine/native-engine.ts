@@ -64,6 +64,8 @@ export class NativeEngine extends EngineStateHolder implements EngineTarget {
     this.set({ state: 'starting', mode: 'native', message: 'Starting the native engine…', socket: this.socket, canRestart: true });
     const child = spawn(process.execPath, [this.agentMain, '--host', `unix://${this.socket}`, '--data-root', this.dataRoot], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Inside the Electron app, execPath is Electron: make it behave as plain Node.
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     });
     this.child = child;
     child.stdout!.on('data', (b: Buffer) => this.record(log, b));
