@@ -7,6 +7,7 @@ import { imageRoutes, imageSummary, imageTransferRoutes, type ImageRoutesDeps } 
 import { systemRoutes } from './routes/system.js';
 import { containerRoutes } from './routes/containers.js';
 import { containerIoRoutes } from './routes/container-io-routes.js';
+import { containerFsRoutes } from './routes/container-fs-routes.js';
 
 export interface ApiDeps {
   engineId: string;
@@ -34,5 +35,6 @@ export function buildRouter(deps: ApiDeps): Router {
   imageRoutes(router, imageDeps);
   containerRoutes(router, { containers: deps.containers, execIds: (id) => deps.execs.idsOf(id) });
   containerIoRoutes(router, deps.containers, deps.execs);
+  containerFsRoutes(router, deps.containers);
   return router;
 }

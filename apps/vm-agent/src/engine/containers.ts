@@ -25,7 +25,7 @@ import { resolveUser } from './container-user.js';
 import type { EventBus } from './events.js';
 import { JsonFileLog, rotateOptions } from './json-log.js';
 import { nextBackoff, shouldRestart } from './restart-policy.js';
-import { etcFiles, mountRootfs, unmountRootfs } from './rootfs.js';
+import { etcFiles, mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
 import { StdioHub } from './stdio-hub.js';
 
 /**
@@ -532,6 +532,24 @@ export class ContainerService {
       await this.remove(c.Id, { force: false }).then(() => removed.push(c.Id), () => {});
     }
     return removed;
+  }
+
+  /**
+   * Runs `fn` with the container's merged rootfs mounted: the live one of a
+   * running container, or one mounted for the call (start waits meanwhile).
+   */
+  withRootfs<T>(rec: ContainerRecord, fn: (rootfs: string) => Promise<T>): Promise<T> {
+    const dir = this.store.dir(rec.Id);
+    if (this.liveState(rec).proc) return fn(rootfsPaths(dir).target);
+    return this.serial(rec, async () => {
+      if (this.liveState(rec).proc) return fn(rootfsPaths(dir).target);
+      const rootfs = await mountRootfs(dir, this.images.layerDirs(this.images.resolve(rec.Image)));
+      try {
+        return await fn(rootfs);
+      } finally {
+        unmountRootfs(dir);
+      }
+    });
   }
 
   /** The running init, or a 409 naming the state it is in. */
