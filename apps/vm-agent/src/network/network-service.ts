@@ -148,16 +148,15 @@ export class NetworkService {
     }
   }
 
-  /** Stops DNS servers and proxies; tears down the networks no container uses. */
+  /**
+   * At agent shutdown: detaches every container and tears the networks
+   * down, leaving nothing on the host. (A restarted agent does not take
+   * over containers of the previous one, so their plumbing has no use.)
+   */
   async close(): Promise<void> {
     await this.serial(async () => {
-      for (const p of this.proxies.values()) await p.close();
-      this.proxies.clear();
-      for (const n of this.store.all()) {
-        await this.live.get(n.Id)?.dns?.close();
-        this.live.delete(n.Id);
-        if (n.Driver === 'bridge' && !this.endpointsOn(n.Id).length) await this.down(n).catch((e) => this.log((e as Error).message));
-      }
+      for (const id of Object.keys(this.containers)) await this.detachNow(id).catch((e) => this.log((e as Error).message));
+      for (const n of this.store.all()) await this.down(n).catch((e) => this.log((e as Error).message));
     });
   }
 
@@ -290,7 +289,7 @@ export class NetworkService {
       const main = this.store.resolve(netMode);
       configured[main.Id] = {};
       for (const [ref, settings] of Object.entries(endpoints ?? {})) {
-        const n = this.store.resolve(ref);
+        const n = this.store.resolve(ref === 'default' ? 'bridge' : ref);
         if (n.Driver !== 'bridge' && n.Id !== main.Id) {
           throw invalidParameter('container sharing network namespace with another container or host cannot join any other network');
         }
