@@ -12,11 +12,13 @@ import { buildRouter } from './api/api.js';
 import { createApiServer, listenUnix } from './api/server.js';
 import { serveUpgrades } from './api/routes/container-streams.js';
 import { ENGINE_VERSION } from './api/version.js';
+import { ContainerNetwork } from './engine/container-network.js';
 import { ContainerService } from './engine/containers.js';
 import { EventBus } from './engine/events.js';
 import { ExecService } from './engine/exec-service.js';
 import { errorMessage } from './errors.js';
 import { ImageService } from './images/image-service.js';
+import { NetworkService } from './network/network-service.js';
 import { readJsonIfExists, writeJsonAtomic } from './util/atomic-file.js';
 
 const USAGE = `Usage: berth-agent --host unix:///PATH --data-root DIR
@@ -60,12 +62,17 @@ async function main(): Promise<void> {
     emit: (ev) => events.publish({ Type: 'image', ...ev }),
   });
   await images.init();
-  const containers = new ContainerService({ dataRoot, images, events });
+  // Networks first: restoring containers may start some (restart policies).
+  const networks = new NetworkService({ root: NetworkService.rootFor(dataRoot), tag: engineId.slice(0, 8) });
+  await networks.init();
+  let containerDir = (id: string) => id;
+  const containers = new ContainerService({ dataRoot, images, events, network: new ContainerNetwork(networks, (id) => containerDir(id)) });
+  containerDir = (id) => containers.store.dir(id);
   images.setUsage((id) => containers.usage(id));
   await containers.init();
   const execs = new ExecService(containers);
 
-  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs });
+  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks });
   const server = createApiServer(router);
   serveUpgrades(server, router);
   await listenUnix(server, socketPath);
@@ -75,7 +82,7 @@ async function main(): Promise<void> {
     console.error(`berth-agent: ${signal}, shutting down`);
     server.close();
     server.closeAllConnections();
-    process.exit(0);
+    networks.close().catch((err) => console.error(`berth-agent: network teardown: ${errorMessage(err)}`)).finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -2,11 +2,13 @@ import type { ContainerService } from '../engine/containers.js';
 import type { EventBus } from '../engine/events.js';
 import type { ExecService } from '../engine/exec-service.js';
 import type { ImageService } from '../images/image-service.js';
+import type { NetworkService } from '../network/network-service.js';
 import { Router } from './router.js';
 import { imageRoutes, imageSummary, imageTransferRoutes, type ImageRoutesDeps } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
 import { containerRoutes } from './routes/containers.js';
 import { containerIoRoutes } from './routes/container-io-routes.js';
+import { networkRoutes } from './routes/networks.js';
 import { containerFsRoutes } from './routes/container-fs-routes.js';
 
 export interface ApiDeps {
@@ -15,6 +17,7 @@ export interface ApiDeps {
   images: ImageService;
   events: EventBus;
   containers: ContainerService;
+  networks: NetworkService;
   execs: ExecService;
 }
 
@@ -35,6 +38,13 @@ export function buildRouter(deps: ApiDeps): Router {
   imageRoutes(router, imageDeps);
   containerRoutes(router, { containers: deps.containers, execIds: (id) => deps.execs.idsOf(id) });
   containerIoRoutes(router, deps.containers, deps.execs);
+  networkRoutes(router, {
+    networks: deps.networks,
+    findContainer: (ref) => {
+      const c = deps.containers.get(ref);
+      return { id: c.Id, pid: c.State.Status === 'running' || c.State.Status === 'paused' ? c.State.Pid : 0 };
+    },
+  });
   containerFsRoutes(router, deps.containers);
   return router;
 }

@@ -3,8 +3,9 @@
  * with dockerd's merge rules (daemon/create.go, merge.go) and its refusals.
  * Pure: no I/O, so the rules are unit-tested directly.
  */
-import { invalidParameter, notFound } from '../errors.js';
+import { invalidParameter } from '../errors.js';
 import type { ImageConfig } from '../images/manifest.js';
+import type { EndpointSettingsRequest } from '../network/network-types.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { type ContainerConfig, type ContainerRecord, type HostConfig, type RestartPolicy, nowRfc3339, ZERO_TIME } from './container-types.js';
 
@@ -30,11 +31,9 @@ export interface CreateRequest {
   StopSignal?: string;
   StopTimeout?: number | null;
   HostConfig?: Partial<HostConfig> | null;
-  NetworkingConfig?: unknown;
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettingsRequest | null> | null } | null;
 }
 
-/** Network modes served before networking lands: all of them get a namespace with only lo. */
-const NETWORK_MODES = ['', 'default', 'bridge', 'none'];
 const LOG_OPTS = ['max-size', 'max-file', 'compress', 'labels', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size'];
 
 const asArray = (v: string[] | string | null | undefined): string[] | null =>
@@ -140,8 +139,8 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
   for (const k of Object.keys(logOpts)) {
     if (!LOG_OPTS.includes(k)) throw invalidParameter(`unknown log opt '${k}' for ${logType} log driver`);
   }
+  // Which networks exist is the network layer's to say (NetworkAttacher.configure).
   const mode = hc.NetworkMode ?? '';
-  if (!NETWORK_MODES.includes(mode)) throw notFound(`network ${mode} not found`);
   return {
     ...hc,
     AutoRemove: autoRemove,

@@ -35,8 +35,14 @@ import { StdioHub } from './stdio-hub.js';
  * (`--network none`).
  */
 export interface NetworkAttacher {
+  /** At create: records the container's networks, refusing unknown ones (404) and bad endpoint settings. */
+  configure?(rec: ContainerRecord, networkingConfig: CreateRequest['NetworkingConfig']): Promise<void>;
   attach(rec: ContainerRecord, pid: number): Promise<void>;
   detach(rec: ContainerRecord): Promise<void>;
+  /** At rm. */
+  forget?(rec: ContainerRecord): Promise<void>;
+  /** What inspect (NetworkSettings.Networks, .Ports) and ps (Ports) show. */
+  view?(rec: ContainerRecord): { Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string; IPPrefixLen: number }>; Ports: Record<string, unknown>; summaryPorts: unknown[] };
 }
 
 export interface ContainerServiceOptions {
@@ -79,7 +85,7 @@ export class ContainerService {
   readonly images: ImageService;
   readonly events: EventBus;
   private readonly live = new Map<string, LiveState>();
-  private readonly network: NetworkAttacher | undefined;
+  readonly network: NetworkAttacher | undefined;
   private readonly warn: (msg: string) => void;
 
   constructor(opts: ContainerServiceOptions) {
@@ -198,6 +204,7 @@ export class ContainerService {
     this.store.checkNameFree(fullName);
     const rec = buildContainerRecord({ id, name: fullName, imageId: image.id, image: imageConfig, req });
     rotateOptions(rec.HostConfig.LogConfig.Config); // refuse bad log options at create, as dockerd does
+    await this.network?.configure?.(rec, req.NetworkingConfig);
     await this.store.add(rec);
     this.emit(rec, 'create');
     return rec;
@@ -495,6 +502,7 @@ export class ContainerService {
     rec.State.Status = 'removing';
     l.log?.close();
     unmountRootfs(this.store.dir(rec.Id));
+    await this.network?.forget?.(rec).catch((err) => this.warn((err as Error).message));
     await this.store.remove(rec);
     this.live.delete(rec.Id);
     this.emit(rec, 'destroy');

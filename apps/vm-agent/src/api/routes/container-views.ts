@@ -61,25 +61,43 @@ export function containerInspect(svc: ContainerService, c: ContainerRecord, exec
     },
     Mounts: [],
     Config: c.Config,
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      SandboxKey: c.State.Pid ? `/proc/${c.State.Pid}/ns/net` : '',
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      Ports: {},
-      Networks: {
-        [networkMode(c)]: {
-          IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '',
-          Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
-        },
+    NetworkSettings: networkSettings(svc, c),
+  };
+}
+
+/** NetworkSettings as dockerd shows it; the top-level address fields mirror the default bridge's endpoint. */
+function networkSettings(svc: ContainerService, c: ContainerRecord) {
+  const view = svc.network?.view?.(c);
+  const bridge = view?.Networks.bridge;
+  return {
+    Bridge: '',
+    SandboxID: '',
+    SandboxKey: c.State.Pid ? `/proc/${c.State.Pid}/ns/net` : '',
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: view?.Ports ?? {},
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: '',
+    Gateway: bridge?.Gateway ?? '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: bridge?.IPAddress ?? '',
+    IPPrefixLen: bridge?.IPPrefixLen ?? 0,
+    IPv6Gateway: '',
+    MacAddress: bridge?.MacAddress ?? '',
+    Networks: view?.Networks ?? {
+      [networkMode(c)]: {
+        IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '',
+        Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
       },
     },
   };
 }
 
-export function containerSummary(c: ContainerRecord) {
+export function containerSummary(c: ContainerRecord, svc?: ContainerService) {
+  const view = svc?.network?.view?.(c);
   return {
     Id: c.Id,
     Names: [c.Name],
@@ -87,12 +105,12 @@ export function containerSummary(c: ContainerRecord) {
     ImageID: c.Image,
     Command: commandLine(c),
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: view?.summaryPorts ?? [],
     Labels: c.Config.Labels,
     State: c.State.Status,
     Status: statusText(c),
     HostConfig: { NetworkMode: networkMode(c) },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: view?.Networks ?? {} },
     Mounts: [],
   };
 }

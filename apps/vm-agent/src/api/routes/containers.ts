@@ -29,7 +29,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     let list = svc.list().filter((c) => (all || c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting') && filter(c));
     list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Id < a.Id ? -1 : 1));
     if (limit > 0) list = list.slice(0, limit);
-    sendJson(res, 200, list.map(containerSummary));
+    sendJson(res, 200, list.map((c) => containerSummary(c, svc)));
   });
 
   r.post('/containers/create', async ({ req, res, query }) => {
