@@ -127,5 +127,6 @@ export class StdioHub {
     };
     input.on('data', onData);
     input.on('end', onEnd);
+    input.resume(); // it may have been paused while the request was read
   }
 }

@@ -27,13 +27,34 @@ export function muxFrame(stream: StreamName, data: Buffer): Buffer {
 /** Routes `Upgrade: tcp` requests (attach, exec start) through the router like any other. */
 export function serveUpgrades(server: Server, router: Router): void {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (head.length) socket.unshift(head);
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as import('node:net').Socket);
-    // A handler that answers normally (an error, say) closes the connection after it.
-    res.once('finish', () => socket.end());
     socket.on('error', () => socket.destroy());
-    void router.handle(req, res);
+    // Node stops parsing at the headers: the body (exec start's JSON) is still on the
+    // socket. Read exactly Content-Length bytes of it into `req`; the rest is the stream.
+    const length = Number(req.headers['content-length'] ?? 0) || 0;
+    let buffered = head;
+    const ready = () => {
+      const body = buffered.subarray(0, length);
+      const rest = buffered.subarray(length);
+      if (rest.length) socket.unshift(rest);
+      // `req` itself has already ended; handlers read the body through this view of it.
+      const withBody = Object.create(req, {
+        [Symbol.asyncIterator]: { value: async function* () { if (body.length) yield body; } },
+      }) as IncomingMessage;
+      const res = new ServerResponse(req);
+      res.assignSocket(socket as import('node:net').Socket);
+      // A handler that answers normally (an error, say) closes the connection after it.
+      res.once('finish', () => socket.end());
+      void router.handle(withBody, res);
+    };
+    if (buffered.length >= length) return ready();
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length < length) return;
+      socket.off('data', onData);
+      socket.pause();
+      ready();
+    };
+    socket.on('data', onData);
   });
 }
 
