@@ -149,6 +149,7 @@ describe('ps and logs', () => {
     const f = await fx.docker.ok(['logs', '-f', 'lf']);
     assert.equal(f.stdout, 'one\ntwo\n');
     assert.ok(Date.now() - t0 > 500, 'follow waited for the container');
+    await fx.docker.ok(['wait', 'lf']); // follow ends with the output, a moment before the exit is recorded
     await fx.docker.ok(['rm', 'lg', 'lf']);
   });
 
