@@ -12,8 +12,13 @@ import { reap } from '../tests/helpers/reaper.ts';
 
 export const DOCKERD_BIN = process.env.BERTH_DOCKERD_BIN ?? ['/usr/bin/dockerd', '/usr/sbin/dockerd'].find(existsSync);
 
-/** Returns { socket, host, dataRoot, logs(), dispose() } once /_ping answers. */
-export async function startDockerd() {
+/**
+ * Returns { socket, host, dataRoot, logs(), dispose() } once /_ping answers.
+ * `bridge`: an interface name and address ("10.199.0.1/24") for a default
+ * bridge, so -p works through docker-proxy (still no iptables rules); the
+ * bridge is deleted again by dispose().
+ */
+export async function startDockerd({ bridge } = {}) {
   if (!DOCKERD_BIN) throw new Error('dockerd not found: apt-get install -y --no-install-recommends docker.io');
   const dir = await mkdtemp(join(tmpdir(), 'berth-bench-dockerd-'));
   const socket = join(dir, 'docker.sock');
@@ -25,7 +30,7 @@ export async function startDockerd() {
       '--exec-root', join(dir, 'exec'),
       '--pidfile', join(dir, 'dockerd.pid'),
       '-H', `unix://${socket}`,
-      '--bridge=none',
+      ...(bridge ? ['--bip', bridge.address] : ['--bridge=none']),
       '--iptables=false',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -48,6 +53,7 @@ export async function startDockerd() {
     }
     await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
+    if (bridge) await new Promise((resolve) => spawn('ip', ['link', 'del', 'docker0'], { stdio: 'ignore' }).once('exit', resolve));
   };
 
   const deadline = Date.now() + 60_000;
