@@ -72,14 +72,15 @@ describe('the manifest for the app', () => {
 });
 
 describe('berth/getting-started', () => {
-  test('runs busybox httpd on port 80 with labels and a stop signal that stops it at once', () => {
+  test('runs busybox httpd on port 80 under a shell that stops at SIGTERM, with labels', () => {
     const { config } = archives.get('getting-started')!;
     assert.equal(config.architecture, debArch);
     assert.equal(config.os, 'linux');
     assert.equal(config.created, new Date(DEFAULT_EPOCH * 1000).toISOString());
-    assert.deepEqual(config.config.Cmd, ['/bin/busybox', 'httpd', '-f', '-v', '-p', '80', '-h', '/srv/www']);
+    assert.deepEqual(config.config.Cmd.slice(0, 3), ['/bin/busybox', 'sh', '-c']);
+    assert.match(config.config.Cmd[3]!, /^trap 'exit 0' TERM INT; \/bin\/busybox httpd -f -v -p 80 -h \/srv\/www & wait$/);
     assert.deepEqual(config.config.ExposedPorts, { '80/tcp': {} });
-    assert.equal(config.config.StopSignal, 'SIGKILL');
+    assert.equal(config.config.StopSignal, 'SIGTERM');
     assert.equal(config.config.Labels?.['org.opencontainers.image.version'], version);
     assert.ok(config.config.Labels?.['org.opencontainers.image.title']);
     assert.ok(config.config.Labels?.['org.opencontainers.image.description']);

@@ -108,7 +108,13 @@ async function gettingStarted(busybox: Busybox, arch: { architecture: string; va
     { path: 'tmp', type: 'dir', mode: 0o1777 },
   ];
   const site: TarEntry[] = [...renderSite(join(src, 'site'))].map(([path, content]) => ({ path: `${WEB_ROOT}/${path}`, type: 'file', content }));
-  const cmd = ['/bin/busybox', 'httpd', '-f', '-v', '-p', '80', '-h', `/${WEB_ROOT}`];
+  // busybox httpd has no SIGTERM handler, and a PID 1 ignores signals it
+  // does not handle, so run as PID 1 it would make `docker stop` wait out its
+  // timeout. A shell that traps SIGTERM (and Ctrl+C) is PID 1 instead: it
+  // exits 0 at once and the kernel ends the server with it. The image keeps
+  // the default stop signal, so containers made from it for other commands
+  // (the tutorial's exercises) behave as anywhere else.
+  const cmd = ['/bin/busybox', 'sh', '-c', `trap 'exit 0' TERM INT; /bin/busybox httpd -f -v -p 80 -h /${WEB_ROOT} & wait`];
   return {
     ...arch,
     created: created.toISOString(),
@@ -117,10 +123,7 @@ async function gettingStarted(busybox: Busybox, arch: { architecture: string; va
       Cmd: cmd,
       WorkingDir: `/${WEB_ROOT}`,
       ExposedPorts: { '80/tcp': {} },
-      // busybox httpd installs no SIGTERM handler, and a PID 1 ignores signals
-      // it does not handle: SIGTERM would only make `docker stop` wait its
-      // full timeout. The server holds no state, so it is killed at once.
-      StopSignal: 'SIGKILL',
+      StopSignal: 'SIGTERM',
       Labels: labels(
         'Berth getting started',
         'A tutorial on containers, images, volumes, networks and builds, in English and Simplified Chinese, served by busybox httpd on port 80.',
@@ -131,7 +134,7 @@ async function gettingStarted(busybox: Busybox, arch: { architecture: string; va
       { createdBy: `COPY busybox-static ${busybox.version} /bin/busybox, applet links, /etc`, layer: await makeTar(base, created) },
       { createdBy: `COPY getting-started/site /${WEB_ROOT}`, layer: await makeTar(site, created) },
       { createdBy: 'EXPOSE 80/tcp' },
-      { createdBy: 'STOPSIGNAL SIGKILL' },
+      { createdBy: 'STOPSIGNAL SIGTERM' },
       { createdBy: `CMD ${JSON.stringify(cmd)}` },
     ],
   };
