@@ -4,7 +4,7 @@
 // VM image small and start-up fast; the native addon is copied beside the
 // agent's bundle, where runtime/native.ts looks first.
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, chmodSync, renameSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -38,6 +38,10 @@ for (const p of programs) {
 const addon = join(root, 'native/build/Release/berth_native.node');
 if (existsSync(addon)) {
   mkdirSync(join(root, 'apps/vm-agent/dist'), { recursive: true });
-  copyFileSync(addon, join(root, 'apps/vm-agent/dist/berth_native.node'));
+  // Copy then rename: a running agent has the old file mapped, and writing
+  // into it in place would crash that agent.
+  const dest = join(root, 'apps/vm-agent/dist/berth_native.node');
+  copyFileSync(addon, `${dest}.tmp`);
+  renameSync(`${dest}.tmp`, dest);
 }
 console.log(`built ${programs.map((p) => p.out).join(', ')}`);
