@@ -173,6 +173,27 @@ describe('tag, rmi and prune', () => {
     assert.match(gone.stderr, /No such image/);
   });
 
+  test('rmi refuses an image a container uses, with 409 and dockerd wording', async () => {
+    const img = await buildBusyboxImage({ layerCount: 1, labels: { used: 'yes' } });
+    const pushed = await pushImage({ url: reg.url }, 'test/used', 'v1', img);
+    await docker.ok(['pull', pushed.ref]);
+    const cid = (await docker.ok(['create', pushed.ref, 'true'])).stdout.trim();
+    const short = hex(img.config.digest).slice(0, 12);
+    try {
+      const byName = await docker.run(['rmi', pushed.ref]);
+      assert.notEqual(byName.code, 0);
+      assert.match(byName.stderr, new RegExp(`conflict: unable to remove repository reference .* \\(must force\\) - container ${cid.slice(0, 12)} is using its referenced image ${short}`));
+      const byId = await docker.run(['rmi', short]);
+      assert.match(byId.stderr, new RegExp(`conflict: unable to delete ${short} \\(must be forced\\) - image is being used by stopped container ${cid.slice(0, 12)}`));
+      const raw = await engineRequest(agent.current.socket, 'DELETE', `/images/${short}`);
+      assert.equal(raw.status, 409);
+      await docker.ok(['image', 'inspect', pushed.ref]);
+    } finally {
+      await docker.ok(['rm', cid]);
+    }
+    await docker.ok(['rmi', pushed.ref]);
+  });
+
   test('image prune removes dangling images only', async () => {
     const a = await buildBusyboxImage({ layerCount: 1, labels: { v: '1' } });
     const b = await buildBusyboxImage({ layerCount: 1, labels: { v: '2' } });
