@@ -11,6 +11,7 @@ import { parseImageConfig, type ImageConfig } from './manifest.js';
 import { pullImage, type PullResult } from './pull.js';
 import { pushImage } from './push.js';
 import { saveImages } from './archive-save.js';
+import { commitImage, type CommitInput } from './image-commit.js';
 import { loadImages } from './archive-load.js';
 import type { Readable } from 'node:stream';
 import type { ProgressSink } from './progress.js';
@@ -124,6 +125,11 @@ export class ImageService {
   /** `docker login`: checks the credentials against the registry (POST /auth). */
   login(serverAddress: string, credentials: RegistryCredentials): Promise<{ status: string; identityToken?: string }> {
     return this.ctx.registry(credentials).login(registryDomain(serverAddress), credentials);
+  }
+
+  /** A new untagged image: `parent` plus an optional layer tar, with the given config (commit, build steps). */
+  commit(input: CommitInput): Promise<ImageRecord> {
+    return commitImage(this.ctx, input);
   }
 
   /** `docker tag SOURCE TARGET`. */
