@@ -112,7 +112,7 @@ function main() {
   const kernelPkgName = process.env.BERTH_VM_KERNEL_PACKAGE
     ?? depends(['linux-image-amd64']).get('linux-image-amd64')?.find((d) => d.startsWith('linux-image-'));
   if (!kernelPkgName) fail('cannot tell which kernel linux-image-amd64 stands for; set BERTH_VM_KERNEL_PACKAGE');
-  const tools = ['e2fsprogs', 'iptables'];
+  const tools = ['e2fsprogs', 'iproute2', 'iptables'];
   const libNames = libraryClosure(tools, HOST_PROVIDED);
   const wanted = candidates([kernelPkgName, 'busybox-static', ...tools, ...libNames]);
   const fetch = (n) => fetchPackage(/** @type {any} */ (wanted.get(n)), cacheDir);
@@ -141,6 +141,16 @@ function main() {
     const st = lstatSync(source);
     if (st.isSymbolicLink()) add({ path: guestPath, type: 'symlink', target: readlinkSync(source) });
     else addFile(guestPath, readFileSync(source), (statSync(source).mode & 0o111) !== 0);
+  };
+
+  /** Copies a directory tree as found on disk. */
+  const addTree = (guestBase, source) => {
+    addDir(guestBase);
+    for (const n of readdirSync(source).sort()) {
+      const src = join(source, n);
+      if (lstatSync(src).isDirectory()) addTree(`${guestBase}/${n}`, src);
+      else addFrom(`${guestBase}/${n}`, src);
+    }
   };
 
   // --- ELF files and the libraries they load
@@ -176,6 +186,15 @@ function main() {
     add({ path: 'usr/sbin/mkfs.ext4', type: 'symlink', target: 'mke2fs' });
     addFrom('etc/mke2fs.conf', join(e2, 'etc/mke2fs.conf'));
 
+    // iproute2: the agent's network layer uses `ip -batch` and `ip -n NETNS`,
+    // which busybox's ip lacks
+    const ipr = toolPkgs.iproute2.root;
+    addElf('usr/sbin/ip', join(ipr, pkgPath(ipr, 'bin/ip')));
+    for (const base of ['etc/iproute2', 'usr/share/iproute2']) {
+      if (!existsSync(join(ipr, base))) continue;
+      addTree(base, join(ipr, base));
+    }
+
     // iptables: nft backend as `iptables` (Debian's default), legacy beside it
     const ipt = toolPkgs.iptables.root;
     const sbin = pkgPath(ipt, 'usr/sbin/xtables-nft-multi').replace(/\/xtables-nft-multi$/, '');
@@ -192,17 +211,21 @@ function main() {
     if (!xtDir) fail(`no xtables extension directory in ${ipt}`);
     for (const n of readdirSync(xtDir).sort()) addElf(relative(ipt, join(xtDir, n)), join(xtDir, n));
 
+    const usedLibPkgs = new Set();
+    const hostLibs = new Set();
     for (const lib of sharedLibs(elfs, libDirs)) {
       const pkg = libPkgs.find((p) => lib.startsWith(p.root + '/'));
+      if (pkg) usedLibPkgs.add(pkg);
       const guestPath = pkg ? relative(pkg.root, lib) : lib.slice(1);
+      if (!pkg) hostLibs.add(guestPath);
       if (!entries.has(guestPath)) addFile(guestPath, readFileSync(lib), true);
     }
 
-    // busybox applets, where no real tool took the name
+    // busybox applets, where no real tool took the name (anywhere on PATH:
+    // the real one must win whatever the order)
+    const realTools = new Set([...entries.keys()].filter((p) => /^(usr\/)?s?bin\//.test(p)).map((p) => p.replace(/^.*\//, '')));
     for (const a of applets) {
-      const clash = [a, `usr/${a}`, a.replace(/^usr\//, '')].some((p) => entries.has(p))
-        || ['sbin/mke2fs', 'usr/sbin/mke2fs'].includes(a);
-      if (!clash && a !== 'bin/busybox') add({ path: a, type: 'symlink', target: '/bin/busybox' });
+      if (a !== 'bin/busybox' && !realTools.has(a.replace(/^.*\//, ''))) add({ path: a, type: 'symlink', target: '/bin/busybox' });
     }
 
     // kernel and modules
@@ -252,10 +275,13 @@ function main() {
     const initramfs = gzipReproducible(cpio);
     const manifest = {
       kernel: { package: kernel.name, version: kernel.version, release },
-      packages: [kernel, busybox, ...Object.values(toolPkgs), ...libPkgs]
+      // the library packages a file was taken from (more were looked at)
+      packages: [kernel, busybox, ...Object.values(toolPkgs), ...usedLibPkgs]
         .map((p) => ({ name: p.name, version: p.version }))
         .sort((a, b) => a.name.localeCompare(b.name)),
       node: { version: nodeVersion, source: nodeBin, sha256: sha256(readFileSync(nodeBin)) },
+      // libraries taken from the build machine rather than a package (the C runtime node was linked against)
+      hostLibraries: [...entries.keys()].filter((p) => hostLibs.has(p)).sort(),
       agent: {
         'main.js': sha256(readFileSync(agent.main)),
         'berth_native.node': agent.native ? sha256(readFileSync(agent.native)) : null,
