@@ -21,7 +21,8 @@ const common = {
   external: ['*.node', 'cpu-features'],
   banner: {
     // Bundled CommonJS dependencies call require(); give ESM one.
-    js: "#!/usr/bin/env node\nimport { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);",
+    // ssh2 also reads __dirname (for a Windows helper path it never uses here).
+    js: "#!/usr/bin/env node\nimport { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url); const __dirname = import.meta.dirname;",
   },
 };
 

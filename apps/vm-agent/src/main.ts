@@ -20,6 +20,8 @@ import { errorMessage } from './errors.js';
 import { ImageService } from './images/image-service.js';
 import { NetworkService } from './network/network-service.js';
 import { readJsonIfExists, writeJsonAtomic } from './util/atomic-file.js';
+import { loadOrCreateHostKey } from './ssh/host-key.js';
+import { startSshServer } from './ssh/ssh-server.js';
 
 const USAGE = `Usage: berth-agent --host unix:///PATH --data-root DIR
 
@@ -28,6 +30,8 @@ Runs as root: it creates namespaces, mounts and cgroups.
 
   --host unix:///PATH   the socket to serve (default unix:///run/berth/engine.sock)
   --data-root DIR       where images, containers and volumes live (default /var/lib/berth)
+  --ssh-listen HOST:PORT  also serve SSH there (the host's link; needs --ssh-authorized-key)
+  --ssh-authorized-key FILE  the one public key SSH accepts (authorized_keys form)
   --version             print the version and exit`;
 
 async function main(): Promise<void> {
@@ -35,6 +39,8 @@ async function main(): Promise<void> {
     options: {
       host: { type: 'string', default: 'unix:///run/berth/engine.sock' },
       'data-root': { type: 'string', default: '/var/lib/berth' },
+      'ssh-listen': { type: 'string' },
+      'ssh-authorized-key': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -77,11 +83,21 @@ async function main(): Promise<void> {
   serveUpgrades(server, router);
   await listenUnix(server, socketPath);
   console.error(`berth-agent ${ENGINE_VERSION}: serving the Docker API on unix://${socketPath} (data root ${dataRoot})`);
+  const ssh = values['ssh-listen']
+    ? await startSshServer({
+        listen: values['ssh-listen'],
+        authorizedKeyFile: resolve(values['ssh-authorized-key'] ?? '/run/berth/authorized_key'),
+        hostKey: await loadOrCreateHostKey(join(dataRoot, 'ssh', 'ssh_host_ed25519_key')),
+        engineSocket: socketPath,
+      })
+    : undefined;
+  if (ssh) console.error(`berth-agent: serving SSH on ${ssh.address}`);
 
   const stop = (signal: string) => {
     console.error(`berth-agent: ${signal}, shutting down`);
     server.close();
     server.closeAllConnections();
+    void ssh?.close();
     networks.close().catch((err) => console.error(`berth-agent: network teardown: ${errorMessage(err)}`)).finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
