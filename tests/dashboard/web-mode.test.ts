@@ -8,12 +8,12 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { useAgent } from '../helpers/agent.js';
 import { DockerCli } from '../helpers/docker.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage, type PushedImage } from '../helpers/test-images.js';
-import { startWebMode, type WebMode } from './web-mode.js';
+import { launchChromium, nav, screenshot, startWebMode, type WebMode } from './web-mode.js';
 
 const agent = useAgent();
 
@@ -45,13 +45,10 @@ describe('dashboard, web mode', () => {
     const image = await buildBusyboxImage({ layerCount: 2 });
     first = await pushImage({ url: registry.url }, 'e2e/busybox', 'v1', image);
     second = await pushImage({ url: registry.url }, 'e2e/from-cli', 'v1', await buildBusyboxImage({ layerCount: 3 }));
-    web = await startWebMode(['--engine-socket', a.socket]);
+    // No bundled images: this suite starts from an empty image list.
+    web = await startWebMode(['--engine-socket', a.socket], { BERTH_BUNDLED_IMAGES: join(tmpdir(), 'berth-no-bundled-images') });
     docker = new DockerCli(a.socket);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   });
 
@@ -99,7 +96,7 @@ describe('dashboard, web mode', () => {
     await page.goto(web.url);
     assert.equal(new URL(page.url()).search, '', 'the token left the address bar');
     await page.getByTestId('engine-status').and(page.locator('[data-state="running"]')).waitFor({ timeout: 15_000 });
-    await page.getByRole('link', { name: 'Images' }).click();
+    await nav(page, 'Images');
     await page.getByText('No images yet').waitFor();
     assert.equal(await page.locator('table[aria-label="Images"] tbody tr').count(), 0);
 
@@ -118,9 +115,7 @@ describe('dashboard, web mode', () => {
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', new RegExp(`${registry.domain}/e2e/busybox\\s*v1`));
 
-    const shot = join(tmpdir(), `berth-dashboard-images-${process.pid}.png`);
-    await page.screenshot({ path: shot, fullPage: true });
-    console.log(`# screenshot: ${shot}`);
+    await screenshot(page, 'images');
   });
 
   test('an image pulled with the docker CLI appears without a reload (events)', async () => {

@@ -4,8 +4,10 @@
  * renderer built (`npm run build:renderer`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/agent.js';
 import { reap } from '../helpers/reaper.js';
 
@@ -56,4 +58,47 @@ export async function startWebMode(args: string[], env: Record<string, string> =
       await exited;
     },
   };
+}
+
+/** Debian's Chromium, headless, driven by playwright-core. */
+export function launchChromium(): Promise<import('playwright-core').Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run'],
+  });
+}
+
+/** Saves a full-page screenshot under tests/e2e/screenshots/ (not committed) and prints where. */
+export async function screenshot(page: import('playwright-core').Page, name: string): Promise<string> {
+  const dir = join(REPO_ROOT, 'tests/e2e/screenshots');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`# screenshot: ${file}`);
+  return file;
+}
+
+/**
+ * Builds the bundled images (resources/images) into a fresh directory with
+ * the project's own builder, for BERTH_BUNDLED_IMAGES; throws with its output
+ * when the build fails.
+ */
+export async function buildBundledImages(outDir: string): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO_ROOT, 'resources/images/build.ts'), '--out', outDir, '--cache', join(tmpdir(), 'berth-bundled-images-cache')],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  reap(child);
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`building the bundled images failed (${code}):\n${out}`);
+}
+
+/** Opens a page from the sidebar. */
+export async function nav(page: import('playwright-core').Page, title: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: title }).click();
 }

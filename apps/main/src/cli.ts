@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { findBundledDir } from './bundled/bundled-images.js';
 import { findInCheckout } from './engine/checkout-path.js';
 import { berthHome, chooseEngine } from './engine/choose-engine.js';
 import { createDashboardService } from './engine/dashboard-service.js';
@@ -54,7 +55,7 @@ async function web(flags: WebFlags): Promise<void> {
   target.onChange((s) => console.error(`engine: ${s.state}: ${s.message}`));
   const rendererDir = findInCheckout(join('apps', 'renderer', 'dist', 'index.html'))?.replace(/[/\\]index\.html$/, '');
   if (!rendererDir) console.error('warning: the dashboard is not built (apps/renderer/dist): run `npm run build:renderer`');
-  const server = await startWebServer({ service: createDashboardService(target), rendererDir, port: flags.port });
+  const server = await startWebServer({ service: createDashboardService(target, { bundledDir: findBundledDir() }), rendererDir, port: flags.port });
   console.log(`Dashboard: ${server.url}`);
   if (flags.open) openBrowser(server.url);
   const engineStarted = target.start();

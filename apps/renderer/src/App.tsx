@@ -2,35 +2,54 @@ import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useClient, useEngineState, useEngineSync } from './api/hooks.js';
 import { StatusBar } from './components/StatusBar.js';
+import { ContainerDetailPage, DETAIL_TABS, type DetailTab } from './pages/ContainerDetailPage.js';
 import { ContainersPage } from './pages/ContainersPage.js';
 import { ImagesPage } from './pages/ImagesPage.js';
+import { NetworksPage } from './pages/NetworksPage.js';
+import { TroubleshootPage } from './pages/TroubleshootPage.js';
+import { VolumesPage } from './pages/VolumesPage.js';
+import { WelcomePage, welcomeDismissed } from './pages/WelcomePage.js';
 
 const PAGES = {
+  welcome: { title: 'Getting started', icon: '★', Page: WelcomePage },
   containers: { title: 'Containers', icon: '▣', Page: ContainersPage },
   images: { title: 'Images', icon: '◈', Page: ImagesPage },
+  volumes: { title: 'Volumes', icon: '◍', Page: VolumesPage },
+  networks: { title: 'Networks', icon: '⇄', Page: NetworksPage },
+  troubleshoot: { title: 'Troubleshoot', icon: '⚙', Page: TroubleshootPage },
 } as const;
 type PageName = keyof typeof PAGES;
 
-/** `#/images` → images; the hash keeps the page across reloads and works under file:// too. */
-function pageFromHash(): PageName {
-  const name = window.location.hash.replace(/^#\/?/, '');
-  return name in PAGES ? (name as PageName) : 'containers';
+type Route = { page: PageName } | { page: 'containers'; container: string; tab: DetailTab };
+
+/**
+ * `#/images` → images, `#/containers/ID/logs` → a container's page; the
+ * hash keeps the page across reloads and works under file:// too. No hash:
+ * the welcome page until it is dismissed, then Containers.
+ */
+function routeFromHash(): Route {
+  const [name = '', id, tab] = window.location.hash.replace(/^#\/?/, '').split('/');
+  if (name === 'containers' && id) return { page: 'containers', container: decodeURIComponent(id), tab: tab && tab in DETAIL_TABS ? (tab as DetailTab) : 'logs' };
+  if (name in PAGES) return { page: name as PageName };
+  return { page: welcomeDismissed() ? 'containers' : 'welcome' };
 }
 
 export function App() {
   const client = useClient();
   const qc = useQueryClient();
   const { eventsConnected } = useEngineSync(client, qc);
-  const [page, setPage] = useState<PageName>(pageFromHash);
+  const [route, setRoute] = useState<Route>(routeFromHash);
+  const page = route.page;
   const engine = useEngineState();
 
   useEffect(() => {
-    const onHash = () => setPage(pageFromHash());
+    const onHash = () => setRoute(routeFromHash());
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
   const { Page } = PAGES[page];
+  const body = 'container' in route ? <ContainerDetailPage key={route.container} id={route.container} tab={route.tab} /> : <Page />;
   return (
     <div className="app">
       <nav className="sidebar" aria-label="Main">
@@ -53,7 +72,7 @@ export function App() {
         </div>
       </nav>
       <main className="content">
-        <Page />
+        {body}
       </main>
       <StatusBar eventsConnected={eventsConnected} />
     </div>

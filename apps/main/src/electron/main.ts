@@ -8,6 +8,7 @@
  */
 import { app, BrowserWindow, shell, type WebFrameMain } from 'electron';
 import { fileURLToPath } from 'node:url';
+import { findBundledDir } from '../bundled/bundled-images.js';
 import { berthHome, chooseEngine } from '../engine/choose-engine.js';
 import { createDashboardService } from '../engine/dashboard-service.js';
 import { serveIpc } from './ipc.js';
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
     return;
   }
   const target = chooseEngine({ engine: process.env.BERTH_ENGINE || undefined, engineSocket: process.env.BERTH_ENGINE_SOCKET || undefined, home: berthHome() });
-  serveIpc(createDashboardService(target), (frame: WebFrameMain | null) => !!frame && isOurs(frame.url));
+  const service = createDashboardService(target, { bundledDir: findBundledDir(), openExternal: (url) => shell.openExternal(url) });
+  serveIpc(service, (frame: WebFrameMain | null) => !!frame && isOurs(frame.url));
   await app.whenReady();
   let win = createWindow();
   app.on('second-instance', () => {

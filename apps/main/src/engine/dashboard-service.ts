@@ -2,9 +2,13 @@
  * The dashboard's API (shared/berth-api.ts) implemented over an engine
  * target. Both transports (web/ and electron/) serve this one object.
  */
-import type { BerthService, DockerRequest, DockerResponse, EngineState } from '../shared/berth-api.js';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { BerthService, BundledImagesState, DockerRequest, DockerResponse, EngineState, SessionItem } from '../shared/berth-api.js';
 import { LineSplitter } from '../shared/lines.js';
+import { ensureBundledImages } from '../bundled/bundled-images.js';
 import { engineErrorMessage, engineFetch, engineOpen } from './engine-client.js';
+import { engineHijack } from './engine-hijack.js';
 import type { EngineTarget } from './engine-target.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE']);
@@ -20,12 +24,34 @@ export class ServiceError extends Error {
   }
 }
 
-export function createDashboardService(target: EngineTarget): BerthService {
+export interface DashboardServiceOptions {
+  /** The bundled images' directory (bundled/findBundledDir); undefined: not built. */
+  bundledDir?: string;
+  /** Opens a URL in the system browser (Electron's shell.openExternal); absent in web mode. */
+  openExternal?: (url: string) => Promise<void>;
+}
+
+export function createDashboardService(target: EngineTarget, opts: DashboardServiceOptions = {}): BerthService {
   const socketOrThrow = (): string => {
     const s = target.state;
     if (s.state !== 'running' || !s.socket) throw new ServiceError(`The engine is not running (${s.state}): ${s.message}`, 503);
     return s.socket;
   };
+
+  /** Hijacked connections by session id; a session ends with its stream. */
+  const sessions = new Map<string, Socket>();
+
+  // One load at a time: the welcome page and an engine (re)start may ask together.
+  let loading: Promise<BundledImagesState> | undefined;
+  const ensureBundled = (): Promise<BundledImagesState> => {
+    loading ??= ensureBundledImages(socketOrThrow(), opts.bundledDir).finally(() => (loading = undefined));
+    return loading;
+  };
+  // First start and whenever the engine comes back: load what is missing, so the tutorial works offline.
+  target.onChange((s) => {
+    if (s.state === 'running') ensureBundled().catch(() => {});
+  });
+  if (target.state.state === 'running') ensureBundled().catch(() => {});
 
   return {
     async engineState(): Promise<EngineState> {
@@ -51,6 +77,60 @@ export function createDashboardService(target: EngineTarget): BerthService {
         }
       }
       return { status: res.status, body };
+    },
+
+    bundledImages: ensureBundled,
+
+    async sessionInput(session: string, data: string): Promise<void> {
+      const socket = typeof session === 'string' ? sessions.get(session) : undefined;
+      if (!socket) throw new ServiceError(`no such session: ${String(session).slice(0, 64)} (it has ended)`, 404);
+      if (typeof data !== 'string') throw new ServiceError('session input must be a base64 string', 400);
+      socket.write(Buffer.from(data, 'base64'));
+    },
+
+    async openExternal(url: string): Promise<void> {
+      if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) throw new ServiceError(`only http(s) links open in the browser, not ${String(url).slice(0, 100)}`, 400);
+      if (!opts.openExternal) throw new ServiceError('the dashboard runs in a browser: it opens links itself', 501);
+      await opts.openExternal(url);
+    },
+
+    async *dockerBytes(signal: AbortSignal, req: DockerRequest): AsyncIterable<string> {
+      checkRequest(req);
+      const res = await engineOpen(socketOrThrow(), { ...req, signal });
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        throw new ServiceError(engineErrorMessage(status, Buffer.concat(chunks)), status);
+      }
+      try {
+        for await (const chunk of res) yield (chunk as Buffer).toString('base64');
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      } finally {
+        res.destroy();
+      }
+    },
+
+    async *dockerSession(signal: AbortSignal, req: DockerRequest): AsyncIterable<SessionItem> {
+      checkRequest(req);
+      const socket = await engineHijack(socketOrThrow(), req);
+      const id = randomUUID();
+      sessions.set(id, socket);
+      const onAbort = () => socket.destroy();
+      signal.addEventListener('abort', onAbort);
+      try {
+        yield { session: id };
+        for await (const chunk of socket) yield { data: (chunk as Buffer).toString('base64') };
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      } finally {
+        sessions.delete(id);
+        signal.removeEventListener('abort', onAbort);
+        socket.destroy();
+      }
     },
 
     async *engineStates(signal: AbortSignal): AsyncIterable<EngineState> {

@@ -48,12 +48,44 @@ export interface DockerResponse {
   body: unknown;
 }
 
+/** One image shipped with the app (resources/images), as the welcome page shows it. */
+export interface BundledImageState {
+  /** Short name: getting-started, hello-world. */
+  name: string;
+  /** The canonical tag, `berth/NAME:latest`. */
+  tag: string;
+  /** present: the engine holds it; loaded: loaded just now; missing: not in the engine and not loadable (see `message`). */
+  status: 'present' | 'loaded' | 'missing';
+  message?: string;
+}
+
+export interface BundledImagesState {
+  /** Set when the app has no built archives at all (say how to build them). */
+  problem?: string;
+  images: BundledImageState[];
+}
+
 /** Request/response methods: name -> (arguments) => result. */
 export interface BerthCalls {
   engineState(): EngineState;
   restartEngine(): EngineState;
   docker(req: DockerRequest): DockerResponse;
+  /**
+   * Loads into the engine every bundled image it lacks (POST /images/load),
+   * then says where each one stands. Safe to call at any time.
+   */
+  bundledImages(): BundledImagesState;
+  /** Sends bytes (base64) to a session opened by `dockerSession`. */
+  sessionInput(session: string, data: string): void;
+  /**
+   * Opens an http(s) URL in the system browser. Electron only: in web mode
+   * the page is already in a browser and opens it itself (this answers 501).
+   */
+  openExternal(url: string): void;
 }
+
+/** What a `dockerSession` stream carries: first its id (for sessionInput), then output bytes as base64. */
+export type SessionItem = { session: string } | { data: string };
 
 /**
  * Streaming methods: name -> (arguments) => the type of each item.
@@ -69,14 +101,26 @@ export interface BerthStreams {
    * stream with the engine's message before any item.
    */
   dockerJson(req: DockerRequest): unknown;
+  /**
+   * A Docker request whose response body is bytes (logs: the multiplexed
+   * stream, or raw with a TTY): each item is a chunk, base64, cut anywhere.
+   */
+  dockerBytes(req: DockerRequest): string;
+  /**
+   * A hijacked Docker request (exec start, attach: `Upgrade: tcp`): the
+   * connection becomes a two-way byte stream. Input goes through
+   * `sessionInput(session, ...)`; cancelling the stream closes the
+   * connection.
+   */
+  dockerSession(req: DockerRequest): SessionItem;
 }
 
 export type CallName = keyof BerthCalls;
 export type StreamName = keyof BerthStreams;
 
 /** The names each transport accepts; anything else is refused. */
-export const CALLS = ['engineState', 'restartEngine', 'docker'] as const satisfies readonly CallName[];
-export const STREAMS = ['engineStates', 'dockerJson'] as const satisfies readonly StreamName[];
+export const CALLS = ['engineState', 'restartEngine', 'docker', 'bundledImages', 'sessionInput', 'openExternal'] as const satisfies readonly CallName[];
+export const STREAMS = ['engineStates', 'dockerJson', 'dockerBytes', 'dockerSession'] as const satisfies readonly StreamName[];
 
 // Compile-time check that the lists name every method.
 type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : ['not listed:', Exclude<All, Listed>];

@@ -12,6 +12,7 @@ import type {
   StreamName,
   WireError,
 } from '../../../main/src/shared/berth-api.js';
+import { fromBase64, toBase64 } from '../lib/base64.js';
 import { httpBridge } from './bridge-http.js';
 
 declare global {
@@ -80,6 +81,83 @@ export class BerthClient {
       });
     });
   }
+
+  /** A Docker request answered with bytes (logs): chunks as they come, cut anywhere. Returns a cancel function. */
+  dockerBytes(path: string, h: StreamHandlers<Uint8Array>): () => void {
+    return this.stream('dockerBytes', [{ method: 'GET', path }], { item: (b64) => h.item(fromBase64(b64)), error: h.error, end: h.end });
+  }
+
+  /** A hijacked Docker request (exec start, attach) as a two-way session. */
+  session(method: DockerMethod, path: string, body: unknown, h: SessionHandlers): Session {
+    let id: string | undefined;
+    let closed = false;
+    let sending = false;
+    const queue: string[] = [];
+    const finish = (err?: ApiError) => {
+      if (!closed) h.end(err);
+      closed = true;
+    };
+    // One input call at a time, in order: keystrokes never overtake each other.
+    const pump = async () => {
+      if (sending || !id) return;
+      sending = true;
+      while (queue.length && !closed) {
+        try {
+          await this.call('sessionInput', id, queue.shift()!);
+        } catch (err) {
+          finish(err instanceof ApiError ? err : new ApiError({ message: String(err), name: 'Error' }));
+        }
+      }
+      sending = false;
+    };
+    const cancel = this.stream('dockerSession', [{ method, path, body }], {
+      item: (m) => {
+        if ('session' in m) {
+          id = m.session;
+          h.open?.();
+          void pump();
+        } else h.data(fromBase64(m.data));
+      },
+      error: (err) => finish(err),
+      end: () => finish(),
+    });
+    return {
+      send: (bytes) => {
+        if (closed) return;
+        queue.push(toBase64(typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes));
+        void pump();
+      },
+      close: () => {
+        closed = true;
+        cancel();
+      },
+    };
+  }
+
+  /** Opens an http(s) link in the system browser: through main in Electron, a new tab in web mode. */
+  async openExternal(url: string): Promise<void> {
+    // In a browser, open the tab at once, while the click still counts as the user's (popup blockers).
+    if (!window.berth) {
+      window.open(url, '_blank', 'noopener');
+      return;
+    }
+    await this.call('openExternal', url);
+  }
+}
+
+/** A two-way byte stream to a process in a container (exec, attach). */
+export interface Session {
+  /** Queued and sent in order. */
+  send(bytes: Uint8Array | string): void;
+  close(): void;
+}
+
+export interface SessionHandlers {
+  /** Called once the engine switched protocols. */
+  open?(): void;
+  data(bytes: Uint8Array): void;
+  /** The process ended, or the engine refused (err says why). */
+  end(err?: ApiError): void;
 }
 
 export function createClient(): BerthClient {

@@ -56,3 +56,50 @@ export interface ImagePruneResponse {
   ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null;
   SpaceReclaimed: number;
 }
+
+/** GET /containers/{id}/json, the fields the detail view reads (the Inspect tab shows all of it). */
+export interface ContainerInspect {
+  Id: string;
+  Name: string;
+  Created: string;
+  Image: string;
+  State: {
+    Status: ContainerSummary['State'];
+    Running: boolean;
+    Paused: boolean;
+    ExitCode: number;
+    StartedAt: string;
+    FinishedAt: string;
+    Error?: string;
+  };
+  Config: { Image: string; Tty: boolean; Cmd: string[] | null; Entrypoint: string[] | null; Env: string[] | null };
+  NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
+  [more: string]: unknown;
+}
+
+export interface NetworkSummary {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: string;
+  Driver: string;
+  Internal?: boolean;
+  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string }[] | null };
+  Containers?: Record<string, { Name: string; IPv4Address?: string }> | null;
+  Labels?: Record<string, string> | null;
+}
+
+export interface Volume {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt?: string;
+  Scope?: string;
+  Labels?: Record<string, string> | null;
+  UsageData?: { Size: number; RefCount: number } | null;
+}
+
+export interface VolumeList {
+  Volumes: Volume[] | null;
+  Warnings?: string[] | null;
+}

@@ -9,7 +9,7 @@ import { createContext, useContext, useEffect, useState } from 'react';
 import { useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { EngineState } from '../../../main/src/shared/berth-api.js';
 import type { BerthClient } from './client.js';
-import type { ContainerSummary, EngineEvent, ImageSummary } from './docker-types.js';
+import type { ContainerInspect, ContainerSummary, EngineEvent, ImageSummary, NetworkSummary, VolumeList } from './docker-types.js';
 
 export const ClientContext = createContext<BerthClient | null>(null);
 
@@ -23,6 +23,10 @@ export const keys = {
   engine: ['engine'] as const,
   containers: ['containers'] as const,
   images: ['images'] as const,
+  networks: ['networks'] as const,
+  volumes: ['volumes'] as const,
+  /** Under `containers`: invalidating the list refreshes every detail view too. */
+  container: (id: string) => ['containers', id] as const,
 };
 
 /** Which lists an event can change. */
@@ -32,6 +36,10 @@ export function keysForEvent(ev: Pick<EngineEvent, 'Type'>): (readonly string[])
       return [keys.containers, keys.images]; // in-use counts follow containers
     case 'image':
       return [keys.images, keys.containers];
+    case 'network':
+      return [keys.networks];
+    case 'volume':
+      return [keys.volumes];
     default:
       return [];
   }
@@ -121,3 +129,28 @@ function useDockerList<T>(key: readonly string[], path: string) {
 
 export const useContainers = () => useDockerList<ContainerSummary>(keys.containers, '/containers/json?all=1');
 export const useImages = () => useDockerList<ImageSummary>(keys.images, '/images/json');
+export const useNetworks = () => useDockerList<NetworkSummary>(keys.networks, '/networks');
+
+/** Volumes come wrapped in `{Volumes, Warnings}`. */
+export function useVolumes() {
+  const client = useClient();
+  return useQuery({
+    queryKey: keys.volumes,
+    queryFn: async () => (await client.docker<VolumeList>('GET', '/volumes')).Volumes ?? [],
+    enabled: useEngineRunning(),
+    staleTime: Infinity,
+    retry: false,
+  });
+}
+
+/** One container's inspect JSON; refreshed by the same events as the list. */
+export function useContainerInspect(id: string) {
+  const client = useClient();
+  return useQuery({
+    queryKey: keys.container(id),
+    queryFn: () => client.docker<ContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`),
+    enabled: useEngineRunning(),
+    staleTime: Infinity,
+    retry: false,
+  });
+}

@@ -15,22 +15,26 @@ export function ListTable(props: {
   query: { isLoading: boolean; error: unknown };
   count: number;
   emptyText: ReactNode;
+  /** Put in the first column's header (a select-all checkbox). */
+  headCheckbox?: ReactNode;
+  /** Plural noun for the "not supported by this engine yet" state: `Volumes`. */
+  what?: string;
 }) {
   return (
     <div className="card">
       <table className="table" aria-label={props.label}>
         <thead>
           <tr>
-            {props.columns.map((c) => (
-              <th key={c.title} className={c.className}>
-                {c.title}
+            {props.columns.map((c, i) => (
+              <th key={c.title || i} className={c.className}>
+                {i === 0 && props.headCheckbox ? props.headCheckbox : c.title}
               </th>
             ))}
           </tr>
         </thead>
         <tbody>{props.children}</tbody>
       </table>
-      <TableState running={props.running} query={props.query} count={props.count} emptyText={props.emptyText} />
+      <TableState running={props.running} query={props.query} count={props.count} emptyText={props.emptyText} what={props.what} />
     </div>
   );
 }

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { isUnsupported } from '../api/errors.js';
 
 /** An inline message: `error` for refusals the user must read, `info` for results. */
 export function Notice({ kind, children, onClose }: { kind: 'error' | 'info'; children: ReactNode; onClose?: () => void }) {
@@ -15,10 +16,17 @@ export function Notice({ kind, children, onClose }: { kind: 'error' | 'info'; ch
 }
 
 /** What a table shows under its rows: the engine is down, loading, the engine's refusal, or nothing to list. */
-export function TableState(props: { running: boolean; query: { isLoading: boolean; error: unknown }; count: number; emptyText: ReactNode }) {
+export function TableState(props: { running: boolean; query: { isLoading: boolean; error: unknown }; count: number; emptyText: ReactNode; what?: string }) {
   const { running, query, count, emptyText } = props;
   if (!running) return <div className="table-state">The engine is not running.</div>;
   if (query.isLoading) return <div className="table-state">Loading…</div>;
+  if (isUnsupported(query.error)) {
+    return (
+      <div className="table-state unsupported" data-testid="unsupported">
+        {props.what ?? 'This'} {props.what ? 'are' : 'is'} not supported by this engine yet. The engine answered: {(query.error as Error).message}.
+      </div>
+    );
+  }
   if (query.error) return <div className="table-state error">{query.error instanceof Error ? query.error.message : String(query.error)}</div>;
   if (count === 0) return <div className="table-state">{emptyText}</div>;
   return null;

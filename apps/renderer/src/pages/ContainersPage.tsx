@@ -1,7 +1,9 @@
 import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { keys, useClient, useContainers, useEngineRunning } from '../api/hooks.js';
+import { ACTION_LABEL, actionsFor, runContainerAction, type ContainerAction } from '../api/container-actions.js';
 import type { ContainerSummary, Port } from '../api/docker-types.js';
+import { messageOf } from '../api/errors.js';
 import { ListTable, type Column } from '../components/ListTable.js';
 import { Notice } from '../components/Notice.js';
 import { shortId, timeAgo } from '../lib/format.js';
@@ -18,67 +20,155 @@ function publishedPorts(ports: Port[]): { host: number; container: number; type:
   return [...seen.values()].sort((a, b) => a.host - b.host);
 }
 
-type Action = 'start' | 'stop' | 'restart' | 'delete';
+const FILTERS = {
+  all: { label: 'All', keep: () => true },
+  running: { label: 'Running', keep: (c: ContainerSummary) => c.State === 'running' || c.State === 'restarting' },
+  paused: { label: 'Paused', keep: (c: ContainerSummary) => c.State === 'paused' },
+  stopped: { label: 'Stopped', keep: (c: ContainerSummary) => c.State === 'exited' || c.State === 'created' || c.State === 'dead' },
+} as const;
+type FilterName = keyof typeof FILTERS;
 
-const COLUMNS: Column[] = [{ title: 'Name' }, { title: 'Image' }, { title: 'State' }, { title: 'Ports' }, { title: 'Created' }, { title: 'Actions', className: 'actions-col' }];
+const BULK: ContainerAction[] = ['start', 'stop', 'restart', 'pause', 'unpause', 'delete'];
+/** Restart stays in the detail view and the selection bar: rows keep to the common four. */
+const ROW_ACTIONS: ContainerAction[] = ['start', 'unpause', 'stop', 'pause', 'delete'];
+
+const COLUMNS: Column[] = [
+  { title: '', className: 'check-col' },
+  { title: 'Name' },
+  { title: 'Image' },
+  { title: 'State' },
+  { title: 'Ports' },
+  { title: 'Created' },
+  { title: 'Actions', className: 'actions-col' },
+];
 
 export function ContainersPage() {
   const containers = useContainers();
   const running = useEngineRunning();
   const client = useClient();
   const qc = useQueryClient();
-  const [filter, setFilter] = useState('');
-  const [showAll, setShowAll] = useState(true);
-  const [pending, setPending] = useState<Record<string, Action>>({});
-  const [error, setError] = useState<string>();
+  const [search, setSearch] = useState('');
+  const [filter, setFilter] = useState<FilterName>('all');
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [pending, setPending] = useState<Record<string, ContainerAction>>({});
+  const [errors, setErrors] = useState<string[]>([]);
 
-  const act = async (c: ContainerSummary, action: Action) => {
-    if (action === 'delete' && c.State === 'running' && !window.confirm(`${nameOf(c)} is running. Stop and delete it?`)) return;
-    setError(undefined);
-    setPending((p) => ({ ...p, [c.Id]: action }));
-    try {
-      if (action === 'delete') await client.docker('DELETE', `/containers/${c.Id}?force=1`);
-      else await client.docker('POST', `/containers/${c.Id}/${action}`);
-    } catch (err) {
-      setError(`${action} ${nameOf(c)}: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      setPending(({ [c.Id]: _, ...rest }) => rest);
-      void qc.invalidateQueries({ queryKey: keys.containers });
+  const all = containers.data ?? [];
+  const needle = search.trim().toLowerCase();
+  const list = all
+    .filter(FILTERS[filter].keep)
+    .filter((c) => !needle || nameOf(c).toLowerCase().includes(needle) || c.Image.toLowerCase().includes(needle) || c.Id.startsWith(needle));
+  // Selected containers that still exist and are shown: what a bulk action acts on.
+  const chosen = list.filter((c) => selected.has(c.Id));
+  const runningCount = all.filter(FILTERS.running.keep).length;
+
+  const act = async (targets: ContainerSummary[], action: ContainerAction) => {
+    const live = targets.filter((c) => c.State === 'running');
+    if (action === 'delete') {
+      const what = targets.length === 1 ? nameOf(targets[0]!) : `${targets.length} containers`;
+      if (!window.confirm(live.length ? `Stop and delete ${what}? ${live.length} running.` : `Delete ${what}?`)) return;
     }
+    setErrors([]);
+    setPending((p) => ({ ...p, ...Object.fromEntries(targets.map((c) => [c.Id, action])) }));
+    const failed: string[] = [];
+    await Promise.all(
+      targets.map(async (c) => {
+        try {
+          await runContainerAction(client, c.Id, action);
+        } catch (err) {
+          failed.push(`${action} ${nameOf(c)}: ${messageOf(err)}`);
+        } finally {
+          setPending(({ [c.Id]: _, ...rest }) => rest);
+        }
+      }),
+    );
+    setErrors(failed);
+    if (action === 'delete') setSelected((s) => new Set([...s].filter((id) => !targets.some((c) => c.Id === id))));
+    void qc.invalidateQueries({ queryKey: keys.containers });
   };
 
-  const list = (containers.data ?? [])
-    .filter((c) => showAll || c.State === 'running')
-    .filter((c) => !filter || nameOf(c).includes(filter) || c.Image.includes(filter));
-  const runningCount = (containers.data ?? []).filter((c) => c.State === 'running').length;
+  const toggle = (id: string, on: boolean) =>
+    setSelected((s) => {
+      const next = new Set(s);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  const allShownSelected = list.length > 0 && chosen.length === list.length;
 
   return (
     <section className="page" aria-labelledby="containers-title">
       <header className="page-header">
         <div>
           <h1 id="containers-title">Containers</h1>
-          <p className="subtitle">{containers.data ? `${runningCount} running · ${containers.data.length} in all` : 'Containers on this engine'}</p>
+          <p className="subtitle">{containers.data ? `${runningCount} running · ${all.length} in all` : 'Containers on this engine'}</p>
         </div>
         <div className="toolbar">
-          <input className="search" type="search" placeholder="Search" aria-label="Search containers" value={filter} onChange={(e) => setFilter(e.target.value)} />
-          <label className="switch">
-            <input type="checkbox" checked={!showAll} onChange={(e) => setShowAll(!e.target.checked)} /> Only running
-          </label>
+          <input className="search" type="search" placeholder="Search name, image or ID" aria-label="Search containers" value={search} onChange={(e) => setSearch(e.target.value)} />
+          <div className="segmented" role="radiogroup" aria-label="Show">
+            {(Object.keys(FILTERS) as FilterName[]).map((f) => (
+              <button key={f} role="radio" aria-checked={filter === f} className={filter === f ? 'active' : ''} onClick={() => setFilter(f)}>
+                {FILTERS[f].label}
+              </button>
+            ))}
+          </div>
         </div>
       </header>
-      {error && (
-        <Notice kind="error" onClose={() => setError(undefined)}>
-          {error}
-        </Notice>
+      {chosen.length > 0 && (
+        <div className="selection-bar" role="toolbar" aria-label="Selected containers">
+          <span>
+            <strong>{chosen.length}</strong> selected
+          </span>
+          {BULK.map((a) => (
+            <button
+              key={a}
+              className={`btn small${a === 'delete' ? ' danger' : ''}`}
+              disabled={!chosen.some((c) => actionsFor(c.State).includes(a))}
+              onClick={() => void act(chosen.filter((c) => actionsFor(c.State).includes(a)), a)}
+            >
+              {ACTION_LABEL[a]}
+            </button>
+          ))}
+          <button className="btn small ghost" onClick={() => setSelected(new Set())}>
+            Clear
+          </button>
+        </div>
       )}
-      <ListTable label="Containers" columns={COLUMNS} running={running} query={containers} count={list.length} emptyText={filter || !showAll ? 'No container matches.' : 'No containers yet. Run one from the Images page.'}>
+      {errors.map((e) => (
+        <Notice key={e} kind="error" onClose={() => setErrors((xs) => xs.filter((x) => x !== e))}>
+          {e}
+        </Notice>
+      ))}
+      <ListTable
+        label="Containers"
+        columns={COLUMNS}
+        running={running}
+        query={containers}
+        count={list.length}
+        emptyText={needle || filter !== 'all' ? 'No container matches.' : 'No containers yet. Run one from the Images page, or the tutorial from Getting started.'}
+        headCheckbox={
+          <input
+            type="checkbox"
+            aria-label="Select all shown"
+            checked={allShownSelected}
+            disabled={!list.length}
+            onChange={(e) => setSelected(e.target.checked ? new Set(list.map((c) => c.Id)) : new Set())}
+          />
+        }
+      >
         {list.map((c) => {
           const busy = pending[c.Id];
-          const isRunning = c.State === 'running' || c.State === 'restarting';
+          const can = actionsFor(c.State);
+          const name = nameOf(c);
           return (
-            <tr key={c.Id} data-name={nameOf(c)}>
+            <tr key={c.Id} data-name={name} className={selected.has(c.Id) ? 'selected' : ''}>
+              <td className="check-col">
+                <input type="checkbox" aria-label={`Select ${name}`} checked={selected.has(c.Id)} onChange={(e) => toggle(c.Id, e.target.checked)} />
+              </td>
               <td>
-                <div className="strong">{nameOf(c)}</div>
+                <a className="strong row-link" href={`#/containers/${c.Id}/logs`}>
+                  {name}
+                </a>
                 <div className="mono dim">{shortId(c.Id)}</div>
               </td>
               <td className="mono">{c.Image}</td>
@@ -96,21 +186,17 @@ export function ContainersPage() {
               </td>
               <td>{timeAgo(c.Created)}</td>
               <td className="actions">
-                {isRunning ? (
-                  <button className="btn small" disabled={!!busy} onClick={() => void act(c, 'stop')}>
-                    Stop
+                {ROW_ACTIONS.filter((a) => can.includes(a)).map((a) => (
+                  <button
+                    key={a}
+                    className={`btn small${a === 'start' || a === 'unpause' ? ' primary' : a === 'delete' ? ' danger' : ''}`}
+                    disabled={!!busy}
+                    onClick={() => void act([c], a)}
+                    aria-label={`${ACTION_LABEL[a]} ${name}`}
+                  >
+                    {ACTION_LABEL[a]}
                   </button>
-                ) : (
-                  <button className="btn small primary" disabled={!!busy} onClick={() => void act(c, 'start')}>
-                    Start
-                  </button>
-                )}
-                <button className="btn small" disabled={!!busy} onClick={() => void act(c, 'restart')}>
-                  Restart
-                </button>
-                <button className="btn small danger" disabled={!!busy} onClick={() => void act(c, 'delete')} aria-label={`Delete ${nameOf(c)}`}>
-                  Delete
-                </button>
+                ))}
               </td>
             </tr>
           );

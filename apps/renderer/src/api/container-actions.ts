@@ -1,0 +1,25 @@
+/** The container actions every page offers, as the Engine API requests that do them. */
+import type { BerthClient } from './client.js';
+
+export type ContainerAction = 'start' | 'stop' | 'restart' | 'pause' | 'unpause' | 'delete';
+
+export const ACTION_LABEL: Record<ContainerAction, string> = { start: 'Start', stop: 'Stop', restart: 'Restart', pause: 'Pause', unpause: 'Resume', delete: 'Delete' };
+
+export async function runContainerAction(client: BerthClient, id: string, action: ContainerAction): Promise<void> {
+  const path = `/containers/${encodeURIComponent(id)}`;
+  if (action === 'delete') await client.docker('DELETE', `${path}?force=1`);
+  else await client.docker('POST', `${path}/${action}`);
+}
+
+/** Which actions make sense in a state (the others are hidden or disabled). */
+export function actionsFor(state: string): ContainerAction[] {
+  switch (state) {
+    case 'running':
+    case 'restarting':
+      return ['stop', 'restart', 'pause', 'delete'];
+    case 'paused':
+      return ['unpause', 'stop', 'delete'];
+    default:
+      return ['start', 'delete'];
+  }
+}

@@ -1,0 +1,48 @@
+import type { ReactNode } from 'react';
+import type { useResourceActions } from '../api/resource-actions.js';
+import { JsonDialog } from './JsonDialog.js';
+import { Notice } from './Notice.js';
+
+type Actions = ReturnType<typeof useResourceActions>;
+
+/**
+ * The frame of the simple object pages (networks, volumes): title, the
+ * create form (hidden when the engine lacks the endpoints), the last
+ * action's notice, the table, and the inspect dialog.
+ */
+export function ResourceFrame(props: { noun: string; title: string; subtitle: string; unsupported: boolean; form: ReactNode; actions: Actions; children: ReactNode }) {
+  const { actions } = props;
+  const id = `${props.noun.toLowerCase()}-title`;
+  return (
+    <section className="page" aria-labelledby={id}>
+      <header className="page-header">
+        <div>
+          <h1 id={id}>{props.title}</h1>
+          <p className="subtitle">{props.subtitle}</p>
+        </div>
+      </header>
+      {!props.unsupported && props.form}
+      {actions.notice && (
+        <Notice kind={actions.notice.kind} onClose={actions.clearNotice}>
+          {actions.notice.text}
+        </Notice>
+      )}
+      {props.children}
+      {actions.inspected && <JsonDialog title={`${props.noun} ${actions.inspected.title}`} data={actions.inspected.data} onClose={actions.closeInspect} />}
+    </section>
+  );
+}
+
+/** Inspect and Delete for one row; `locked` says why it cannot be deleted. */
+export function RowActions({ actions, id, name, locked }: { actions: Actions; id: string; name: string; locked?: string }) {
+  return (
+    <td className="actions">
+      <button className="btn small" onClick={() => void actions.inspect(id, name)} aria-label={`Inspect ${name}`}>
+        Inspect
+      </button>
+      <button className="btn small danger" disabled={!!locked} title={locked} onClick={() => void actions.remove(id, name)} aria-label={`Delete ${name}`}>
+        Delete
+      </button>
+    </td>
+  );
+}

@@ -1,0 +1,55 @@
+import { useState, type FormEvent } from 'react';
+import { useEngineRunning, useVolumes } from '../api/hooks.js';
+import { isUnsupported } from '../api/errors.js';
+import { useResourceActions } from '../api/resource-actions.js';
+import { ListTable, type Column } from '../components/ListTable.js';
+import { ResourceFrame, RowActions } from '../components/ResourceFrame.js';
+import { formatSize, timeAgo } from '../lib/format.js';
+
+const COLUMNS: Column[] = [{ title: 'Name' }, { title: 'Driver' }, { title: 'Created' }, { title: 'Size', className: 'num' }, { title: 'Actions', className: 'actions-col' }];
+
+export function VolumesPage() {
+  const volumes = useVolumes();
+  const running = useEngineRunning();
+  const actions = useResourceActions('volumes');
+  const [name, setName] = useState('');
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const n = name.trim();
+    // An empty name asks the engine for a random one, as `docker volume create` does.
+    if (await actions.create(n ? { Name: n } : {}, n || 'a volume')) setName('');
+  };
+  const list = [...(volumes.data ?? [])].sort((a, b) => a.Name.localeCompare(b.Name));
+
+  const form = (
+    <form className="card create-form" onSubmit={submit}>
+      <input aria-label="New volume name" placeholder="New volume name (empty: a random one)" value={name} onChange={(e) => setName(e.target.value)} disabled={!running} />
+      <button className="btn primary" type="submit" disabled={!running}>
+        Create
+      </button>
+    </form>
+  );
+  return (
+    <ResourceFrame
+      noun="Volume"
+      title="Volumes"
+      subtitle={volumes.data ? `${list.length} volume${list.length === 1 ? '' : 's'}` : 'Data that outlives containers'}
+      unsupported={isUnsupported(volumes.error)}
+      form={form}
+      actions={actions}
+    >
+      <ListTable label="Volumes" what="Volumes" columns={COLUMNS} running={running} query={volumes} count={list.length} emptyText="No volumes yet. Create one above, or run a container with -v NAME:/path.">
+        {list.map((v) => (
+          <tr key={v.Name} data-name={v.Name}>
+            <td className="strong mono">{v.Name}</td>
+            <td>{v.Driver}</td>
+            <td>{v.CreatedAt ? timeAgo(Date.parse(v.CreatedAt) / 1000) : '—'}</td>
+            <td className="num">{v.UsageData && v.UsageData.Size >= 0 ? formatSize(v.UsageData.Size) : '—'}</td>
+            <RowActions actions={actions} id={v.Name} name={v.Name} />
+          </tr>
+        ))}
+      </ListTable>
+    </ResourceFrame>
+  );
+}

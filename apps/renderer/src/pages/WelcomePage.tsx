@@ -1,0 +1,218 @@
+import { useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import type { BundledImagesState } from '../../../main/src/shared/berth-api.js';
+import type { BerthClient } from '../api/client.js';
+import { ApiError } from '../api/client.js';
+import { keys, useClient, useEngineRunning } from '../api/hooks.js';
+import type { ContainerCreateResponse, ContainerInspect } from '../api/docker-types.js';
+import { messageOf } from '../api/errors.js';
+import { Notice } from '../components/Notice.js';
+import { LineAssembler, MuxDecoder } from '../lib/mux-stream.js';
+import { HELLO_IMAGE, isPortProblem, publishedPort, TUTORIAL_IMAGE, TUTORIAL_NAME, TUTORIAL_PORTS, tutorialCreateBody, tutorialRunLine } from '../lib/tutorial.js';
+
+const DISMISSED = 'berth.welcome.dismissed';
+
+/** Whether the welcome page opens by itself (first start, until dismissed). */
+export function welcomeDismissed(): boolean {
+  return localStorage.getItem(DISMISSED) === '1';
+}
+
+/** Makes sure the bundled image is in the engine (loading it if needed); throws what stands in the way. */
+async function needBundled(client: BerthClient, tag: string): Promise<void> {
+  const state: BundledImagesState = await client.call('bundledImages');
+  if (state.problem) throw new Error(state.problem);
+  const img = state.images.find((i) => i.tag === tag || i.tag === `${tag}:latest`);
+  if (!img) throw new Error(`The app's bundled images do not include ${tag}.`);
+  if (img.status === 'missing') throw new Error(img.message ?? `${tag} is not in the engine and could not be loaded.`);
+}
+
+async function inspectOrUndefined(client: BerthClient, name: string): Promise<ContainerInspect | undefined> {
+  try {
+    return await client.docker<ContainerInspect>('GET', `/containers/${name}/json`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+interface TutorialResult {
+  port: number;
+  /** Why the tutorial is not on port 80. */
+  fallback?: string;
+}
+
+/**
+ * Runs the tutorial as `docker run -d -p 80:80 --name getting-started` does,
+ * reusing a getting-started container already there; when the start fails
+ * for the host port, tries the next port of TUTORIAL_PORTS.
+ */
+async function runTutorial(client: BerthClient): Promise<TutorialResult> {
+  await needBundled(client, TUTORIAL_IMAGE);
+  const existing = await inspectOrUndefined(client, TUTORIAL_NAME);
+  if (existing?.State.Running) {
+    const port = publishedPort(existing.NetworkSettings?.Ports);
+    if (port) return { port, ...(port !== 80 ? { fallback: `The tutorial was already running on port ${port}.` } : {}) };
+  }
+  let firstRefusal: string | undefined;
+  if (existing) {
+    try {
+      await client.docker('POST', `/containers/${existing.Id}/start`);
+      const port = publishedPort((await client.docker<ContainerInspect>('GET', `/containers/${existing.Id}/json`)).NetworkSettings?.Ports);
+      if (port) return { port };
+    } catch (err) {
+      if (!isPortProblem(messageOf(err))) throw err;
+      firstRefusal = messageOf(err);
+    }
+    await client.docker('DELETE', `/containers/${existing.Id}?force=1`);
+  }
+  for (const port of TUTORIAL_PORTS) {
+    const created = await client.docker<ContainerCreateResponse>('POST', `/containers/create?name=${TUTORIAL_NAME}`, tutorialCreateBody(port));
+    try {
+      await client.docker('POST', `/containers/${created.Id}/start`);
+      const refusal = firstRefusal ?? (port !== 80 ? 'port 80 is in use or not allowed' : undefined);
+      return { port, ...(port !== 80 ? { fallback: `Port 80 was not available (${refusal}), so the tutorial is on port ${port} instead.` } : {}) };
+    } catch (err) {
+      await client.docker('DELETE', `/containers/${created.Id}?force=1`).catch(() => {});
+      if (!isPortProblem(messageOf(err))) throw err;
+      firstRefusal ??= messageOf(err);
+    }
+  }
+  throw new Error(`No port of ${TUTORIAL_PORTS.join(', ')} was available: ${firstRefusal}`);
+}
+
+/** `docker run --rm berth/hello-world`: create, start, wait, read its output, remove. */
+async function runHello(client: BerthClient): Promise<string> {
+  await needBundled(client, HELLO_IMAGE);
+  const created = await client.docker<ContainerCreateResponse>('POST', '/containers/create', { Image: HELLO_IMAGE });
+  try {
+    await client.docker('POST', `/containers/${created.Id}/start`);
+    await client.docker('POST', `/containers/${created.Id}/wait`);
+    return await new Promise<string>((resolve, reject) => {
+      const decoder = new MuxDecoder();
+      const lines = new LineAssembler();
+      const out: string[] = [];
+      client.dockerBytes(`/containers/${created.Id}/logs?stdout=1&stderr=1`, {
+        item: (chunk) => {
+          for (const f of decoder.push(chunk)) out.push(...lines.push(f).map((l) => l.text));
+        },
+        error: reject,
+        end: () => resolve([...out, ...lines.end().map((l) => l.text)].join('\n')),
+      });
+    });
+  } finally {
+    await client.docker('DELETE', `/containers/${created.Id}?force=1`).catch(() => {});
+  }
+}
+
+/** The first-run page: the tutorial in one click, hello-world's message, and where to go next. */
+export function WelcomePage() {
+  const client = useClient();
+  const qc = useQueryClient();
+  const running = useEngineRunning();
+  const [dismissed, setDismissed] = useState(welcomeDismissed);
+  const [tutorial, setTutorial] = useState<{ busy: boolean; result?: TutorialResult; error?: string }>({ busy: false });
+  const [hello, setHello] = useState<{ busy: boolean; output?: string; error?: string }>({ busy: false });
+
+  const startTutorial = async () => {
+    setTutorial({ busy: true });
+    try {
+      const result = await runTutorial(client);
+      setTutorial({ busy: false, result });
+      void client.openExternal(`http://localhost:${result.port}`).catch(() => {});
+    } catch (err) {
+      setTutorial({ busy: false, error: messageOf(err) });
+    }
+    void qc.invalidateQueries({ queryKey: keys.containers });
+  };
+
+  const startHello = async () => {
+    setHello({ busy: true });
+    try {
+      setHello({ busy: false, output: await runHello(client) });
+    } catch (err) {
+      setHello({ busy: false, error: messageOf(err) });
+    }
+  };
+
+  const dismiss = () => {
+    localStorage.setItem(DISMISSED, '1');
+    setDismissed(true);
+    window.location.hash = '#/containers';
+  };
+
+  const port = tutorial.result?.port ?? 80;
+  const url = `http://localhost:${port}`;
+  return (
+    <section className="page welcome" aria-labelledby="welcome-title">
+      <header className="page-header">
+        <div>
+          <h1 id="welcome-title">Welcome to Berth</h1>
+          <p className="subtitle">Containers on your machine, with the Docker commands you already know.</p>
+        </div>
+        {!dismissed && (
+          <div className="toolbar">
+            <button className="btn ghost" onClick={dismiss}>
+              Don't show this at start
+            </button>
+          </div>
+        )}
+      </header>
+
+      <div className="welcome-grid">
+        <article className="card welcome-card">
+          <h2>Run the tutorial</h2>
+          <p>A small website, served from a container, that walks you through images, containers, ports, volumes and networks. It works offline.</p>
+          <code className="command" data-testid="tutorial-command">
+            {tutorialRunLine(port)}
+          </code>
+          <div className="card-actions">
+            <button className="btn primary" disabled={!running || tutorial.busy} onClick={() => void startTutorial()}>
+              {tutorial.busy ? 'Starting the tutorial…' : tutorial.result ? 'Open the tutorial again' : 'Run the tutorial'}
+            </button>
+          </div>
+          {tutorial.result?.fallback && <Notice kind="info">{tutorial.result.fallback}</Notice>}
+          {tutorial.result && (
+            <p className="result" data-testid="tutorial-result">
+              The tutorial is running:{' '}
+              <a href={url} target="_blank" rel="noreferrer" data-testid="tutorial-link" onClick={(e) => (e.preventDefault(), void client.openExternal(url))}>
+                {url}
+              </a>
+            </p>
+          )}
+          {tutorial.error && <Notice kind="error">{tutorial.error}</Notice>}
+        </article>
+
+        <article className="card welcome-card">
+          <h2>Say hello</h2>
+          <p>Runs a tiny container that prints what just happened, from your click to its output, then removes it.</p>
+          <code className="command">docker run --rm {HELLO_IMAGE}</code>
+          <div className="card-actions">
+            <button className="btn" disabled={!running || hello.busy} onClick={() => void startHello()}>
+              {hello.busy ? 'Running…' : 'Run hello-world'}
+            </button>
+          </div>
+          {hello.output !== undefined && (
+            <pre className="hello-output" data-testid="hello-output">
+              {hello.output}
+            </pre>
+          )}
+          {hello.error && <Notice kind="error">{hello.error}</Notice>}
+        </article>
+      </div>
+
+      <article className="card welcome-next">
+        <h2>Next</h2>
+        <ul>
+          <li>
+            Pull and run images from the <a href="#/images">Images</a> page.
+          </li>
+          <li>
+            Follow logs and open a shell from a container's page on <a href="#/containers">Containers</a>.
+          </li>
+          <li>This page stays in the sidebar under Getting started.</li>
+        </ul>
+      </article>
+      {!running && <div className="empty-state">The engine is not running yet: the buttons wake up when it is.</div>}
+    </section>
+  );
+}
