@@ -35,9 +35,18 @@ struct child_msg {
 };
 
 struct bind_spec {
-  char *source;
+  char *source;      /* bind: the host path; tmpfs: NULL */
   char *destination; /* absolute path inside the container */
   bool readonly;
+  bool tmpfs;        /* a new tmpfs instead of a bind */
+  unsigned long flags; /* tmpfs: MS_* flags (nosuid, nodev, noexec, ro) */
+  char *data;        /* tmpfs: mount data ("size=64m,mode=1777"), or NULL */
+};
+
+/* setrlimit before exec; RLIM_INFINITY for "unlimited". */
+struct rlimit_spec {
+  int resource;
+  uint64_t soft, hard;
 };
 
 struct child_spec {
@@ -55,12 +64,15 @@ struct child_spec {
   bool create_cwd; /* containers create a missing working directory; exec does not */
   bool tty;
   uint16_t cols, rows; /* initial pty size, 0 for the kernel's default */
+  struct rlimit_spec *rlimits;
+  size_t nrlimits;
 
   /* container (spawn.c only) */
   char *rootfs;
   char *hostname;
   bool readonly_rootfs;
   bool mount_cgroup2;
+  bool host_network; /* share the agent's network namespace (no CLONE_NEWNET) */
   struct bind_spec *binds;
   size_t nbinds;
   char **masked_paths;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -111,7 +112,18 @@ static void exec_lookup(const struct child_spec *s) {
   child_fail_text(s, ENOENT, "execve", "exec: \"%s\": executable file not found in $PATH", file);
 }
 
+/* --ulimit: set while the child still has CAP_SYS_RESOURCE (raising a hard limit needs it). */
+static void set_rlimits(const struct child_spec *s) {
+  for (size_t i = 0; i < s->nrlimits; i++) {
+    struct rlimit r = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
+    if (setrlimit(s->rlimits[i].resource, &r) != 0)
+      child_fail(s, errno, "setrlimit", "setrlimit resource %d (soft %llu, hard %llu)", s->rlimits[i].resource,
+                 (unsigned long long)r.rlim_cur, (unsigned long long)r.rlim_max);
+  }
+}
+
 void child_exec(const struct child_spec *s) {
+  set_rlimits(s);
   make_cwd(s);
   /* Everything above 2 closes at exec; the report socket stays usable until then. */
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)

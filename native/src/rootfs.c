@@ -111,6 +111,10 @@ static void mount_binds(const struct child_spec *s, int rootfd) {
     const struct bind_spec *b = &s->binds[i];
     struct stat st;
     char fdp[FD_PATH_MAX];
+    if (b->tmpfs) {
+      mount_at(s, rootfd, b->destination, "tmpfs", "tmpfs", b->flags | (b->readonly ? MS_RDONLY : 0), b->data, true);
+      continue;
+    }
     if (stat(b->source, &st) != 0) child_fail(s, errno, "stat", "bind mount source `%s`", b->source);
     int fd = resolve(s, rootfd, b->destination, S_ISDIR(st.st_mode));
     fd_path(fdp, fd);
@@ -180,7 +184,7 @@ void child_setup_rootfs(const struct child_spec *s) {
   close(rootfd);
   if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) != 0)
     child_fail(s, errno, "sethostname", "sethostname `%s`", s->hostname);
-  loopback_up(s);
+  if (!s->host_network) loopback_up(s); /* the host's lo is the host's business */
 }
 
 /* After the pty (whose slave may be bound onto /dev/console): hide what

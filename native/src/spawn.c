@@ -1,6 +1,6 @@
 /*
  * spawn(spec): a container's init. The child is cloned straight into new
- * pid, mount, uts, ipc and net namespaces (never by unsharing the
+ * pid, mount, uts, ipc and (unless it shares the host's) net namespaces (never by unsharing the
  * multi-threaded agent), waits at the start gate, joins its cgroups, then
  * unshares its cgroup namespace (so the cgroup it joined is its root),
  * builds the rootfs and execs.
@@ -27,8 +27,9 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   struct child_spec s;
   if (!args_get(env, info, 1, argv) || !spec_read(env, argv[0], true, &s)) return NULL;
-  napi_value result =
-      launch(env, &s, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET, container_main);
+  /* `--network host`: the container stays in the agent's network namespace. */
+  uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (s.host_network ? 0 : CLONE_NEWNET);
+  napi_value result = launch(env, &s, flags, container_main);
   spec_free(&s);
   return result;
 }

@@ -92,31 +92,82 @@ static bool prop_u32v(napi_env env, napi_value obj, const char *key, uint32_t **
   return true;
 }
 
-static bool read_binds(napi_env env, napi_value obj, struct child_spec *s) {
-  napi_value v;
+/* An optional array property: *n is its length (0 when absent); a TypeError when not an array. */
+static bool prop_array(napi_env env, napi_value obj, const char *key, napi_value *v, uint32_t *n) {
   bool present, is;
-  uint32_t n;
-  if (!args_prop(env, obj, "binds", &v, &present)) return false;
+  *n = 0;
+  if (!args_prop(env, obj, key, v, &present)) return false;
   if (!present) return true;
-  if (napi_is_array(env, v, &is) != napi_ok || !is) {
-    berth_throw_type(env, "spec.binds must be an array");
+  if (napi_is_array(env, *v, &is) != napi_ok || !is) {
+    berth_throw_type(env, "spec.%s must be an array", key);
     return false;
   }
-  napi_get_array_length(env, v, &n);
+  napi_get_array_length(env, *v, n);
+  return true;
+}
+
+static bool read_binds(napi_env env, napi_value obj, struct child_spec *s) {
+  napi_value v;
+  uint32_t n;
+  if (!prop_array(env, obj, "binds", &v, &n)) return false;
+  if (n == 0) return true;
   s->binds = calloc(n ? n : 1, sizeof *s->binds);
   for (uint32_t i = 0; i < n; i++) {
     napi_value item;
     napi_get_element(env, v, i, &item);
     s->nbinds = i + 1;
-    if (!prop_string(env, item, "source", true, &s->binds[i].source) ||
-        !prop_string(env, item, "destination", true, &s->binds[i].destination) ||
-        !prop_bool(env, item, "readonly", &s->binds[i].readonly))
+    char *type = NULL;
+    uint32_t flags = 0;
+    if (!prop_string(env, item, "type", false, &type)) return false;
+    bool tmpfs = type && strcmp(type, "tmpfs") == 0;
+    bool known = !type || tmpfs || strcmp(type, "bind") == 0;
+    free(type);
+    if (!known) {
+      berth_throw_type(env, "spec.binds[%u].type must be \"bind\" or \"tmpfs\"", i);
       return false;
+    }
+    s->binds[i].tmpfs = tmpfs;
+    if (!prop_string(env, item, "source", !tmpfs, &s->binds[i].source) ||
+        !prop_string(env, item, "destination", true, &s->binds[i].destination) ||
+        !prop_bool(env, item, "readonly", &s->binds[i].readonly) || !prop_u32(env, item, "flags", 0, &flags) ||
+        !prop_string(env, item, "data", false, &s->binds[i].data))
+      return false;
+    s->binds[i].flags = flags;
     if (s->binds[i].destination[0] != '/') {
       berth_throw_type(env, "spec.binds[%u].destination must be an absolute path, got \"%s\"", i,
                        s->binds[i].destination);
       return false;
     }
+  }
+  return true;
+}
+
+/* spec.rlimits: [{resource, soft, hard}]; a negative limit is RLIM_INFINITY. */
+static bool read_rlimits(napi_env env, napi_value obj, struct child_spec *s) {
+  napi_value v;
+  uint32_t n;
+  if (!prop_array(env, obj, "rlimits", &v, &n)) return false;
+  if (n == 0) return true;
+  s->rlimits = calloc(n ? n : 1, sizeof *s->rlimits);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item, soft, hard;
+    uint32_t resource;
+    int64_t lo, hi;
+    bool has_soft, has_hard;
+    napi_get_element(env, v, i, &item);
+    if (!prop_u32(env, item, "resource", 0, &resource) || !args_prop(env, item, "soft", &soft, &has_soft) ||
+        !args_prop(env, item, "hard", &hard, &has_hard))
+      return false;
+    if (!has_soft || !has_hard) {
+      berth_throw_type(env, "spec.rlimits[%u] needs soft and hard", i);
+      return false;
+    }
+    if (!args_int64(env, soft, "spec.rlimits[].soft", &lo) || !args_int64(env, hard, "spec.rlimits[].hard", &hi))
+      return false;
+    s->rlimits[i].resource = (int)resource;
+    s->rlimits[i].soft = lo < 0 ? (uint64_t)-1 : (uint64_t)lo;
+    s->rlimits[i].hard = hi < 0 ? (uint64_t)-1 : (uint64_t)hi;
+    s->nrlimits = i + 1;
   }
   return true;
 }
@@ -176,7 +227,8 @@ bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *
       !prop_u32(env, obj, "uid", 0, &s->uid) || !prop_u32(env, obj, "gid", 0, &s->gid) ||
       !prop_u32v(env, obj, "groups", &s->groups, &s->ngroups) || !prop_u32v(env, obj, "capabilities", &caps, &ncaps) ||
       !prop_bool(env, obj, "noNewPrivileges", &s->no_new_privs) || !prop_bool(env, obj, "tty", &s->tty) ||
-      !prop_u32(env, obj, "cols", 0, &cols) || !prop_u32(env, obj, "rows", 0, &rows) || !read_cap_last(env, &s->cap_last))
+      !prop_u32(env, obj, "cols", 0, &cols) || !prop_u32(env, obj, "rows", 0, &rows) || !read_cap_last(env, &s->cap_last) ||
+      !read_rlimits(env, obj, s))
     goto fail;
   bool with_stdin = false;
   if (!prop_bool(env, obj, "stdin", &with_stdin)) goto fail;
@@ -200,7 +252,8 @@ bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *
   if (container) {
     if (!prop_string(env, obj, "rootfs", true, &s->rootfs) || !prop_string(env, obj, "hostname", false, &s->hostname) ||
         !prop_bool(env, obj, "readonlyRootfs", &s->readonly_rootfs) ||
-        !prop_bool(env, obj, "mountCgroup2", &s->mount_cgroup2) || !read_binds(env, obj, s) ||
+        !prop_bool(env, obj, "mountCgroup2", &s->mount_cgroup2) ||
+        !prop_bool(env, obj, "hostNetwork", &s->host_network) || !read_binds(env, obj, s) ||
         !prop_strv(env, obj, "maskedPaths", &s->masked_paths, NULL) ||
         !prop_strv(env, obj, "readonlyPaths", &s->readonly_paths, NULL))
       goto fail;
@@ -223,7 +276,9 @@ void spec_free(struct child_spec *s) {
   for (size_t i = 0; i < s->nbinds; i++) {
     free(s->binds[i].source);
     free(s->binds[i].destination);
+    free(s->binds[i].data);
   }
+  free(s->rlimits);
   free(s->binds);
   args_free_strv(s->masked_paths);
   args_free_strv(s->readonly_paths);

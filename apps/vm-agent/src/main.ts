@@ -19,6 +19,8 @@ import { ExecService } from './engine/exec-service.js';
 import { errorMessage } from './errors.js';
 import { ImageService } from './images/image-service.js';
 import { NetworkService } from './network/network-service.js';
+import { ContainerMounts } from './engine/container-mounts.js';
+import { VolumeService } from './volumes/volume-service.js';
 import { readJsonIfExists, writeJsonAtomic } from './util/atomic-file.js';
 import { loadOrCreateHostKey } from './ssh/host-key.js';
 import { startSshServer } from './ssh/ssh-server.js';
@@ -71,14 +73,17 @@ async function main(): Promise<void> {
   // Networks first: restoring containers may start some (restart policies).
   const networks = new NetworkService({ root: NetworkService.rootFor(dataRoot), tag: engineId.slice(0, 8) });
   await networks.init();
+  const volumes = new VolumeService({ root: VolumeService.rootFor(dataRoot), emit: (ev) => events.publish({ Type: 'volume', ...ev }) });
+  await volumes.init();
   let containerDir = (id: string) => id;
-  const containers = new ContainerService({ dataRoot, images, events, network: new ContainerNetwork(networks, (id) => containerDir(id)) });
+  const containers = new ContainerService({ dataRoot, images, events, network: new ContainerNetwork(networks, (id) => containerDir(id)), mounts: new ContainerMounts(volumes) });
   containerDir = (id) => containers.store.dir(id);
+  volumes.setUsage((name) => containers.list().filter((c) => ContainerMounts.uses(c, name)).map((c) => c.Id));
   images.setUsage((id) => containers.usage(id));
   await containers.init();
   const execs = new ExecService(containers);
 
-  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks });
+  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks, volumes });
   const server = createApiServer(router);
   serveUpgrades(server, router);
   await listenUnix(server, socketPath);

@@ -10,6 +10,9 @@ import { containerRoutes } from './routes/containers.js';
 import { containerIoRoutes } from './routes/container-io-routes.js';
 import { networkRoutes } from './routes/networks.js';
 import { containerFsRoutes } from './routes/container-fs-routes.js';
+import { containerStatsRoutes } from './routes/container-stats.js';
+import { volumeRoutes, volumeUsage } from './routes/volumes.js';
+import type { VolumeService } from '../volumes/volume-service.js';
 
 export interface ApiDeps {
   engineId: string;
@@ -19,6 +22,7 @@ export interface ApiDeps {
   containers: ContainerService;
   networks: NetworkService;
   execs: ExecService;
+  volumes: VolumeService;
 }
 
 /** All Docker API routes, bound to the engine's services. */
@@ -31,6 +35,7 @@ export function buildRouter(deps: ApiDeps): Router {
   systemRoutes(router, {
     ...deps,
     containerCounts: () => deps.containers.counts(),
+    volumeSummaries: () => volumeUsage(deps.volumes),
     imageSummaries: (apiVersion) => Promise.all(deps.images.list().map((img) => imageSummary(imageDeps, img, apiVersion, true))),
   });
   // Transfer routes first: `/images/{name}/push` must not be taken for an image named `x/push`.
@@ -46,5 +51,7 @@ export function buildRouter(deps: ApiDeps): Router {
     },
   });
   containerFsRoutes(router, deps.containers);
+  containerStatsRoutes(router, deps.containers);
+  volumeRoutes(router, deps.volumes);
   return router;
 }

@@ -3,9 +3,11 @@
  * with dockerd's merge rules (daemon/create.go, merge.go) and its refusals.
  * Pure: no I/O, so the rules are unit-tested directly.
  */
+import { hostname as osHostname } from 'node:os';
 import { invalidParameter } from '../errors.js';
 import type { ImageConfig } from '../images/manifest.js';
 import type { EndpointSettingsRequest } from '../network/network-types.js';
+import { validateLimits } from './container-limits.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { type ContainerConfig, type ContainerRecord, type HostConfig, type RestartPolicy, nowRfc3339, ZERO_TIME } from './container-types.js';
 
@@ -85,7 +87,8 @@ export function buildContainerRecord({ id, name, imageId, image, req }: CreateIn
   }
 
   const config: ContainerConfig = {
-    Hostname: req.Hostname || id.slice(0, 12),
+    // `--network host` takes the host's name, as dockerd does.
+    Hostname: req.Hostname || (hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12)),
     Domainname: req.Domainname ?? '',
     User: req.User || ic.User || '',
     AttachStdin: req.AttachStdin ?? false,
@@ -139,6 +142,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
   for (const k of Object.keys(logOpts)) {
     if (!LOG_OPTS.includes(k)) throw invalidParameter(`unknown log opt '${k}' for ${logType} log driver`);
   }
+  validateLimits(hc);
   // Which networks exist is the network layer's to say (NetworkAttacher.configure).
   const mode = hc.NetworkMode ?? '';
   return {

@@ -1,3 +1,5 @@
+import type { MountPoint } from '../volumes/mount-spec.js';
+
 /**
  * A container as the engine keeps it on disk: dockerd's field names (the
  * inspect response is built from it), so a record reads like `docker inspect`.
@@ -79,6 +81,8 @@ export interface ContainerRecord {
   HasBeenStartedBefore: boolean;
   /** /proc/<pid>/stat start time of the init, to tell our process from a reused pid after a restart. */
   PidStartTime?: string;
+  /** Volumes, binds and tmpfs mounts, parents first (container-mounts.ts). */
+  MountPoints?: MountPoint[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

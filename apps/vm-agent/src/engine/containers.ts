@@ -19,6 +19,8 @@ import { Cgroup } from '../runtime/cgroups.js';
 import { signalNumber, type ContainerProcess, type ExitStatus } from '../runtime/process.js';
 import { spawnContainer } from '../runtime/spawn.js';
 import { buildContainerRecord, type CreateRequest } from './container-create.js';
+import { cgroupLimits, LIMIT_FIELDS, ulimitsOf, validateLimits } from './container-limits.js';
+import type { ContainerMounts } from './container-mounts.js';
 import { ContainerStore } from './container-store.js';
 import { type ContainerRecord, isActive, nowRfc3339, timeMs } from './container-types.js';
 import { resolveUser } from './container-user.js';
@@ -50,6 +52,8 @@ export interface ContainerServiceOptions {
   images: ImageService;
   events: EventBus;
   network?: NetworkAttacher;
+  /** Volumes and mounts; without it containers get none. */
+  mounts?: ContainerMounts;
   warn?: (msg: string) => void;
 }
 
@@ -86,6 +90,7 @@ export class ContainerService {
   readonly events: EventBus;
   private readonly live = new Map<string, LiveState>();
   readonly network: NetworkAttacher | undefined;
+  readonly mounts: ContainerMounts | undefined;
   private readonly warn: (msg: string) => void;
 
   constructor(opts: ContainerServiceOptions) {
@@ -93,6 +98,7 @@ export class ContainerService {
     this.images = opts.images;
     this.events = opts.events;
     this.network = opts.network;
+    this.mounts = opts.mounts;
     this.warn = opts.warn ?? ((m) => console.error(`berth-agent: ${m}`));
   }
 
@@ -204,7 +210,13 @@ export class ContainerService {
     this.store.checkNameFree(fullName);
     const rec = buildContainerRecord({ id, name: fullName, imageId: image.id, image: imageConfig, req });
     rotateOptions(rec.HostConfig.LogConfig.Config); // refuse bad log options at create, as dockerd does
-    await this.network?.configure?.(rec, req.NetworkingConfig);
+    if (this.mounts) rec.MountPoints = await this.mounts.prepare(rec);
+    try {
+      await this.network?.configure?.(rec, req.NetworkingConfig);
+    } catch (err) {
+      await this.mounts?.release(rec, true, this.warn);
+      throw err;
+    }
     await this.store.add(rec);
     this.emit(rec, 'create');
     return rec;
@@ -239,9 +251,10 @@ export class ContainerService {
     try {
       const image = this.images.resolve(rec.Image);
       const rootfs = await mountRootfs(dir, this.images.layerDirs(image));
-      const binds = await etcFiles(dir, rec.Config.Hostname);
+      const binds = [...(await etcFiles(dir, rec.Config.Hostname)), ...((await this.mounts?.runtimeMounts(rec, rootfs)) ?? [])];
       const user = resolveUser(rootfs, rec.Config.User);
       cgroup = Cgroup.create(rec.Id);
+      cgroup.setLimits(cgroupLimits(rec.HostConfig));
       const [cols, rows] = rec.HostConfig.ConsoleSize;
       proc = await spawnContainer({
         rootfs,
@@ -255,6 +268,10 @@ export class ContainerService {
         hostname: rec.Config.Hostname,
         binds,
         cgroup,
+        mountCgroup2: cgroup.version === 2,
+        readonlyRootfs: rec.HostConfig.ReadonlyRootfs === true,
+        hostNetwork: rec.HostConfig.NetworkMode === 'host',
+        ulimits: ulimitsOf(rec.HostConfig),
         beforeStart: this.network ? (pid) => this.network!.attach(rec, pid) : undefined,
       });
     } catch (err) {
@@ -316,11 +333,14 @@ export class ContainerService {
     } catch (err) {
       this.warn(`unmounting the rootfs of ${rec.Id.slice(0, 12)}: ${(err as Error).message}`);
     }
+    // Read before the cgroup goes: did the kernel's OOM killer act in it?
+    const oomKilled = (l.cgroup?.oomKills() ?? 0) > 0;
+    if (oomKilled) this.emit(rec, 'oom');
     await l.cgroup?.remove().catch((err) => this.warn((err as Error).message));
     await this.network?.detach(rec).catch((err) => this.warn((err as Error).message));
     l.proc = undefined;
     l.cgroup = undefined;
-    rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: exitCode, FinishedAt: nowRfc3339() };
+    rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: nowRfc3339() };
     rec.PidStartTime = undefined;
     this.emit(rec, 'die', { exitCode: String(exitCode) });
 
@@ -339,7 +359,7 @@ export class ContainerService {
     const result: WaitResult = { StatusCode: exitCode, Error: null };
     for (const w of l.exitWaiters.splice(0)) w(result);
     if (!restart && rec.HostConfig.AutoRemove && this.store.has(rec.Id)) {
-      await this.serial(rec, () => this.removeNow(rec)).catch((err) => this.warn(`auto-removing ${rec.Id.slice(0, 12)}: ${(err as Error).message}`));
+      await this.serial(rec, () => this.removeNow(rec, true)).catch((err) => this.warn(`auto-removing ${rec.Id.slice(0, 12)}: ${(err as Error).message}`));
     }
   }
 
@@ -474,7 +494,8 @@ export class ContainerService {
     });
   }
 
-  remove(term: string, opts: { force: boolean }): Promise<void> {
+  /** `volumes`: also remove its anonymous volumes (`rm -v`). */
+  remove(term: string, opts: { force: boolean; volumes?: boolean }): Promise<void> {
     const rec = this.get(term);
     return this.serial(rec, async () => {
       if (!this.store.has(rec.Id)) return;
@@ -492,18 +513,19 @@ export class ContainerService {
           await exited;
         }
       }
-      await this.removeNow(rec);
+      await this.removeNow(rec, opts.volumes ?? false);
     });
   }
 
   /** Deletes a stopped container: its mounts, directory and record. Caller holds the container's lock (or it is unreachable). */
-  private async removeNow(rec: ContainerRecord): Promise<void> {
+  private async removeNow(rec: ContainerRecord, removeVolumes = rec.HostConfig.AutoRemove): Promise<void> {
     const l = this.liveState(rec);
     rec.State.Status = 'removing';
     l.log?.close();
     unmountRootfs(this.store.dir(rec.Id));
     await this.network?.forget?.(rec).catch((err) => this.warn((err as Error).message));
     await this.store.remove(rec);
+    await this.mounts?.release(rec, removeVolumes, this.warn);
     this.live.delete(rec.Id);
     this.emit(rec, 'destroy');
     const result: WaitResult = { StatusCode: rec.State.ExitCode, Error: null };
@@ -557,6 +579,33 @@ export class ContainerService {
       } finally {
         unmountRootfs(dir);
       }
+    });
+  }
+
+  /**
+   * `docker update`: new resource limits (and restart policy), applied to the
+   * running container's cgroup at once and kept for later starts.
+   */
+  update(term: string, body: Record<string, unknown>): Promise<void> {
+    const rec = this.get(term);
+    return this.serial(rec, async () => {
+      const next = { ...rec.HostConfig };
+      for (const k of LIMIT_FIELDS) if (body[k] !== undefined && body[k] !== null) next[k] = body[k];
+      // A new memory limit without a swap limit keeps dockerd's default (twice the memory).
+      if (body.Memory !== undefined && body.MemorySwap === undefined && (rec.HostConfig.MemorySwap ?? 0) !== -1) next.MemorySwap = 0;
+      validateLimits(next);
+      if (body.RestartPolicy) next.RestartPolicy = body.RestartPolicy as ContainerRecord['HostConfig']['RestartPolicy'];
+      const cg = this.liveState(rec).cgroup;
+      if (cg) {
+        try {
+          cg.setLimits(cgroupLimits(next));
+        } catch (err) {
+          throw systemError(`Cannot update container ${rec.Id}: ${(err as Error).message}`, err);
+        }
+      }
+      rec.HostConfig = next;
+      await this.store.save(rec);
+      this.emit(rec, 'update');
     });
   }
 

@@ -29,10 +29,25 @@ export interface CgroupStats {
 }
 
 export interface CgroupLimits {
+  /** 0: unlimited. */
   memoryBytes?: number;
-  /** CPUs in billionths (Docker's NanoCpus): 1.5 CPUs is 1_500_000_000. */
+  /** Memory plus swap (Docker's MemorySwap); -1 or 0: unlimited. Needs memoryBytes in the same call. */
+  memorySwapBytes?: number;
+  /** CPUs in billionths (Docker's NanoCpus): 1.5 CPUs is 1_500_000_000; 0: unlimited. */
   nanoCpus?: number;
+  /** Relative weight (Docker's CpuShares, 2-262144, 1024 is the default); 0 leaves it. */
+  cpuShares?: number;
+  /** 0 or -1: unlimited. */
   pidsLimit?: number;
+}
+
+/** What `docker stats` needs, in the units dockerd reports (nanoseconds, bytes). */
+export interface CgroupUsage {
+  cpu: { totalNanos: number; userNanos: number; systemNanos: number; perCpuNanos?: number[]; periods: number; throttledPeriods: number; throttledNanos: number };
+  memory: { usage: number; maxUsage?: number; failcnt?: number; limit?: number; stats: Record<string, number> };
+  pids: { current: number; limit?: number };
+  /** Bytes read and written per device ("Read", "Write"). */
+  io: { major: number; minor: number; op: string; value: number }[];
 }
 
 const CPU_PERIOD_US = 100_000;
@@ -74,6 +89,16 @@ function readTrim(path: string): string | undefined {
 function readNumber(path: string): number | undefined {
   const s = readTrim(path);
   return s === undefined || s === '' ? undefined : Number(s);
+}
+
+/** "key value" lines (cpu.stat, memory.stat) to numbers. */
+function keyValues(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of (text ?? '').split('\n')) {
+    const [k, v] = line.split(' ');
+    if (k && v !== undefined && /^\d+$/.test(v)) out[k] = Number(v);
+  }
+  return out;
 }
 
 /** v1 cpuset cgroups start empty and refuse tasks: copy the parent's cpus and mems. */
@@ -205,11 +230,41 @@ export class Cgroup {
     const write = (controller: string, file: string, value: string) => {
       const dir = this.#dir(controller);
       if (!dir) throw new Error(`the ${controller} cgroup controller is not available; can not set ${file}`);
-      writeFileSync(join(dir, file), value);
+      try {
+        writeFileSync(join(dir, file), value);
+      } catch (err) {
+        throw new Error(`setting ${file} to ${value} in ${dir}: ${(err as Error).message}`, { cause: err });
+      }
     };
     const v2 = this.version === 2;
-    if (limits.memoryBytes !== undefined)
-      write('memory', v2 ? 'memory.max' : 'memory.limit_in_bytes', limits.memoryBytes > 0 ? String(limits.memoryBytes) : v2 ? 'max' : '-1');
+    if (limits.memoryBytes !== undefined) {
+      const mem = limits.memoryBytes > 0 ? limits.memoryBytes : -1;
+      const swap = limits.memorySwapBytes !== undefined && limits.memorySwapBytes > 0 && mem > 0 ? limits.memorySwapBytes : -1;
+      if (v2) {
+        write('memory', 'memory.max', mem > 0 ? String(mem) : 'max');
+        if (existsSync(join(this.dirs[0]!, 'memory.swap.max'))) write('memory', 'memory.swap.max', swap > 0 ? String(swap - mem) : 'max');
+      } else {
+        // memsw must stay >= the memory limit: raise the larger first.
+        const memDir = this.#dir('memory');
+        const hasSwap = !!memDir && existsSync(join(memDir, 'memory.memsw.limit_in_bytes'));
+        const setMem = () => write('memory', 'memory.limit_in_bytes', String(mem));
+        const setSwap = () => hasSwap && write('memory', 'memory.memsw.limit_in_bytes', String(swap));
+        const current = memDir ? readNumber(join(memDir, 'memory.limit_in_bytes')) ?? 0 : 0;
+        if (mem === -1 || (current > 0 && mem > current)) {
+          setSwap();
+          setMem();
+        } else {
+          setMem();
+          setSwap();
+        }
+      }
+    }
+    if (limits.cpuShares !== undefined && limits.cpuShares > 0) {
+      const shares = Math.min(262144, Math.max(2, limits.cpuShares));
+      // runc's conversion of shares (2-262144) to a v2 weight (1-10000).
+      if (v2) write('cpu', 'cpu.weight', String(Math.floor(1 + ((shares - 2) * 9999) / 262142)));
+      else write('cpu', 'cpu.shares', String(shares));
+    }
     if (limits.nanoCpus !== undefined) {
       const quota = limits.nanoCpus > 0 ? Math.round((limits.nanoCpus / 1e9) * CPU_PERIOD_US) : -1;
       if (v2) write('cpu', 'cpu.max', `${quota > 0 ? quota : 'max'} ${CPU_PERIOD_US}`);
@@ -219,6 +274,86 @@ export class Cgroup {
       }
     }
     if (limits.pidsLimit !== undefined) write('pids', 'pids.max', limits.pidsLimit > 0 ? String(limits.pidsLimit) : 'max');
+  }
+
+  /** How many times the kernel's OOM killer killed a process of this cgroup. */
+  oomKills(): number {
+    if (this.version === 2) return Number(/^oom_kill (\d+)/m.exec(readTrim(join(this.dirs[0]!, 'memory.events')) ?? '')?.[1] ?? 0);
+    const mem = this.#dir('memory');
+    return mem ? Number(/^oom_kill (\d+)/m.exec(readTrim(join(mem, 'memory.oom_control')) ?? '')?.[1] ?? 0) : 0;
+  }
+
+  /** Every figure `docker stats` shows; counters the layout lacks read as 0. */
+  usage(): CgroupUsage {
+    return this.version === 2 ? this.#usageV2() : this.#usageV1();
+  }
+
+  #usageV2(): CgroupUsage {
+    const d = this.dirs[0]!;
+    const cpu = keyValues(readTrim(join(d, 'cpu.stat')));
+    const memStats = keyValues(readTrim(join(d, 'memory.stat')));
+    const max = readTrim(join(d, 'memory.max'));
+    const pidsMax = readTrim(join(d, 'pids.max'));
+    const io: CgroupUsage['io'] = [];
+    for (const line of (readTrim(join(d, 'io.stat')) ?? '').split('\n')) {
+      const [dev, ...pairs] = line.split(' ');
+      const [major, minor] = (dev ?? '').split(':').map(Number);
+      if (major === undefined || minor === undefined || Number.isNaN(minor)) continue;
+      const kv = keyValues(pairs.join('\n').replace(/=/g, ' '));
+      io.push({ major, minor, op: 'read', value: kv.rbytes ?? 0 }, { major, minor, op: 'write', value: kv.wbytes ?? 0 });
+    }
+    return {
+      cpu: {
+        totalNanos: (cpu.usage_usec ?? 0) * 1000,
+        userNanos: (cpu.user_usec ?? 0) * 1000,
+        systemNanos: (cpu.system_usec ?? 0) * 1000,
+        periods: cpu.nr_periods ?? 0,
+        throttledPeriods: cpu.nr_throttled ?? 0,
+        throttledNanos: (cpu.throttled_usec ?? 0) * 1000,
+      },
+      memory: { usage: readNumber(join(d, 'memory.current')) ?? 0, ...(max && max !== 'max' ? { limit: Number(max) } : {}), stats: memStats },
+      pids: { current: readNumber(join(d, 'pids.current')) ?? 0, ...(pidsMax && pidsMax !== 'max' ? { limit: Number(pidsMax) } : {}) },
+      io,
+    };
+  }
+
+  #usageV1(): CgroupUsage {
+    const cpuacct = this.#dir('cpuacct');
+    const cpuDir = this.#dir('cpu');
+    const mem = this.#dir('memory');
+    const pids = this.#dir('pids');
+    const blkio = this.#dir('blkio');
+    const ticks = keyValues(cpuacct ? readTrim(join(cpuacct, 'cpuacct.stat')) : undefined);
+    const throttle = keyValues(cpuDir ? readTrim(join(cpuDir, 'cpu.stat')) : undefined);
+    const NS_PER_TICK = 10_000_000; // USER_HZ is 100
+    const limit = mem ? readNumber(join(mem, 'memory.limit_in_bytes')) : undefined;
+    const pidsMax = pids ? readTrim(join(pids, 'pids.max')) : undefined;
+    const io: CgroupUsage['io'] = [];
+    for (const line of (blkio ? readTrim(join(blkio, 'blkio.throttle.io_service_bytes_recursive')) ?? '' : '').split('\n')) {
+      const m = /^(\d+):(\d+) (\w+) (\d+)$/.exec(line);
+      if (m) io.push({ major: Number(m[1]), minor: Number(m[2]), op: m[3]!, value: Number(m[4]) });
+    }
+    return {
+      cpu: {
+        totalNanos: cpuacct ? readNumber(join(cpuacct, 'cpuacct.usage')) ?? 0 : 0,
+        userNanos: (ticks.user ?? 0) * NS_PER_TICK,
+        systemNanos: (ticks.system ?? 0) * NS_PER_TICK,
+        perCpuNanos: (cpuacct ? readTrim(join(cpuacct, 'cpuacct.usage_percpu')) ?? '' : '').split(' ').filter(Boolean).map(Number),
+        periods: throttle.nr_periods ?? 0,
+        throttledPeriods: throttle.nr_throttled ?? 0,
+        throttledNanos: throttle.throttled_time ?? 0,
+      },
+      memory: {
+        usage: mem ? readNumber(join(mem, 'memory.usage_in_bytes')) ?? 0 : 0,
+        maxUsage: mem ? readNumber(join(mem, 'memory.max_usage_in_bytes')) : undefined,
+        failcnt: mem ? readNumber(join(mem, 'memory.failcnt')) : undefined,
+        // An unlimited v1 cgroup reports a huge page-rounded number: leave it to the caller.
+        ...(limit !== undefined && limit < 2 ** 62 ? { limit } : {}),
+        stats: keyValues(mem ? readTrim(join(mem, 'memory.stat')) : undefined),
+      },
+      pids: { current: pids ? readNumber(join(pids, 'pids.current')) ?? 0 : 0, ...(pidsMax && pidsMax !== 'max' ? { limit: Number(pidsMax) } : {}) },
+      io,
+    };
   }
 
   /**

@@ -22,6 +22,8 @@ export interface NativeSpec {
   rows?: number;
   /** cgroup.procs files the child writes "0" to before anything else. */
   cgroupProcs: string[];
+  /** setrlimit(2) before exec; a negative limit is unlimited (RLIM_INFINITY). */
+  rlimits?: { resource: number; soft: number; hard: number }[];
 }
 
 /** spawn() only: what makes a container. */
@@ -30,7 +32,10 @@ export interface NativeContainerSpec extends NativeSpec {
   hostname?: string;
   readonlyRootfs: boolean;
   mountCgroup2: boolean;
-  binds: { source: string; destination: string; readonly: boolean }[];
+  /** Stay in the agent's network namespace (no CLONE_NEWNET). */
+  hostNetwork?: boolean;
+  /** In order: binds of host paths, or new tmpfs mounts (`flags`: MS_* bits; `data`: mount options). */
+  binds: { type?: 'bind' | 'tmpfs'; source?: string; destination: string; readonly: boolean; flags?: number; data?: string }[];
   maskedPaths: string[];
   readonlyPaths: string[];
 }

@@ -3,8 +3,9 @@
  *
  * The caller prepares the rootfs (an overlay mounted on the host, as
  * containerd does) and the files to bind (/etc/hosts, /etc/hostname,
- * /etc/resolv.conf, volumes); spawnContainer clones the process into new
- * pid, mount, uts, ipc, net and cgroup namespaces, lets `beforeStart` wire
+ * /etc/resolv.conf, volumes) or tmpfs mounts; spawnContainer clones the
+ * process into new pid, mount, uts, ipc, net (unless `hostNetwork`) and
+ * cgroup namespaces, lets `beforeStart` wire
  * it (its network namespace is /proc/<pid>/ns/net) while it waits, then it
  * joins its cgroup, builds its filesystem view, drops to Docker's default
  * capabilities and the given user, and execs.
@@ -40,21 +41,56 @@ export interface ProcessSpec {
   noNewPrivileges?: boolean;
   /** The cgroup to join before anything else (see cgroups.ts). */
   cgroup?: { procsFiles(): string[] };
+  /** Set before exec (`--ulimit`); names are checked here (unknown: throws). */
+  ulimits?: Ulimit[];
 }
 
 export interface BindMount {
+  type?: 'bind';
   source: string;
   /** Absolute path in the container; created (file or directory, like the source) when missing. */
   destination: string;
   readonly?: boolean;
 }
 
+/** A new tmpfs at `destination` (created as a directory when missing). */
+export interface TmpfsMount {
+  type: 'tmpfs';
+  destination: string;
+  readonly?: boolean;
+  nosuid?: boolean;
+  nodev?: boolean;
+  noexec?: boolean;
+  /** tmpfs mount data: "size=65536k,mode=1777". */
+  data?: string;
+}
+
+export type ContainerMount = BindMount | TmpfsMount;
+
+/** An rlimit by its ulimit name ("nofile", "nproc", ...); -1 is unlimited. */
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/** RLIMIT_* numbers (the same on every Linux architecture we run on). */
+export const RLIMITS: Record<string, number> = {
+  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7, memlock: 8, as: 9,
+  locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
+};
+
+const MS = { rdonly: 1, nosuid: 2, nodev: 4, noexec: 8 };
+
 export interface ContainerSpec extends ProcessSpec {
   /** The prepared root filesystem on the host, already mounted. */
   rootfs: string;
   hostname?: string;
-  binds?: BindMount[];
+  /** Mounted in order (parents before children), after /proc, /dev and /sys. */
+  binds?: ContainerMount[];
   readonlyRootfs?: boolean;
+  /** Share the agent's network namespace (`--network host`); `beforeStart` still runs. */
+  hostNetwork?: boolean;
   /** Mount the (namespaced) cgroup2 hierarchy read-only at /sys/fs/cgroup: true on a v2 host. */
   mountCgroup2?: boolean;
   /**
@@ -88,7 +124,18 @@ export function nativeProcessSpec(spec: ProcessSpec) {
     cols: spec.consoleSize?.cols,
     rows: spec.consoleSize?.rows,
     cgroupProcs: spec.cgroup?.procsFiles() ?? [],
+    rlimits: (spec.ulimits ?? []).map((u) => {
+      const resource = RLIMITS[u.name];
+      if (resource === undefined) throw new Error(`invalid ulimit type: ${u.name}`);
+      return { resource, soft: u.soft, hard: u.hard };
+    }),
   };
+}
+
+function nativeMount(m: ContainerMount) {
+  if (m.type !== 'tmpfs') return { type: 'bind' as const, source: m.source, destination: m.destination, readonly: m.readonly ?? false };
+  const flags = (m.nosuid ? MS.nosuid : 0) | (m.nodev ? MS.nodev : 0) | (m.noexec ? MS.noexec : 0);
+  return { type: 'tmpfs' as const, destination: m.destination, readonly: m.readonly ?? false, flags, ...(m.data ? { data: m.data } : {}) };
 }
 
 /**
@@ -104,7 +151,8 @@ export function spawnContainer(spec: ContainerSpec): Promise<ContainerProcess> {
     hostname: spec.hostname,
     readonlyRootfs: spec.readonlyRootfs ?? false,
     mountCgroup2: spec.mountCgroup2 ?? false,
-    binds: (spec.binds ?? []).map((b) => ({ source: b.source, destination: b.destination, readonly: b.readonly ?? false })),
+    hostNetwork: spec.hostNetwork ?? false,
+    binds: (spec.binds ?? []).map(nativeMount),
     maskedPaths: MASKED_PATHS,
     readonlyPaths: READONLY_PATHS,
   });

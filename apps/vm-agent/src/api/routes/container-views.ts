@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ContainerService } from '../../engine/containers.js';
 import type { ContainerRecord } from '../../engine/container-types.js';
 import { statusText } from '../../engine/human-duration.js';
+import { mountsView } from '../../engine/container-mounts.js';
 import { rootfsPaths } from '../../engine/rootfs.js';
 
 export function commandLine(c: ContainerRecord): string {
@@ -59,7 +60,7 @@ export function containerInspect(svc: ContainerService, c: ContainerRecord, exec
       Data: { LowerDir: lower, UpperDir: paths.upper, WorkDir: paths.work, MergedDir: paths.target },
       Name: 'overlay2',
     },
-    Mounts: [],
+    Mounts: mountsView(c),
     Config: c.Config,
     NetworkSettings: networkSettings(svc, c),
   };
@@ -111,6 +112,6 @@ export function containerSummary(c: ContainerRecord, svc?: ContainerService) {
     Status: statusText(c),
     HostConfig: { NetworkMode: networkMode(c) },
     NetworkSettings: { Networks: view?.Networks ?? {} },
-    Mounts: [],
+    Mounts: mountsView(c),
   };
 }

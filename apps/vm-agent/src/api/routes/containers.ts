@@ -66,7 +66,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
 
   r.delete('/containers/{id}', async ({ res, params, query }) => {
     if (queryBool(query, 'link')) throw invalidParameter('legacy links are not supported');
-    await svc.remove(params.id!, { force: queryBool(query, 'force') });
+    await svc.remove(params.id!, { force: queryBool(query, 'force'), volumes: queryBool(query, 'v') });
     sendNoContent(res);
   });
 
@@ -84,6 +84,12 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     if (!name) throw invalidParameter('Neither old nor new names may be empty');
     await svc.rename(params.id!, name);
     sendNoContent(res);
+  });
+
+  r.post('/containers/{id}/update', async ({ req, res, params }) => {
+    const body = ((await readJson(req)) ?? {}) as Record<string, unknown>;
+    await svc.update(params.id!, body);
+    sendJson(res, 200, { Warnings: [] });
   });
 
   r.post('/containers/{id}/pause', async ({ res, params }) => {

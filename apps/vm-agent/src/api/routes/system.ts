@@ -16,6 +16,8 @@ export interface SystemRoutesDeps {
   containerCounts: () => { total: number; running: number; paused: number; stopped: number };
   /** Image summaries for `system df`, as GET /images/json gives them. */
   imageSummaries: (apiVersion: string) => Promise<unknown[]>;
+  /** Volumes with UsageData (Size, RefCount) for `system df`. */
+  volumeSummaries?: () => Promise<unknown[]>;
 }
 
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
@@ -120,7 +122,7 @@ export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
       LayersSize: await deps.images.layersSize(),
       Images: await deps.imageSummaries(apiVersion),
       Containers: [],
-      Volumes: [],
+      Volumes: (await deps.volumeSummaries?.()) ?? [],
       BuildCache: [],
     });
   });
