@@ -72,7 +72,7 @@ export function TroubleshootPage() {
           <dd>{version.data ? `${version.data.Version ?? '?'} (API ${version.data.ApiVersion ?? '?'}, ${version.data.Os ?? '?'}/${version.data.Arch ?? '?'}, kernel ${version.data.KernelVersion ?? '?'})` : running ? '…' : '—'}</dd>
         </dl>
       </div>
-      <div className="card">
+      <div className="card trouble-log">
         <h2 className="card-title">Last engine output</h2>
         {state?.logTail?.length ? <pre className="json">{state.logTail.join('\n')}</pre> : <p className="dim">Nothing to show: the engine reports its output here when it fails.</p>}
       </div>
