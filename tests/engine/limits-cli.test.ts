@@ -20,7 +20,7 @@ const run = randomBytes(3).toString('hex');
 const MiB = 1024 * 1024;
 
 after(async () => {
-  await fx.docker?.run(['rm', '-f', `oom-${run}`, `bomb-${run}`, `lim-${run}`, `host-${run}`]);
+  await fx.docker?.run(['rm', '-f', `oom-${run}`, `bomb-${run}`, `lim-${run}`, `host-${run}`, `ul-${run}`]);
 });
 
 const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -63,9 +63,12 @@ describe('limits', () => {
     assert.equal(existsSync(cgroupFile(id, 'pids', '')), false, 'the cgroup outlived the container');
   });
 
-  test('--ulimit is set in the container', async () => {
+  test('--ulimit is set in the container and in exec\'d processes', async () => {
     const r = await fx.docker.ok(['run', '--rm', '--ulimit', 'nofile=256:512', '--ulimit', 'nproc=100', fx.image, 'sh', '-c', 'ulimit -n; ulimit -Hn; ulimit -u']);
     assert.equal(r.stdout, '256\n512\n100\n');
+    await fx.docker.ok(['run', '-d', '--name', `ul-${run}`, '--ulimit', 'nofile=300:400', fx.image, 'sleep', '300']);
+    assert.equal((await fx.docker.ok(['exec', `ul-${run}`, 'sh', '-c', 'ulimit -n; ulimit -Hn'])).stdout, '300\n400\n');
+    await fx.docker.ok(['rm', '-f', `ul-${run}`]);
     const bad = await fx.docker.run(['run', '--rm', '--ulimit', 'nofile=512:256', fx.image, 'true']);
     assert.notEqual(bad.code, 0);
   });

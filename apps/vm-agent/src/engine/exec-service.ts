@@ -8,6 +8,7 @@ import { conflict, invalidParameter, notFound } from '../errors.js';
 import { execInContainer } from '../runtime/exec.js';
 import type { ContainerProcess } from '../runtime/process.js';
 import { mergeEnv } from './container-create.js';
+import { ulimitsOf } from './container-limits.js';
 import type { ContainerRecord } from './container-types.js';
 import { resolveUser } from './container-user.js';
 import { parseSignal, type ContainerService } from './containers.js';
@@ -125,6 +126,7 @@ export class ExecService {
         stdin: exec.Config.AttachStdin,
         ...(cols && rows ? { consoleSize: { cols, rows } } : {}),
         cgroup: this.containers.liveState(rec).cgroup,
+        ulimits: ulimitsOf(rec.HostConfig), // as runc gives exec'd processes the container's rlimits
       });
     } catch (err) {
       const e = err as Error & { exitCode?: number };
