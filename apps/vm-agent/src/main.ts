@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildRouter } from './api/api.js';
+import { Builder } from './build/builder.js';
 import { createApiServer, listenUnix } from './api/server.js';
 import { serveUpgrades } from './api/routes/container-streams.js';
 import { ENGINE_VERSION } from './api/version.js';
@@ -82,8 +83,10 @@ async function main(): Promise<void> {
   images.setUsage((id) => containers.usage(id));
   await containers.init();
   const execs = new ExecService(containers);
+  const builder = new Builder({ images, containers, root: join(dataRoot, 'build') });
+  await builder.init();
 
-  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks, volumes });
+  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks, volumes, builder });
   const server = createApiServer(router);
   serveUpgrades(server, router);
   await listenUnix(server, socketPath);

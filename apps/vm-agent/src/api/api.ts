@@ -1,3 +1,4 @@
+import type { Builder } from '../build/builder.js';
 import type { ContainerService } from '../engine/containers.js';
 import type { EventBus } from '../engine/events.js';
 import type { ExecService } from '../engine/exec-service.js';
@@ -10,6 +11,7 @@ import { containerRoutes } from './routes/containers.js';
 import { containerIoRoutes } from './routes/container-io-routes.js';
 import { networkRoutes } from './routes/networks.js';
 import { containerFsRoutes } from './routes/container-fs-routes.js';
+import { buildRoutes } from './routes/build.js';
 import { containerStatsRoutes } from './routes/container-stats.js';
 import { volumeRoutes, volumeUsage } from './routes/volumes.js';
 import type { VolumeService } from '../volumes/volume-service.js';
@@ -23,6 +25,8 @@ export interface ApiDeps {
   networks: NetworkService;
   execs: ExecService;
   volumes: VolumeService;
+  /** Image builds (POST /build); absent, the route is not served. */
+  builder?: Builder;
 }
 
 /** All Docker API routes, bound to the engine's services. */
@@ -51,6 +55,7 @@ export function buildRouter(deps: ApiDeps): Router {
     },
   });
   containerFsRoutes(router, deps.containers);
+  if (deps.builder) buildRoutes(router, deps.builder);
   containerStatsRoutes(router, deps.containers);
   volumeRoutes(router, deps.volumes);
   return router;

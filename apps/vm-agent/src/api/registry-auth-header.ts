@@ -8,19 +8,33 @@ import type { RegistryCredentials } from '../images/registry-client.js';
  * serveraddress, identitytoken, registrytoken}. Absent or `{}` means anonymous.
  */
 export function registryAuthFrom(req: IncomingMessage): RegistryCredentials | undefined {
-  const header = req.headers['x-registry-auth'];
-  if (typeof header !== 'string' || header === '') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
-  } catch {
-    throw invalidParameter('invalid X-Registry-Auth header: it must be base64-encoded JSON');
-  }
+  const parsed = base64JsonHeader(req, 'x-registry-auth', 'X-Registry-Auth');
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const p = parsed as Record<string, unknown>;
+  return credentialsOf(parsed as Record<string, unknown>);
+}
+
+/** A header holding base64url (or standard base64) JSON; undefined when absent. */
+export function base64JsonHeader(req: IncomingMessage, header: string, display: string): unknown {
+  const value = req.headers[header];
+  if (typeof value !== 'string' || value === '') return undefined;
+  try {
+    return JSON.parse(Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+  } catch {
+    throw invalidParameter(`invalid ${display} header: it must be base64-encoded JSON`);
+  }
+}
+
+/** An auth config object (as the CLI stores and sends it) to credentials; `auth` is base64 `user:password`. */
+export function credentialsOf(p: Record<string, unknown>): RegistryCredentials | undefined {
   const creds: RegistryCredentials = {};
-  if (typeof p.username === 'string' && p.username) creds.username = p.username;
-  if (typeof p.password === 'string' && p.password) creds.password = p.password;
+  let { username, password } = p;
+  if (typeof p.auth === 'string' && p.auth && !username) {
+    const decoded = Buffer.from(p.auth, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    if (i > 0) [username, password] = [decoded.slice(0, i), decoded.slice(i + 1)];
+  }
+  if (typeof username === 'string' && username) creds.username = username;
+  if (typeof password === 'string' && password) creds.password = password;
   if (typeof p.identitytoken === 'string' && p.identitytoken) creds.identitytoken = p.identitytoken;
   if (typeof p.registrytoken === 'string' && p.registrytoken) creds.registrytoken = p.registrytoken;
   return Object.keys(creds).length ? creds : undefined;

@@ -3,6 +3,7 @@
  * plus one made from the container's upper dir, and whose config is the
  * container's (Cmd, Env, WorkingDir...), with history and parent recorded.
  */
+import type { ImageConfigBody } from '../images/image-commit.js';
 import type { ImageService } from '../images/image-service.js';
 import { packLayer } from '../images/layer-pack.js';
 import { familiarString, parseNormalizedNamed, withDefaultTag } from '../images/reference.js';
@@ -30,7 +31,8 @@ export async function commitContainer(images: ImageService, rec: ContainerRecord
       ...(opts.author ? { author: opts.author } : {}),
       ...(opts.comment ? { comment: opts.comment } : {}),
       container: rec.Id,
-      config: { ...runConfig, Image: parent.id, Hostname: '', Domainname: '' },
+      // The container's config as dockerd writes it; ExposedPorts values are `{}` either way.
+      config: { ...runConfig, Image: parent.id, Hostname: '', Domainname: '' } as ImageConfigBody['config'],
       history: [
         ...(parentConfig.history ?? []),
         { created, created_by: [rec.Path, ...rec.Args].join(' '), ...(opts.author ? { author: opts.author } : {}), ...(opts.comment ? { comment: opts.comment } : {}) },

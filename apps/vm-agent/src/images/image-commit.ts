@@ -16,12 +16,15 @@ import type { ImageLayer, ImageRecord } from './image-store.js';
 import { PLAIN_LAYER_MEDIA_TYPE } from './layer-blob.js';
 import type { ImageConfig } from './manifest.js';
 
+/** An image config without `rootfs` (which the commit fills in); the known fields keep their types. */
+export type ImageConfigBody = { [K in keyof ImageConfig as K extends 'rootfs' ? never : K]: ImageConfig[K] };
+
 export interface CommitInput {
   parent: ImageRecord | undefined;
   /** The new layer (an uncompressed tar), or none for a metadata-only image. */
   layer?: Readable;
   /** The new image's config; `rootfs` is filled in here. */
-  config: Omit<ImageConfig, 'rootfs'>;
+  config: ImageConfigBody;
 }
 
 export async function commitImage(ctx: ImageContext, input: CommitInput): Promise<ImageRecord> {
