@@ -101,12 +101,21 @@ async function main(): Promise<void> {
     : undefined;
   if (ssh) console.error(`berth-agent: serving SSH on ${ssh.address}`);
 
+  let stopping = false;
   const stop = (signal: string) => {
-    console.error(`berth-agent: ${signal}, shutting down`);
+    if (stopping) return;
+    stopping = true;
+    console.error(`berth-agent: ${signal}, stopping containers and shutting down`);
     server.close();
     server.closeAllConnections();
     void ssh?.close();
-    networks.close().catch((err) => console.error(`berth-agent: network teardown: ${errorMessage(err)}`)).finally(() => process.exit(0));
+    // Containers first (each with its stop timeout), so their cgroups, mounts and endpoints go with them.
+    containers
+      .shutdown()
+      .catch((err) => console.error(`berth-agent: stopping containers: ${errorMessage(err)}`))
+      .then(() => networks.close())
+      .catch((err) => console.error(`berth-agent: network teardown: ${errorMessage(err)}`))
+      .finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -89,6 +89,8 @@ export class ContainerService {
   readonly images: ImageService;
   readonly events: EventBus;
   private readonly live = new Map<string, LiveState>();
+  /** Set by shutdown(): exits are then the agent's doing, not the container's, so no restart policy applies. */
+  private shuttingDown = false;
   readonly network: NetworkAttacher | undefined;
   readonly mounts: ContainerMounts | undefined;
   private readonly warn: (msg: string) => void;
@@ -344,7 +346,7 @@ export class ContainerService {
     rec.PidStartTime = undefined;
     this.emit(rec, 'die', { exitCode: String(exitCode) });
 
-    const restart = this.store.has(rec.Id) && shouldRestart({
+    const restart = !this.shuttingDown && this.store.has(rec.Id) && shouldRestart({
       policy: rec.HostConfig.RestartPolicy,
       exitCode,
       restartCount: rec.RestartCount,
@@ -382,6 +384,32 @@ export class ContainerService {
   /** Resolves when the current run's exit has been handled. */
   nextExit(rec: ContainerRecord): Promise<WaitResult> {
     return new Promise((resolve) => this.liveState(rec).exitWaiters.push(resolve));
+  }
+
+  /**
+   * The agent is stopping (SIGTERM, or the VM shutting down): every running
+   * container gets its stop signal and, after its own timeout, SIGKILL, all
+   * at once. Unlike `docker stop` this is not a manual stop, and restart
+   * policies are held: `always` and `unless-stopped` containers come back
+   * when the agent starts again, as with dockerd.
+   */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await Promise.all(
+      this.list().map(async (rec) => {
+        const l = this.liveState(rec);
+        clearTimeout(l.restartTimer);
+        if (!l.proc) return;
+        const exited = this.nextExit(rec);
+        const t = rec.Config.StopTimeout ?? 10;
+        await this.signal(rec, rec.Config.StopSignal || 'SIGTERM').catch(() => {});
+        const inTime = t < 0 ? await exited : await Promise.race([exited, sleep(t * 1000).then(() => undefined)]);
+        if (!inTime) {
+          await this.signal(rec, 'SIGKILL').catch(() => {});
+          await exited;
+        }
+      }),
+    );
   }
 
   /** SIGTERM (or the StopSignal), then SIGKILL after `timeoutSec` (the container's, else 10; -1 waits forever). */
