@@ -96,6 +96,24 @@ CMD ["cat", "/app/out.txt"]
     assert.match(fresh.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
   });
 
+  test('docker images hides the intermediate step images; --all shows them', async () => {
+    const dir = await context({
+      Dockerfile: `FROM ${fx.image}\nRUN echo one > /one\nRUN echo two > /two\nCMD ["cat", "/two"]\n`,
+    });
+    await buildOk(dir, ['-t', 'layers/app:1']);
+    // The step images of this build: the history IDs other than the final image and the base.
+    const ids = out(await fx.docker.ok(['history', '-q', 'layers/app:1'])).split('\n').filter((l) => l && l !== '<missing>');
+    const steps = ids.slice(1, 3);
+    assert.equal(steps.length, 2, `two RUN step images in the history: ${ids.join(', ')}`);
+    const shown = out(await fx.docker.ok(['images', '-q'])).split('\n');
+    const all = out(await fx.docker.ok(['images', '--all', '-q'])).split('\n');
+    for (const id of steps) {
+      assert.ok(!shown.includes(id), `${id} is hidden without --all`);
+      assert.ok(all.includes(id), `${id} is listed with --all`);
+    }
+    assert.ok(shown.includes(ids[0]!), 'the built image is listed');
+  });
+
   test('the cache survives an agent restart', async () => {
     const dir = await context({ 'Dockerfile': `FROM ${base}\nRUN echo one > /one\nENV X=1\n` });
     const a = await buildOk(dir);

@@ -20,7 +20,13 @@ export function imageRoutes(r: Router, deps: ImageRoutesDeps): void {
   r.get('/images/json', async ({ res, query, apiVersion }) => {
     const filters = parseFilters(query);
     checkFilterKeys(filters, ['dangling', 'reference', 'label', 'before', 'since', 'until']);
-    const list = await filterImages(images, images.list(), filters);
+    let list = await filterImages(images, images.list(), filters);
+    if (!queryBool(query, 'all')) {
+      // As dockerd: untagged images that are parents of others (a build's
+      // intermediate steps) show only with --all.
+      const parents = new Set(images.list().map((i) => i.parent).filter(Boolean));
+      list = list.filter((img) => parents.has(img.id) === false || images.ctx.images.refsOf(img.id).length > 0);
+    }
     const out = await Promise.all(list.map((img) => imageSummary(deps, img, apiVersion, queryBool(query, 'shared-size'))));
     out.sort((a, b) => b.Created - a.Created);
     sendJson(res, 200, out);
@@ -162,9 +168,14 @@ async function imageHistory(images: ImageService, img: ImageRecord) {
     });
   }
   rows.reverse();
-  if (rows[0]) {
-    rows[0].Id = img.id;
-    rows[0].Tags = images.ctx.images.tagsOf(img.id).map(familiarString);
+  // As dockerd: the newest row is the image, each older row its parent while
+  // the chain is held here (a built image shows every step's image).
+  let current: ImageRecord | undefined = img;
+  for (const row of rows) {
+    if (!current) break;
+    row.Id = current.id;
+    row.Tags = images.ctx.images.tagsOf(current.id).map(familiarString);
+    current = current.parent ? images.ctx.images.get(current.parent) : undefined;
   }
   return rows;
 }
