@@ -7,6 +7,7 @@ import type { ContainerService } from '../../engine/containers.js';
 import type { ExecService } from '../../engine/exec-service.js';
 import { readLogFiles, rotateOptions, timeNs, entryMatches, type LogEntry, type ReadOptions } from '../../engine/json-log.js';
 import { conflict, invalidParameter } from '../../errors.js';
+import { EXEC_CREATE, checkBody } from '../body-shapes.js';
 import { queryBool, queryInt, readJson, sendJson } from '../http-io.js';
 import type { Router } from '../router.js';
 import { hijack, muxFrame, streamSink } from './container-streams.js';
@@ -93,7 +94,7 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
   });
 
   r.post('/containers/{id}/exec', async ({ req, res, params }) => {
-    const body = ((await readJson(req)) ?? {}) as Parameters<ExecService['create']>[1];
+    const body = checkBody<Parameters<ExecService['create']>[1]>((await readJson(req)) ?? {}, EXEC_CREATE);
     const exec = execs.create(params.id!, body);
     sendJson(res, 201, { Id: exec.ID });
   });

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import type { CreateRequest } from '../../engine/container-create.js';
 import type { ContainerService } from '../../engine/containers.js';
 import { conflict, invalidParameter } from '../../errors.js';
+import { CONTAINER_CREATE, CONTAINER_UPDATE, checkBody } from '../body-shapes.js';
 import { parseFilters, queryBool, queryInt, readJson, sendJson, sendNoContent } from '../http-io.js';
 import type { Router } from '../router.js';
 import { containerFilter } from './container-filters.js';
@@ -33,9 +34,9 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
   });
 
   r.post('/containers/create', async ({ req, res, query }) => {
-    const body = (await readJson(req)) as CreateRequest | undefined;
-    if (!body || typeof body !== 'object') throw invalidParameter('config cannot be empty in order to create a container');
-    const rec = await svc.create(body, query.get('name') || undefined);
+    const raw = await readJson(req);
+    if (!raw || typeof raw !== 'object') throw invalidParameter('config cannot be empty in order to create a container');
+    const rec = await svc.create(checkBody<CreateRequest>(raw, CONTAINER_CREATE), query.get('name') || undefined);
     sendJson(res, 201, { Id: rec.Id, Warnings: [] });
   });
 
@@ -87,7 +88,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
   });
 
   r.post('/containers/{id}/update', async ({ req, res, params }) => {
-    const body = ((await readJson(req)) ?? {}) as Record<string, unknown>;
+    const body = checkBody<Record<string, unknown>>((await readJson(req)) ?? {}, CONTAINER_UPDATE);
     await svc.update(params.id!, body);
     sendJson(res, 200, { Warnings: [] });
   });

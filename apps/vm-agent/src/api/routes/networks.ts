@@ -5,6 +5,7 @@
 import { invalidParameter } from '../../errors.js';
 import type { CreateNetworkRequest, NetworkService } from '../../network/network-service.js';
 import type { EndpointSettingsRequest, NetworkRecord } from '../../network/network-types.js';
+import { NETWORK_CONNECT, NETWORK_CREATE, checkBody } from '../body-shapes.js';
 import { checkFilterKeys, parseFilters, readJson, sendJson } from '../http-io.js';
 import type { Router } from '../router.js';
 
@@ -50,7 +51,7 @@ export function networkRoutes(r: Router, deps: NetworkRoutesDeps): void {
   });
 
   r.post('/networks/create', async ({ req, res }) => {
-    const body = (await readJson(req)) as CreateNetworkRequest | undefined;
+    const body = checkBody<CreateNetworkRequest | undefined>(await readJson(req), NETWORK_CREATE);
     if (!body || typeof body !== 'object') throw invalidParameter('network config cannot be empty');
     sendJson(res, 201, await svc.create(body));
   });
@@ -79,7 +80,7 @@ export function networkRoutes(r: Router, deps: NetworkRoutesDeps): void {
   });
 
   r.post('/networks/{id}/connect', async ({ req, res, params }) => {
-    const body = ((await readJson(req)) ?? {}) as { Container?: string; EndpointConfig?: EndpointSettingsRequest | null };
+    const body = checkBody<{ Container?: string; EndpointConfig?: EndpointSettingsRequest | null }>((await readJson(req)) ?? {}, NETWORK_CONNECT);
     if (!body.Container) throw invalidParameter('a container is required: docker network connect NETWORK CONTAINER');
     const net = svc.resolve(params.id!);
     const c = deps.findContainer(body.Container);
@@ -88,7 +89,7 @@ export function networkRoutes(r: Router, deps: NetworkRoutesDeps): void {
   });
 
   r.post('/networks/{id}/disconnect', async ({ req, res, params }) => {
-    const body = ((await readJson(req)) ?? {}) as { Container?: string; Force?: boolean };
+    const body = checkBody<{ Container?: string; Force?: boolean }>((await readJson(req)) ?? {}, NETWORK_CONNECT);
     if (!body.Container) throw invalidParameter('a container is required: docker network disconnect NETWORK CONTAINER');
     const net = svc.resolve(params.id!);
     const c = deps.findContainer(body.Container);

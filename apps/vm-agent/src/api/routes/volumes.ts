@@ -4,6 +4,7 @@
  */
 import { invalidParameter } from '../../errors.js';
 import { ANONYMOUS_LABEL, type CreateVolumeRequest, type Volume, type VolumeService } from '../../volumes/volume-service.js';
+import { VOLUME_CREATE, checkBody } from '../body-shapes.js';
 import { checkFilterKeys, parseFilters, queryBool, readJson, sendJson, sendNoContent } from '../http-io.js';
 import type { Router } from '../router.js';
 
@@ -38,7 +39,7 @@ export function volumeRoutes(r: Router, svc: VolumeService): void {
   });
 
   r.post('/volumes/create', async ({ req, res }) => {
-    const body = ((await readJson(req)) ?? {}) as CreateVolumeRequest;
+    const body = checkBody<CreateVolumeRequest>((await readJson(req)) ?? {}, VOLUME_CREATE);
     sendJson(res, 201, await svc.create(body));
   });
 
