@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { notFound, invalidParameter } from '../errors.js';
+import { errorMessage, invalidParameter, notFound } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
 import { digestHex } from './digest.js';
 import { parseNormalizedNamed, parseReference, referenceString, withDefaultTag, familiarString, type Reference } from './reference.js';
@@ -94,10 +94,23 @@ export class ImageStore {
    * `sha256:`), or a name (`busybox` means `busybox:latest`), or a digest
    * reference. Throws not-found with `No such image: <term>`.
    */
+  /**
+   * An image by ID, ID prefix or reference; 404 when none matches. A term
+   * that is neither an ID nor a valid reference is a 400 with the parser's
+   * words (`invalid reference format: ...`), as dockerd's GetImage says.
+   */
   resolve(term: string): ImageRecord {
     const found = this.tryResolve(term);
-    if (!found) throw notFound(`No such image: ${displayTerm(term)}`);
-    return found;
+    if (found) return found;
+    const bare = term.startsWith('sha256:') ? term.slice(7) : term;
+    if (!/^[a-f0-9]{1,64}$/.test(bare)) {
+      try {
+        parseReference(term);
+      } catch (err) {
+        throw invalidParameter(errorMessage(err), err);
+      }
+    }
+    throw notFound(`No such image: ${displayTerm(term)}`);
   }
 
   tryResolve(term: string): ImageRecord | undefined {
