@@ -78,7 +78,7 @@ export class Router {
           continue;
         }
         const params: Record<string, string> = {};
-        route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+        route.keys.forEach((k, i) => (params[k] = decodeParam(m[i + 1]!)));
         await route.handler({ req, res, params, query: url.searchParams, apiVersion });
         return;
       }
@@ -87,6 +87,15 @@ export class Router {
     } catch (err) {
       sendError(res, err);
     }
+  }
+}
+
+/** A path segment, %-decoded; a malformed escape is the client's error (400), not a 500. */
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw invalidParameter(`invalid escape in the request path: ${raw}`);
   }
 }
 
