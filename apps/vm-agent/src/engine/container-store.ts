@@ -23,6 +23,8 @@ export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
   private readonly byName = new Map<string, string>();
   private readonly writes = new Map<string, Promise<void>>();
+  /** Names of containers being created (name -> the new ID): taken from the first await of a create on. */
+  private readonly reserved = new Map<string, string>();
 
   constructor(dataRoot: string) {
     this.root = join(dataRoot, 'containers');
@@ -76,7 +78,7 @@ export class ContainerStore {
 
   /** Throws dockerd's 409 when `name` ("/x") belongs to another container. */
   checkNameFree(name: string, exceptId?: string): void {
-    const owner = this.byName.get(name);
+    const owner = this.byName.get(name) ?? this.reserved.get(name);
     if (owner !== undefined && owner !== exceptId) {
       throw conflict(
         `Conflict. The container name "${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
@@ -84,9 +86,23 @@ export class ContainerStore {
     }
   }
 
-  /** Adds a new record (its name must be free) and writes it. */
+  /**
+   * Holds `name` for container `id` until the returned function is called,
+   * so that of concurrent creates with one name exactly one gets past this
+   * point (the others get the 409) before any of them prepares volumes or
+   * network endpoints it would have to undo.
+   */
+  reserveName(name: string, id: string): () => void {
+    this.checkNameFree(name);
+    this.reserved.set(name, id);
+    return () => {
+      if (this.reserved.get(name) === id) this.reserved.delete(name);
+    };
+  }
+
+  /** Adds a new record (its name must be free, or reserved for it) and writes it. */
   async add(rec: ContainerRecord): Promise<void> {
-    this.checkNameFree(rec.Name);
+    this.checkNameFree(rec.Name, rec.Id);
     this.byId.set(rec.Id, rec);
     this.byName.set(rec.Name, rec.Id);
     await mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });

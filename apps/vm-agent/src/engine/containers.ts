@@ -209,19 +209,25 @@ export class ContainerService {
     const imageConfig = await this.images.config(image.id);
     const id = this.store.newId();
     const fullName = name ? ContainerStore.normalizeName(name) : this.generateName();
-    this.store.checkNameFree(fullName);
-    const rec = buildContainerRecord({ id, name: fullName, imageId: image.id, image: imageConfig, req });
-    rotateOptions(rec.HostConfig.LogConfig.Config); // refuse bad log options at create, as dockerd does
-    if (this.mounts) rec.MountPoints = await this.mounts.prepare(rec);
+    const releaseName = this.store.reserveName(fullName, id);
     try {
-      await this.network?.configure?.(rec, req.NetworkingConfig);
-    } catch (err) {
-      await this.mounts?.release(rec, true, this.warn);
-      throw err;
+      const rec = buildContainerRecord({ id, name: fullName, imageId: image.id, image: imageConfig, req });
+      rotateOptions(rec.HostConfig.LogConfig.Config); // refuse bad log options at create, as dockerd does
+      if (this.mounts) rec.MountPoints = await this.mounts.prepare(rec);
+      try {
+        await this.network?.configure?.(rec, req.NetworkingConfig);
+        await this.store.add(rec);
+      } catch (err) {
+        // Nothing of a refused create stays: not its endpoint config, not its anonymous volumes.
+        await this.network?.forget?.(rec).catch((e) => this.warn(`undoing the create of ${id.slice(0, 12)}: ${(e as Error).message}`));
+        await this.mounts?.release(rec, true, this.warn);
+        throw err;
+      }
+      this.emit(rec, 'create');
+      return rec;
+    } finally {
+      releaseName();
     }
-    await this.store.add(rec);
-    this.emit(rec, 'create');
-    return rec;
   }
 
   private generateName(): string {
