@@ -1,0 +1,135 @@
+/**
+ * What the hardening-*.test.ts suites share: a snapshot of the engine's
+ * state as its API lists it (to prove a refused request changed nothing),
+ * and a walk of what an agent can leave on the host (mounts, cgroups,
+ * veths, container directories, network records) to prove nothing was.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Agent } from '../helpers/agent.js';
+import { engineRequest } from '../helpers/docker.js';
+
+const sh = promisify(execFile);
+
+/** IDs of every container, image, network and volume, as the API lists them. */
+export async function engineState(socket: string): Promise<Record<string, string[]>> {
+  const ids = async (path: string, pick: (x: Record<string, unknown>) => string) => {
+    const r = await engineRequest(socket, 'GET', path);
+    assert.equal(r.status, 200, `GET ${path}: ${r.text()}`);
+    const body = r.json<unknown>();
+    const list = (Array.isArray(body) ? body : ((body as { Volumes?: unknown[] }).Volumes ?? [])) as Record<string, unknown>[];
+    return list.map(pick).sort();
+  };
+  return {
+    containers: await ids('/containers/json?all=1', (c) => `${c.Id as string} ${(c.Names as string[]).join(',')} ${c.State as string}`),
+    images: await ids('/images/json?all=1', (i) => `${i.Id as string} ${((i.RepoTags as string[] | null) ?? []).join(',')}`),
+    networks: await ids('/networks', (n) => n.Id as string),
+    volumes: await ids('/volumes', (v) => v.Name as string),
+  };
+}
+
+/** Everything of the agent's that is still on the host besides what `keep` (container IDs) may hold. */
+export interface Leftovers {
+  /** Mount points under the data root. */
+  mounts: string[];
+  /** cgroup directories of containers that have no record. */
+  cgroups: string[];
+  /** Interfaces enslaved to the agent's default bridge (none once no container runs). */
+  veths: string[];
+  /** Container directories without a record the API lists, or records the API does not list. */
+  records: string[];
+  /** Network-layer entries (endpoints, IPAM addresses) owned by containers that do not exist. */
+  network: string[];
+}
+
+function cgroupMounts(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => {
+      const [pre, post] = l.split(' - ');
+      const fstype = post?.split(' ')[0];
+      return fstype === 'cgroup' || fstype === 'cgroup2' ? pre!.split(' ')[4]! : undefined;
+    })
+    .filter((p): p is string => !!p);
+}
+
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => !!p)
+    .map((p) => p.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p === dir || p.startsWith(`${dir}/`));
+}
+
+/** The cgroup directories (every hierarchy) of a container ID that exist. */
+export function cgroupDirsOf(id: string): string[] {
+  return cgroupMounts()
+    .map((m) => join(m, 'berth', id))
+    .filter((d) => existsSync(d));
+}
+
+const readJson = <T>(file: string): T | undefined => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined);
+
+/**
+ * Walks the host for what the agent left: `ids` are containers this test
+ * made and removed (their cgroups must be gone); the records on disk must
+ * be exactly the containers the API lists, running or not.
+ */
+export async function leftovers(agent: Agent, ids: string[] = []): Promise<Leftovers> {
+  const listed = (await engineRequest(agent.socket, 'GET', '/containers/json?all=1')).json<{ Id: string; State: string }[]>();
+  const known = new Set(listed.map((c) => c.Id));
+  const running = new Set(listed.filter((c) => c.State === 'running' || c.State === 'paused').map((c) => c.Id));
+  const containersDir = join(agent.dataRoot, 'containers');
+  const onDisk = existsSync(containersDir) ? readdirSync(containersDir).filter((n) => /^[0-9a-f]{64}$/.test(n)) : [];
+  const records = [
+    ...onDisk.filter((id) => !known.has(id)).map((id) => `dir without a listed record: ${id}`),
+    ...[...known].filter((id) => !existsSync(join(containersDir, id, 'config.v2.json'))).map((id) => `listed without config.v2.json: ${id}`),
+  ];
+  const mounts = mountsUnder(agent.dataRoot).filter((p) => ![...running].some((id) => p.startsWith(join(containersDir, id))));
+  const cgroups = [...new Set([...ids, ...onDisk])].filter((id) => !running.has(id)).flatMap(cgroupDirsOf);
+  const tag = readJson<{ id: string }>(join(agent.dataRoot, 'engine.json'))?.id.slice(0, 8) ?? '';
+  const bridgePorts = await sh('ip', ['-o', 'link', 'show', 'master', `berth-${tag}`]).then(
+    (r) => r.stdout.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!),
+    () => [] as string[], // no bridge: nothing attached
+  );
+  const veths = running.size ? [] : bridgePorts;
+  const netContainers = readJson<Record<string, { active: Record<string, { hostIf: string }> }>>(join(agent.dataRoot, 'network/containers.json')) ?? {};
+  const ipam = readJson<{ pools: Record<string, { addresses: Record<string, string> }> }>(join(agent.dataRoot, 'network/ipam.json'));
+  const network = [
+    ...Object.keys(netContainers).filter((id) => !known.has(id)).map((id) => `endpoint config of a missing container ${id}`),
+    ...Object.entries(netContainers)
+      .filter(([id, c]) => !running.has(id) && Object.keys(c.active).length)
+      .map(([id]) => `active endpoint of a stopped container ${id}`),
+    ...Object.values(ipam?.pools ?? {}).flatMap((p) =>
+      Object.entries(p.addresses)
+        .filter(([, owner]) => !running.has(owner))
+        .map(([addr, owner]) => `address ${addr} held by ${known.has(owner) ? 'stopped' : 'missing'} container ${owner}`),
+    ),
+  ];
+  return { mounts, cgroups, veths, records, network };
+}
+
+export const NOTHING_LEFT: Leftovers = { mounts: [], cgroups: [], veths: [], records: [], network: [] };
+
+/** Asserts the host holds nothing of the agent's beyond its listed containers. */
+export async function assertNothingLeft(agent: Agent, ids: string[] = []): Promise<void> {
+  assert.deepEqual(await leftovers(agent, ids), NOTHING_LEFT);
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; results in input order. */
+export async function bounded<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
