@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidParameter, notFound } from '../errors.js';
 import { sendError } from './http-io.js';
 import { API_VERSION, MIN_API_VERSION, compareApiVersions } from './version.js';
+import { trace } from '../util/trace.js';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -79,7 +80,9 @@ export class Router {
         }
         const params: Record<string, string> = {};
         route.keys.forEach((k, i) => (params[k] = decodeParam(m[i + 1]!)));
+        trace('api', `${method} ${path}`);
         await route.handler({ req, res, params, query: url.searchParams, apiVersion });
+        trace('api', `${method} ${path} handled`);
         return;
       }
       if (methodMismatch) throw invalidParameter(`method ${method} not allowed for ${path}`);

@@ -29,6 +29,7 @@ import { JsonFileLog, rotateOptions } from './json-log.js';
 import { nextBackoff, shouldRestart } from './restart-policy.js';
 import { etcFiles, mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
 import { StdioHub } from './stdio-hub.js';
+import { trace } from '../util/trace.js';
 
 /**
  * The seam for networking (a later part): called while the new process
@@ -216,6 +217,7 @@ export class ContainerService {
       if (this.mounts) rec.MountPoints = await this.mounts.prepare(rec);
       try {
         await this.network?.configure?.(rec, req.NetworkingConfig);
+        trace(id, 'configured');
         await this.store.add(rec);
       } catch (err) {
         // Nothing of a refused create stays: not its endpoint config, not its anonymous volumes.
@@ -223,6 +225,7 @@ export class ContainerService {
         await this.mounts?.release(rec, true, this.warn);
         throw err;
       }
+      trace(id, 'created');
       this.emit(rec, 'create');
       return rec;
     } finally {
@@ -257,12 +260,15 @@ export class ContainerService {
     let cgroup: Cgroup | undefined;
     let proc: ContainerProcess;
     try {
+      trace(rec.Id, 'start');
       const image = this.images.resolve(rec.Image);
       const rootfs = await mountRootfs(dir, this.images.layerDirs(image));
+      trace(rec.Id, 'rootfs mounted');
       const binds = [...(await etcFiles(dir, rec.Config.Hostname)), ...((await this.mounts?.runtimeMounts(rec, rootfs)) ?? [])];
       const user = resolveUser(rootfs, rec.Config.User);
       cgroup = Cgroup.create(rec.Id);
       cgroup.setLimits(cgroupLimits(rec.HostConfig));
+      trace(rec.Id, 'etc files, mounts, cgroup');
       const [cols, rows] = rec.HostConfig.ConsoleSize;
       proc = await spawnContainer({
         rootfs,
@@ -295,14 +301,18 @@ export class ContainerService {
       throw wrapped;
     }
 
+    trace(rec.Id, 'spawned');
     l.proc = proc;
     l.cgroup = cgroup;
     const startedAt = nowRfc3339();
     rec.State = { Status: 'running', Pid: proc.pid, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: startedAt, FinishedAt: rec.State.FinishedAt };
     rec.PidStartTime = procStartTime(proc.pid);
     rec.HasBeenStartedBefore = true;
-    await this.store.save(rec);
 
+    // Listen before the first await: a process as short as `true` can be done,
+    // and its pipes at their end, while the record is saved; a stream that
+    // ended before anyone listened would never say so, and the exit handler
+    // would wait for it until its time limit.
     const log = this.logger(rec);
     const drained: Promise<void>[] = [];
     const feed = (stream: 'stdout' | 'stderr', src: NodeJS.ReadableStream | undefined) => {
@@ -321,14 +331,18 @@ export class ContainerService {
     feed('stdout', proc.stdout);
     feed('stderr', proc.stderr);
     l.hub.setStdin(proc.pty ?? proc.stdin);
+    await this.store.save(rec);
     this.emit(rec, 'start');
+    trace(rec.Id, 'started');
     void proc.exited.then((status) => this.onExit(rec, proc, status, drained, startedAt));
   }
 
   private async onExit(rec: ContainerRecord, proc: ContainerProcess, status: ExitStatus, drained: Promise<void>[], startedAt: string): Promise<void> {
     const l = this.liveState(rec);
+    trace(rec.Id, 'exited');
     // Output still in the pipes belongs in the log; a grandchild holding them open must not stall us.
     await Promise.race([Promise.all(drained), sleep(2000)]);
+    trace(rec.Id, 'drained');
     l.log?.endRun();
     l.hub.closeAll();
     l.hub.setStdin(undefined);
@@ -344,8 +358,11 @@ export class ContainerService {
     // Read before the cgroup goes: did the kernel's OOM killer act in it?
     const oomKilled = (l.cgroup?.oomKills() ?? 0) > 0;
     if (oomKilled) this.emit(rec, 'oom');
+    trace(rec.Id, 'rootfs unmounted');
     await l.cgroup?.remove().catch((err) => this.warn((err as Error).message));
+    trace(rec.Id, 'cgroup removed');
     await this.network?.detach(rec).catch((err) => this.warn((err as Error).message));
+    trace(rec.Id, 'network detached');
     l.proc = undefined;
     l.cgroup = undefined;
     rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: nowRfc3339() };
@@ -364,6 +381,7 @@ export class ContainerService {
       l.restartTimer = setTimeout(() => void this.restartByPolicy(rec), l.backoffMs);
     }
     if (this.store.has(rec.Id)) await this.store.save(rec);
+    trace(rec.Id, 'exit recorded');
     const result: WaitResult = { StatusCode: exitCode, Error: null };
     for (const w of l.exitWaiters.splice(0)) w(result);
     if (!restart && rec.HostConfig.AutoRemove && this.store.has(rec.Id)) {
@@ -556,11 +574,15 @@ export class ContainerService {
     const l = this.liveState(rec);
     rec.State.Status = 'removing';
     l.log?.close();
+    trace(rec.Id, 'remove');
     unmountRootfs(this.store.dir(rec.Id));
     await this.network?.forget?.(rec).catch((err) => this.warn((err as Error).message));
+    trace(rec.Id, 'network forgotten');
     await this.store.remove(rec);
+    trace(rec.Id, 'record removed');
     await this.mounts?.release(rec, removeVolumes, this.warn);
     this.live.delete(rec.Id);
+    trace(rec.Id, 'removed');
     this.emit(rec, 'destroy');
     const result: WaitResult = { StatusCode: rec.State.ExitCode, Error: null };
     for (const w of l.removedWaiters.splice(0)) w(result);
