@@ -87,6 +87,14 @@ export class BridgeFirewall {
     await ensureRule('filter', this.fwd, ['-i', bridge, '-j', 'ACCEPT']);
   }
 
+  /**
+   * One iptables run: is our jump from FORWARD still there? A firewall
+   * reload or flush (`iptables -F`, firewalld, ufw) removes it with the rest.
+   */
+  hooked(): Promise<boolean> {
+    return check(['-t', 'filter', '-C', 'FORWARD', '-j', this.fwd]);
+  }
+
   /** Undoes addNetwork; when no network is left, removes the chains too. */
   async removeNetwork(bridge: string, subnet: string): Promise<void> {
     await deleteRule('nat', 'POSTROUTING', ['-s', subnet, '!', '-o', bridge, '-j', 'MASQUERADE']);

@@ -4,9 +4,14 @@
  *
  * A container's end is created directly inside its namespace (so no
  * interface named eth0 ever appears on the host) and configured there
- * through a temporary `ip netns attach` name that is removed at once.
+ * through a temporary name under /run/netns that is removed at once.
+ *
+ * Each `ip` run is a process (a few ms, more on a busy machine): plugging a
+ * container takes two, one batch on each side.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { mount, umount } from '../runtime/native.js';
 import { deleteLink, ip, ipBatch, linkExists, ToolError } from './host-tools.js';
 
 /** Creates the bridge when missing, gives it the gateway address, brings it up. Idempotent. */
@@ -51,9 +56,18 @@ export interface VethSpec {
  */
 export async function attachVeth(spec: VethSpec): Promise<void> {
   const mtu = String(spec.mtu ?? 1500);
-  await ip(['link', 'add', 'name', spec.hostIf, 'mtu', mtu, 'type', 'veth', 'peer', 'name', spec.ifName, 'address', spec.mac, 'netns', String(spec.pid)]);
   try {
-    await ipBatch([`link set dev ${spec.hostIf} master ${spec.bridge}`, `link set dev ${spec.hostIf} up`]);
+    await ipBatch([
+      `link add name ${spec.hostIf} mtu ${mtu} type veth peer name ${spec.ifName} address ${spec.mac} netns ${spec.pid}`,
+      `link set dev ${spec.hostIf} master ${spec.bridge}`,
+      `link set dev ${spec.hostIf} up`,
+    ]);
+  } catch (err) {
+    // The first line failing made nothing (and the name may be another's); a later one leaves the pair.
+    if (!(err instanceof ToolError && /Command failed -:1\b/.test(err.stderr))) await deleteLink(spec.hostIf).catch(() => {});
+    throw err;
+  }
+  try {
     await inNamespace(spec.pid, [
       `addr add ${spec.addressCidr} dev ${spec.ifName}`,
       `link set dev ${spec.ifName} up`,
@@ -70,13 +84,27 @@ export async function detachVeth(hostIf: string): Promise<void> {
   await deleteLink(hostIf);
 }
 
-/** Runs `ip` commands inside the network namespace of `pid`. */
+/**
+ * Runs `ip` commands inside the network namespace of `pid`. `ip -n` takes
+ * a name under /run/netns; the namespace is bound there for the one run,
+ * as `ip netns attach` / `ip netns delete` would, without their processes.
+ */
 async function inNamespace(pid: number, lines: string[]): Promise<void> {
   const name = `berth-${pid}-${randomBytes(3).toString('hex')}`;
-  await ip(['netns', 'attach', name, String(pid)]);
+  const path = `${NETNS_DIR}/${name}`;
+  mkdirSync(NETNS_DIR, { recursive: true, mode: 0o755 });
+  closeSync(openSync(path, 'wx', 0o444));
   try {
-    await ipBatch(lines, name);
+    mount(`/proc/${pid}/ns/net`, path, null, ['bind']);
+    try {
+      await ipBatch(lines, name);
+    } finally {
+      umount(path, ['detach']);
+    }
   } finally {
-    await ip(['netns', 'delete', name]).catch(() => {});
+    rmSync(path, { force: true });
   }
 }
+
+/** Where iproute2 looks up `ip -n NAME`. */
+const NETNS_DIR = '/run/netns';

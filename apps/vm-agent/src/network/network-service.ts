@@ -5,8 +5,12 @@
  *
  * Lifecycle of a bridge network's kernel state: the bridge, its firewall
  * rules and its DNS server exist while at least one container is attached,
- * and are removed when the last one leaves (so an idle agent leaves nothing
- * on the host). Addresses are held from attach to detach, in the IPAM file.
+ * and are removed `idleTeardownMs` after the last one leaves, at once when
+ * the network is removed, and at agent shutdown (so an idle agent leaves
+ * nothing on the host). The grace period keeps a run of short containers
+ * (`docker run --rm` in a loop) from building and tearing down the bridge
+ * and a dozen firewall rules each time. Addresses are held from attach to
+ * detach, in the IPAM file.
  *
  * The engine calls, per container:
  *   configure(id, name, NetworkMode, EndpointsConfig)   at create (validates)
@@ -17,11 +21,13 @@
  * All mutations run one at a time.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { conflict, forbidden, invalidParameter, isEngineError, notFound } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { trace } from '../util/trace.js';
 import { parseSubnet, tryParseIp } from './cidr.js';
 import {
   buildHostsFile,
@@ -58,6 +64,8 @@ export interface NetworkServiceOptions {
   log?: (msg: string) => void;
   /** The host's resolv.conf (tests may point elsewhere). */
   resolvConfPath?: string;
+  /** How long a network's kernel state outlives its last container (default 30 s). */
+  idleTeardownMs?: number;
 }
 
 export interface CreateNetworkRequest {
@@ -96,6 +104,10 @@ const PREDEFINED = ['bridge', 'host', 'none'] as const;
 
 interface Live {
   dns?: EmbeddedDns;
+  /** The bridge and its firewall rules are in place: up() ran since the last down(). */
+  up?: boolean;
+  /** The down() scheduled when the last container left; cancelled when one joins. */
+  idle?: NodeJS.Timeout;
 }
 
 export class NetworkService {
@@ -373,7 +385,9 @@ export class NetworkService {
     bridges.sort((a, b) => (a.Name === c.mode ? -1 : b.Name === c.mode ? 1 : 0));
     let index = 0;
     for (const n of bridges) await this.plug(spec.id, c, n, c.configured[n.Id] ?? {}, pid, index++ === 0, dns);
+    trace(spec.id, 'veths plugged');
     await this.saveContainers();
+    trace(spec.id, 'endpoints saved');
 
     const first = bridges[0] ? c.active[bridges[0].Id] : undefined;
     const requests = portRequests(spec.portBindings, spec.exposedPorts, spec.publishAllPorts ?? false);
@@ -426,8 +440,24 @@ export class NetworkService {
     };
     c.active[n.Id] = ep;
     this.dnsSettings.set(containerId, dns);
-    await this.up(n);
-    await attachVeth({ pid, bridge: n.bridge, hostIf: ep.hostIf, ifName: ep.ifName, addressCidr: `${address}/${prefix}`, mac: ep.mac, defaultGateway: defaultRoute ? ep.gateway : undefined });
+    trace(containerId, 'address');
+    const built = await this.up(n);
+    trace(containerId, `network ${n.Name} up`);
+    await Promise.all([
+      attachVeth({ pid, bridge: n.bridge, hostIf: ep.hostIf, ifName: ep.ifName, addressCidr: `${address}/${prefix}`, mac: ep.mac, defaultGateway: defaultRoute ? ep.gateway : undefined }),
+      built ? undefined : this.repairFirewall(n),
+    ]);
+  }
+
+  /**
+   * For a network that stayed up: puts its rules back if the host's
+   * firewall was reloaded or flushed meanwhile (that drops our jump from
+   * FORWARD too, which is what is checked). Runs beside the veth plumbing.
+   */
+  private async repairFirewall(n: NetworkRecord): Promise<void> {
+    if (await this.firewall.hooked()) return;
+    this.log(`the firewall rules of network ${n.Name} were removed by someone else: adding them again`);
+    await this.firewall.addNetwork(n.bridge, n.IPAM.Config[0]!.Subnet, { masquerade: !n.Internal });
   }
 
   private readonly dnsSettings = new Map<string, DnsSettings>();
@@ -445,10 +475,12 @@ export class NetworkService {
     if (!c) return;
     for (const [nid, ep] of Object.entries(c.active)) {
       await detachVeth(ep.hostIf).catch((e) => this.log(`removing ${ep.hostIf}: ${(e as Error).message}`));
+      trace(containerId, 'veth removed');
       await this.ipam.releaseAddress(nid, ep.address);
+      trace(containerId, 'address released');
       delete c.active[nid];
       const n = this.store.get(nid);
-      if (n && !this.endpointsOn(nid).length) await this.down(n).catch((e) => this.log((e as Error).message));
+      if (n && !this.endpointsOn(nid).length) this.downWhenIdle(n);
     }
     this.dnsSettings.delete(containerId);
     await this.saveContainers();
@@ -498,7 +530,7 @@ export class NetworkService {
         await detachVeth(ep.hostIf);
         await this.ipam.releaseAddress(n.Id, ep.address);
         delete c.active[n.Id];
-        if (!this.endpointsOn(n.Id).length) await this.down(n);
+        if (!this.endpointsOn(n.Id).length) this.downWhenIdle(n);
       }
       delete c.configured[n.Id];
       await this.saveContainers();
@@ -565,16 +597,28 @@ export class NetworkService {
     return Object.entries(this.containers).filter(([, c]) => c.active[networkId]);
   }
 
-  /** Bridge, firewall rules and (user networks) the DNS server. Idempotent. */
-  private async up(n: NetworkRecord): Promise<void> {
-    if (n.Driver !== 'bridge') return;
+  /**
+   * Bridge, firewall rules and (user networks) the DNS server. Idempotent;
+   * cheap while the network is up. True when it built the bridge and rules.
+   */
+  private async up(n: NetworkRecord): Promise<boolean> {
+    if (n.Driver !== 'bridge') return false;
     const cfg = n.IPAM.Config[0]!;
-    const { prefix } = parseSubnet(cfg.Subnet);
-    await ensureBridge(n.bridge, `${cfg.Gateway}/${prefix}`);
-    await this.firewall.addNetwork(n.bridge, cfg.Subnet, { masquerade: !n.Internal });
-    if (!n.Internal) await enableIpForward();
     const live = this.live.get(n.Id) ?? {};
     this.live.set(n.Id, live);
+    let built = false;
+    clearTimeout(live.idle);
+    live.idle = undefined;
+    // Deleted behind our back (`ip link del`): build it all again.
+    if (live.up && !existsSync(`/sys/class/net/${n.bridge}`)) live.up = false;
+    if (!live.up) {
+      const { prefix } = parseSubnet(cfg.Subnet);
+      await ensureBridge(n.bridge, `${cfg.Gateway}/${prefix}`);
+      await this.firewall.addNetwork(n.bridge, cfg.Subnet, { masquerade: !n.Internal });
+      if (!n.Internal) await enableIpForward();
+      live.up = true;
+      built = true;
+    }
     if (!n.predefined && !live.dns) {
       const dns = new EmbeddedDns(cfg.Gateway, this.dnsRecords(n), this.log);
       try {
@@ -584,11 +628,27 @@ export class NetworkService {
         this.log(`the DNS server of network ${n.Name} could not listen on ${cfg.Gateway}:53 (${(err as Error).message}); its containers cannot resolve each other by name`);
       }
     }
+    return built;
+  }
+
+  /** Schedules down() for a network its last container left; up() cancels it. */
+  private downWhenIdle(n: NetworkRecord): void {
+    const live = this.live.get(n.Id) ?? {};
+    this.live.set(n.Id, live);
+    if (live.idle) return;
+    live.idle = setTimeout(() => {
+      live.idle = undefined;
+      void this.serial(async () => {
+        if (this.live.get(n.Id) === live && !live.idle && !this.endpointsOn(n.Id).length) await this.down(n);
+      }).catch((e) => this.log((e as Error).message));
+    }, this.opts.idleTeardownMs ?? 30_000);
+    live.idle.unref();
   }
 
   private async down(n: NetworkRecord): Promise<void> {
     if (n.Driver !== 'bridge') return;
     const live = this.live.get(n.Id);
+    clearTimeout(live?.idle);
     this.live.delete(n.Id);
     await live?.dns?.close();
     await this.firewall.removeNetwork(n.bridge, n.IPAM.Config[0]!.Subnet);
