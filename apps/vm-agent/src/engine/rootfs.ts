@@ -57,7 +57,10 @@ export async function mountRootfs(containerDir: string, lowerDirs: string[]): Pr
     lowers = [p.empty];
   }
   const data = `lowerdir=${lowers.join(':')},upperdir=${p.upper},workdir=${p.work},redirect_dir=off,index=off,metacopy=off`;
-  mount('overlay', p.target, 'overlay', [], data);
+  // nodev: a device node shipped in an image, or made in the rootfs by the
+  // container (it keeps CAP_MKNOD), must not open the machine's devices.
+  // The container's own /dev is a separate tmpfs made by the runtime.
+  mount('overlay', p.target, 'overlay', ['nodev'], data);
   return p.target;
 }
 

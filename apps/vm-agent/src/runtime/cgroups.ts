@@ -151,6 +151,7 @@ export class Cgroup {
       mkdirCgroup(join(mount, parent), cpuset);
       const dir = join(mount, parent, name);
       mkdirCgroup(dir, cpuset);
+      if (key.split(',').includes('devices')) allowDefaultDevices(dir);
       byKey.set(key, dir);
     }
     return new Cgroup(1, [...byKey.values()], (c) => [...byKey].find(([k]) => k.split(',').includes(c))?.[1]);
@@ -375,4 +376,23 @@ export class Cgroup {
       }
     }
   }
+}
+
+/**
+ * runc's default device rules (libcontainer/specconv AllowedDevices): any
+ * node may be made (mknod), but only these may be opened. Without them a
+ * container, which keeps CAP_MKNOD as in Docker, could make a node for the
+ * machine's disk or console and read or write it. (cgroup v2 has no
+ * devices files: the rootfs is mounted nodev there, see engine/rootfs.ts.)
+ */
+const DEFAULT_DEVICE_RULES = [
+  'c *:* m', 'b *:* m',
+  'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', // null zero full random urandom
+  'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', // tty console ptmx pts/*
+  'c 10:200 rwm', // net/tun
+];
+
+function allowDefaultDevices(dir: string): void {
+  writeFileSync(join(dir, 'devices.deny'), 'a');
+  for (const rule of DEFAULT_DEVICE_RULES) writeFileSync(join(dir, 'devices.allow'), rule);
 }
