@@ -35,6 +35,7 @@ Runs as root: it creates namespaces, mounts and cgroups.
   --data-root DIR       where images, containers and volumes live (default /var/lib/berth)
   --ssh-listen HOST:PORT  also serve SSH there (the host's link; needs --ssh-authorized-key)
   --ssh-authorized-key FILE  the one public key SSH accepts (authorized_keys form)
+  --max-layer-bytes N   refuse an image layer larger than N bytes unpacked (default 64 GiB)
   --version             print the version and exit`;
 
 async function main(): Promise<void> {
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       'data-root': { type: 'string', default: '/var/lib/berth' },
       'ssh-listen': { type: 'string' },
       'ssh-authorized-key': { type: 'string' },
+      'max-layer-bytes': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -61,6 +63,10 @@ async function main(): Promise<void> {
   if (!host.startsWith('unix://')) throw new Error(`--host must be unix:///PATH, got ${host}`);
   const socketPath = resolve(host.slice('unix://'.length));
   const dataRoot = resolve(values['data-root']!);
+  const maxLayerBytes = values['max-layer-bytes'] === undefined ? undefined : Number(values['max-layer-bytes']);
+  if (maxLayerBytes !== undefined && !(Number.isSafeInteger(maxLayerBytes) && maxLayerBytes > 0)) {
+    throw new Error(`--max-layer-bytes must be a positive number of bytes, got ${values['max-layer-bytes']}`);
+  }
   await mkdir(dataRoot, { recursive: true, mode: 0o711 });
 
   const engineId = await loadEngineId(dataRoot);
@@ -69,6 +75,7 @@ async function main(): Promise<void> {
     root: ImageService.rootFor(dataRoot),
     userAgent: `berth/${ENGINE_VERSION} (linux; node ${process.version})`,
     emit: (ev) => events.publish({ Type: 'image', ...ev }),
+    ...(maxLayerBytes ? { maxLayerBytes } : {}),
   });
   await images.init();
   // Networks first: restoring containers may start some (restart policies).
