@@ -10,6 +10,8 @@
  * joins its cgroup, builds its filesystem view, drops to Docker's default
  * capabilities and the given user, and execs.
  */
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { capabilityNumbers, DEFAULT_CAPABILITIES } from './capabilities.js';
 import { loadAddon } from './native.js';
 import { startLaunched, type ContainerProcess } from './process.js';
@@ -139,12 +141,35 @@ function nativeMount(m: ContainerMount) {
 }
 
 /**
+ * The runtime mounts proc, sysfs and the /dev tmpfs at these paths. Resolved
+ * in the root, a symlink there (an image whose /proc is `-> /`) would put
+ * procfs somewhere the masked and read-only paths do not cover, or leave the
+ * container without its /proc; runc refuses such a rootfs, and so do we.
+ */
+const KERNEL_MOUNT_POINTS = ['proc', 'sys', 'dev'];
+
+function refuseSymlinkedMountPoints(rootfs: string): void {
+  for (const name of KERNEL_MOUNT_POINTS) {
+    let isLink = false;
+    try {
+      isLink = lstatSync(join(rootfs, name)).isSymbolicLink();
+    } catch {
+      continue; // missing: the runtime makes the directory
+    }
+    if (isLink) {
+      throw Object.assign(new Error(`rootfs_linux: /${name} in the image is a symlink; ${name} must be mounted on a directory: rebuild the image without that link`), { syscall: 'mount' });
+    }
+  }
+}
+
+/**
  * Starts a container. Rejects with the child's error when a step fails
  * (message names the step and syscall; `code`, `errno`, `syscall` set); a
  * command that can not be exec'd reads as dockerd's
  * `exec: "x": executable file not found in $PATH`, with `exitCode` 127.
  */
 export function spawnContainer(spec: ContainerSpec): Promise<ContainerProcess> {
+  refuseSymlinkedMountPoints(spec.rootfs);
   const launched = loadAddon().spawn({
     ...nativeProcessSpec(spec),
     rootfs: spec.rootfs,
