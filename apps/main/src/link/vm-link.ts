@@ -14,7 +14,7 @@
  * - The host key is checked by the given verifier (keys.ts HostKeyPin).
  */
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import ssh2, { type ClientChannel, type PseudoTtyOptions } from 'ssh2';
 
 export class LinkLostError extends Error {
@@ -126,7 +126,11 @@ export class VmLink extends EventEmitter {
     return this.#open(`${host}:${port} in the VM`, (c, cb) => c.forwardOut('127.0.0.1', 0, host, port, cb));
   }
 
-  /** Runs a command in the guest as root; with `pty`, on a terminal. */
+  /**
+   * Runs a command in the guest as root; with `pty`, on a terminal. Read the
+   * exit status from the channel's `close` (code, signal): its `exit` event
+   * can fire before the caller gets the channel.
+   */
   exec(command: string, pty?: PseudoTtyOptions): Promise<ClientChannel> {
     return this.#open(`"${command}" in the VM`, (c, cb) => (pty ? c.exec(command, { pty }, cb) : c.exec(command, cb)));
   }
@@ -164,7 +168,7 @@ export class VmLink extends EventEmitter {
     });
     if (client !== this.#client) {
       // The connection dropped while the channel opened.
-      stream.destroy(new LinkLostError());
+      Duplex.prototype.destroy.call(stream, new LinkLostError());
       throw new LinkLostError();
     }
     this.#inFlight.add(stream);
@@ -186,8 +190,9 @@ export class VmLink extends EventEmitter {
     });
     client.on('error', (err: Error & { level?: string }) => {
       const hostKey = err.level === 'client-timeout' ? undefined : this.#opts.hostKeyProblem?.();
-      this.#lastError = hostKey ?? err.message;
-      this.#opts.log?.(`link: ${this.#lastError}`);
+      const message = hostKey ?? err.message;
+      if (message !== this.#lastError) this.#opts.log?.(`link: ${message}`); // once per cause, not per retry
+      this.#lastError = message;
     });
     client.on('close', () => {
       if (this.#client !== client) return;
@@ -215,7 +220,9 @@ export class VmLink extends EventEmitter {
   }
 
   #failInFlight(err: Error): void {
-    for (const s of this.#inFlight) s.destroy(err);
+    // ssh2's Channel.destroy() ignores its argument (it ends and closes the
+    // channel); the stream's own destroy makes readers see this error.
+    for (const s of this.#inFlight) Duplex.prototype.destroy.call(s, err);
     this.#inFlight.clear();
   }
 
