@@ -1,0 +1,94 @@
+/**
+ * What `berth start` runs on the host once the VM is booting: the link to
+ * the agent, the port forwarder and the host Docker socket, and the `berth`
+ * docker context. One call, one `close()`.
+ *
+ * Before the VM boots, the launcher calls `ensureLinkKeys(home)` and gives
+ * the guest `publicKey` as /run/berth/authorized_key (the guest init then
+ * starts the agent with `--ssh-listen 0.0.0.0:22 --ssh-authorized-key
+ * /run/berth/authorized_key`), and forwards guest :22 to host
+ * 127.0.0.1:`sshPort`.
+ */
+import { join } from 'node:path';
+import { ensureLinkKeys, HostKeyPin } from '../link/keys.js';
+import { VmLink } from '../link/vm-link.js';
+import { ensureDockerContext } from './docker-context.js';
+import { HostDockerSocket } from './host-socket.js';
+import { PortForwarder } from './port-forwarder.js';
+
+export interface VmHostServicesOptions {
+  /** $BERTH_HOME. */
+  home: string;
+  /** The host port QEMU forwards to guest :22 (on 127.0.0.1). */
+  sshPort: number;
+  /** The agent's host key line if the VM build knows it; else pinned on first connect. */
+  hostKey?: string;
+  /** The agent's socket in the guest (default /run/berth/engine.sock). */
+  engineSocket?: string;
+  /** How long to wait for the agent's SSH (default 60 s; TCG boots are slow). */
+  readyTimeoutMs?: number;
+  /** Create/update the `berth` docker context (default true). */
+  dockerContext?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface VmHostServices {
+  link: VmLink;
+  forwarder: PortForwarder;
+  socket: HostDockerSocket;
+  /** `unix://$BERTH_HOME/run/docker.sock`: what to print as DOCKER_HOST. */
+  dockerHost: string;
+  close(): Promise<void>;
+}
+
+export async function startVmHostServices(opts: VmHostServicesOptions): Promise<VmHostServices> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const keys = ensureLinkKeys(opts.home);
+  const pin = new HostKeyPin(opts.home);
+  if (opts.hostKey) pin.pin(opts.hostKey);
+  const link = new VmLink({
+    host: '127.0.0.1',
+    port: opts.sshPort,
+    privateKey: keys.privateKey,
+    verifyHostKey: pin.verify,
+    hostKeyProblem: () => pin.lastMismatch,
+    ...(opts.engineSocket ? { engineSocket: opts.engineSocket } : {}),
+    log,
+  });
+  link.start();
+  try {
+    await link.whenReady(opts.readyTimeoutMs ?? 60_000);
+  } catch (err) {
+    await link.close();
+    throw err;
+  }
+  const forwarder = new PortForwarder({ link, log });
+  forwarder.start();
+  let socket: HostDockerSocket;
+  try {
+    socket = await HostDockerSocket.listen({ path: join(opts.home, 'run', 'docker.sock'), link, forwarder, log });
+  } catch (err) {
+    await forwarder.stop();
+    await link.close();
+    throw err;
+  }
+  const dockerHost = `unix://${socket.path}`;
+  if (opts.dockerContext !== false) {
+    try {
+      ensureDockerContext({ host: dockerHost });
+    } catch (err) {
+      log(`cannot write the berth docker context: ${(err as Error).message} (DOCKER_HOST=${dockerHost} still works)`);
+    }
+  }
+  return {
+    link,
+    forwarder,
+    socket,
+    dockerHost,
+    close: async () => {
+      await socket.close();
+      await forwarder.stop();
+      await link.close();
+    },
+  };
+}
