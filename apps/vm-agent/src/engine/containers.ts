@@ -190,8 +190,12 @@ export class ContainerService {
       rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: killed ? 137 : 255, FinishedAt: nowRfc3339() };
       await this.store.save(rec);
     }
+    // Whatever still runs in its cgroup is left from the old agent (killed
+    // while starting it, before the pid was recorded): it goes first.
+    const cgroup = Cgroup.create(rec.Id);
+    await cgroup.killAll().catch((err) => this.warn(`container ${rec.Id.slice(0, 12)}: ${(err as Error).message}`));
     unmountRootfs(this.store.dir(rec.Id));
-    await Cgroup.create(rec.Id).remove().catch(() => {});
+    await cgroup.remove().catch(() => {});
     if (rec.HostConfig.AutoRemove && (wasActive || rec.State.Status === 'exited')) {
       await this.removeNow(rec);
       return;

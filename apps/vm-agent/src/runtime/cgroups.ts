@@ -358,6 +358,27 @@ export class Cgroup {
   }
 
   /**
+   * SIGKILLs every process in the cgroup and waits (up to 5 s) until none is
+   * left. For a cgroup whose owner is gone: an agent killed while starting a
+   * container leaves its process running in it, with no record of its pid.
+   */
+  async killAll(): Promise<void> {
+    for (let attempt = 0; attempt < 500; attempt++) {
+      const pids = new Set(this.dirs.flatMap((d) => (readTrim(join(d, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number)));
+      if (!pids.size) return;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await sleep(10);
+    }
+    throw new Error(`processes in cgroup ${this.dirs[0]} did not die after SIGKILL`);
+  }
+
+  /**
    * Removes the cgroup in every hierarchy. The processes must have exited;
    * a cgroup still busy a second later (a process not yet reaped) throws.
    */
