@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   volumes.setUsage((name) => containers.list().filter((c) => ContainerMounts.uses(c, name)).map((c) => c.Id));
   images.setUsage((id) => containers.usage(id));
   await containers.init();
+  await networks.forgetUnless((id) => containers.store.has(id));
   const execs = new ExecService(containers);
   const builder = new Builder({ images, containers, root: join(dataRoot, 'build') });
   await builder.init();

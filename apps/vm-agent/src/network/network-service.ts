@@ -161,6 +161,24 @@ export class NetworkService {
   }
 
   /**
+   * Drops what is kept for containers that do not exist: a create the
+   * agent did not live to finish (killed between configure and the record
+   * being written) left its endpoint config. Called once the container
+   * records are loaded.
+   */
+  forgetUnless(exists: (containerId: string) => boolean): Promise<void> {
+    return this.serial(async () => {
+      const gone = Object.keys(this.containers).filter((id) => !exists(id));
+      if (!gone.length) return;
+      for (const id of gone) {
+        await this.detachNow(id);
+        delete this.containers[id];
+      }
+      await this.saveContainers();
+    });
+  }
+
+  /**
    * At agent shutdown: detaches every container and tears the networks
    * down, leaving nothing on the host. (A restarted agent does not take
    * over containers of the previous one, so their plumbing has no use.)
