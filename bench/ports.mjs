@@ -4,7 +4,13 @@
 // through a port published on the host's loopback, berth-agent's userland
 // proxy vs dockerd's docker-proxy, the same busybox httpd container behind both.
 //
-//   sudo node --import tsx bench/ports.mjs [--requests 5000] [--concurrency 16] [--mb 64] [--runs 3]
+//   sudo node --import tsx bench/ports.mjs [--requests 5000] [--concurrency 16] [--mb 64] [--runs 5]
+//
+// Both engines run at once, each with its container, and every run measures
+// both in turn (the order flips each run); the summary gives medians with
+// min/max per engine and the two ratios berth/dockerd. The machine's load
+// average is printed before and after: on a busy machine, compare ratios,
+// not absolute figures.
 //
 // Uses ab (apache2-utils). A measurement, not a test: it checks only that
 // every request succeeded.
@@ -24,7 +30,7 @@ const { values: opts } = parseArgs({
     requests: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '16' },
     mb: { type: 'string', default: '64' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
     engines: { type: 'string', default: 'berth,dockerd' },
   },
 });
@@ -42,53 +48,72 @@ async function ab(args) {
   };
 }
 
-async function measure(docker, image) {
+/** Starts the benchmark container on `docker`, publishing a loopback port; waits until it serves. */
+async function serve(docker, image) {
   const port = await freePort();
   const name = `bench-ports-${process.pid}`;
   await docker.ok(['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:80`, image, 'sh', '-c',
     `mkdir -p /w && echo hello > /w/small.txt && dd if=/dev/zero of=/w/big.bin bs=1M count=${opts.mb} 2>/dev/null && httpd -f -p 80 -h /w`]);
-  try {
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      try {
-        await ab(['-n', '1', `${url}/big.bin`]);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      await ab(['-n', '1', `${url}/big.bin`]);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const rps = [];
-    const mbps = [];
-    for (let r = 0; r < Number(opts.runs); r++) {
-      rps.push((await ab(['-n', opts.requests, '-c', opts.concurrency, `${url}/small.txt`])).rps);
-      mbps.push((await ab(['-n', '20', '-c', '2', `${url}/big.bin`])).kbps / 1024);
-    }
-    return { rps: median(rps), mbps: median(mbps) };
-  } finally {
-    await docker.run(['rm', '-f', name]);
   }
+  return { url, remove: () => docker.run(['rm', '-f', name]) };
 }
 
+async function once(url) {
+  const { rps } = await ab(['-n', opts.requests, '-c', opts.concurrency, `${url}/small.txt`]);
+  const { kbps } = await ab(['-n', '20', '-c', '2', `${url}/big.bin`]);
+  return { rps, mbps: kbps / 1024 };
+}
+
+const stats = (xs) => `median ${median(xs).toFixed(0)} (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`;
+
+// Both engines run side by side and are measured alternately (the order
+// flips every run), so a change in the machine's load hits both alike.
+const engines = opts.engines.split(',');
 const reg = await startRegistry();
-const results = {};
+const running = [];
+const samples = Object.fromEntries(engines.map((e) => [e, { rps: [], mbps: [] }]));
 try {
   await pushImage({ url: reg.url }, 'bench/busybox', 'latest', await buildBusyboxImage({}));
   const image = `${reg.domain}/bench/busybox:latest`;
-  for (const engine of opts.engines.split(',')) {
+  for (const engine of engines) {
     const eng = engine === 'berth' ? await startAgent() : await startDockerd({ bridge: { address: '10.199.0.1/24' } });
     const docker = new DockerCli(eng.socket);
-    try {
-      await docker.ok(['pull', '-q', image]);
-      results[engine] = await measure(docker, image);
-      console.log(`${engine}: ${results[engine].rps.toFixed(0)} req/s, ${results[engine].mbps.toFixed(0)} MB/s`);
-    } finally {
-      docker.dispose();
-      await eng.dispose();
+    const entry = { engine, eng, docker };
+    running.push(entry);
+    await docker.ok(['pull', '-q', image]);
+    entry.ctr = await serve(docker, image);
+  }
+  console.log(`load before: ${(await sh('uptime')).stdout.trim()}`);
+  for (let r = 0; r < Number(opts.runs); r++) {
+    const order = r % 2 ? [...running].reverse() : running;
+    for (const { engine, ctr } of order) {
+      const s = await once(ctr.url);
+      samples[engine].rps.push(s.rps);
+      samples[engine].mbps.push(s.mbps);
+      console.log(`run ${r + 1} ${engine}: ${s.rps.toFixed(0)} req/s, ${s.mbps.toFixed(0)} MB/s`);
     }
   }
+  console.log(`load after: ${(await sh('uptime')).stdout.trim()}`);
 } finally {
+  for (const { ctr, docker, eng } of running.reverse()) {
+    await ctr?.remove();
+    docker.dispose();
+    await eng.dispose();
+  }
   await reg.stop();
 }
-if (results.berth && results.dockerd) {
-  console.log(`berth/dockerd: requests ${(results.berth.rps / results.dockerd.rps).toFixed(2)}x, throughput ${(results.berth.mbps / results.dockerd.mbps).toFixed(2)}x`);
+for (const engine of engines) {
+  console.log(`${engine}: req/s ${stats(samples[engine].rps)}; MB/s ${stats(samples[engine].mbps)}`);
+}
+if (samples.berth && samples.dockerd) {
+  const ratio = (k) => (median(samples.berth[k]) / median(samples.dockerd[k])).toFixed(2);
+  console.log(`berth/dockerd (medians): requests ${ratio('rps')}x, throughput ${ratio('mbps')}x`);
 }

@@ -16,7 +16,8 @@
         "src/process.c",
         "src/spawn.c",
         "src/exec.c",
-        "src/wait.c"
+        "src/wait.c",
+        "src/relay.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

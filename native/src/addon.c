@@ -18,6 +18,7 @@ static napi_value init(napi_env env, napi_value exports) {
   berth_init_exec(env, exports);
   berth_init_pty(env, exports);
   berth_init_wait(env, exports);
+  berth_init_relay(env, exports);
   return exports;
 }
 

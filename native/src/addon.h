@@ -13,5 +13,6 @@ void berth_init_spawn(napi_env env, napi_value exports);
 void berth_init_exec(napi_env env, napi_value exports);
 void berth_init_pty(napi_env env, napi_value exports);
 void berth_init_wait(napi_env env, napi_value exports);
+void berth_init_relay(napi_env env, napi_value exports);
 
 #endif

@@ -3,16 +3,18 @@
  * a listener on the host address relays each TCP connection, or each UDP
  * client's datagrams, to the container's address on its network.
  *
- * The same code serves the native mode and the VM, where main forwards the
- * host's ports to the guest's. A port in use fails the bind with Docker
+ * TCP bytes are moved by the kernel (splice, in the addon's relay thread);
+ * UDP datagrams by Node. The same code serves the native mode and the VM,
+ * where main forwards the host's ports to the guest's. A port in use fails the bind with Docker
  * Desktop's wording, and `publishPorts` either opens every listener or none.
  *
  * The container sees connections coming from its network's gateway address
  * (the proxy connects from the host's namespace), not the remote client's.
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { EngineError, systemError } from '../errors.js';
+import { relayCloseGroup, relayTcp } from '../runtime/native.js';
 import type { PortRequest, Proto } from './port-spec.js';
 
 /** A binding as dockerd reports it (NetworkSettings.Ports, `docker port`). */
@@ -63,70 +65,42 @@ function listenTcp(server: Server, host: string, port: number): Promise<number> 
   });
 }
 
-/** Bytes read per syscall when relaying: larger than Node's 64 KiB default, so bulk transfers cross into JS less often. */
-const RELAY_READ_BYTES = 512 * 1024;
+/** Listener ids tag relayed pairs, so closing a listener closes its connections. */
+let nextGroup = 1;
+
+/** The connected socket's fd. Node keeps it on the handle (not a documented field, but there on Unix since the start). */
+function socketFd(s: Socket): number {
+  const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('the accepted socket has no file descriptor to relay');
+  return fd;
+}
 
 /**
- * Copies what `from` reads to `to`, pausing `from` while `to` is full.
- * Reads go into one buffer shared by every connection (the `onread`
- * option): the callback runs synchronously after each read and copies the
- * chunk out before writing, since a write may complete later.
+ * TCP goes through the addon's splice(2) relay (runtime/native.ts
+ * `relayTcp`): Node only accepts. The connection is accepted paused, so
+ * Node has read nothing from it; the relay takes a dup of its fd and Node's
+ * socket is destroyed at once (that closes only Node's fd, not the
+ * connection). Bytes then never enter JavaScript, as with docker-proxy,
+ * whose Go copy loop splices too.
  */
-const relayBuffer = Buffer.allocUnsafe(RELAY_READ_BYTES);
-
-function readInto(to: () => Socket | undefined) {
-  return {
-    buffer: relayBuffer,
-    callback(this: Socket, n: number, buf: Buffer): boolean {
-      const dest = to();
-      if (!dest || dest.destroyed) return false;
-      const ok = dest.write(Buffer.from(buf.subarray(0, n)));
-      if (!ok) {
-        dest.once('drain', () => this.resume());
-        return false;
-      }
-      return true;
-    },
-  };
-}
-
-/** Relays one accepted connection to target:port; whichever side fails, both close. */
-function relayTcp(client: Socket, target: string, port: number): void {
-  const upstream = connect({ host: target, port, allowHalfOpen: true, noDelay: true, onread: readInto(() => client) });
-  client.setNoDelay(true);
-  client.on('data', (chunk: Buffer) => {
-    if (!upstream.write(chunk)) {
-      client.pause();
-      upstream.once('drain', () => client.resume());
-    }
-  });
-  // Half-closes travel: an end on one side ends the other's writing.
-  client.on('end', () => upstream.end());
-  upstream.on('end', () => client.end());
-  const fail = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on('error', fail);
-  upstream.on('error', fail);
-  client.on('close', () => upstream.destroySoon?.());
-  upstream.on('close', () => client.destroySoon?.());
-}
-
 async function openTcp(req: PortRequest, target: string, bindHost: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
-  const conns = new Set<Socket>();
-  const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
-    conns.add(client);
-    client.on('close', () => conns.delete(client));
-    relayTcp(client, target, req.containerPort);
+  const group = nextGroup++ >>> 0;
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
+    try {
+      relayTcp(socketFd(client), target, req.containerPort, group);
+    } catch (err) {
+      // Out of fds or memory: this connection is refused, the next may work.
+      console.error(`berth-agent: network: relaying a connection on port ${port} to ${target}:${req.containerPort}: ${(err as Error).message}`);
+    }
+    client.destroy();
   });
   const bound = await listenTcp(server, bindHost, port);
   return {
     port: bound,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const c of conns) c.destroy();
         server.close(() => resolve());
+        relayCloseGroup(group);
       }),
   };
 }

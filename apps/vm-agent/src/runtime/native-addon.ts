@@ -76,4 +76,10 @@ export interface Addon {
   pidfdOpen(pid: number): number;
   sendSignal(pidfd: number, signal: number): void;
   resize(ptyMaster: number, cols: number, rows: number): void;
+
+  /** Relays a dup of clientFd to host:port with splice(2) (native/src/relay.c); the caller keeps its fd. */
+  relayAdd(clientFd: number, host: string, port: number, group: number): void;
+  /** Closes every relayed pair of `group`; returns how many. */
+  relayCloseGroup(group: number): number;
+  relayCount(): number;
 }

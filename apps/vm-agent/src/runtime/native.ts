@@ -108,3 +108,27 @@ export function mount(
 export function umount(target: string, flags: readonly UmountFlag[] | number = 0): void {
   loadAddon().umount(target, flags);
 }
+
+/**
+ * Kernel-side TCP relay (native/src/relay.c): bytes between a connected
+ * socket and host:port move by splice(2) on the addon's worker thread and
+ * never enter JavaScript. The relay dups `clientFd`, so the caller still
+ * owns its fd and must close it (destroy its socket) now; the relay owns
+ * the dup and the upstream connection and closes both when both directions
+ * have ended (half-closes are passed on) or either fails. `group` tags the
+ * pair for `relayCloseGroup`. Throws a system error (EMFILE, ...) if the
+ * pair cannot be set up; a refused connect just closes the client.
+ */
+export function relayTcp(clientFd: number, host: string, port: number, group: number): void {
+  loadAddon().relayAdd(clientFd, host, port, group);
+}
+
+/** Closes every pair relayed with `group` (a listener going away); returns how many. */
+export function relayCloseGroup(group: number): number {
+  return loadAddon().relayCloseGroup(group);
+}
+
+/** Pairs the relay has open now (for leak checks). */
+export function relayCount(): number {
+  return loadAddon().relayCount();
+}
