@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { buildRouter } from './api/api.js';
 import { Builder } from './build/builder.js';
@@ -36,6 +37,8 @@ Runs as root: it creates namespaces, mounts and cgroups.
   --ssh-listen HOST:PORT  also serve SSH there (the host's link; needs --ssh-authorized-key)
   --ssh-authorized-key FILE  the one public key SSH accepts (authorized_keys form)
   --max-layer-bytes N   refuse an image layer larger than N bytes unpacked (default 64 GiB)
+  --host-gateway ADDR   in a VM: the address reaching the host's loopback; registries on
+                        localhost/127.0.0.1 are dialed there (QEMU user networking: 10.0.2.2)
   --version             print the version and exit`;
 
 async function main(): Promise<void> {
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
       'ssh-listen': { type: 'string' },
       'ssh-authorized-key': { type: 'string' },
       'max-layer-bytes': { type: 'string' },
+      'host-gateway': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -67,6 +71,8 @@ async function main(): Promise<void> {
   if (maxLayerBytes !== undefined && !(Number.isSafeInteger(maxLayerBytes) && maxLayerBytes > 0)) {
     throw new Error(`--max-layer-bytes must be a positive number of bytes, got ${values['max-layer-bytes']}`);
   }
+  const hostGateway = values['host-gateway'];
+  if (hostGateway !== undefined && isIP(hostGateway) === 0) throw new Error(`--host-gateway must be an IP address, got ${hostGateway}`);
   await mkdir(dataRoot, { recursive: true, mode: 0o711 });
 
   const engineId = await loadEngineId(dataRoot);
@@ -76,6 +82,7 @@ async function main(): Promise<void> {
     userAgent: `berth/${ENGINE_VERSION} (linux; node ${process.version})`,
     emit: (ev) => events.publish({ Type: 'image', ...ev }),
     ...(maxLayerBytes ? { maxLayerBytes } : {}),
+    ...(hostGateway ? { loopbackGateway: hostGateway } : {}),
   });
   await images.init();
   // Networks first: restoring containers may start some (restart policies).

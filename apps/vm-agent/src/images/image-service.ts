@@ -24,6 +24,8 @@ export interface ImageServiceOptions {
   emit: (ev: ImageEventInput) => void;
   userAgent: string;
   maxLayerBytes?: number;
+  /** In the VM: where the host's loopback is reached (RegistryClient loopbackGateway). */
+  loopbackGateway?: string;
 }
 
 /**
@@ -50,7 +52,11 @@ export class ImageService {
         const key = JSON.stringify(credentials ?? null);
         let c = clients.get(key);
         if (!c) {
-          c = new RegistryClient({ credentials: () => credentials, userAgent: opts.userAgent });
+          c = new RegistryClient({
+            credentials: () => credentials,
+            userAgent: opts.userAgent,
+            ...(opts.loopbackGateway ? { loopbackGateway: opts.loopbackGateway } : {}),
+          });
           clients.set(key, c);
         }
         return c;

@@ -42,6 +42,7 @@ import {
   registryErrorMessage,
   repositoryScope,
 } from './registry-auth.js';
+import { loopbackDispatcher } from './loopback-dial.js';
 
 export type { RegistryCredentials } from './registry-auth.js';
 
@@ -64,6 +65,11 @@ export interface RegistryClientOptions {
   /** Looked up on every request, so a login takes effect without a new client. */
   credentials?: (domain: string) => RegistryCredentials | undefined;
   userAgent?: string;
+  /**
+   * In the VM: the address that reaches the host's loopback (QEMU's 10.0.2.2).
+   * Loopback registries are dialed there, keeping their names (loopback-dial.ts).
+   */
+  loopbackGateway?: string;
 }
 
 /** A manifest larger than this is refused (containerd and dockerd use the same bound). */
@@ -122,10 +128,12 @@ export class RegistryClient {
   readonly #tokens = new TokenCache();
   /** Per domain: the challenge of `GET /v2/` (undefined: no auth asked). */
   readonly #challenges = new Map<string, Promise<AuthChallenge | undefined>>();
+  readonly #dispatcher: ReturnType<typeof loopbackDispatcher> | undefined;
 
   constructor(opts: RegistryClientOptions = {}) {
     this.#credentials = opts.credentials ?? (() => undefined);
     this.#userAgent = opts.userAgent ?? 'berth';
+    if (opts.loopbackGateway) this.#dispatcher = loopbackDispatcher(opts.loopbackGateway, isLoopbackDomain);
   }
 
   /**
@@ -402,6 +410,8 @@ export class RegistryClient {
     const origin = current.origin;
     for (let hop = 0; ; hop++) {
       const init: RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual' };
+      // Only dispatch() is ever called on it (loopback-dial.ts).
+      if (this.#dispatcher) (init as { dispatcher?: unknown }).dispatcher = this.#dispatcher;
       if (body !== undefined) {
         init.body = body instanceof Readable ? (body as unknown as ReadableStream) : body;
         if (body instanceof Readable) init.duplex = 'half';
