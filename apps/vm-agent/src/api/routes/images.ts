@@ -6,6 +6,7 @@ import { compareApiVersions } from '../version.js';
 import { JsonLines, checkFilterKeys, parseFilters, queryBool, readJson, sendJson } from '../http-io.js';
 import type { RegistryCredentials } from '../../images/registry-client.js';
 import { registryAuthFrom } from '../registry-auth-header.js';
+import { legacyImageFields } from './image-legacy-fields.js';
 import type { Router } from '../router.js';
 
 export interface ImageRoutesDeps {
@@ -144,7 +145,7 @@ export async function imageInspect(images: ImageService, img: ImageRecord, apiVe
   };
   if (config.variant) out.Variant = config.variant;
   if (compareApiVersions(apiVersion, '1.44') < 0) out.VirtualSize = img.size;
-  return out;
+  return { ...out, ...legacyImageFields(config) };
 }
 
 async function imageHistory(images: ImageService, img: ImageRecord) {
