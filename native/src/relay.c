@@ -4,8 +4,12 @@
  * pipe, so no byte is copied into user space (docker-proxy does the same:
  * Go's io.Copy between TCP connections splices on Linux).
  *
- * One worker thread, started on first use, runs an epoll loop over every
- * relayed connection pair; sockets are edge-triggered and drained to EAGAIN.
+ * Worker threads (one per CPU, at most RELAY_MAX_WORKERS), started on first
+ * use, each run an epoll loop over their share of the connection pairs (a
+ * new pair goes to the worker with the fewest); sockets are edge-triggered
+ * and drained to EAGAIN. Several threads, as Go's runtime has for
+ * docker-proxy, so concurrent transfers use every core and a busy machine's
+ * scheduler gives the relay a share per transfer, not one for all.
  *
  * Ownership and closing:
  *  - relayAdd dups the client fd it is given (the caller still owns and
@@ -22,11 +26,11 @@
  *  - Writing to a peer that has gone raises SIGPIPE; Node ignores it
  *    process-wide, so splice just fails with EPIPE and the pair closes.
  *
- * Threads: `lock` guards the pair list and every pair's state. The worker
- * takes it per event; the JavaScript thread takes it to add or close pairs.
- * A pair closed by either thread is removed from epoll and its fds closed at
- * once, but its memory is freed by the worker only after the batch of
- * events it is processing (which may still name the pair) is done.
+ * Threads: a worker's `lock` guards its pair list and its pairs' state. The
+ * worker takes it per event; the JavaScript thread takes it to add or close
+ * pairs. A pair closed by either thread is removed from epoll and its fds
+ * closed at once, but its memory is freed by its worker only after the
+ * batch of events it is processing (which may still name the pair) is done.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,8 +57,18 @@
  * the current batch, so one bulk transfer cannot starve the others (or keep
  * the lock from the JavaScript thread). */
 #define RELAY_TURN_BYTES (4 * 1024 * 1024)
+#define RELAY_MAX_WORKERS 4
 
 struct pair;
+
+struct worker {
+  pthread_mutex_t lock;
+  int epfd;
+  struct pair *live;      /* guarded by lock */
+  struct pair *graveyard; /* closed, freed by the worker after its batch */
+  struct pair *again;     /* used its turn with data left; worker only */
+  size_t count;           /* live pairs; atomic, read without the lock */
+};
 
 /* One socket of a pair, as epoll sees it. */
 struct end {
@@ -72,6 +86,7 @@ struct flow {
 };
 
 struct pair {
+  struct worker *w;
   struct pair *prev, *next; /* live list, or the graveyard (next only) */
   struct pair *again_next;
   uint32_t group;
@@ -82,12 +97,9 @@ struct pair {
   struct flow up, down; /* client -> upstream, upstream -> client */
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int epfd = -1;
-static struct pair *live;      /* guarded by lock */
-static struct pair *graveyard; /* closed, freed by the worker after its batch */
-static struct pair *again;     /* used its turn with data left; worker only */
-static size_t live_count;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct worker workers[RELAY_MAX_WORKERS];
+static int started; /* workers running; guarded by start_lock */
 
 static void close_fd(int *fd) {
   if (*fd >= 0) close(*fd);
@@ -95,17 +107,19 @@ static void close_fd(int *fd) {
 }
 
 static void bury(struct pair *p) {
-  p->next = graveyard;
-  graveyard = p;
+  p->next = p->w->graveyard;
+  p->w->graveyard = p;
 }
 
-/* Under lock. Removes the pair from epoll and the live list, closes its fds
- * (each exactly once: close_fd forgets it) and leaves the memory to the worker. */
+/* Under its worker's lock. Removes the pair from epoll and the live list,
+ * closes its fds (each exactly once: close_fd forgets it) and leaves the
+ * memory to the worker. */
 static void close_pair(struct pair *p) {
+  struct worker *w = p->w;
   if (p->closed) return;
   p->closed = true;
-  if (p->client.fd >= 0) epoll_ctl(epfd, EPOLL_CTL_DEL, p->client.fd, NULL);
-  if (p->upstream.fd >= 0) epoll_ctl(epfd, EPOLL_CTL_DEL, p->upstream.fd, NULL);
+  if (p->client.fd >= 0) epoll_ctl(w->epfd, EPOLL_CTL_DEL, p->client.fd, NULL);
+  if (p->upstream.fd >= 0) epoll_ctl(w->epfd, EPOLL_CTL_DEL, p->upstream.fd, NULL);
   close_fd(&p->client.fd);
   close_fd(&p->upstream.fd);
   close_fd(&p->up.pipe_r);
@@ -113,9 +127,9 @@ static void close_pair(struct pair *p) {
   close_fd(&p->down.pipe_r);
   close_fd(&p->down.pipe_w);
   if (p->prev) p->prev->next = p->next;
-  else live = p->next;
+  else w->live = p->next;
   if (p->next) p->next->prev = p->prev;
-  live_count--;
+  __atomic_fetch_sub(&w->count, 1, __ATOMIC_RELAXED);
   p->prev = NULL;
   p->next = NULL;
   if (!p->again) bury(p);
@@ -185,8 +199,8 @@ static void serve(struct pair *p) {
     close_pair(p);
   } else if (more && !p->again) {
     p->again = true;
-    p->again_next = again;
-    again = p;
+    p->again_next = p->w->again;
+    p->w->again = p;
   }
 }
 
@@ -205,20 +219,21 @@ static void on_event(struct end *e, uint32_t events) {
   serve(p);
 }
 
-static void *worker(void *arg) {
+static void *run_worker(void *arg) {
+  struct worker *w = arg;
   struct epoll_event events[RELAY_BATCH];
   for (;;) {
-    int n = epoll_wait(epfd, events, RELAY_BATCH, again ? 0 : -1);
+    int n = epoll_wait(w->epfd, events, RELAY_BATCH, w->again ? 0 : -1);
     if (n < 0 && errno != EINTR) abort(); /* only EBADF/EINVAL: a bug */
     for (int i = 0; i < n; i++) {
-      pthread_mutex_lock(&lock);
+      pthread_mutex_lock(&w->lock);
       on_event(events[i].data.ptr, events[i].events);
-      pthread_mutex_unlock(&lock);
+      pthread_mutex_unlock(&w->lock);
     }
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&w->lock);
     /* Pairs that used up their turn; serving them may queue them again. */
-    struct pair *turn = again;
-    again = NULL;
+    struct pair *turn = w->again;
+    w->again = NULL;
     while (turn) {
       struct pair *p = turn;
       turn = p->again_next;
@@ -226,35 +241,63 @@ static void *worker(void *arg) {
       if (p->closed) bury(p);
       else serve(p);
     }
-    while (graveyard) {
-      struct pair *p = graveyard;
-      graveyard = p->next;
+    while (w->graveyard) {
+      struct pair *p = w->graveyard;
+      w->graveyard = p->next;
       free(p);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&w->lock);
   }
   return NULL;
 }
 
-/* Under lock. Starts the epoll set and the worker once. Returns 0 or an errno. */
-static int ensure_worker(void) {
-  if (epfd >= 0) return 0;
-  int fd = epoll_create1(EPOLL_CLOEXEC);
-  if (fd < 0) return errno;
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  epfd = fd;
-  int r = pthread_create(&t, &attr, worker, NULL);
-  pthread_attr_destroy(&attr);
-  if (r != 0) {
-    close(fd);
-    epfd = -1;
-    return r;
+/* Starts the workers once; returns how many run (0: *err says why). */
+static int start_workers(int *err) {
+  pthread_mutex_lock(&start_lock);
+  if (started == 0) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int want = cpus < 1 ? 1 : cpus > RELAY_MAX_WORKERS ? RELAY_MAX_WORKERS : (int)cpus;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    while (started < want) {
+      struct worker *w = &workers[started];
+      pthread_t t;
+      w->epfd = epoll_create1(EPOLL_CLOEXEC);
+      if (w->epfd < 0) {
+        *err = errno;
+        break;
+      }
+      pthread_mutex_init(&w->lock, NULL);
+      if ((*err = pthread_create(&t, &attr, run_worker, w)) != 0) {
+        pthread_mutex_destroy(&w->lock);
+        close(w->epfd);
+        break;
+      }
+      started++; /* fewer than wanted still relays */
+    }
+    pthread_attr_destroy(&attr);
   }
-  return 0;
+  int n = started;
+  pthread_mutex_unlock(&start_lock);
+  return n;
+}
+
+/* How many workers run (without starting any). */
+static int running_workers(void) {
+  pthread_mutex_lock(&start_lock);
+  int n = started;
+  pthread_mutex_unlock(&start_lock);
+  return n;
+}
+
+/* The worker with the fewest pairs. */
+static struct worker *pick_worker(int n) {
+  struct worker *best = &workers[0];
+  for (int i = 1; i < n; i++)
+    if (__atomic_load_n(&workers[i].count, __ATOMIC_RELAXED) < __atomic_load_n(&best->count, __ATOMIC_RELAXED)) best = &workers[i];
+  return best;
 }
 
 static int make_pipe(struct flow *f) {
@@ -268,7 +311,7 @@ static int make_pipe(struct flow *f) {
 
 static int watch(struct end *e) {
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = e};
-  return epoll_ctl(epfd, EPOLL_CTL_ADD, e->fd, &ev) == 0 ? 0 : errno;
+  return epoll_ctl(e->pair->w->epfd, EPOLL_CTL_ADD, e->fd, &ev) == 0 ? 0 : errno;
 }
 
 /*
@@ -307,11 +350,21 @@ static napi_value js_relay_add(napi_env env, napi_callback_info info) {
     return e;
   }
 
+  int err = 0;
+  int nworkers = start_workers(&err);
+  if (nworkers == 0) {
+    berth_throw_errno(env, err, "pthread_create", "start the relay threads for %s:%u", host, port);
+    free(host);
+    return NULL;
+  }
   struct pair *p = calloc(1, sizeof *p);
   if (!p) {
+    berth_throw_errno(env, ENOMEM, "malloc", "relay to %s:%u", host, port);
     free(host);
-    return berth_throw_errno(env, ENOMEM, "malloc", "relay to %s:%u", host, port);
+    return NULL;
   }
+  struct worker *w = pick_worker(nworkers);
+  p->w = w;
   p->group = group;
   p->connecting = true;
   p->client = (struct end){p, -1};
@@ -320,18 +373,13 @@ static napi_value js_relay_add(napi_env env, napi_callback_info info) {
   p->down = (struct flow){&p->upstream, &p->client, -1, -1, 0, false, false};
 
   const char *step = "fcntl";
-  int err = 0;
   int one = 1;
-  pthread_mutex_lock(&lock);
+  pthread_mutex_lock(&w->lock);
   /* Linked first, so every failure below unwinds through close_pair. */
-  p->next = live;
-  if (live) live->prev = p;
-  live = p;
-  live_count++;
-  if ((err = ensure_worker()) != 0) {
-    step = "epoll_create1";
-    goto fail;
-  }
+  p->next = w->live;
+  if (w->live) w->live->prev = p;
+  w->live = p;
+  __atomic_fetch_add(&w->count, 1, __ATOMIC_RELAXED);
   p->client.fd = fcntl((int)client_fd, F_DUPFD_CLOEXEC, 0);
   if (p->client.fd < 0) {
     err = errno;
@@ -357,19 +405,19 @@ static napi_value js_relay_add(napi_env env, napi_callback_info info) {
   if (connect(p->upstream.fd, (struct sockaddr *)&addr, addrlen) != 0 && errno != EINPROGRESS) {
     /* Refused at once (rare for TCP): the same as a later refusal. */
     close_pair(p);
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&w->lock);
     free(host);
     return NULL;
   }
   step = "epoll_ctl";
   if ((err = watch(&p->client)) != 0 || (err = watch(&p->upstream)) != 0) goto fail;
-  pthread_mutex_unlock(&lock);
+  pthread_mutex_unlock(&w->lock);
   free(host);
   return NULL;
 
 fail:
   close_pair(p);
-  pthread_mutex_unlock(&lock);
+  pthread_mutex_unlock(&w->lock);
   berth_throw_errno(env, err, step, "relay fd %u to %s:%u", client_fd, host, port);
   free(host);
   return NULL;
@@ -380,15 +428,19 @@ static napi_value js_relay_close_group(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   uint32_t group, closed = 0;
   if (!args_get(env, info, 1, argv) || !args_uint32(env, argv[0], "relayCloseGroup: group", &group)) return NULL;
-  pthread_mutex_lock(&lock);
-  for (struct pair *p = live, *next; p; p = next) {
-    next = p->next;
-    if (p->group == group) {
-      close_pair(p);
-      closed++;
+  int n = running_workers();
+  for (int i = 0; i < n; i++) {
+    struct worker *w = &workers[i];
+    pthread_mutex_lock(&w->lock);
+    for (struct pair *p = w->live, *next; p; p = next) {
+      next = p->next;
+      if (p->group == group) {
+        close_pair(p);
+        closed++;
+      }
     }
+    pthread_mutex_unlock(&w->lock);
   }
-  pthread_mutex_unlock(&lock);
   NAPI_CALL(env, napi_create_uint32(env, closed, &result));
   return result;
 }
@@ -396,10 +448,10 @@ static napi_value js_relay_close_group(napi_env env, napi_callback_info info) {
 /* relayCount(): pairs open now (for leak checks). */
 static napi_value js_relay_count(napi_env env, napi_callback_info info) {
   napi_value result;
-  pthread_mutex_lock(&lock);
-  uint32_t n = (uint32_t)live_count;
-  pthread_mutex_unlock(&lock);
-  NAPI_CALL(env, napi_create_uint32(env, n, &result));
+  int n = running_workers();
+  uint32_t count = 0;
+  for (int i = 0; i < n; i++) count += (uint32_t)__atomic_load_n(&workers[i].count, __ATOMIC_RELAXED);
+  NAPI_CALL(env, napi_create_uint32(env, count, &result));
   return result;
 }
 
