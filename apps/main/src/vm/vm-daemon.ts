@@ -1,0 +1,229 @@
+/**
+ * The VM daemon (`berth vm-daemon`, started detached by `berth start`): owns
+ * QEMU and the host services for as long as the VM runs, and publishes what
+ * it is doing in run/state.json (vm-state.ts).
+ *
+ * Life: take the lock (one daemon per $BERTH_HOME) → put away an orphaned
+ * QEMU a killed daemon left → boot (QemuVm, TCG fallback remembered in the
+ * settings) → wait for the agent's SSH → host socket, port forwarder, docker
+ * context (startVmHostServices) → `running`. SIGTERM: close the host socket,
+ * power the guest off through QMP (the agent stops containers with their
+ * timeouts, init unmounts the disk), `stopped`, exit 0. QEMU dying on its
+ * own: `failed` with the last console lines, host services closed, exit 1.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { findInCheckout } from '../engine/checkout-path.js';
+import { startVmHostServices, type VmHostServices } from '../engine/vm-host-services.js';
+import { freePort } from './free-port.js';
+import { ensureLinkKeys } from '../link/keys.js';
+import { linkJson } from '../link/link-http.js';
+import { planAccelerator, loadSettings, updateSettings, type AcceleratorChoice, type Settings } from '../settings/settings.js';
+import { hostOs } from './accel.js';
+import { qmpCommand } from './qmp.js';
+import { guestPathFor } from './qemu-args.js';
+import { QemuVm, VmStartError, type VmExit } from './qemu-vm.js';
+import { isOurQemu, lockHolder, pidAlive, readRunState, vmPaths, writeRunState, type VmPaths, type VmRunState } from './vm-state.js';
+
+export interface VmOverrides {
+  accel?: AcceleratorChoice;
+  cpus?: number;
+  memoryMiB?: number;
+  diskGiB?: number;
+}
+
+/** resources/vm/out of this checkout, or $BERTH_VM_IMAGE (a directory with vmlinuz and initramfs.cpio.gz). */
+export function findVmImage(env: NodeJS.ProcessEnv = process.env): { kernel: string; initrd: string } | undefined {
+  const dir = env.BERTH_VM_IMAGE || findInCheckout(join('resources', 'vm', 'out', 'vmlinuz'))?.replace(/[/\\]vmlinuz$/, '');
+  return dir ? { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initramfs.cpio.gz') } : undefined;
+}
+
+/** How long the agent may take to answer SSH after the kernel starts (TCG on a busy 2-core host boots in ~20 s). */
+const AGENT_TIMEOUT_MS = 300_000;
+
+/** Takes the lock or says who holds it. A lock whose process is gone is taken over. */
+function takeLock(paths: VmPaths): number | undefined {
+  mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  for (let i = 0; i < 3; i++) {
+    try {
+      const fd = openSync(paths.lockFile, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = lockHolder(paths);
+      if (holder) return holder;
+      rmSync(paths.lockFile, { force: true });
+    }
+  }
+  throw new Error(`cannot take the VM lock ${paths.lockFile}`);
+}
+
+function releaseLock(paths: VmPaths): void {
+  try {
+    if (Number(readFileSync(paths.lockFile, 'utf8').trim()) === process.pid) rmSync(paths.lockFile, { force: true });
+  } catch {
+    // gone already
+  }
+}
+
+/** A QEMU left by a daemon that was killed: power it off (its disk is ours), then kill it. */
+async function putAwayOrphan(paths: VmPaths, log: (m: string) => void): Promise<void> {
+  const last = readRunState(paths);
+  if (!last?.qemuPid || !isOurQemu(last.qemuPid, paths)) return;
+  log(`a QEMU (pid ${last.qemuPid}) from a daemon that died is still running; powering it off`);
+  try {
+    await qmpCommand({ unix: paths.qmpSocket }, 'system_powerdown');
+    for (let i = 0; i < 600 && pidAlive(last.qemuPid); i++) await new Promise((r) => setTimeout(r, 100));
+  } catch {
+    // QMP gone: kill below
+  }
+  if (pidAlive(last.qemuPid)) process.kill(last.qemuPid, 'SIGKILL');
+}
+
+export async function runVmDaemon(home: string, overrides: VmOverrides): Promise<number> {
+  const paths = vmPaths(home);
+  const log = (m: string) => console.error(`${new Date().toISOString()} ${m}`);
+  const holder = takeLock(paths);
+  if (holder) {
+    log(`another VM daemon (pid ${holder}) runs for ${home}`);
+    return 2;
+  }
+  const startedAt = new Date().toISOString();
+  let state: VmRunState = { daemonPid: process.pid, phase: 'starting', message: 'Starting the VM…', startedAt };
+  const publish = (change: Partial<VmRunState>) => {
+    state = { ...state, ...change };
+    writeRunState(paths, state);
+    log(`${state.phase}: ${state.message}`);
+  };
+  publish({});
+
+  let vm: QemuVm | undefined;
+  let services: VmHostServices | undefined;
+  let ending = false;
+  const fail = async (message: string, consoleTail: string[]) => {
+    ending = true;
+    await services?.close().catch(() => {});
+    publish({ phase: 'failed', message, consoleTail, endedAt: new Date().toISOString(), link: 'closed' });
+    releaseLock(paths);
+    return 1;
+  };
+
+  let stopRequested: (() => void) | undefined;
+  const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => stopRequested?.());
+  process.on('SIGHUP', () => {}); // detached: a closing terminal is not a stop
+
+  try {
+    await putAwayOrphan(paths, log);
+    let settings: Settings = loadSettings(home);
+    settings = {
+      ...settings,
+      ...(overrides.cpus ? { cpus: overrides.cpus } : {}),
+      ...(overrides.memoryMiB ? { memoryMiB: overrides.memoryMiB } : {}),
+      ...(overrides.diskGiB ? { diskGiB: overrides.diskGiB } : {}),
+    };
+    const os = hostOs();
+    const plan = planAccelerator(overrides.accel ?? settings.accelerator, settings.acceleratorFallback, os);
+    const image = findVmImage();
+    if (!image) return await fail('The VM image is not built: run `npm run build:vm` (it makes resources/vm/out), or set BERTH_VM_IMAGE.', []);
+    const keys = ensureLinkKeys(home);
+    // The console log and the QMP socket (which can power the VM off) are the user's alone.
+    mkdirSync(paths.vmDir, { recursive: true, mode: 0o700 });
+    const sshPort = await freePort();
+    const share = os === 'win32' ? undefined : { hostPath: homedir(), guestPath: guestPathFor(os, homedir()) };
+    publish({
+      message: `Booting the VM (${plan.accel}, ${settings.cpus} CPUs, ${settings.memoryMiB} MiB)…`,
+      accel: plan.accel,
+      ...(plan.note ? { accelNote: plan.note } : {}),
+      cpus: settings.cpus,
+      memoryMiB: settings.memoryMiB,
+      sshPort,
+    });
+    vm = new QemuVm({
+      stateDir: paths.vmDir,
+      ...image,
+      accel: plan.accel,
+      cpus: settings.cpus,
+      memoryMiB: settings.memoryMiB,
+      diskSizeGiB: settings.diskGiB,
+      sshPort,
+      ...(share ? { share } : {}),
+      authorizedKey: keys.publicKey,
+      onConsoleLine: (line) => {
+        if (state.phase === 'kernel' && /berth-init: .*agent started/.test(line)) publish({ phase: 'agent', message: 'The agent is starting…' });
+        else if ((state.phase === 'kernel' || state.phase === 'agent') && /berth-init: .*agent is listening/.test(line)) {
+          publish({ phase: 'engine', message: 'The engine is up in the VM; connecting…' });
+        }
+      },
+    });
+    const started = await vm.start();
+    if (started.fellBack) {
+      const { from, reason } = started.fellBack;
+      updateSettings(home, (s) => ({ ...s, acceleratorFallback: { from: from as 'kvm' | 'hvf' | 'whpx', reason, at: new Date().toISOString() } }));
+      publish({ accel: 'tcg', accelNote: `${reason}; using TCG (software emulation), which is slower. Remembered for the next start (--accel ${from} tries it again).` });
+    } else if (started.accel !== 'tcg') {
+      const had = settings.acceleratorFallback;
+      if (had?.from === started.accel) updateSettings(home, (s) => ({ ...s, acceleratorFallback: undefined }));
+    }
+    publish({ phase: 'kernel', message: 'The kernel is booting…', qemuPid: started.pid });
+
+    let exited: ((e: VmExit) => void) | undefined;
+    const vmExit = new Promise<VmExit>((resolve) => (exited = resolve));
+    vm.on('exit', (e) => exited?.(e));
+
+    const bringUp = startVmHostServices({ home, sshPort, readyTimeoutMs: AGENT_TIMEOUT_MS, log });
+    const first = await Promise.race([bringUp.then((s) => ({ services: s })), vmExit.then((e) => ({ exit: e })), stopSignal.then(() => ({ stop: true as const }))]);
+    if ('exit' in first) {
+      bringUp.then((s) => s.close(), () => {});
+      return await fail(`The VM stopped while booting: ${first.exit.message}`, vm.lastConsoleLines(20));
+    }
+    if ('stop' in first) {
+      bringUp.then((s) => s.close(), () => {});
+      return await stop();
+    }
+    services = first.services;
+    const version = await linkJson<{ Version?: string }>(services.link, { method: 'GET', path: '/version', timeoutMs: 60_000 });
+    services.link.on('state', (s: string) => {
+      if (ending) return;
+      publish({
+        link: s,
+        message: s === 'ready' ? `The engine is running: DOCKER_HOST=${services!.dockerHost}` : `The engine in the VM does not answer (${services!.link.lastError}); retrying`,
+      });
+    });
+    publish({
+      phase: 'running',
+      message: `The engine is running: DOCKER_HOST=${services.dockerHost}`,
+      readyAt: new Date().toISOString(),
+      dockerHost: services.dockerHost,
+      engineVersion: version.body.Version ?? 'unknown',
+      link: 'ready',
+    });
+
+    const end = await Promise.race([vmExit.then((e) => ({ exit: e })), stopSignal.then(() => ({ stop: true as const }))]);
+    if ('exit' in end) return await fail(`The VM stopped unexpectedly: ${end.exit.message}`, vm.lastConsoleLines(20));
+    return await stop();
+  } catch (err) {
+    const lines = err instanceof VmStartError ? err.consoleLines : (vm?.lastConsoleLines(20) ?? []);
+    if (vm?.running) await vm.stop(10_000).catch(() => {});
+    return await fail(err instanceof Error ? err.message : String(err), lines);
+  }
+
+  async function stop(): Promise<number> {
+    ending = true;
+    publish({ phase: 'stopping', message: 'Stopping: the engine stops its containers, then the VM powers off…' });
+    await services?.close().catch(() => {});
+    const result = vm ? await vm.stop(60_000) : { clean: true };
+    publish({
+      phase: 'stopped',
+      message: result.clean ? 'The VM is stopped.' : 'The VM did not power off within 60 s and was killed; its disk may need a check at the next boot.',
+      endedAt: new Date().toISOString(),
+      link: 'closed',
+      ...(result.clean ? {} : { consoleTail: vm?.lastConsoleLines(20) ?? [] }),
+    });
+    releaseLock(paths);
+    return 0;
+  }
+}
