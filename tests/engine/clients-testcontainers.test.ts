@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GenericContainer, Network, Wait, type StartedTestContainer } from 'testcontainers';
 import Docker from 'dockerode';
+import { eventually } from './containers-fixture.js';
 import { useClientsFixture } from './clients/clients-fixture.js';
 
 const fx = useClientsFixture();
@@ -84,6 +85,38 @@ describe('testcontainers', { timeout: 120_000 }, () => {
     assert.equal(stopped.getId(), id);
     // stop() removes the container (Testcontainers' default).
     await assert.rejects(docker.getContainer(id).inspect(), (err: Error & { statusCode?: number }) => err.statusCode === 404);
+  });
+
+  test('a health check: Wait.forHealthCheck waits for healthy, State.Health and ps show it, failures make it unhealthy', async () => {
+    const c = await httpd()
+      .withHealthCheck({ test: ['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1/ || exit 1'], interval: 200, timeout: 2000, retries: 2 })
+      .withWaitStrategy(Wait.forHealthCheck())
+      .withStartupTimeout(20_000)
+      .start();
+    started.push(c);
+    const docker = new Docker({ socketPath: fx.agent.current.socket });
+    const events = (await docker.getEvents({ filters: { container: [c.getId()], event: ['health_status'] } })) as unknown as NodeJS.ReadableStream;
+    let seen = '';
+    events.on('data', (b: Buffer) => (seen += b.toString()));
+    const healthy = await docker.getContainer(c.getId()).inspect();
+    assert.equal(healthy.State.Health?.Status, 'healthy');
+    assert.equal(healthy.State.Health?.FailingStreak, 0);
+    assert.equal(healthy.State.Health?.Log.at(-1)?.ExitCode, 0);
+    const [row] = await docker.listContainers({ filters: { id: [c.getId()] } });
+    assert.match(row!.Status, /^Up .* \(healthy\)$/);
+
+    // Serve nothing: two failed probes in a row make it unhealthy, announced as an event.
+    await c.exec(['sh', '-c', 'rm /www/index.html']);
+    await eventually('unhealthy', async () => (await docker.getContainer(c.getId()).inspect()).State.Health?.Status === 'unhealthy');
+    const unhealthy = (await docker.getContainer(c.getId()).inspect()).State.Health!;
+    assert.ok(unhealthy.FailingStreak >= 2);
+    assert.notEqual(unhealthy.Log.at(-1)?.ExitCode, 0);
+    await eventually('the health_status event', async () => seen.includes('"health_status: unhealthy"'));
+    (events as unknown as { destroy(): void }).destroy();
+    // Probe execs are not kept: only our rm (and at most one probe in flight) after a dozen probes.
+    assert.ok(((await docker.getContainer(c.getId()).inspect()).ExecIDs ?? []).length <= 2);
+    await c.stop();
+    started.splice(started.indexOf(c), 1);
   });
 
   test('a network with aliases: a second container reaches the first by its alias; restart keeps the mapping working', async () => {

@@ -18,6 +18,7 @@ import { ContainerNetwork } from './engine/container-network.js';
 import { ContainerService } from './engine/containers.js';
 import { EventBus } from './engine/events.js';
 import { ExecService } from './engine/exec-service.js';
+import { HealthMonitor } from './engine/health-monitor.js';
 import { errorMessage } from './errors.js';
 import { ImageService } from './images/image-service.js';
 import { NetworkService } from './network/network-service.js';
@@ -98,10 +99,11 @@ async function main(): Promise<void> {
   await containers.init();
   await networks.forgetUnless((id) => containers.store.has(id));
   const execs = new ExecService(containers);
+  const health = new HealthMonitor(containers, execs);
   const builder = new Builder({ images, containers, root: join(dataRoot, 'build') });
   await builder.init();
 
-  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks, volumes, builder });
+  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks, volumes, builder, health });
   const server = createApiServer(router);
   serveUpgrades(server, router);
   await listenUnix(server, socketPath);
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
     console.error(`berth-agent: ${signal}, stopping containers and shutting down`);
     server.close();
     server.closeAllConnections();
+    health.close();
     void ssh?.close();
     // Containers first (each with its stop timeout), so their cgroups, mounts and endpoints go with them.
     containers

@@ -2,6 +2,7 @@ import type { Builder } from '../build/builder.js';
 import type { ContainerService } from '../engine/containers.js';
 import type { EventBus } from '../engine/events.js';
 import type { ExecService } from '../engine/exec-service.js';
+import type { HealthMonitor } from '../engine/health-monitor.js';
 import type { ImageService } from '../images/image-service.js';
 import type { NetworkService } from '../network/network-service.js';
 import { Router } from './router.js';
@@ -25,6 +26,8 @@ export interface ApiDeps {
   networks: NetworkService;
   execs: ExecService;
   volumes: VolumeService;
+  /** Health checks; absent, inspect shows no State.Health. */
+  health?: HealthMonitor;
   /** Image builds (POST /build); absent, the route is not served. */
   builder?: Builder;
 }
@@ -45,7 +48,7 @@ export function buildRouter(deps: ApiDeps): Router {
   // Transfer routes first: `/images/{name}/push` must not be taken for an image named `x/push`.
   imageTransferRoutes(router, deps.images);
   imageRoutes(router, imageDeps);
-  containerRoutes(router, { containers: deps.containers, execIds: (id) => deps.execs.idsOf(id) });
+  containerRoutes(router, { containers: deps.containers, execIds: (id) => deps.execs.idsOf(id), health: (id) => deps.health?.of(id) });
   containerIoRoutes(router, deps.containers, deps.execs);
   networkRoutes(router, {
     networks: deps.networks,

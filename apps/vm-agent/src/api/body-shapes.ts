@@ -201,6 +201,7 @@ export const CONTAINER_CREATE: StructShape = struct('ContainerConfigWrapper', {
   StopSignal: 'string',
   StopTimeout: 'int64',
   Shell: 'strslice.StrSlice',
+  Healthcheck: struct('container.HealthConfig', { Test: '[]string', Interval: 'int64', Timeout: 'int64', StartPeriod: 'int64', StartInterval: 'int64', Retries: 'int64' }),
   HostConfig: HOST_CONFIG,
   NetworkingConfig: struct('network.NetworkingConfig', { EndpointsConfig: { map: endpointSettings } }),
 });

@@ -9,6 +9,7 @@ import type { ImageConfig } from '../images/manifest.js';
 import type { EndpointSettingsRequest } from '../network/network-types.js';
 import { validateLimits } from './container-limits.js';
 import { validateRestartPolicy } from './restart-policy.js';
+import { mergeHealthcheck, validateHealthcheck, type HealthConfig } from './health-rules.js';
 import { type ContainerConfig, type ContainerRecord, type HostConfig, type RestartPolicy, nowRfc3339, ZERO_TIME } from './container-types.js';
 
 /** The body of POST /containers/create: Config fields at the top, plus HostConfig. */
@@ -32,6 +33,7 @@ export interface CreateRequest {
   Labels?: Record<string, string> | null;
   StopSignal?: string;
   StopTimeout?: number | null;
+  Healthcheck?: HealthConfig | null;
   HostConfig?: Partial<HostConfig> | null;
   NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettingsRequest | null> | null } | null;
 }
@@ -85,6 +87,8 @@ export function buildContainerRecord({ id, name, imageId, image, req }: CreateIn
   if (req.StopTimeout !== undefined && req.StopTimeout !== null && req.StopTimeout < -1) {
     throw invalidParameter(`invalid stop timeout ${req.StopTimeout}: it must be -1 (wait forever) or more`);
   }
+  const healthcheck = mergeHealthcheck(ic.Healthcheck as HealthConfig | undefined, req.Healthcheck);
+  validateHealthcheck(healthcheck);
 
   const config: ContainerConfig = {
     // `--network host` takes the host's name, as dockerd does.
@@ -108,6 +112,7 @@ export function buildContainerRecord({ id, name, imageId, image, req }: CreateIn
     Labels: { ...(ic.Labels ?? {}), ...(req.Labels ?? {}) },
     ...(req.StopSignal || ic.StopSignal ? { StopSignal: req.StopSignal || ic.StopSignal } : {}),
     ...(req.StopTimeout !== undefined && req.StopTimeout !== null ? { StopTimeout: req.StopTimeout } : {}),
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
   };
   if (!config.Env.some((e) => e.startsWith('PATH='))) {
     config.Env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');

@@ -1,4 +1,5 @@
 import type { MountPoint } from '../volumes/mount-spec.js';
+import type { HealthConfig } from './health-rules.js';
 
 /**
  * A container as the engine keeps it on disk: dockerd's field names (the
@@ -29,6 +30,7 @@ export interface ContainerConfig {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
 }
 
 export interface RestartPolicy {

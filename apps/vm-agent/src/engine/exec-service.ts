@@ -96,6 +96,11 @@ export class ExecService {
     return [...this.execs.values()].filter((e) => e.ContainerID === containerId).map((e) => e.ID);
   }
 
+  /** Drops an exec instance that no client will ask about (the health monitor's probes). */
+  forget(id: string): void {
+    this.execs.delete(id);
+  }
+
   get(id: string): ExecInstance {
     const e = this.execs.get(id);
     if (!e) throw notFound(`No such exec instance: ${id}`);

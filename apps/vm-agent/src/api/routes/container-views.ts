@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ContainerService } from '../../engine/containers.js';
 import type { ContainerRecord } from '../../engine/container-types.js';
 import { statusText } from '../../engine/human-duration.js';
+import { healthSuffix, type Health } from '../../engine/health-rules.js';
 import { mountsView } from '../../engine/container-mounts.js';
 import { rootfsPaths } from '../../engine/rootfs.js';
 
@@ -18,7 +19,7 @@ function networkMode(c: ContainerRecord): string {
   return c.HostConfig.NetworkMode === 'default' ? 'bridge' : c.HostConfig.NetworkMode;
 }
 
-export function containerInspect(svc: ContainerService, c: ContainerRecord, execIds: string[]) {
+export function containerInspect(svc: ContainerService, c: ContainerRecord, execIds: string[], health?: Health) {
   const dir = svc.store.dir(c.Id);
   const s = c.State.Status;
   const paths = rootfsPaths(dir);
@@ -41,6 +42,7 @@ export function containerInspect(svc: ContainerService, c: ContainerRecord, exec
       Error: c.State.Error,
       StartedAt: c.State.StartedAt,
       FinishedAt: c.State.FinishedAt,
+      ...(health ? { Health: health } : {}),
     },
     Image: c.Image,
     ResolvConfPath: join(dir, 'resolv.conf'),
@@ -97,7 +99,7 @@ function networkSettings(svc: ContainerService, c: ContainerRecord) {
   };
 }
 
-export function containerSummary(c: ContainerRecord, svc?: ContainerService) {
+export function containerSummary(c: ContainerRecord, svc?: ContainerService, health?: Health) {
   const view = svc?.network?.view?.(c);
   return {
     Id: c.Id,
@@ -109,7 +111,7 @@ export function containerSummary(c: ContainerRecord, svc?: ContainerService) {
     Ports: view?.summaryPorts ?? [],
     Labels: c.Config.Labels,
     State: c.State.Status,
-    Status: statusText(c),
+    Status: statusText(c) + (c.State.Status === 'running' ? healthSuffix(health) : ''),
     HostConfig: { NetworkMode: networkMode(c) },
     NetworkSettings: { Networks: view?.Networks ?? {} },
     Mounts: mountsView(c),

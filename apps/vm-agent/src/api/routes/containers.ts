@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { CreateRequest } from '../../engine/container-create.js';
 import type { ContainerService } from '../../engine/containers.js';
+import type { Health } from '../../engine/health-rules.js';
 import { conflict, invalidParameter } from '../../errors.js';
 import { CONTAINER_CREATE, CONTAINER_UPDATE, checkBody } from '../body-shapes.js';
 import { parseFilters, queryBool, queryInt, readJson, sendJson, sendNoContent } from '../http-io.js';
@@ -18,6 +19,8 @@ export interface ContainerRoutesDeps {
   containers: ContainerService;
   /** Exec instance IDs of a container, for inspect's ExecIDs. */
   execIds: (containerId: string) => string[];
+  /** State.Health of a container whose health check runs. */
+  health?: (containerId: string) => Health | undefined;
 }
 
 export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
@@ -30,7 +33,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     let list = svc.list().filter((c) => (all || c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting') && filter(c));
     list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Id < a.Id ? -1 : 1));
     if (limit > 0) list = list.slice(0, limit);
-    sendJson(res, 200, list.map((c) => containerSummary(c, svc)));
+    sendJson(res, 200, list.map((c) => containerSummary(c, svc, deps.health?.(c.Id))));
   });
 
   r.post('/containers/create', async ({ req, res, query }) => {
@@ -42,7 +45,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
 
   r.get('/containers/{id}/json', ({ res, params }) => {
     const rec = svc.get(params.id!);
-    sendJson(res, 200, containerInspect(svc, rec, deps.execIds(rec.Id)));
+    sendJson(res, 200, containerInspect(svc, rec, deps.execIds(rec.Id), deps.health?.(rec.Id)));
   });
 
   r.post('/containers/{id}/start', async ({ res, params }) => {
