@@ -17,7 +17,8 @@
         "src/spawn.c",
         "src/exec.c",
         "src/wait.c",
-        "src/relay.c"
+        "src/relay.c",
+        "src/devices_bpf.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

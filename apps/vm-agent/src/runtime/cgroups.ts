@@ -5,11 +5,14 @@
  *       layout): /sys/fs/cgroup/<hierarchy>/berth/<name> in every hierarchy
  * The layout is read from /proc/self/mountinfo. The container's process joins
  * by writing to `procsFiles()` (the native child does it before it builds
- * its rootfs; exec'd processes likewise).
+ * its rootfs; exec'd processes likewise). Every container cgroup gets
+ * runc's default device rules when it is created, before any process joins.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+import { attachDeviceFilter, type DeviceRule } from './native.js';
 
 export interface CgroupLayout {
   version: 1 | 2;
@@ -143,6 +146,7 @@ export class Cgroup {
       }
       const dir = join(parentDir, name);
       mkdirCgroup(dir, false);
+      attachDeviceFilter(dir, DEFAULT_DEVICE_RULES);
       return new Cgroup(2, [dir], () => dir);
     }
     const byKey = new Map<string, string>();
@@ -403,17 +407,21 @@ export class Cgroup {
  * runc's default device rules (libcontainer/specconv AllowedDevices): any
  * node may be made (mknod), but only these may be opened. Without them a
  * container, which keeps CAP_MKNOD as in Docker, could make a node for the
- * machine's disk or console and read or write it. (cgroup v2 has no
- * devices files: the rootfs is mounted nodev there, see engine/rootfs.ts.)
+ * machine's disk or console and read or write it (the overlay rootfs is
+ * nodev, see engine/rootfs.ts, but the container's /dev tmpfs and bind
+ * mounts are not). v1 writes them to devices.allow; v2 has no devices files
+ * and gets them compiled to a BPF program (native/src/devices_bpf.c).
  */
-const DEFAULT_DEVICE_RULES = [
-  'c *:* m', 'b *:* m',
-  'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', // null zero full random urandom
-  'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', // tty console ptmx pts/*
-  'c 10:200 rwm', // net/tun
+export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
+  { type: 'c', major: '*', minor: '*', access: 'm' },
+  { type: 'b', major: '*', minor: '*', access: 'm' },
+  ...[3, 5, 7, 8, 9].map((minor) => ({ type: 'c' as const, major: 1, minor, access: 'rwm' })), // null zero full random urandom
+  ...[0, 1, 2].map((minor) => ({ type: 'c' as const, major: 5, minor, access: 'rwm' })), // tty console ptmx
+  { type: 'c', major: 136, minor: '*', access: 'rwm' }, // pts/*
+  { type: 'c', major: 10, minor: 200, access: 'rwm' }, // net/tun
 ];
 
 function allowDefaultDevices(dir: string): void {
   writeFileSync(join(dir, 'devices.deny'), 'a');
-  for (const rule of DEFAULT_DEVICE_RULES) writeFileSync(join(dir, 'devices.allow'), rule);
+  for (const r of DEFAULT_DEVICE_RULES) writeFileSync(join(dir, 'devices.allow'), `${r.type} ${r.major}:${r.minor} ${r.access}`);
 }

@@ -82,4 +82,19 @@ export interface Addon {
   /** Closes every relayed pair of `group`; returns how many. */
   relayCloseGroup(group: number): number;
   relayCount(): number;
+
+  /**
+   * Compiles the allow list to a BPF_PROG_TYPE_CGROUP_DEVICE program and
+   * attaches it to a cgroup v2 directory, replacing the device programs
+   * attached there before (native/src/devices_bpf.c); returns how many it replaced.
+   */
+  attachDeviceFilter(cgroupDir: string, rules: NativeDeviceRule[]): number;
+}
+
+/** One allow rule: BPF_DEVCG_DEV_* type (0: any), -1 for any major or minor, BPF_DEVCG_ACC_* bits. */
+export interface NativeDeviceRule {
+  type: number;
+  major: number;
+  minor: number;
+  access: number;
 }

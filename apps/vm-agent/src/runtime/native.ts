@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { Addon } from './native-addon.js';
+import type { Addon, NativeDeviceRule } from './native-addon.js';
 
 const ADDON_FILE = 'berth_native.node';
 
@@ -131,4 +131,39 @@ export function relayCloseGroup(group: number): number {
 /** Pairs the relay has open now (for leak checks). */
 export function relayCount(): number {
   return loadAddon().relayCount();
+}
+
+/**
+ * A device rule as runc writes them ("c 1:3 rwm"): a node type ('a' is
+ * both), major and minor ('*': any), and the access it allows: any of
+ * r(ead), w(rite), m(knod).
+ */
+export interface DeviceRule {
+  type: 'a' | 'b' | 'c';
+  major: number | '*';
+  minor: number | '*';
+  access: string;
+}
+
+const DEVCG_TYPE = { a: 0, b: 1, c: 2 } as const; // BPF_DEVCG_DEV_BLOCK, _CHAR
+const DEVCG_ACCESS: Record<string, number> = { m: 1, r: 2, w: 4 }; // BPF_DEVCG_ACC_*
+
+/**
+ * cgroup v2's device controller: attaches a BPF program to the cgroup
+ * directory that lets its processes make (mknod) or open only the device
+ * nodes `rules` allow; anything else fails with EPERM. It replaces the
+ * device programs attached there before (so a reused cgroup keeps one) and
+ * returns how many. Programs attached to parent cgroups still apply.
+ */
+export function attachDeviceFilter(cgroupDir: string, rules: readonly DeviceRule[]): number {
+  const native: NativeDeviceRule[] = rules.map((r) => {
+    let access = 0;
+    for (const c of r.access) {
+      const bit = DEVCG_ACCESS[c];
+      if (bit === undefined) throw new TypeError(`device rule access "${r.access}": only r, w and m are allowed`);
+      access |= bit;
+    }
+    return { type: DEVCG_TYPE[r.type], major: r.major === '*' ? -1 : r.major, minor: r.minor === '*' ? -1 : r.minor, access };
+  });
+  return loadAddon().attachDeviceFilter(cgroupDir, native);
 }
