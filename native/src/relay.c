@@ -48,9 +48,13 @@
 #include "args.h"
 #include "errors.h"
 
-/* Bytes a pipe holds: larger than the 64 KiB default, so a bulk transfer
- * takes fewer splice calls. Falls back to the default if refused. */
+/* Bytes a pipe holds once a flow has moved RELAY_BULK_BYTES: larger than the
+ * 64 KiB default, so a bulk transfer takes fewer splice calls (best effort).
+ * Pipes are made at the default size when the pair is first served (after
+ * connect), so a short exchange never pays for a large pipe, and a refused
+ * connect for none. */
 #define RELAY_PIPE_BYTES (1024 * 1024)
+#define RELAY_BULK_BYTES (256 * 1024)
 #define RELAY_BATCH 64
 /* Bytes one flow moves per turn before others get theirs: an edge-triggered
  * socket that still has data is put on the `again` list and served after
@@ -81,6 +85,7 @@ struct flow {
   struct end *from, *to;
   int pipe_r, pipe_w;
   size_t queued; /* bytes in the pipe */
+  size_t moved;  /* bytes through so far, up to RELAY_BULK_BYTES */
   bool eof;      /* `from` read EOF */
   bool done;     /* eof, pipe drained, `to` shut down for writing */
 };
@@ -135,6 +140,15 @@ static void close_pair(struct pair *p) {
   if (!p->again) bury(p);
 }
 
+/* The flow's pipe, made when the pair is first served. Returns 0 or an errno. */
+static int make_pipe(struct flow *f) {
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return errno;
+  f->pipe_r = fds[0];
+  f->pipe_w = fds[1];
+  return 0;
+}
+
 /*
  * Moves what can be moved from `f->from` to `f->to` without blocking.
  * Returns false on an error that ends the pair. A splice into the pipe can
@@ -144,6 +158,7 @@ static void close_pair(struct pair *p) {
  */
 static bool pump(struct flow *f, bool *more) {
   size_t budget = RELAY_TURN_BYTES;
+  if (f->pipe_w < 0 && !f->done && make_pipe(f) != 0) return false;
   while (!f->done) {
     if (budget == 0) {
       *more = true;
@@ -155,6 +170,8 @@ static bool pump(struct flow *f, bool *more) {
       if (n > 0) {
         f->queued += (size_t)n;
         moved = true;
+        if (f->moved < RELAY_BULK_BYTES && (f->moved += (size_t)n) >= RELAY_BULK_BYTES)
+          fcntl(f->pipe_w, F_SETPIPE_SZ, RELAY_PIPE_BYTES); /* a bulk transfer: grow (best effort) */
       } else if (n == 0) {
         f->eof = true;
         moved = true;
@@ -300,15 +317,6 @@ static struct worker *pick_worker(int n) {
   return best;
 }
 
-static int make_pipe(struct flow *f) {
-  int fds[2];
-  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return errno;
-  fcntl(fds[1], F_SETPIPE_SZ, RELAY_PIPE_BYTES); /* best effort */
-  f->pipe_r = fds[0];
-  f->pipe_w = fds[1];
-  return 0;
-}
-
 static int watch(struct end *e) {
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = e};
   return epoll_ctl(e->pair->w->epfd, EPOLL_CTL_ADD, e->fd, &ev) == 0 ? 0 : errno;
@@ -369,8 +377,8 @@ static napi_value js_relay_add(napi_env env, napi_callback_info info) {
   p->connecting = true;
   p->client = (struct end){p, -1};
   p->upstream = (struct end){p, -1};
-  p->up = (struct flow){&p->client, &p->upstream, -1, -1, 0, false, false};
-  p->down = (struct flow){&p->upstream, &p->client, -1, -1, 0, false, false};
+  p->up = (struct flow){.from = &p->client, .to = &p->upstream, .pipe_r = -1, .pipe_w = -1};
+  p->down = (struct flow){.from = &p->upstream, .to = &p->client, .pipe_r = -1, .pipe_w = -1};
 
   const char *step = "fcntl";
   int one = 1;
@@ -399,8 +407,6 @@ static napi_value js_relay_add(napi_env env, napi_callback_info info) {
   }
   setsockopt(p->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   setsockopt(p->upstream.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  step = "pipe2";
-  if ((err = make_pipe(&p->up)) != 0 || (err = make_pipe(&p->down)) != 0) goto fail;
   step = "connect";
   if (connect(p->upstream.fd, (struct sockaddr *)&addr, addrlen) != 0 && errno != EINPROGRESS) {
     /* Refused at once (rare for TCP): the same as a later refusal. */
