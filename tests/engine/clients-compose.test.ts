@@ -2,8 +2,8 @@
  * docker-compose 1.29 (Debian's `docker-compose`, Python, talking to the
  * engine through docker-py), unchanged, with only DOCKER_HOST set: a project
  * with two services on a user network (the client finds the web server by
- * its service name), a named volume, a published port, depends_on,
- * environment, restart policies and labels. up -d (pulling the image),
+ * its service name), a named volume, a published port, depends_on (on the
+ * web service's health check), environment, restart policies and labels. up -d (pulling the image),
  * ps, logs, exec, restart, stop, down -v, and a second up -d after a change
  * recreates only the changed service, keeping the named volume's data.
  *
@@ -44,12 +44,18 @@ services:
       - "127.0.0.1:${port}:80"
     networks: [backend]
     restart: unless-stopped
+    healthcheck:
+      test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1/ || exit 1"]
+      interval: 300ms
+      retries: 3
     labels:
       berth.test.role: web
   client:
     image: ${image}
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do wget -q -O- http://web/ && echo fetched-by-name; sleep 0.3 & wait; done"]
-    depends_on: [web]
+    depends_on:
+      web:
+        condition: service_healthy
     networks: [backend]
     restart: always
     labels:
@@ -86,7 +92,7 @@ interface Summary {
 
 interface Inspect {
   Id: string;
-  State: { Status: string; Running: boolean };
+  State: { Status: string; Running: boolean; StartedAt: string; Health?: { Status: string; Log: { End: string; ExitCode: number }[] } };
   Config: { Env: string[]; Labels: Record<string, string> };
   HostConfig: { RestartPolicy: { Name: string }; PortBindings: Record<string, { HostIp: string; HostPort: string }[]> };
   NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[] | null>; Networks: Record<string, { Aliases: string[] | null }> };
@@ -145,6 +151,10 @@ describe('docker-compose 1.29', { timeout: 300_000 }, () => {
     assert.deepEqual(web.Mounts.map((m) => [m.Type, m.Name, m.Destination]), [['volume', `${PROJECT}_webdata`, '/data']]);
     const client = await api<Inspect>(`/containers/${cs.get('client')!.Id}/json`);
     assert.equal(client.HostConfig.RestartPolicy.Name, 'always');
+    // condition: service_healthy: compose started the client only once web's check had passed.
+    assert.equal(web.State.Health?.Status, 'healthy');
+    const firstPass = web.State.Health!.Log.find((r) => r.ExitCode === 0)!;
+    assert.ok(Date.parse(client.State.StartedAt) >= Date.parse(firstPass.End), `${client.State.StartedAt} < ${firstPass.End}`);
 
     await eventually('the page on the published port', async () => (await page().catch(() => '')) === '200 web says hello\n');
     await eventually('the client fetched web by name', async () => (await compose(['logs', '--no-color', 'client'])).stdout.includes('fetched-by-name'), 20_000);
@@ -159,7 +169,7 @@ describe('docker-compose 1.29', { timeout: 300_000 }, () => {
     const ps = await compose(['ps']);
     const rows = ps.stdout.trim().split('\n').slice(2);
     assert.equal(rows.length, 2, ps.stdout);
-    assert.match(rows.find((r) => r.startsWith(`${PROJECT}_web_1 `))!, new RegExp(`\\s+Up\\s+127\\.0\\.0\\.1:${port}->80/tcp\\s*$`));
+    assert.match(rows.find((r) => r.startsWith(`${PROJECT}_web_1 `))!, new RegExp(`\\s+Up \\(healthy\\)\\s+127\\.0\\.0\\.1:${port}->80/tcp\\s*$`));
     assert.match(rows.find((r) => r.startsWith(`${PROJECT}_client_1 `))!, /\s+Up\s*$/);
 
     const logs = await compose(['logs', '--no-color', 'web']);
@@ -202,10 +212,10 @@ describe('docker-compose 1.29', { timeout: 300_000 }, () => {
     const before = await api<Inspect>(`/containers/${PROJECT}_web_1/json`);
     const restart = await compose(['restart']);
     assert.match(restart.stdout + restart.stderr, new RegExp(`Restarting ${PROJECT}_web_1 +\\.\\.\\. done`));
-    const restarted = await api<Inspect & { State: { StartedAt: string } }>(`/containers/${PROJECT}_web_1/json`);
+    const restarted = await api<Inspect>(`/containers/${PROJECT}_web_1/json`);
     assert.equal(restarted.Id, before.Id);
     assert.ok(restarted.State.Running);
-    assert.ok(Date.parse(restarted.State.StartedAt) > Date.parse((before as Inspect & { State: { StartedAt: string } }).State.StartedAt));
+    assert.ok(Date.parse(restarted.State.StartedAt) > Date.parse(before.State.StartedAt));
     await eventually('the page after restart', async () => (await page().catch(() => '')) === '200 web says changed\n');
 
     const stop = await compose(['stop']);
