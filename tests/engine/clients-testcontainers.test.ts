@@ -104,6 +104,9 @@ describe('testcontainers', { timeout: 120_000 }, () => {
     assert.equal(healthy.State.Health?.Log.at(-1)?.ExitCode, 0);
     const [row] = await docker.listContainers({ filters: { id: [c.getId()] } });
     assert.match(row!.Status, /^Up .* \(healthy\)$/);
+    const byHealth = async (h: string) => (await docker.listContainers({ filters: { health: [h] } })).map((x) => x.Id);
+    assert.deepEqual(await byHealth('healthy'), [c.getId()]);
+    assert.deepEqual(await byHealth('unhealthy'), []);
 
     // Serve nothing: two failed probes in a row make it unhealthy, announced as an event.
     await c.exec(['sh', '-c', 'rm /www/index.html']);

@@ -4,6 +4,7 @@
  */
 import type { ContainerService } from '../../engine/containers.js';
 import type { ContainerRecord } from '../../engine/container-types.js';
+import type { Health } from '../../engine/health-rules.js';
 import { invalidParameter } from '../../errors.js';
 import { checkFilterKeys } from '../http-io.js';
 
@@ -16,10 +17,19 @@ export function labelMatches(labels: Record<string, string>, filter: string): bo
   return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
-export function containerFilter(svc: ContainerService, filters: Map<string, string[]>): (c: ContainerRecord) => boolean {
+/** `health` filter values, as dockerd names them ("none": no health check). */
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
+
+export function containerFilter(
+  svc: ContainerService,
+  filters: Map<string, string[]>,
+  health: (id: string) => Health | undefined = () => undefined,
+): (c: ContainerRecord) => boolean {
   checkFilterKeys(filters, ['id', 'name', 'label', 'label!', 'status', 'ancestor', 'exited', 'before', 'since', 'until', 'health', 'network', 'volume', 'publish', 'expose', 'is-task']);
   const status = filters.get('status') ?? [];
   for (const s of status) if (!STATUSES.includes(s)) throw invalidParameter(`invalid filter 'status=${s}'`);
+  const healths = filters.get('health') ?? [];
+  for (const h of healths) if (!HEALTH.includes(h)) throw invalidParameter(`Unrecognised filter value for health: ${h}`);
   const exited = (filters.get('exited') ?? []).map((v) => {
     if (!/^-?\d+$/.test(v)) throw invalidParameter(`invalid filter 'exited=${v}'`);
     return Number(v);
@@ -42,6 +52,7 @@ export function containerFilter(svc: ContainerService, filters: Map<string, stri
     (filters.get('label') ?? []).every((l) => labelMatches(c.Config.Labels, l)) &&
     !(filters.get('label!') ?? []).some((l) => labelMatches(c.Config.Labels, l)) &&
     any(status, (s) => c.State.Status === s) &&
+    any(healths, (h) => (health(c.Id)?.Status ?? 'none') === h) &&
     (exited.length === 0 || (c.State.Status === 'exited' && exited.includes(c.State.ExitCode))) &&
     (ancestors.size === 0 || ancestors.has(c.Image) || ancestors.has(c.Config.Image)) &&
     (before === undefined || before.every((t) => Date.parse(c.Created) < t)) &&

@@ -27,7 +27,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
   const svc = deps.containers;
 
   r.get('/containers/json', ({ res, query }) => {
-    const filter = containerFilter(svc, parseFilters(query));
+    const filter = containerFilter(svc, parseFilters(query), (id) => deps.health?.(id));
     const limit = queryInt(query, 'limit') ?? -1;
     const all = queryBool(query, 'all') || limit > 0;
     let list = svc.list().filter((c) => (all || c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting') && filter(c));
