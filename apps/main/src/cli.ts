@@ -237,7 +237,7 @@ function settings(args: string[]): void {
   if (args.length === 0) {
     const s = loadSettings(home);
     for (const k of USER_SETTINGS) console.log(`${k.padEnd(12)} ${s[k]}`);
-    if (s.acceleratorFallback) console.log(`(${s.acceleratorFallback.from} stalled on ${s.acceleratorFallback.at}: auto uses TCG until a start with --accel ${s.acceleratorFallback.from} works)`);
+    if (s.acceleratorFallback) console.log(`(${s.acceleratorFallback.from} did not boot on ${s.acceleratorFallback.at}: auto uses TCG until a start with --accel ${s.acceleratorFallback.from} works)`);
     console.log(`File: ${settingsPath(home)}`);
     return;
   }

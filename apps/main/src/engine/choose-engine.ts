@@ -1,13 +1,14 @@
 /**
- * Picks the engine target from the command line. Until the VM engine lands:
- * an explicit socket, else the native agent where it can run (Linux, root),
- * else a target that explains why there is no engine.
+ * Picks the engine target from the command line: an explicit socket, else
+ * `--engine native` (the agent on this Linux host, as root), else the Berth
+ * VM, the default (started if it is not running).
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NoEngine, type EngineTarget } from './engine-target.js';
-import { NativeEngine, nativeEngineRefusal } from './native-engine.js';
+import type { EngineTarget } from './engine-target.js';
+import { NativeEngine } from './native-engine.js';
 import { SocketEngine } from './socket-engine.js';
+import { VmEngine } from '../vm/vm-engine.js';
 
 export interface EngineChoice {
   /** `native`, or undefined for the default. */
@@ -24,12 +25,7 @@ export function berthHome(env: NodeJS.ProcessEnv = process.env): string {
 
 export function chooseEngine(choice: EngineChoice): EngineTarget {
   if (choice.engineSocket) return new SocketEngine(resolve(choice.engineSocket));
-  if (choice.engine !== undefined && choice.engine !== 'native') {
-    throw new Error(`unknown engine "${choice.engine}": the only engine available yet is "native" (Linux, root)`);
-  }
-  const refusal = nativeEngineRefusal();
-  if (refusal && choice.engine === undefined) {
-    return new NoEngine(`No engine is available: the VM engine is not built yet. ${refusal} Or pass --engine-socket PATH to use a running engine.`);
-  }
+  if (choice.engine === undefined || choice.engine === 'vm') return new VmEngine({ home: choice.home });
+  if (choice.engine !== 'native') throw new Error(`unknown engine "${choice.engine}": use "vm" (the default) or "native" (Linux, root)`);
   return new NativeEngine({ home: choice.home });
 }

@@ -137,7 +137,7 @@ export class NativeEngine extends EngineStateHolder implements EngineTarget {
 
 /** Why the native engine cannot run on this host, or undefined when it can. */
 export function nativeEngineRefusal(platform = process.platform, uid = process.getuid?.()): string | undefined {
-  if (platform !== 'linux') return `The native engine runs only on Linux (this is ${platform}); the VM engine is not available yet.`;
+  if (platform !== 'linux') return `The native engine runs only on Linux (this is ${platform}); leave out --engine native to use the Berth VM.`;
   if (uid !== 0) return 'The native engine needs root (it creates namespaces, mounts and cgroups): run `sudo berth web --engine native`.';
   return undefined;
 }

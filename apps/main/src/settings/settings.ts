@@ -129,7 +129,7 @@ export function planAccelerator(choice: AcceleratorChoice, fallback: Accelerator
   if (preferred !== 'tcg' && fallback?.from === preferred) {
     return {
       accel: 'tcg',
-      note: `using TCG (software emulation): ${preferred} stalled on ${fallback.at.slice(0, 10)} (${fallback.reason}); try it again with --accel ${preferred}`,
+      note: `using TCG (software emulation): ${preferred} did not boot on ${fallback.at.slice(0, 10)} (${fallback.reason}); try it again with --accel ${preferred}`,
     };
   }
   return { accel: preferred };

@@ -6,8 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ClientChannel } from 'ssh2';
+import { findInCheckout } from '../engine/checkout-path.js';
 import { enginePing, engineFetch } from '../engine/engine-client.js';
 import { ensureLinkKeys, HostKeyPin } from '../link/keys.js';
 import { VmLink } from '../link/vm-link.js';
@@ -97,8 +98,22 @@ export async function startVm(opts: StartOptions): Promise<StartResult> {
   }
 }
 
+/**
+ * `berth vm-daemon` run by this program under the same node flags (tsx in a
+ * checkout); inside Electron, whose argv[1] is the app, the built cli.js under
+ * Electron's own Node (ELECTRON_RUN_AS_NODE, set by spawnDaemon).
+ */
+export function defaultDaemonCommand(): string[] {
+  if (process.versions.electron) {
+    const cli = findInCheckout(join('apps', 'main', 'dist', 'cli.js'));
+    if (!cli) throw new VmError('cannot find apps/main/dist/cli.js to run the VM daemon: run `npm run build`');
+    return [process.execPath, cli, 'vm-daemon'];
+  }
+  return [process.execPath, ...process.execArgv, process.argv[1]!, 'vm-daemon'];
+}
+
 function spawnDaemon(paths: VmPaths, opts: StartOptions): number {
-  const command = opts.daemonCommand ?? [process.execPath, ...process.execArgv, process.argv[1]!, 'vm-daemon'];
+  const command = opts.daemonCommand ?? defaultDaemonCommand();
   mkdirSync(dirname(paths.daemonLog), { recursive: true });
   const out = openSync(paths.daemonLog, 'a', 0o600);
   try {
