@@ -126,7 +126,7 @@ test('TCP: no fds or pairs are left after many connections, nor after close() wi
     s.on('error', () => {});
   });
   t.after(() => up.server.close());
-  // Warm up: the relay's thread and epoll fd are created on first use.
+  // Warm up: the relay's threads and their epoll and event fds are made on first use.
   const warm = await publish(up.port);
   const w = await dial(warm.port);
   const wReply = readAll(w);
@@ -162,6 +162,20 @@ test('TCP: no fds or pairs are left after many connections, nor after close() wi
   for (const c of open) c.destroy();
   for (const s of held) s.destroy();
   await until('fd count back to where it was', () => fdCount() <= before);
+});
+
+test('TCP: a port published on every address answers on IPv4 and, where the kernel has it, IPv6 loopback', async (t) => {
+  const up = await upstream((s) => s.end('hi'));
+  t.after(() => up.server.close());
+  const proxy = await publishPorts([{ containerPort: up.port, proto: 'tcp', hostIp: '', hostPortFrom: 0, hostPortTo: 0 }], '127.0.0.1');
+  t.after(() => proxy.close());
+  const port = proxy.ports[0]!.hostPort;
+  const hosts = proxy.ports.some((p) => p.hostIp === '::') ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
+  for (const host of hosts) {
+    const c = connect({ host, port });
+    assert.equal((await readAll(c)).toString(), 'hi', host);
+    c.destroy();
+  }
 });
 
 test('UDP: datagrams reach the container and replies come back to the sender', async (t) => {

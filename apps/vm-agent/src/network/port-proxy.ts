@@ -3,18 +3,19 @@
  * a listener on the host address relays each TCP connection, or each UDP
  * client's datagrams, to the container's address on its network.
  *
- * TCP bytes are moved by the kernel (splice, in the addon's relay thread);
- * UDP datagrams by Node. The same code serves the native mode and the VM,
- * where main forwards the host's ports to the guest's. A port in use fails the bind with Docker
- * Desktop's wording, and `publishPorts` either opens every listener or none.
+ * TCP is listened on, accepted and relayed by the addon's threads (splice,
+ * in the kernel); UDP datagrams by Node. The same code serves the native
+ * mode and the VM, where main forwards the host's ports to the guest's. A
+ * port in use fails the bind with Docker Desktop's wording, and
+ * `publishPorts` either opens every listener or none.
  *
  * The container sees connections coming from its network's gateway address
  * (the proxy connects from the host's namespace), not the remote client's.
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { EngineError, systemError } from '../errors.js';
-import { relayCloseGroup, relayTcp } from '../runtime/native.js';
+import { relayCloseGroup, relayTcpListen } from '../runtime/native.js';
 import type { PortRequest, Proto } from './port-spec.js';
 
 /** A binding as dockerd reports it (NetworkSettings.Ports, `docker port`). */
@@ -55,54 +56,20 @@ function portsNotAvailable(proto: Proto, hostIp: string, port: number, err: Node
   return systemError(`Ports are not available: exposing port ${proto.toUpperCase()} ${addr} -> ${hostIp}:0: ${listen}: bind: ${why}`, err);
 }
 
-function listenTcp(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, ipv6Only: false, backlog: 1024 }, () => {
-      server.off('error', reject);
-      resolve((server.address() as { port: number }).port);
-    });
-  });
-}
-
-/** Listener ids tag relayed pairs, so closing a listener closes its connections. */
+/** Names each TCP listener in the relay, so closing it closes its connections. */
 let nextGroup = 1;
 
-/** The connected socket's fd. Node keeps it on the handle (not a documented field, but there on Unix since the start). */
-function socketFd(s: Socket): number {
-  const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('the accepted socket has no file descriptor to relay');
-  return fd;
-}
-
 /**
- * TCP goes through the addon's splice(2) relay (runtime/native.ts
- * `relayTcp`): Node only accepts. The connection is accepted paused, so
- * Node has read nothing from it; the relay takes a dup of its fd and Node's
- * socket is destroyed at once (that closes only Node's fd, not the
- * connection). Bytes then never enter JavaScript, as with docker-proxy,
- * whose Go copy loop splices too.
+ * TCP is served by the addon's kernel relay (runtime/native.ts
+ * `relayTcpListen`): its threads listen, accept and splice(2) the bytes, so
+ * they never enter JavaScript and no JavaScript runs per connection, as with
+ * docker-proxy, whose Go copy loop splices too. Bind errors arrive as system
+ * errors (EADDRINUSE, ...) like Node's.
  */
 async function openTcp(req: PortRequest, target: string, bindHost: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
   const group = nextGroup++ >>> 0;
-  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
-    try {
-      relayTcp(socketFd(client), target, req.containerPort, group);
-    } catch (err) {
-      // Out of fds or memory: this connection is refused, the next may work.
-      console.error(`berth-agent: network: relaying a connection on port ${port} to ${target}:${req.containerPort}: ${(err as Error).message}`);
-    }
-    client.destroy();
-  });
-  const bound = await listenTcp(server, bindHost, port);
-  return {
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        relayCloseGroup(group);
-      }),
-  };
+  const bound = relayTcpListen(bindHost, port, target, req.containerPort, group);
+  return { port: bound, close: async () => void relayCloseGroup(group) };
 }
 
 async function openUdp(req: PortRequest, target: string, bindHost: string, port: number): Promise<{ port: number; close(): Promise<void> }> {

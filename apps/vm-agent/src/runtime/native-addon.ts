@@ -77,9 +77,9 @@ export interface Addon {
   sendSignal(pidfd: number, signal: number): void;
   resize(ptyMaster: number, cols: number, rows: number): void;
 
-  /** Relays a dup of clientFd to host:port with splice(2) (native/src/relay.c); the caller keeps its fd. */
-  relayAdd(clientFd: number, host: string, port: number, group: number): void;
-  /** Closes every relayed pair of `group`; returns how many. */
+  /** Listens on host:port and relays each connection to targetHost:targetPort (native/src/relay.c); returns the bound port. */
+  relayListen(host: string, port: number, targetHost: string, targetPort: number, group: number): number;
+  /** Closes the listener of `group` and every pair it accepted; returns how many pairs. */
   relayCloseGroup(group: number): number;
   relayCount(): number;
 

@@ -110,25 +110,26 @@ export function umount(target: string, flags: readonly UmountFlag[] | number = 0
 }
 
 /**
- * Kernel-side TCP relay (native/src/relay.c): bytes between a connected
- * socket and host:port move by splice(2) on the addon's worker thread and
- * never enter JavaScript. The relay dups `clientFd`, so the caller still
- * owns its fd and must close it (destroy its socket) now; the relay owns
- * the dup and the upstream connection and closes both when both directions
- * have ended (half-closes are passed on) or either fails. `group` tags the
- * pair for `relayCloseGroup`. Throws a system error (EMFILE, ...) if the
- * pair cannot be set up; a refused connect just closes the client.
+ * Kernel-side TCP port relay (native/src/relay.c): listens on host:port
+ * (IP literals; port 0 lets the kernel pick; "::" also takes IPv4) and
+ * relays every connection to targetHost:targetPort. The addon's worker
+ * threads accept and move the bytes with splice(2); nothing runs in
+ * JavaScript per connection. Half-closes are passed on; a pair closes when
+ * both directions have ended or either fails (a refused connect closes the
+ * client). Returns the bound port; throws a system error when it cannot
+ * listen (`code` EADDRINUSE, `syscall` "bind", ...). `group` names the
+ * listener for `relayCloseGroup`, which closes it and its connections.
  */
-export function relayTcp(clientFd: number, host: string, port: number, group: number): void {
-  loadAddon().relayAdd(clientFd, host, port, group);
+export function relayTcpListen(host: string, port: number, targetHost: string, targetPort: number, group: number): number {
+  return loadAddon().relayListen(host, port, targetHost, targetPort, group);
 }
 
-/** Closes every pair relayed with `group` (a listener going away); returns how many. */
+/** Closes the listener of `group` and every connection it accepted; returns how many connections. */
 export function relayCloseGroup(group: number): number {
   return loadAddon().relayCloseGroup(group);
 }
 
-/** Pairs the relay has open now (for leak checks). */
+/** Connections the relay has open now (for leak checks). */
 export function relayCount(): number {
   return loadAddon().relayCount();
 }
