@@ -102,9 +102,21 @@ export class Ipam {
    * The same owner asking again gets its address back.
    */
   async requestAddress(networkId: string, owner: string, preferred?: string): Promise<string> {
+    const { address, saved } = this.reserveAddress(networkId, owner, preferred);
+    await saved;
+    return address;
+  }
+
+  /**
+   * requestAddress in two steps: the address is taken at once (no other
+   * request can get it), and `saved` resolves when the file holds it, so a
+   * caller can plumb the address meanwhile. Throws (synchronously) what
+   * requestAddress rejects with.
+   */
+  reserveAddress(networkId: string, owner: string, preferred?: string): { address: string; saved: Promise<void> } {
     const pool = this.mustPool(networkId);
     const existing = Object.entries(pool.addresses).find(([, o]) => o === owner);
-    if (existing && (!preferred || existing[0] === preferred)) return existing[0];
+    if (existing && (!preferred || existing[0] === preferred)) return { address: existing[0], saved: Promise.resolve() };
     const subnet = parseSubnet(pool.subnet);
     let ip: number;
     if (preferred) {
@@ -122,8 +134,7 @@ export class Ipam {
     }
     if (existing) delete pool.addresses[existing[0]];
     pool.addresses[formatIp(ip)] = owner;
-    await this.save();
-    return formatIp(ip);
+    return { address: formatIp(ip), saved: this.save() };
   }
 
   async releaseAddress(networkId: string, address: string): Promise<void> {

@@ -444,7 +444,9 @@ export class NetworkService {
   /** One veth into network `n`; starts the network's kernel state if it is the first. */
   private async plug(containerId: string, c: ContainerNetworking, n: NetworkRecord, s: EndpointSettingsRequest, pid: number, defaultRoute: boolean, dns: DnsSettings): Promise<void> {
     this.validateEndpoint(n, s);
-    const address = await this.ipam.requestAddress(n.Id, containerId, s.IPAMConfig?.IPv4Address || undefined);
+    // The address file is written while the veth is made; both are awaited below.
+    const { address, saved } = this.ipam.reserveAddress(n.Id, containerId, s.IPAMConfig?.IPv4Address || undefined);
+    saved.catch(() => {}); // not unhandled if up() fails first; the failure still reaches Promise.all
     const { prefix } = parseSubnet(n.IPAM.Config[0]!.Subnet);
     const ep: ActiveEndpoint = {
       networkId: n.Id,
@@ -462,6 +464,7 @@ export class NetworkService {
     const built = await this.up(n);
     trace(containerId, `network ${n.Name} up`);
     await Promise.all([
+      saved,
       attachVeth({ pid, bridge: n.bridge, hostIf: ep.hostIf, ifName: ep.ifName, addressCidr: `${address}/${prefix}`, mac: ep.mac, defaultGateway: defaultRoute ? ep.gateway : undefined }),
       built ? undefined : this.repairFirewall(n),
     ]);
