@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// The VM's figures: cold start to engine ready (first `docker version` that
+// answers; fresh BERTH_HOME, so the data disk is made and formatted), warm
+// start (disk kept), idle memory of QEMU (RSS), of the guest (used, as the
+// guest sees it) and of the host daemon (RSS), and HTTP through a port
+// forwarded from the VM vs the same container on the native agent.
+//
+//   sudo node --import tsx bench/vm.mjs [--accel auto|kvm|tcg] [--requests 2000] [--concurrency 8] [--mb 16] [--runs 3] [--idle 20]
+//
+// Uses the image in $BERTH_VM_IMAGE, else builds one from this checkout's
+// agent (apps/vm-agent/dist) into a temp dir. Targets are for real
+// accelerators (ready under 1 s, guest idle under 150 MB); under TCG expect
+// tens of seconds. A measurement, not a test.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { startAgent } from '../tests/helpers/agent.ts';
+import { DockerCli } from '../tests/helpers/docker.ts';
+import { freePort } from '../tests/helpers/net.ts';
+import { startRegistry } from '../tests/helpers/registry.ts';
+import { buildBusyboxImage, pushImage } from '../tests/helpers/test-images.ts';
+
+const sh = promisify(execFile);
+const repo = new URL('..', import.meta.url).pathname;
+const { values: opts } = parseArgs({
+  options: {
+    accel: { type: 'string', default: 'auto' },
+    requests: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '8' },
+    mb: { type: 'string', default: '16' },
+    runs: { type: 'string', default: '3' },
+    idle: { type: 'string', default: '20' },
+  },
+});
+if (process.getuid?.() !== 0) throw new Error('run as root: the native agent needs it');
+
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-vm-'));
+const home = join(work, 'berth-home');
+let image = process.env.BERTH_VM_IMAGE;
+if (!image) {
+  image = join(work, 'image');
+  await sh(process.execPath, [join(repo, 'resources/vm/build.mjs'), '--out', image, '--agent', join(repo, 'apps/vm-agent/dist')], { maxBuffer: 16 << 20 });
+}
+const env = { ...process.env, BERTH_HOME: home, HOME: work, DOCKER_CONFIG: join(work, 'docker-config'), BERTH_VM_IMAGE: image };
+const berth = (...args) => sh(process.execPath, ['--import', 'tsx', join(repo, 'apps/main/src/cli.ts'), ...args], { env, cwd: repo, maxBuffer: 16 << 20 });
+const socket = join(home, 'run/docker.sock');
+const vmDocker = new DockerCli(socket);
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const rssMiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** From launching `berth start` to the first `docker version` that answers. */
+async function timedStart() {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'apps/main/src/cli.ts'), 'start', '--accel', opts.accel], { env, cwd: repo, stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  for (;;) {
+    const r = await vmDocker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 5000 });
+    if (r.code === 0) break;
+    if (Date.now() - t0 > 600_000) throw new Error('the VM was not ready within 10 minutes');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const ms = Date.now() - t0;
+  if ((await exited) !== 0) throw new Error('berth start failed');
+  return ms;
+}
+
+async function ab(args) {
+  const { stdout } = await sh('ab', ['-q', '-r', ...args], { maxBuffer: 16 << 20 });
+  if (Number(/Failed requests:\s+(\d+)/.exec(stdout)?.[1]) !== 0) throw new Error(`ab reported failed requests:\n${stdout}`);
+  return { rps: Number(/Requests per second:\s+([\d.]+)/.exec(stdout)[1]), kbps: Number(/Transfer rate:\s+([\d.]+)/.exec(stdout)[1]) };
+}
+
+async function serveHttp(docker, ref) {
+  const port = await freePort();
+  await docker.ok(['run', '-d', '--name', `bench-vm-${process.pid}`, '-p', `127.0.0.1:${port}:80`, ref, 'sh', '-c',
+    `mkdir -p /w && echo hello > /w/small.txt && dd if=/dev/zero of=/w/big.bin bs=1M count=${opts.mb} 2>/dev/null && httpd -f -p 80 -h /w`]);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      await ab(['-n', '1', `${url}/big.bin`]);
+      return url;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`${url} did not serve`);
+}
+
+const reg = await startRegistry();
+let native;
+try {
+  const cold = await timedStart();
+  const { stdout: statusJson } = await berth('status', '--json');
+  const st = JSON.parse(statusJson);
+  console.log(`accelerator: ${st.run.accel} (${st.run.cpus} CPUs, ${st.run.memoryMiB} MiB)${st.run.accelNote ? `; ${st.run.accelNote}` : ''}`);
+  console.log(`cold start (new disk) to first docker version: ${seconds(cold)}`);
+  await berth('stop');
+  const warm = await timedStart();
+  console.log(`warm start (disk kept) to first docker version: ${seconds(warm)}`);
+
+  await new Promise((r) => setTimeout(r, Number(opts.idle) * 1000));
+  const run = JSON.parse((await berth('status', '--json')).stdout).run;
+  const guest = (await berth('shell', '--', "awk '/MemTotal/{t=$2}/MemAvailable/{a=$2}END{print int((t-a)/1024)}' /proc/meminfo")).stdout.trim();
+  console.log(`idle after ${opts.idle} s: QEMU RSS ${rssMiB(run.qemuPid).toFixed(0)} MiB, guest used ${guest} MiB, host daemon RSS ${rssMiB(run.daemonPid).toFixed(0)} MiB`);
+
+  await pushImage({ url: reg.url }, 'bench/busybox', 'latest', await buildBusyboxImage({}));
+  const ref = `${reg.domain}/bench/busybox:latest`;
+  native = await startAgent();
+  const nativeDocker = new DockerCli(native.socket);
+  const urls = {};
+  for (const [name, docker] of [['vm', vmDocker], ['native', nativeDocker]]) {
+    await docker.ok(['pull', '-q', ref], { timeoutMs: 300_000 });
+    urls[name] = await serveHttp(docker, ref);
+  }
+  const samples = { vm: { rps: [], mbps: [] }, native: { rps: [], mbps: [] } };
+  for (let r = 0; r < Number(opts.runs); r++) {
+    for (const name of r % 2 ? ['native', 'vm'] : ['vm', 'native']) {
+      const { rps } = await ab(['-n', opts.requests, '-c', opts.concurrency, `${urls[name]}/small.txt`]);
+      const { kbps } = await ab(['-n', '10', '-c', '2', `${urls[name]}/big.bin`]);
+      samples[name].rps.push(rps);
+      samples[name].mbps.push(kbps / 1024);
+      console.log(`run ${r + 1} ${name}: ${rps.toFixed(0)} req/s, ${(kbps / 1024).toFixed(1)} MB/s`);
+    }
+  }
+  for (const name of ['vm', 'native']) console.log(`${name}: median ${median(samples[name].rps).toFixed(0)} req/s, ${median(samples[name].mbps).toFixed(1)} MB/s`);
+  console.log(`vm/native (medians): requests ${(median(samples.vm.rps) / median(samples.native.rps)).toFixed(2)}x, throughput ${(median(samples.vm.mbps) / median(samples.native.mbps)).toFixed(2)}x`);
+  nativeDocker.dispose();
+} finally {
+  await berth('stop').catch(() => {});
+  await native?.dispose();
+  await reg.stop();
+  vmDocker.dispose();
+  rmSync(work, { recursive: true, force: true });
+}
