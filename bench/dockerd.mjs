@@ -14,15 +14,24 @@ export const DOCKERD_BIN = process.env.BERTH_DOCKERD_BIN ?? ['/usr/bin/dockerd',
 
 /**
  * Returns { socket, host, dataRoot, logs(), dispose() } once /_ping answers.
- * `bridge`: an interface name and address ("10.199.0.1/24") for a default
- * bridge, so -p works through docker-proxy (still no iptables rules); the
- * bridge is deleted again by dispose().
+ * `bridge`: an address ("10.199.0.1/24") for a default bridge, so -p works
+ * through docker-proxy (still no iptables rules); the bridge is deleted
+ * again by dispose(). It is docker0 unless `bridge.name` is given: then that
+ * bridge is made here and passed with -b, so two benchmarks running at once
+ * do not delete each other's docker0.
  */
 export async function startDockerd({ bridge } = {}) {
   if (!DOCKERD_BIN) throw new Error('dockerd not found: apt-get install -y --no-install-recommends docker.io');
   const dir = await mkdtemp(join(tmpdir(), 'berth-bench-dockerd-'));
   const socket = join(dir, 'docker.sock');
   const dataRoot = join(dir, 'data');
+  const bridgeName = bridge?.name ?? 'docker0';
+  if (bridge?.name) {
+    for (const args of [['link', 'add', 'name', bridge.name, 'type', 'bridge'], ['addr', 'add', bridge.address, 'dev', bridge.name], ['link', 'set', bridge.name, 'up']]) {
+      const code = await new Promise((resolve) => spawn('ip', args, { stdio: 'ignore' }).once('exit', resolve));
+      if (code !== 0) throw new Error(`ip ${args.join(' ')} failed: is ${bridge.name} in use by another benchmark?`);
+    }
+  }
   const child = spawn(
     DOCKERD_BIN,
     [
@@ -30,7 +39,7 @@ export async function startDockerd({ bridge } = {}) {
       '--exec-root', join(dir, 'exec'),
       '--pidfile', join(dir, 'dockerd.pid'),
       '-H', `unix://${socket}`,
-      ...(bridge ? ['--bip', bridge.address] : ['--bridge=none']),
+      ...(bridge?.name ? ['--bridge', bridge.name] : bridge ? ['--bip', bridge.address] : ['--bridge=none']),
       '--iptables=false',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -53,7 +62,7 @@ export async function startDockerd({ bridge } = {}) {
     }
     await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
-    if (bridge) await new Promise((resolve) => spawn('ip', ['link', 'del', 'docker0'], { stdio: 'ignore' }).once('exit', resolve));
+    if (bridge) await new Promise((resolve) => spawn('ip', ['link', 'del', bridgeName], { stdio: 'ignore' }).once('exit', resolve));
   };
 
   const deadline = Date.now() + 60_000;

@@ -11,7 +11,8 @@
 // where the agent's time went in the last `run --rm` (see util/trace.ts).
 //
 // Both engines attach their default bridge network (dockerd: a bridge of its
-// own, no iptables rules, see bench/dockerd.mjs); `--network none` measures
+// own, brbench-run, not docker0, so bench/ports.mjs may run meanwhile; no
+// iptables rules, see bench/dockerd.mjs); `--network none` measures
 // without networking on both. A measurement, not a test: it checks only that
 // every command succeeded.
 import { execFile } from 'node:child_process';
@@ -82,7 +83,7 @@ try {
 
   const targets = [];
   for (const name of engines) {
-    const engine = name === 'berth' ? await startAgent(opts.trace ? { env: { BERTH_TRACE: '1' } } : {}) : await startDockerd({ bridge: { address: '10.199.0.1/24' } });
+    const engine = name === 'berth' ? await startAgent(opts.trace ? { env: { BERTH_TRACE: '1' } } : {}) : await startDockerd({ bridge: { name: 'brbench-run', address: '10.198.0.1/24' } });
     cleanups.push(() => engine.dispose());
     const cli = new DockerCli(engine.socket);
     cleanups.push(async () => cli.dispose());
