@@ -20,6 +20,8 @@ import { DockerCli, runCommand, type RunResult } from '../helpers/docker.js';
 import { freePort } from '../helpers/net.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
+import { chooseEngine } from '../../apps/main/src/engine/choose-engine.js';
+import { VmEngine } from '../../apps/main/src/vm/vm-engine.js';
 
 const execFileP = promisify(execFile);
 const repo = path.resolve(fileURLToPath(import.meta.url), '../../..');
@@ -175,6 +177,21 @@ describe('berth end to end (VM)', { timeout: 900_000 }, () => {
     assert.match(r.stdout, new RegExp(`^DOCKER_HOST: +unix://${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     assert.match(r.stdout, /^Engine: +berth-agent \d+\.\d+\.\d+/m);
     assert.match(r.stdout, /^Uptime: +\d+ (s|min)/m);
+  });
+
+  it("the dashboard's default engine is the VM, and joins the running one", async () => {
+    const target = chooseEngine({ home });
+    assert.ok(target instanceof VmEngine);
+    const seen: string[] = [];
+    target.onChange((st) => seen.push(st.state));
+    await target.start();
+    assert.equal(target.state.state, 'running', target.state.message);
+    assert.equal(target.state.mode, 'vm');
+    assert.equal(target.state.socket, socket);
+    await target.stop();
+    assert.deepEqual(seen, ['starting', 'running', 'stopped']);
+    // Closing the dashboard leaves the VM to the docker CLI.
+    assert.match((await berthOk(['status'])).stdout, /^State: +running/m);
   });
 
   it('keeps images and volumes across berth stop and berth start', async (t) => {
