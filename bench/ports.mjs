@@ -10,11 +10,14 @@
 // both in turn (the order flips each run); the summary gives medians with
 // min/max per engine and the two ratios berth/dockerd. The machine's load
 // average is printed before and after: on a busy machine, compare ratios,
-// not absolute figures.
+// not absolute figures. It also reports the CPU time the proxy spends (the
+// agent process for berth, docker-proxy for dockerd) per 1000 requests and
+// per GB: a figure a busy machine disturbs far less than a rate.
 //
 // Uses ab (apache2-utils). A measurement, not a test: it checks only that
 // every request succeeded.
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { startRegistry } from '../tests/helpers/registry.ts';
@@ -48,6 +51,41 @@ async function ab(args) {
   };
 }
 
+const CLK_TCK = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s on Linux
+
+/** Pids of processes whose command line contains every string of `parts`. */
+function pidsWith(...parts) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      if (parts.every((p) => cmd.includes(p))) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** User+system CPU seconds `pid` has used (0 once it is gone). */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime
+  } catch {
+    return 0;
+  }
+}
+
+/** The process doing the proxying: the agent itself, or dockerd's docker-proxy for the port. */
+function proxyPid(engine, eng, port) {
+  const pid = engine === 'berth' ? pidsWith('main.js', `unix://${eng.socket}`)[0] : pidsWith('docker-proxy', `-host-port ${port} `)[0];
+  if (!pid) throw new Error(`cannot find the ${engine} proxy process for port ${port}`);
+  return pid;
+}
+
 /** Starts the benchmark container on `docker`, publishing a loopback port; waits until it serves. */
 async function serve(docker, image) {
   const port = await freePort();
@@ -63,13 +101,17 @@ async function serve(docker, image) {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return { url, remove: () => docker.run(['rm', '-f', name]) };
+  return { url, port, remove: () => docker.run(['rm', '-f', name]) };
 }
 
-async function once(url) {
+/** One run: rates, and the proxy's CPU time per 1000 requests and per GB (less disturbed by the machine's load than rates). */
+async function once(url, pid) {
+  const c0 = cpuSeconds(pid);
   const { rps } = await ab(['-n', opts.requests, '-c', opts.concurrency, `${url}/small.txt`]);
+  const c1 = cpuSeconds(pid);
   const { kbps } = await ab(['-n', '20', '-c', '2', `${url}/big.bin`]);
-  return { rps, mbps: kbps / 1024 };
+  const c2 = cpuSeconds(pid);
+  return { rps, mbps: kbps / 1024, cpuPerK: ((c1 - c0) * 1000 * 1000) / Number(opts.requests), cpuPerGb: ((c2 - c1) * 1000 * 1024) / (20 * Number(opts.mb)) };
 }
 
 const stats = (xs) => `median ${median(xs).toFixed(0)} (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`;
@@ -79,7 +121,7 @@ const stats = (xs) => `median ${median(xs).toFixed(0)} (min ${Math.min(...xs).to
 const engines = opts.engines.split(',');
 const reg = await startRegistry();
 const running = [];
-const samples = Object.fromEntries(engines.map((e) => [e, { rps: [], mbps: [] }]));
+const samples = Object.fromEntries(engines.map((e) => [e, { rps: [], mbps: [], cpuPerK: [], cpuPerGb: [] }]));
 try {
   await pushImage({ url: reg.url }, 'bench/busybox', 'latest', await buildBusyboxImage({}));
   const image = `${reg.domain}/bench/busybox:latest`;
@@ -90,15 +132,15 @@ try {
     running.push(entry);
     await docker.ok(['pull', '-q', image]);
     entry.ctr = await serve(docker, image);
+    entry.pid = proxyPid(engine, eng, entry.ctr.port);
   }
   console.log(`load before: ${(await sh('uptime')).stdout.trim()}`);
   for (let r = 0; r < Number(opts.runs); r++) {
     const order = r % 2 ? [...running].reverse() : running;
-    for (const { engine, ctr } of order) {
-      const s = await once(ctr.url);
-      samples[engine].rps.push(s.rps);
-      samples[engine].mbps.push(s.mbps);
-      console.log(`run ${r + 1} ${engine}: ${s.rps.toFixed(0)} req/s, ${s.mbps.toFixed(0)} MB/s`);
+    for (const { engine, ctr, pid } of order) {
+      const s = await once(ctr.url, pid);
+      for (const k of Object.keys(s)) samples[engine][k].push(s[k]);
+      console.log(`run ${r + 1} ${engine}: ${s.rps.toFixed(0)} req/s, ${s.mbps.toFixed(0)} MB/s; proxy CPU ${s.cpuPerK.toFixed(0)} ms/1000 req, ${s.cpuPerGb.toFixed(0)} ms/GB`);
     }
   }
   console.log(`load after: ${(await sh('uptime')).stdout.trim()}`);
@@ -111,9 +153,15 @@ try {
   await reg.stop();
 }
 for (const engine of engines) {
-  console.log(`${engine}: req/s ${stats(samples[engine].rps)}; MB/s ${stats(samples[engine].mbps)}`);
+  const x = samples[engine];
+  console.log(`${engine}: req/s ${stats(x.rps)}; MB/s ${stats(x.mbps)}; proxy CPU ms/1000 req ${stats(x.cpuPerK)}, ms/GB ${stats(x.cpuPerGb)}`);
 }
 if (samples.berth && samples.dockerd) {
   const ratio = (k) => (median(samples.berth[k]) / median(samples.dockerd[k])).toFixed(2);
+  // Each run measures both engines back to back, so the ratio within a run
+  // is the least disturbed by the load drifting between runs.
+  const paired = (k) => median(samples.berth[k].map((b, i) => b / samples.dockerd[k][i])).toFixed(2);
   console.log(`berth/dockerd (medians): requests ${ratio('rps')}x, throughput ${ratio('mbps')}x`);
+  console.log(`berth/dockerd (median of per-run ratios): requests ${paired('rps')}x, throughput ${paired('mbps')}x`);
+  console.log(`proxy CPU, berth/dockerd (medians, lower is better): per request ${ratio('cpuPerK')}x, per GB ${ratio('cpuPerGb')}x`);
 }
