@@ -126,7 +126,7 @@ try {
   await pushImage({ url: reg.url }, 'bench/busybox', 'latest', await buildBusyboxImage({}));
   const image = `${reg.domain}/bench/busybox:latest`;
   for (const engine of engines) {
-    const eng = engine === 'berth' ? await startAgent() : await startDockerd({ bridge: { address: '10.199.0.1/24' } });
+    const eng = engine === 'berth' ? await startAgent() : await startDockerd({ bridge: { name: 'brbench-ports', address: '10.199.0.1/24' } });
     const docker = new DockerCli(eng.socket);
     const entry = { engine, eng, docker };
     running.push(entry);
