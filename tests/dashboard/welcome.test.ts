@@ -93,10 +93,27 @@ describe('dashboard first run, web mode', () => {
     // The page the link opens serves the tutorial (checked by its content, fetched from here).
     const res = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(res.status, 200);
-    assert.match(await res.text(), /getting started|Getting Started|Berth/i);
+    assert.match(await res.text(), /<h1>Getting started with containers/);
     const opened = await popup;
     console.log(`# the browser opened ${opened ? opened.url() : 'no tab (popup not observed)'}`);
     await opened?.close();
+
+    // The tutorial in the browser: English first, the language switch goes to
+    // Simplified Chinese and is remembered on the next visit to the front page.
+    const site = await browser.newPage();
+    try {
+      await site.goto(`http://127.0.0.1:${port}/`);
+      assert.equal(await site.locator('html').getAttribute('lang'), 'en');
+      assert.equal((await site.locator('h1').first().textContent())?.trim(), 'Getting started with containers');
+      await Promise.all([site.waitForURL(/\/zh\//), site.locator('.lang-switch').click()]);
+      assert.equal(await site.locator('html').getAttribute('lang'), 'zh-Hans');
+      assert.equal((await site.locator('h1').first().textContent())?.trim(), '容器入门');
+      await site.goto(`http://127.0.0.1:${port}/`);
+      await site.waitForURL(/\/zh\//);
+      assert.equal((await site.locator('h1').first().textContent())?.trim(), '容器入门', 'the choice is remembered');
+    } finally {
+      await site.close();
+    }
     await screenshot(page, 'welcome-tutorial');
   });
 
