@@ -4,65 +4,41 @@
 // disk; opening it must fail with EPERM while root in the guest reads the
 // disk. The default devices and a pty still work.
 //
-// Boots with `berth start` like berth-e2e.test.ts (TCG here, about 1 min);
+// Boots with `berth start` (tests/helpers/vm.ts; TCG here, about 1 min);
 // needs apps/vm-agent/dist built (`npm run build`).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { DockerCli, runCommand } from '../helpers/docker.js';
+import { DockerCli } from '../helpers/docker.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
-
-const repo = path.resolve(fileURLToPath(import.meta.url), '../../..');
-const cli = path.join(repo, 'apps/main/src/cli.ts');
-const agentDist = path.join(repo, 'apps/vm-agent/dist');
+import { startTestVm, type TestVm } from '../helpers/vm.js';
 
 /** Sets $d to the guest's first disk and $1 $2 to its major and minor, from /sys (read-only in containers too). */
 const FIND_DISK = 'd=$(ls /sys/block | grep -v -e ^loop -e ^ram | head -n 1); set -- $(tr : " " < /sys/block/$d/dev)';
 
 describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () => {
-  let work: string;
-  let env: Record<string, string>;
+  let vm: TestVm;
   let registry: TestRegistry;
   let docker: DockerCli;
   let image: string;
 
-  const berth = (args: string[], timeoutMs = 300_000) => runCommand(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repo, env, timeoutMs });
-
   before(async () => {
-    assert.ok(
-      fs.existsSync(path.join(agentDist, 'main.js')) && fs.readFileSync(path.join(agentDist, 'main.js'), 'utf8').includes('attachDeviceFilter'),
-      'apps/vm-agent/dist is missing or older than the cgroup v2 device filter: run `npm run build` first',
-    );
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-devices-'));
-    const out = path.join(work, 'image');
-    await promisify(execFile)(process.execPath, [path.join(repo, 'resources/vm/build.mjs'), '--out', out, '--agent', agentDist], { cwd: repo, maxBuffer: 16 << 20 });
-    const home = path.join(work, 'berth-home');
-    env = { BERTH_HOME: home, HOME: path.join(work, 'home'), DOCKER_CONFIG: path.join(work, 'docker-config'), BERTH_VM_IMAGE: out };
-    fs.mkdirSync(env.HOME!);
     registry = await startRegistry();
     await pushImage({ url: registry.url }, 'devices/busybox', '1', await buildBusyboxImage());
     image = `localhost:${new URL(registry.url).port}/devices/busybox:1`;
-    const start = await berth(['start']);
-    assert.equal(start.code, 0, `berth start: ${start.stdout}\n${start.stderr}`);
-    docker = new DockerCli(path.join(home, 'run/docker.sock'));
+    vm = await startTestVm('berth-devices-', 'attachDeviceFilter');
+    docker = new DockerCli(vm.socket);
     await docker.ok(['pull', image], { timeoutMs: 180_000 });
   });
 
   after(async () => {
-    if (env && fs.existsSync(path.join(env.BERTH_HOME!, 'run/daemon.lock'))) await berth(['stop'], 180_000);
+    await vm?.dispose();
     await registry?.stop();
     docker?.dispose();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
   it('the guest runs pure cgroup v2, and root in the guest reads its disk (the control)', async () => {
-    const r = await berth(['shell', '--', `cut -d " " -f 3 /proc/mounts | grep ^cgroup | sort -u; ${FIND_DISK}; echo "$d $1 $2"; head -c 512 /dev/$d | wc -c`]);
+    const r = await vm.berth(['shell', '--', `cut -d " " -f 3 /proc/mounts | grep ^cgroup | sort -u; ${FIND_DISK}; echo "$d $1 $2"; head -c 512 /dev/$d | wc -c`]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^cgroup2\n\S+ \d+ \d+\n512\n$/, r.stdout); // no v1 hierarchy mounted
   });
