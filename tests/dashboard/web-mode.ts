@@ -102,3 +102,19 @@ export async function buildBundledImages(outDir: string): Promise<void> {
 export async function nav(page: import('playwright-core').Page, title: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: title }).click();
 }
+
+export interface OpenDashboard {
+  web: WebMode;
+  browser: import('playwright-core').Browser;
+  page: import('playwright-core').Page;
+}
+
+/** Web mode on an engine socket, without bundled images, opened in Chromium with the engine shown running. */
+export async function openDashboard(socket: string, env: Record<string, string> = {}): Promise<OpenDashboard> {
+  const web = await startWebMode(['--engine-socket', socket], { BERTH_BUNDLED_IMAGES: join(tmpdir(), 'berth-no-bundled-images'), ...env });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+  await page.goto(web.url);
+  await page.getByTestId('engine-status').and(page.locator('[data-state="running"]')).waitFor({ timeout: 15_000 });
+  return { web, browser, page };
+}

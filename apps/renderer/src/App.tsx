@@ -2,10 +2,12 @@ import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useClient, useEngineState, useEngineSync } from './api/hooks.js';
 import { StatusBar } from './components/StatusBar.js';
+import { BuildsPage } from './pages/BuildsPage.js';
 import { ContainerDetailPage, DETAIL_TABS, type DetailTab } from './pages/ContainerDetailPage.js';
 import { ContainersPage } from './pages/ContainersPage.js';
 import { ImagesPage } from './pages/ImagesPage.js';
 import { NetworksPage } from './pages/NetworksPage.js';
+import { SettingsPage } from './pages/SettingsPage.js';
 import { TroubleshootPage } from './pages/TroubleshootPage.js';
 import { VolumesPage } from './pages/VolumesPage.js';
 import { WelcomePage, welcomeDismissed } from './pages/WelcomePage.js';
@@ -16,6 +18,8 @@ const PAGES = {
   images: { title: 'Images', icon: '◈', Page: ImagesPage },
   volumes: { title: 'Volumes', icon: '◍', Page: VolumesPage },
   networks: { title: 'Networks', icon: '⇄', Page: NetworksPage },
+  builds: { title: 'Builds', icon: '⚒', Page: BuildsPage },
+  settings: { title: 'Settings', icon: '☰', Page: SettingsPage },
   troubleshoot: { title: 'Troubleshoot', icon: '⚙', Page: TroubleshootPage },
 } as const;
 type PageName = keyof typeof PAGES;

@@ -4,7 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { BerthService, BundledImagesState, DockerRequest, DockerResponse, EngineState, SessionItem } from '../shared/berth-api.js';
+import type { BerthService, BuildItem, BuildRequest, BundledImagesState, DashboardSettings, DockerRequest, DockerResponse, EngineState, SessionItem } from '../shared/berth-api.js';
+import { loadSettings, updateSettings, USER_SETTINGS } from '../settings/settings.js';
+import { Builds } from './builds.js';
+import { berthHome } from './choose-engine.js';
 import { LineSplitter } from '../shared/lines.js';
 import { ensureBundledImages } from '../bundled/bundled-images.js';
 import { engineErrorMessage, engineFetch, engineOpen } from './engine-client.js';
@@ -29,6 +32,12 @@ export interface DashboardServiceOptions {
   bundledDir?: string;
   /** Opens a URL in the system browser (Electron's shell.openExternal); absent in web mode. */
   openExternal?: (url: string) => Promise<void>;
+  /** Electron's folder dialog; absent in web mode. */
+  pickFolder?: () => Promise<string | null>;
+  /** Electron's login item (start at login); absent in web mode. */
+  loginItem?: { get(): boolean; set(on: boolean): void };
+  /** Where settings.json lives (default: berthHome()). */
+  home?: string;
 }
 
 export function createDashboardService(target: EngineTarget, opts: DashboardServiceOptions = {}): BerthService {
@@ -36,6 +45,13 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
     const s = target.state;
     if (s.state !== 'running' || !s.socket) throw new ServiceError(`The engine is not running (${s.state}): ${s.message}`, 503);
     return s.socket;
+  };
+
+  const builds = new Builds();
+  const home = opts.home ?? berthHome();
+  const currentSettings = (): DashboardSettings => {
+    const { cpus, memoryMiB, diskGiB, accelerator } = loadSettings(home);
+    return { cpus, memoryMiB, diskGiB, accelerator, ...(opts.loginItem ? { startAtLogin: opts.loginItem.get() } : {}) };
   };
 
   /** Hijacked connections by session id; a session ends with its stream. */
@@ -92,6 +108,44 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
       if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) throw new ServiceError(`only http(s) links open in the browser, not ${String(url).slice(0, 100)}`, 400);
       if (!opts.openExternal) throw new ServiceError('the dashboard runs in a browser: it opens links itself', 501);
       await opts.openExternal(url);
+    },
+
+    async builds() {
+      return builds.list();
+    },
+
+    async pickFolder(): Promise<string | null> {
+      if (!opts.pickFolder) throw new ServiceError('the dashboard runs in a browser, which cannot pick a host folder: type its path', 501);
+      return opts.pickFolder();
+    },
+
+    async settings(): Promise<DashboardSettings> {
+      return currentSettings();
+    },
+
+    async updateSettings(change: Partial<DashboardSettings>): Promise<DashboardSettings> {
+      if (!change || typeof change !== 'object' || Array.isArray(change)) throw new ServiceError('a settings change must be an object', 400);
+      const { startAtLogin, ...vm } = change;
+      for (const key of Object.keys(vm)) {
+        if (!(USER_SETTINGS as readonly string[]).includes(key)) throw new ServiceError(`unknown setting "${key}"; settings: ${USER_SETTINGS.join(', ')}, startAtLogin`, 400);
+      }
+      if (startAtLogin !== undefined) {
+        if (!opts.loginItem) throw new ServiceError('start at login is a setting of the desktop app, not of web mode', 501);
+        if (typeof startAtLogin !== 'boolean') throw new ServiceError('startAtLogin must be true or false', 400);
+      }
+      if (Object.keys(vm).length) {
+        try {
+          updateSettings(home, (s) => ({ ...s, ...vm }));
+        } catch (err) {
+          throw new ServiceError((err as Error).message, 400);
+        }
+      }
+      if (startAtLogin !== undefined) opts.loginItem!.set(startAtLogin);
+      return currentSettings();
+    },
+
+    build(signal: AbortSignal, req: BuildRequest): AsyncIterable<BuildItem> {
+      return builds.run(socketOrThrow(), req, signal);
     },
 
     async *dockerBytes(signal: AbortSignal, req: DockerRequest): AsyncIterable<string> {

@@ -65,6 +65,41 @@ export interface BundledImagesState {
   images: BundledImageState[];
 }
 
+/** A build made through the dashboard (kept by main for this session, newest first). */
+export interface BuildRecord {
+  id: string;
+  tag: string;
+  /** The host folder that was sent as the context. */
+  context: string;
+  status: 'running' | 'succeeded' | 'failed';
+  /** ms since the epoch. */
+  startedAt: number;
+  endedAt?: number;
+  /** The builder's output (`stream` lines), its tail when long. */
+  log: string;
+  error?: string;
+  imageId?: string;
+}
+
+/** What the Build dialog sends: an absolute host folder and a tag. */
+export interface BuildRequest {
+  context: string;
+  tag: string;
+}
+
+/** A `build` stream carries the record (first and last), and log text between. */
+export type BuildItem = { record: BuildRecord } | { log: string };
+
+/** The settings the dashboard edits (the VM's, from settings.json; startAtLogin is Electron's). */
+export interface DashboardSettings {
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  accelerator: 'auto' | 'kvm' | 'hvf' | 'whpx' | 'tcg';
+  /** Absent where it does not apply (web mode). */
+  startAtLogin?: boolean;
+}
+
 /** Request/response methods: name -> (arguments) => result. */
 export interface BerthCalls {
   engineState(): EngineState;
@@ -82,6 +117,14 @@ export interface BerthCalls {
    * the page is already in a browser and opens it itself (this answers 501).
    */
   openExternal(url: string): void;
+  /** Recent builds made through the dashboard, newest first. */
+  builds(): BuildRecord[];
+  /** Electron: the folder the user picked in the system dialog (null: cancelled). Web mode answers 501. */
+  pickFolder(): string | null;
+  /** The saved settings (defaults for what settings.json lacks). */
+  settings(): DashboardSettings;
+  /** Validates and saves a change; answers the new settings. VM settings apply at the next VM start. */
+  updateSettings(change: Partial<DashboardSettings>): DashboardSettings;
 }
 
 /** What a `dockerSession` stream carries: first its id (for sessionInput), then output bytes as base64. */
@@ -113,14 +156,16 @@ export interface BerthStreams {
    * connection.
    */
   dockerSession(req: DockerRequest): SessionItem;
+  /** Packs the folder, builds it with the engine's classic builder and records it (see BuildItem). Cancelling stops the build. */
+  build(req: BuildRequest): BuildItem;
 }
 
 export type CallName = keyof BerthCalls;
 export type StreamName = keyof BerthStreams;
 
 /** The names each transport accepts; anything else is refused. */
-export const CALLS = ['engineState', 'restartEngine', 'docker', 'bundledImages', 'sessionInput', 'openExternal'] as const satisfies readonly CallName[];
-export const STREAMS = ['engineStates', 'dockerJson', 'dockerBytes', 'dockerSession'] as const satisfies readonly StreamName[];
+export const CALLS = ['engineState', 'restartEngine', 'docker', 'bundledImages', 'sessionInput', 'openExternal', 'builds', 'pickFolder', 'settings', 'updateSettings'] as const satisfies readonly CallName[];
+export const STREAMS = ['engineStates', 'dockerJson', 'dockerBytes', 'dockerSession', 'build'] as const satisfies readonly StreamName[];
 
 // Compile-time check that the lists name every method.
 type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : ['not listed:', Exclude<All, Listed>];

@@ -1,0 +1,84 @@
+/**
+ * The Builds page in web mode: a typed host folder (a tiny Dockerfile
+ * context FROM the test busybox image) is packed by main and built by the
+ * engine; the build shows as succeeded with its log, and the image appears
+ * on the Images page. A folder that does not exist fails with the reason.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { useAgent } from '../helpers/agent.js';
+import { DockerCli } from '../helpers/docker.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { buildBusyboxImage, pushImage, type PushedImage } from '../helpers/test-images.js';
+import { nav, openDashboard, screenshot, type WebMode } from './web-mode.js';
+
+const agent = useAgent();
+
+describe('dashboard builds, web mode', () => {
+  let registry: TestRegistry;
+  let web: WebMode;
+  let browser: Browser;
+  let page: Page;
+  let docker: DockerCli;
+  let image: PushedImage;
+  let context: string;
+  const tag = `e2e-built-${process.pid}:v1`;
+  const mark = `built-by-the-dashboard-${process.pid}`;
+
+  before(async () => {
+    const a = await agent.ready;
+    registry = await startRegistry();
+    image = await pushImage({ url: registry.url }, 'e2e/busybox', 'v1', await buildBusyboxImage({ layerCount: 1 }));
+    docker = new DockerCli(a.socket);
+    await docker.ok(['pull', image.ref]);
+    context = await mkdtemp(join(tmpdir(), 'berth-build-ctx-'));
+    await writeFile(join(context, 'Dockerfile'), `FROM ${image.ref}\nCOPY hello.txt /hello.txt\nRUN echo ${mark}\nCMD ["cat", "/hello.txt"]\n`);
+    await writeFile(join(context, 'hello.txt'), `${mark}\n`);
+    ({ web, browser, page } = await openDashboard(a.socket));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await web?.stop();
+    await registry?.stop();
+    await docker?.run(['rmi', '-f', tag]);
+    docker?.dispose();
+    if (context) await rm(context, { recursive: true, force: true });
+  });
+
+  async function buildThroughDialog(folder: string, t: string): Promise<void> {
+    await nav(page, 'Builds');
+    await page.getByRole('button', { name: 'Build…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Folder').fill(folder);
+    await dialog.getByLabel('Tag').fill(t);
+    assert.equal(await dialog.getByTestId('build-command').textContent(), `DOCKER_BUILDKIT=0 docker build -t ${t} ${folder}`);
+    await dialog.getByRole('button', { name: 'Build', exact: true }).click();
+  }
+
+  test('a typed folder builds, with its log, and the image is listed', async () => {
+    await buildThroughDialog(context, tag);
+    const row = page.locator(`tr[data-tag="${tag}"]`);
+    await row.getByTestId('build-status').and(page.locator(':text-is("succeeded")')).waitFor({ timeout: 60_000 });
+    const log = (await page.getByTestId('build-log').textContent()) ?? '';
+    assert.match(log, /Step 3\/4 : RUN echo/);
+    assert.match(log, new RegExp(mark));
+    assert.match(log, /Successfully tagged/);
+    await screenshot(page, 'builds');
+
+    // The image is real: in the engine, and its CMD prints the copied file.
+    const run = await docker.ok(['run', '--rm', tag]);
+    assert.equal(run.stdout.trim(), mark);
+    await nav(page, 'Images');
+    await page.locator(`tr[data-ref="${tag}"]`).waitFor({ timeout: 10_000 });
+  });
+
+  test('a folder that does not exist fails with the reason', async () => {
+    await buildThroughDialog(join(context, 'nope'), `e2e-never-${process.pid}`);
+    await page.getByRole('alert').filter({ hasText: 'no such folder' }).waitFor({ timeout: 10_000 });
+  });
+});
