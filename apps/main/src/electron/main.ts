@@ -2,16 +2,20 @@
  * The Electron app's composition root: one window on the dashboard, the
  * engine chosen as in web mode (BERTH_ENGINE / BERTH_ENGINE_SOCKET, set by
  * `berth dashboard`), the service served over IPC. Single instance: a
- * second launch focuses the first window.
- *
- * Not yet: tray, start at login, window state (issue 6).
+ * second launch focuses the first window. A tray icon shows the engine's
+ * state and quick actions; closing the window leaves the app in the tray
+ * (Quit there, or from the app menu, stops the engine). The window's bounds
+ * are kept in $BERTH_HOME; start at login is the OS login item, set from
+ * the Settings page.
  */
-import { app, BrowserWindow, shell, type WebFrameMain } from 'electron';
+import { app, BrowserWindow, dialog, screen, shell, type Tray, type WebFrameMain } from 'electron';
 import { fileURLToPath } from 'node:url';
 import { findBundledDir } from '../bundled/bundled-images.js';
 import { berthHome, chooseEngine } from '../engine/choose-engine.js';
 import { createDashboardService } from '../engine/dashboard-service.js';
 import { serveIpc } from './ipc.js';
+import { createTray } from './tray.js';
+import { loadWindowState, saveWindowState } from './window-bounds.js';
 
 const rendererUrl = process.env.ELECTRON_RENDERER_URL; // electron-vite dev server
 const rendererFile = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
@@ -26,17 +30,28 @@ function isOurs(url: string): boolean {
   }
 }
 
-function createWindow(): BrowserWindow {
+function createWindow(home: string): BrowserWindow {
+  const saved = loadWindowState(home, screen.getAllDisplays().map((d) => d.workArea));
   const win = new BrowserWindow({
-    width: 1200,
-    height: 780,
+    ...(saved ? saved.bounds : { width: 1200, height: 780 }),
     minWidth: 800,
     minHeight: 500,
     title: 'Berth',
     show: false,
     webPreferences: { preload: preloadFile, contextIsolation: true, nodeIntegration: false, sandbox: true },
   });
-  win.once('ready-to-show', () => win.show());
+  win.once('ready-to-show', () => {
+    if (saved?.maximized) win.maximize();
+    win.show();
+  });
+  // Saved on close only: one write per window, never while dragging.
+  win.on('close', () => {
+    try {
+      saveWindowState(home, { bounds: win.getNormalBounds(), maximized: win.isMaximized() });
+    } catch (err) {
+      console.error(`could not save the window state: ${(err as Error).message}`);
+    }
+  });
   // Links (published ports) open in the system browser; the window never leaves the dashboard.
   win.webContents.setWindowOpenHandler(({ url }) => {
     if (/^https?:\/\//.test(url)) void shell.openExternal(url);
@@ -55,19 +70,37 @@ async function main(): Promise<void> {
     app.quit();
     return;
   }
-  const target = chooseEngine({ engine: process.env.BERTH_ENGINE || undefined, engineSocket: process.env.BERTH_ENGINE_SOCKET || undefined, home: berthHome() });
-  const service = createDashboardService(target, { bundledDir: findBundledDir(), openExternal: (url) => shell.openExternal(url) });
+  const home = berthHome();
+  const target = chooseEngine({ engine: process.env.BERTH_ENGINE || undefined, engineSocket: process.env.BERTH_ENGINE_SOCKET || undefined, home });
+  let win: BrowserWindow | undefined;
+  const service = createDashboardService(target, {
+    bundledDir: findBundledDir(),
+    home,
+    openExternal: (url) => shell.openExternal(url),
+    pickFolder: async () => {
+      const options = { title: 'Build context', properties: ['openDirectory' as const] };
+      const r = win && !win.isDestroyed() ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
+    loginItem: {
+      get: () => app.getLoginItemSettings().openAtLogin,
+      set: (on) => app.setLoginItemSettings({ openAtLogin: on }),
+    },
+  });
   serveIpc(service, (frame: WebFrameMain | null) => !!frame && isOurs(frame.url));
   await app.whenReady();
-  let win = createWindow();
-  app.on('second-instance', () => {
-    if (win.isDestroyed()) win = createWindow();
+  const openDashboard = () => {
+    if (!win || win.isDestroyed()) win = createWindow(home);
     if (win.isMinimized()) win.restore();
+    win.show();
     win.focus();
-  });
-  app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) win = createWindow();
-  });
+  };
+  openDashboard();
+  app.on('second-instance', openDashboard);
+  app.on('activate', openDashboard);
+  // Kept for the app's life: a collected Tray disappears.
+  const tray: Tray = createTray(target, { openDashboard, quit: () => app.quit() });
+  void tray;
   void target.start();
   let quitting = false;
   app.on('before-quit', (event) => {
@@ -76,9 +109,8 @@ async function main(): Promise<void> {
     quitting = true;
     void target.stop().finally(() => app.quit());
   });
-  app.on('window-all-closed', () => {
-    if (process.platform !== 'darwin') app.quit();
-  });
+  // The tray keeps the app (and the engine) running with no window; Quit is in its menu.
+  app.on('window-all-closed', () => {});
 }
 
 void main();
