@@ -25,6 +25,8 @@ export const keys = {
   images: ['images'] as const,
   networks: ['networks'] as const,
   volumes: ['volumes'] as const,
+  /** Main's build records (Builds page). */
+  builds: ['builds'] as const,
   /** Under `containers`: invalidating the list refreshes every detail view too. */
   container: (id: string) => ['containers', id] as const,
 };
@@ -35,7 +37,8 @@ export function keysForEvent(ev: Pick<EngineEvent, 'Type'>): (readonly string[])
     case 'container':
       return [keys.containers, keys.images]; // in-use counts follow containers
     case 'image':
-      return [keys.images, keys.containers];
+      // A build that ends tags its image: the Builds page may show it still running.
+      return [keys.images, keys.containers, keys.builds];
     case 'network':
       return [keys.networks];
     case 'volume':

@@ -21,7 +21,7 @@ export function BuildsPage() {
   const client = useClient();
   const qc = useQueryClient();
   const running = useEngineRunning();
-  const builds = useQuery({ queryKey: ['builds'], queryFn: () => client.call('builds') });
+  const builds = useQuery({ queryKey: keys.builds, queryFn: () => client.call('builds') });
   const [live, setLive] = useState<BuildRecord>();
   const [selected, setSelected] = useState<string>();
   const [dialog, setDialog] = useState(false);
@@ -49,16 +49,16 @@ export function BuildsPage() {
       },
       error: (err) => {
         setError(`Build ${tag}: ${messageOf(err)}`);
-        void qc.invalidateQueries({ queryKey: ['builds'] });
+        void qc.invalidateQueries({ queryKey: keys.builds });
       },
       end: () => {
-        void qc.invalidateQueries({ queryKey: ['builds'] });
+        void qc.invalidateQueries({ queryKey: keys.builds });
         void qc.invalidateQueries({ queryKey: keys.images });
       },
     });
   };
 
-  const list = (builds.data ?? []).map((b) => (live && b.id === live.id && live.status === 'running' ? live : b));
+  const list = (builds.data ?? []).map((b) => (live && b.id === live.id ? live : b));
   if (live && !list.some((b) => b.id === live.id)) list.unshift(live);
   const shown = list.find((b) => b.id === selected) ?? list[0];
 
