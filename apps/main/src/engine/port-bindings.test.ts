@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bindingKey, desiredBindings, planListeners, portsNotAvailable, requestedBindings, startedContainer, type HostBinding } from './port-bindings.js';
+import { bindingKey, datagramDecoder, desiredBindings, frameDatagram, planListeners, portsNotAvailable, requestedBindings, startedContainer, type HostBinding } from './port-bindings.js';
 
 const b = (containerId: string, hostPort: number, hostIp = '127.0.0.1', proto: 'tcp' | 'udp' = 'tcp'): HostBinding => ({ proto, hostIp, hostPort, containerId });
 const map = (...list: HostBinding[]) => new Map(list.map((x) => [bindingKey(x), x]));
@@ -48,4 +48,15 @@ test('startedContainer: POST /containers/ID/start, with or without a version', (
 test('portsNotAvailable: dockerd wording', () => {
   const err = Object.assign(new Error('x'), { code: 'EADDRINUSE' });
   assert.equal(portsNotAvailable(b('a', 8080), err), 'Ports are not available: exposing port TCP 127.0.0.1:8080 -> 127.0.0.1:0: listen tcp 127.0.0.1:8080: bind: address already in use');
+});
+
+test('UDP relay frames: boundaries survive any split of the byte stream, empty datagrams included', () => {
+  const datagrams = [Buffer.from('one'), Buffer.alloc(0), Buffer.alloc(65_507, 1), Buffer.from('last')];
+  const stream = Buffer.concat(datagrams.map(frameDatagram));
+  for (const step of [1, 2, 3, 1000, stream.length]) {
+    const got: Buffer[] = [];
+    const feed = datagramDecoder((d) => got.push(d));
+    for (let i = 0; i < stream.length; i += step) feed(stream.subarray(i, i + step));
+    assert.deepEqual(got, datagrams, `chunks of ${step}`);
+  }
 });

@@ -105,3 +105,27 @@ export function portsNotAvailable(b: Pick<HostBinding, 'proto' | 'hostIp' | 'hos
   const addr = b.hostIp.includes(':') ? `[${b.hostIp}]:${b.hostPort}` : `${b.hostIp}:${b.hostPort}`;
   return `Ports are not available: exposing port ${b.proto.toUpperCase()} ${addr} -> ${b.hostIp}:0: listen ${b.proto} ${addr}: bind: ${why}`;
 }
+
+/**
+ * The UDP relay's wire format (the agent's ssh/udp-relay.ts speaks the same):
+ * each datagram as a 2-byte big-endian length and its bytes.
+ */
+export function frameDatagram(datagram: Buffer): Buffer {
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(datagram.length);
+  return Buffer.concat([head, datagram]);
+}
+
+/** Calls `onDatagram` for each complete frame in the byte stream it is fed. */
+export function datagramDecoder(onDatagram: (d: Buffer) => void): (chunk: Buffer) => void {
+  let buf: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    while (buf.length >= 2) {
+      const len = buf.readUInt16BE(0);
+      if (buf.length < 2 + len) break;
+      onDatagram(Buffer.from(buf.subarray(2, 2 + len)));
+      buf = buf.subarray(2 + len);
+    }
+  };
+}

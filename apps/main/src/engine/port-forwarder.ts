@@ -21,16 +21,22 @@
  * maps it (tests run the agent natively on the same machine, where the
  * agent's own listener already holds that address).
  *
- * UDP publications are not forwarded yet (SSH has no datagram channel; that
- * needs a relay in the agent): they are logged and skipped.
+ * UDP: SSH has no datagram channel, so a UDP publication gets a host UDP
+ * socket and, per host peer (address and port), one `exec` channel running
+ * the agent's `berth-udp-relay 127.0.0.1 PORT`, which carries length-prefixed
+ * datagrams both ways (see listenUdpRelay). A peer idle for UDP_IDLE_MS
+ * loses its channel; its next datagram opens a new one.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { createServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { VmLink } from '../link/vm-link.js';
 import { linkJson, linkOpen } from '../link/link-http.js';
-import { bindingKey, desiredBindings, planListeners, portsNotAvailable, type HostBinding, type ListedPort } from './port-bindings.js';
+import { bindingKey, datagramDecoder, desiredBindings, frameDatagram, planListeners, portsNotAvailable, type HostBinding, type ListedPort } from './port-bindings.js';
 
 const RESERVE_MS = 15_000;
 const SYNC_DELAY_MS = 50;
+const UDP_IDLE_MS = 60_000;
 const EVENT_ACTIONS = new Set(['start', 'die', 'stop', 'kill', 'destroy', 'pause', 'unpause', 'restart', 'connect', 'disconnect']);
 
 export interface PortForwarderOptions {
@@ -42,8 +48,8 @@ export interface PortForwarderOptions {
 
 interface Active {
   binding: HostBinding;
-  server: Server;
-  sockets: Set<Socket>;
+  /** Stops listening and ends every relayed connection or peer. */
+  close(): Promise<void>;
   reservedUntil?: number;
 }
 
@@ -94,7 +100,6 @@ export class PortForwarder {
   async reserve(bindings: HostBinding[]): Promise<void> {
     const bound: string[] = [];
     for (const b of bindings) {
-      if (b.proto !== 'tcp') continue;
       const key = bindingKey(b);
       const held = this.#active.get(key);
       if (held && held.binding.containerId === b.containerId) continue;
@@ -136,11 +141,6 @@ export class PortForwarder {
     for (const key of plan.remove) await this.#close(key);
     for (const b of plan.add) {
       const key = bindingKey(b);
-      if (b.proto !== 'tcp') {
-        if (!this.#failed.has(key)) this.#log(`port forwarder: ${key} is not forwarded to the host (UDP is not supported yet)`);
-        this.#failed.add(key);
-        continue;
-      }
       try {
         await this.#open(b);
         this.#failed.delete(key);
@@ -201,6 +201,21 @@ export class PortForwarder {
   }
 
   async #open(b: HostBinding, reservedUntil?: number): Promise<void> {
+    const close = b.proto === 'udp' ? await this.#openUdp(b) : await this.#openTcp(b);
+    this.#active.set(bindingKey(b), { binding: b, close, ...(reservedUntil ? { reservedUntil } : {}) });
+  }
+
+  #openUdp(b: HostBinding): Promise<() => Promise<void>> {
+    const guestHost = b.hostIp.includes(':') ? '::1' : '127.0.0.1';
+    return listenUdpRelay({
+      address: this.#hostAddress(b.hostIp),
+      port: b.hostPort,
+      openRelay: () => this.#link.exec(`berth-udp-relay ${guestHost} ${b.hostPort}`),
+      log: (m) => this.#log(`port forwarder: ${bindingKey(b)}: ${m}`),
+    });
+  }
+
+  async #openTcp(b: HostBinding): Promise<() => Promise<void>> {
     const sockets = new Set<Socket>();
     const guestHost = b.hostIp.includes(':') ? '::1' : '127.0.0.1';
     const server = createServer({ noDelay: true }, (sock) => {
@@ -229,14 +244,91 @@ export class PortForwarder {
       });
     });
     server.on('error', (err) => this.#log(`port forwarder: ${bindingKey(b)}: ${err.message}`));
-    this.#active.set(bindingKey(b), { binding: b, server, sockets, ...(reservedUntil ? { reservedUntil } : {}) });
+    return async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    };
   }
 
   async #close(key: string): Promise<void> {
     const a = this.#active.get(key);
     if (!a) return;
     this.#active.delete(key);
-    for (const s of a.sockets) s.destroy();
-    await new Promise<void>((resolve) => a.server.close(() => resolve()));
+    await a.close();
   }
+}
+
+export interface UdpRelayOptions {
+  address: string;
+  port: number;
+  /** Opens one relay channel to the guest's published UDP port (the agent's `berth-udp-relay`). */
+  openRelay: () => Promise<Duplex>;
+  log: (message: string) => void;
+  /** A peer silent this long loses its channel (default 60 s). */
+  idleMs?: number;
+}
+
+/**
+ * A host UDP socket relaying each peer's datagrams over its own channel, and
+ * the channel's datagrams back to that peer. Binding fails (EADDRINUSE...) as
+ * the returned promise's rejection; resolves with the function that closes it.
+ */
+export async function listenUdpRelay(opts: UdpRelayOptions): Promise<() => Promise<void>> {
+  const idleMs = opts.idleMs ?? UDP_IDLE_MS;
+  const socket = createSocket({ type: opts.address.includes(':') ? 'udp6' : 'udp4', ipv6Only: false });
+  interface Peer {
+    channel?: Duplex;
+    queued: Buffer[];
+    lastSeen: number;
+  }
+  const peers = new Map<string, Peer>();
+  const drop = (key: string) => {
+    const p = peers.get(key);
+    peers.delete(key);
+    p?.channel?.destroy();
+  };
+  socket.on('message', (msg, rinfo) => {
+    const key = `${rinfo.address}|${rinfo.port}`;
+    let peer = peers.get(key);
+    if (!peer) {
+      const p: Peer = { queued: [], lastSeen: 0 };
+      peers.set(key, (peer = p));
+      opts.openRelay().then(
+        (channel) => {
+          if (peers.get(key) !== p) return void channel.destroy();
+          p.channel = channel;
+          channel.on('data', datagramDecoder((d) => socket.send(d, rinfo.port, rinfo.address)));
+          channel.on('error', () => {});
+          channel.on('close', () => peers.get(key) === p && peers.delete(key));
+          channel.resume();
+          for (const d of p.queued.splice(0)) channel.write(frameDatagram(d));
+        },
+        (err: Error) => {
+          opts.log(`cannot open the UDP relay: ${err.message}`);
+          if (peers.get(key) === p) peers.delete(key);
+        },
+      );
+    }
+    peer.lastSeen = Date.now();
+    if (peer.channel) peer.channel.write(frameDatagram(msg));
+    else if (peer.queued.length < 64) peer.queued.push(msg);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: opts.address, port: opts.port, exclusive: true }, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  socket.on('error', (err) => opts.log(err.message));
+  const sweep = setInterval(() => {
+    const old = Date.now() - idleMs;
+    for (const [key, p] of peers) if (p.lastSeen < old) drop(key);
+  }, Math.min(idleMs, 10_000));
+  sweep.unref();
+  return async () => {
+    clearInterval(sweep);
+    for (const key of [...peers.keys()]) drop(key);
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  };
 }

@@ -10,6 +10,8 @@
  * pipes is enough (stderr goes to the channel's stderr).
  *
  * Exit codes and signals are reported with `exit-status` / `exit-signal`.
+ * The exec command `berth-udp-relay HOST PORT` (without a pty) is not run:
+ * it is the host forwarder's datagram relay (udp-relay.ts).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import type { PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import { CAPABILITIES } from '../runtime/capabilities.js';
 import { execInContainer } from '../runtime/exec.js';
 import type { ContainerProcess } from '../runtime/process.js';
+import { parseUdpRelayCommand, serveUdpRelay } from './udp-relay.js';
 
 const BASE_ENV: Record<string, string> = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -67,6 +70,8 @@ export function serveSession(session: Session, log: Report): void {
   });
   session.on('exec', (accept, _reject, info) => {
     const channel = accept();
+    const relay = pty ? undefined : parseUdpRelayCommand(info.command);
+    if (relay) return serveUdpRelay(channel, relay.host, relay.port, log);
     start(channel, ['/bin/sh', '-c', info.command]);
   });
   // sftp, subsystems, agent and X11 forwarding are not offered: ssh2 refuses
