@@ -2,10 +2,11 @@
  * The Builds page in web mode: a typed host folder (a tiny Dockerfile
  * context FROM the test busybox image) is packed by main and built by the
  * engine; the build shows as succeeded with its log, and the image appears
- * on the Images page. A folder that does not exist fails with the reason.
+ * on the Images page. A failing RUN and a folder that does not exist fail
+ * with the reason.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -75,6 +76,21 @@ describe('dashboard builds, web mode', () => {
     assert.equal(run.stdout.trim(), mark);
     await nav(page, 'Images');
     await page.locator(`tr[data-ref="${tag}"]`).waitFor({ timeout: 10_000 });
+  });
+
+  test('a failing RUN shows as failed, with the builder\'s message in the log', async () => {
+    const bad = join(context, 'bad');
+    await mkdir(bad);
+    await writeFile(join(bad, 'Dockerfile'), `FROM ${image.ref}\nRUN echo about-to-fail && exit 3\n`);
+    const badTag = `e2e-failing-${process.pid}:v1`;
+    await buildThroughDialog(bad, badTag);
+    const row = page.locator(`tr[data-tag="${badTag}"]`);
+    await row.getByTestId('build-status').and(page.locator(':text-is("failed")')).waitFor({ timeout: 60_000 });
+    const log = (await page.getByTestId('build-log').textContent()) ?? '';
+    assert.match(log, /about-to-fail/);
+    assert.match(log, /ERROR: .*non-zero code: 3/);
+    // The earlier build is still listed as it was.
+    await page.locator(`tr[data-tag="${tag}"]`).getByTestId('build-status').and(page.locator(':text-is("succeeded")')).waitFor();
   });
 
   test('a folder that does not exist fails with the reason', async () => {
