@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { findBundledDir } from '../bundled/bundled-images.js';
 import { berthHome, chooseEngine } from '../engine/choose-engine.js';
 import { createDashboardService } from '../engine/dashboard-service.js';
+import { stopVm } from '../vm/vm-control.js';
 import { serveIpc } from './ipc.js';
 import { createTray } from './tray.js';
 import { loadWindowState, saveWindowState } from './window-bounds.js';
@@ -99,7 +100,13 @@ async function main(): Promise<void> {
   app.on('second-instance', openDashboard);
   app.on('activate', openDashboard);
   // Kept for the app's life: a collected Tray disappears.
-  const tray: Tray = createTray(target, { openDashboard, quit: () => app.quit() });
+  const stopEngine = async () => {
+    const vm = target.state.mode === 'vm';
+    await target.stop();
+    // The VM outlives a disconnect (other clients may use it): the tray's Stop powers it off, as `berth stop` does.
+    if (vm) await stopVm(home).catch((err: Error) => console.error(`stopping the VM: ${err.message}`));
+  };
+  const tray: Tray = createTray(target, { openDashboard, stopEngine, quit: () => app.quit() });
   void tray;
   void target.start();
   let quitting = false;

@@ -10,6 +10,8 @@ import { dotBitmap } from './tray-icon.js';
 
 export interface TrayActions {
   openDashboard(): void;
+  /** Stops the engine itself (for the VM: powers it off, where target.stop() only disconnects). */
+  stopEngine(): Promise<void>;
   quit(): void;
 }
 
@@ -28,7 +30,7 @@ export function createTray(target: EngineTarget, actions: TrayActions): Tray {
         { type: 'separator' },
         { label: 'Open dashboard', click: actions.openDashboard },
         s.state === 'running' || busy
-          ? { label: 'Stop engine', enabled: !busy, click: () => void target.stop() }
+          ? { label: 'Stop engine', enabled: !busy, click: () => void actions.stopEngine() }
           : { label: 'Start engine', click: () => void target.start() },
         { type: 'separator' },
         { label: 'Quit Berth', click: actions.quit },
