@@ -14,6 +14,11 @@ export interface CommitOptions {
   reference?: string;
   comment?: string;
   author?: string;
+  /**
+   * `--change`: rewrites the run config before it is stored. The api layer
+   * builds it from the Dockerfile instructions (engine knows nothing of build).
+   */
+  changeConfig?: (config: ImageConfigBody['config']) => ImageConfigBody['config'];
 }
 
 export async function commitContainer(images: ImageService, rec: ContainerRecord, upperDir: string, opts: CommitOptions): Promise<string> {
@@ -32,7 +37,7 @@ export async function commitContainer(images: ImageService, rec: ContainerRecord
       ...(opts.comment ? { comment: opts.comment } : {}),
       container: rec.Id,
       // The container's config as dockerd writes it; ExposedPorts values are `{}` either way.
-      config: { ...runConfig, Image: parent.id, Hostname: '', Domainname: '' } as ImageConfigBody['config'],
+      config: (opts.changeConfig ?? ((c) => c))({ ...runConfig, Image: parent.id, Hostname: '', Domainname: '' } as ImageConfigBody['config']),
       history: [
         ...(parentConfig.history ?? []),
         { created, created_by: [rec.Path, ...rec.Args].join(' '), ...(opts.author ? { author: opts.author } : {}), ...(opts.comment ? { comment: opts.comment } : {}) },

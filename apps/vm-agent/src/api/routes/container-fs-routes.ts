@@ -5,6 +5,8 @@
 import { finished } from 'node:stream/promises';
 import { containerChanges } from '../../engine/container-diff.js';
 import { extractIntoRoot, statInRoot, tarFromRoot } from '../../engine/container-archive.js';
+import { applyCommitChanges } from '../../build/commit-changes.js';
+import type { RunConfig } from '../../build/config-rules.js';
 import { commitContainer } from '../../engine/container-commit.js';
 import type { ContainerService } from '../../engine/containers.js';
 import { rootfsPaths } from '../../engine/rootfs.js';
@@ -29,7 +31,9 @@ export function containerFsRoutes(r: Router, svc: ContainerService): void {
   r.post('/commit', async ({ res, query }) => {
     const term = query.get('container');
     if (!term) throw invalidParameter('container is required: the container to commit');
-    if (query.get('changes')) throw invalidParameter('commit --change is not supported yet');
+    const changes = query.getAll('changes').filter((c) => c.trim() !== '');
+    // Parsed before any work, so a bad change is a 400 that leaves nothing behind.
+    if (changes.length) applyCommitChanges({}, changes);
     const rec = svc.get(term);
     const repo = query.get('repo');
     const tag = query.get('tag');
@@ -43,6 +47,7 @@ export function containerFsRoutes(r: Router, svc: ContainerService): void {
         reference: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
         comment: query.get('comment') ?? undefined,
         author: query.get('author') ?? undefined,
+        changeConfig: changes.length ? (config) => applyCommitChanges(config as RunConfig, changes) as typeof config : undefined,
       });
     } finally {
       if (freeze) await cgroup.thaw();
