@@ -13,6 +13,7 @@ import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { findInCheckout } from './checkout-path.js';
+import { ensureDockerContext } from './docker-context.js';
 import { enginePing } from './engine-client.js';
 import { EngineStateHolder, type EngineTarget } from './engine-target.js';
 
@@ -23,6 +24,8 @@ export interface NativeEngineOptions {
   agentMain?: string;
   /** How long the agent may take to answer /_ping (default 30 s). */
   readyTimeoutMs?: number;
+  /** Create or update the `berth` docker context for this socket (default true), as `berth start` does for the VM. */
+  dockerContext?: boolean;
 }
 
 const TAIL_LINES = 30;
@@ -54,6 +57,7 @@ export class NativeEngine extends EngineStateHolder implements EngineTarget {
     }
     if (await enginePing(this.socket)) {
       this.set({ ...this.running(), message: `Using the engine already serving unix://${this.socket}.`, canRestart: false });
+      this.publishContext();
       return;
     }
     await mkdir(dirname(this.socket), { recursive: true, mode: 0o700 });
@@ -84,6 +88,7 @@ export class NativeEngine extends EngineStateHolder implements EngineTarget {
     while (this.child === child) {
       if (await enginePing(this.socket, 1000)) {
         this.set(this.running());
+        this.publishContext(log);
         return;
       }
       if (Date.now() > deadline) {
@@ -122,6 +127,16 @@ export class NativeEngine extends EngineStateHolder implements EngineTarget {
       socket: this.socket,
       canRestart: true,
     };
+  }
+
+  /** `docker context use berth` then reaches this engine; a failure is logged, since DOCKER_HOST still works. */
+  private publishContext(log?: WriteStream): void {
+    if (this.opts.dockerContext === false) return;
+    try {
+      ensureDockerContext({ host: `unix://${this.socket}`, description: 'Berth (native engine on this host)' });
+    } catch (err) {
+      log?.write(`cannot write the berth docker context: ${(err as Error).message} (DOCKER_HOST=unix://${this.socket} still works)\n`);
+    }
   }
 
   private fail(message: string): void {
