@@ -40,9 +40,17 @@ export function isEngineError(err: unknown, kind?: ErrorKind): err is EngineErro
   return err instanceof EngineError && (kind === undefined || err.kind === kind);
 }
 
-/** The message of any thrown value, for wrapping with context ("pulling x: <msg>"). */
+/**
+ * The message of any thrown value, for wrapping with context ("pulling x: <msg>").
+ * Node's system errors ("ENOSPC: no space left on device, write '/x'") are
+ * worded as Go's are, which is what Docker clients show: "write /x: no space
+ * left on device".
+ */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof Error)) return String(err);
+  const { code, syscall, path } = err as NodeJS.ErrnoException;
+  const text = code && syscall && err.message.startsWith(`${code}: `) ? /^[A-Z0-9]+: (.*?), [a-z_0-9]+(?: '.*)?$/s.exec(err.message)?.[1] : undefined;
+  return text ? `${syscall}${path ? ` ${path}` : ''}: ${text}` : err.message;
 }
 
 /** Node's system errors carry `code` (ENOENT, EEXIST, ...). */

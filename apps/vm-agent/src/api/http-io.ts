@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EngineError, invalidParameter, type ErrorKind } from '../errors.js';
+import { EngineError, errorMessage, invalidParameter, type ErrorKind } from '../errors.js';
 
 /** Request bodies larger than this are refused (413) before parsing. */
 export const MAX_JSON_BODY = 4 * 1024 * 1024;
@@ -34,7 +34,7 @@ export class HttpError extends Error {
 /** Sends `{"message": ...}` with the status Docker uses for the error's kind. */
 export function sendError(res: ServerResponse, err: unknown): void {
   const status = statusOf(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   if (res.headersSent) {
     // Mid-stream: the status is gone; streams carry errors in-band (see JsonLines).
     res.destroy(err instanceof Error ? err : undefined);
@@ -117,7 +117,7 @@ export class JsonLines {
   }
 
   error(err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     this.write({ errorDetail: { message }, error: message });
   }
 

@@ -100,6 +100,8 @@ export class ContentStore {
         fileOut.end(cb);
       },
     });
+    // A failed write (a full disk) must fail the ingest, not crash the agent.
+    fileOut.on('error', (err) => tee.destroy(err));
     try {
       await pipeline(source, tee);
       const digest = finishDigest(hash);

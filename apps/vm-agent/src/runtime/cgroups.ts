@@ -363,8 +363,9 @@ export class Cgroup {
 
   /**
    * SIGKILLs every process in the cgroup and waits (up to 5 s) until none is
-   * left. For a cgroup whose owner is gone: an agent killed while starting a
-   * container leaves its process running in it, with no record of its pid.
+   * left, thawing it if it is frozen. For a cgroup whose owner is gone: an agent
+   * killed while starting a container leaves its process running in it, with
+   * no record of its pid (or, killed mid-commit, frozen).
    */
   async killAll(): Promise<void> {
     for (let attempt = 0; attempt < 500; attempt++) {
@@ -377,6 +378,8 @@ export class Cgroup {
           // already gone
         }
       }
+      // A frozen process (paused, or an agent killed mid-commit) takes its SIGKILL only once thawed.
+      if (attempt === 0) await this.thaw().catch(() => undefined);
       await sleep(10);
     }
     throw new Error(`processes in cgroup ${this.dirs[0]} did not die after SIGKILL`);

@@ -1,0 +1,182 @@
+/**
+ * Faults of the image store: kill -9 of the agent in the middle of
+ * `docker commit`, and a full disk during a pull and during a commit. After
+ * each, a walk of the store on disk finds nothing dangling (every record's
+ * config, layer blobs and unpacked layers exist; no half-made `.tmp-*`
+ * layer or ingest file; every name points at a record), the images the API
+ * lists are whole, and the container records are complete or gone.
+ *
+ * Rounds of the commit crash: BERTH_FAULT_ROUNDS (default 4; `20` for a soak run).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { engineRequest } from '../helpers/docker.js';
+import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
+import { useContainersFixture } from './containers-fixture.js';
+import { leftovers, NOTHING_LEFT } from './hardening-fixture.js';
+
+const sh = promisify(execFile);
+const fx = useContainersFixture();
+const ROUNDS = Number(process.env.BERTH_FAULT_ROUNDS ?? 4);
+const api = (method: string, path: string, body?: object) => engineRequest(fx.agent.current.socket, method, path, { body, timeoutMs: 60_000 });
+
+interface RecordOnDisk {
+  id: string;
+  layers: { diffID: string; blob: { digest: string } }[];
+  manifests: string[];
+}
+
+const hex = (digest: string) => digest.replace(/^sha256:/, '');
+const list = async (dir: string) => (existsSync(dir) ? (await readdir(dir)).sort() : []);
+
+/** Everything dangling or half made in the image store under `dataRoot`, as sentences. */
+async function imageStoreProblems(dataRoot: string): Promise<string[]> {
+  const root = join(dataRoot, 'images');
+  const blobs = new Set(await list(join(root, 'blobs/sha256')));
+  const layers = await list(join(root, 'layers'));
+  const problems: string[] = [
+    ...layers.filter((n) => n.startsWith('.tmp-')).map((n) => `half-unpacked layer dir layers/${n}`),
+    ...(await list(join(root, 'ingest'))).map((n) => `ingest file ingest/${n}`),
+  ];
+  const records = new Set<string>();
+  for (const name of await list(join(root, 'records'))) {
+    if (!name.endsWith('.json')) {
+      problems.push(`stray file records/${name}`);
+      continue;
+    }
+    const rec = JSON.parse(await readFile(join(root, 'records', name), 'utf8')) as RecordOnDisk;
+    records.add(rec.id);
+    const what = `image ${rec.id.slice(7, 19)}`;
+    if (!blobs.has(hex(rec.id))) {
+      problems.push(`${what}: config blob missing`);
+      continue;
+    }
+    const config = JSON.parse(await readFile(join(root, 'blobs/sha256', hex(rec.id)), 'utf8')) as { rootfs: { diff_ids: string[] } };
+    if (JSON.stringify(config.rootfs.diff_ids) !== JSON.stringify(rec.layers.map((l) => l.diffID))) problems.push(`${what}: record layers differ from the config's diff_ids`);
+    for (const l of rec.layers) {
+      if (!blobs.has(hex(l.blob.digest))) problems.push(`${what}: layer blob ${l.blob.digest} missing`);
+      const dir = join(root, 'layers', hex(l.diffID));
+      if (!existsSync(join(dir, 'layer.json')) || !existsSync(join(dir, 'diff'))) problems.push(`${what}: unpacked layer ${l.diffID} missing`);
+    }
+    for (const m of rec.manifests) if (!blobs.has(hex(m))) problems.push(`${what}: manifest blob ${m} missing`);
+  }
+  const refsFile = join(root, 'repositories.json');
+  const refs = existsSync(refsFile) ? (JSON.parse(await readFile(refsFile, 'utf8')) as { refs: Record<string, string> }).refs : {};
+  for (const [ref, id] of Object.entries(refs)) if (!records.has(id)) problems.push(`name ${ref} points at no record (${id})`);
+  return problems;
+}
+
+/** The store walks clean, every listed image inspects with its layers, and containers are whole or gone. */
+async function assertStoreConsistent(what: string): Promise<void> {
+  assert.deepEqual(await imageStoreProblems(fx.agent.current.dataRoot), [], `${what}: image store`);
+  const images = (await api('GET', '/images/json?all=1')).json<{ Id: string }[]>();
+  for (const img of images) {
+    const r = await api('GET', `/images/${img.Id}/json`);
+    assert.equal(r.status, 200, `${what}: ${img.Id} listed but not inspectable: ${r.text()}`);
+    const rec = JSON.parse(await readFile(join(fx.agent.current.dataRoot, 'images/records', `${hex(img.Id)}.json`), 'utf8')) as RecordOnDisk;
+    assert.equal(r.json<{ RootFS: { Layers: string[] } }>().RootFS.Layers.length, rec.layers.length, `${what}: ${img.Id} layers`);
+  }
+  const left = await leftovers(fx.agent.current);
+  // The full-disk test's tmpfs over the data root is its own, not the agent's.
+  left.mounts = left.mounts.filter((m) => m !== fx.agent.current.dataRoot);
+  assert.deepEqual(left, NOTHING_LEFT, `${what}: containers`);
+}
+
+/** A running container whose upper layer holds `mib` MiB of random bytes. */
+async function containerWithData(name: string, mib: number): Promise<void> {
+  await fx.docker.ok(['run', '-d', '--name', name, fx.image, 'sh', '-c', `[ -f /data.bin ] || head -c ${mib}m /dev/urandom > /data.bin; sleep 1000`]);
+  for (let i = 0; i < 200; i++) {
+    const r = await fx.docker.run(['exec', name, 'sh', '-c', `test "$(wc -c < /data.bin)" -eq ${mib * 1048576}`]);
+    if (r.code === 0) return;
+    await sleep(50);
+  }
+  assert.fail(`${name} did not write its data`);
+}
+
+describe(`kill -9 of the agent during commit, ${ROUNDS} rounds`, () => {
+  test('after the restart the store walks clean, and the commit can be done again', async () => {
+    const started = Date.now();
+    await containerWithData('crash-commit', 8);
+    const t0 = Date.now();
+    const first = await api('POST', '/commit?container=crash-commit&repo=committed&tag=timing');
+    assert.equal(first.status, 201, first.text());
+    const commitMs = Date.now() - t0;
+    assert.equal((await api('DELETE', '/images/committed:timing')).status, 200);
+    let committed = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      if ((await api('GET', '/containers/crash-commit/json')).json<{ State: { Running: boolean } }>().State.Running === false) {
+        assert.equal((await api('POST', '/containers/crash-commit/start')).status, 204);
+      }
+      const pending = api('POST', `/commit?container=crash-commit&repo=committed&tag=r${i}`).catch(() => undefined);
+      await sleep(Math.random() * commitMs * 1.2);
+      await fx.agent.current.kill9();
+      const res = await pending;
+      if (res?.status === 201) committed++;
+      await fx.agent.current.restart();
+      await assertStoreConsistent(`commit round ${i}`);
+      // The killed commit either made a whole image or none; done again, it succeeds.
+      assert.equal((await api('POST', '/containers/crash-commit/start')).status, 204);
+      const again = await api('POST', `/commit?container=crash-commit&repo=committed&tag=again${i}`);
+      assert.equal(again.status, 201, again.text());
+      const run = await fx.docker.run(['run', '--rm', `committed:again${i}`, 'sh', '-c', 'wc -c < /data.bin']);
+      assert.equal(run.stdout.trim(), String(8 * 1048576), run.stderr);
+    }
+    await fx.docker.ok(['rm', '-f', 'crash-commit']);
+    await assertStoreConsistent('commit, after rm');
+    process.stderr.write(`# commit crash: ${ROUNDS} rounds (${committed} killed commits had answered 201), commit takes ${commitMs} ms, ${Date.now() - started} ms in all\n`);
+  });
+});
+
+describe('a full disk', () => {
+  /** Mounts a `mib` MiB tmpfs over the agent's data root (the agent stopped meanwhile). */
+  async function smallDataRoot(mib: number): Promise<void> {
+    await fx.agent.current.stop();
+    await sh('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'berth-full', fx.agent.current.dataRoot]);
+    await fx.agent.current.restart();
+  }
+  const grow = (mib: number) => sh('mount', ['-o', `remount,size=${mib}m`, fx.agent.current.dataRoot]);
+
+  test('during a pull and a commit: a clear error, the store unharmed, and the same pull works after space is freed', async () => {
+    const img = await buildBusyboxImage({ layerCount: 2, extraFiles: { 'big.bin': randomBytes(24 << 20) }, labels: { full: 'yes' } });
+    await pushImage({ url: fx.reg.url }, 'test/full', 'latest', img);
+    await smallDataRoot(40);
+    const ref = `${fx.reg.domain}/test/full:latest`;
+    await fx.docker.ok(['pull', '-q', `${fx.reg.domain}/test/busybox:latest`]);
+    const small = `${fx.reg.domain}/test/busybox:latest`;
+
+    // Pull: the 24 MiB layer fits as a blob but not unpacked beside it.
+    const pull = await fx.docker.run(['pull', ref], { timeoutMs: 60_000 });
+    assert.notEqual(pull.code, 0, pull.stdout);
+    assert.match(pull.stderr, /failed to register layer \w+: write: no space left on device/, pull.stderr);
+    assert.doesNotMatch(pull.stderr, /ENOSPC/, 'worded for a user');
+    assert.notEqual((await fx.docker.run(['image', 'inspect', ref])).code, 0, 'no half image');
+    await assertStoreConsistent('after the failed pull');
+
+    // Commit: 12 MiB in the container's upper fits; the tar and its unpacked copy do not.
+    await fx.docker.ok(['run', '-d', '--name', 'full-commit', small, 'sleep', '1000']);
+    await fx.docker.ok(['exec', 'full-commit', 'sh', '-c', 'head -c 14m /dev/urandom > /data.bin']);
+    const commit = await fx.docker.run(['commit', 'full-commit', 'full:commit'], { timeoutMs: 60_000 });
+    assert.notEqual(commit.code, 0, commit.stdout);
+    assert.match(commit.stderr, /no space left on device/, commit.stderr);
+    assert.doesNotMatch(commit.stderr, /ENOSPC/, 'worded for a user');
+    await assertStoreConsistent('after the failed commit');
+    await fx.docker.ok(['exec', 'full-commit', 'true']);
+
+    // Space freed: the same pull and commit work.
+    await grow(200);
+    await fx.docker.ok(['pull', ref], { timeoutMs: 60_000 });
+    const id = await fx.docker.ok(['image', 'inspect', '--format', '{{.Id}}', ref]);
+    assert.equal(id.stdout.trim(), img.config.digest);
+    await fx.docker.ok(['commit', 'full-commit', 'full:commit'], { timeoutMs: 60_000 });
+    await fx.docker.ok(['rm', '-f', 'full-commit']);
+    await assertStoreConsistent('after space was freed');
+    process.stderr.write(`# full disk: pull said ${JSON.stringify(pull.stderr.trim())}; commit said ${JSON.stringify(commit.stderr.trim())}\n`);
+  });
+});
