@@ -53,3 +53,18 @@ test('the cookie is HttpOnly and SameSite=Strict', () => {
   assert.match(tokenCookie(PORT, TOKEN), /HttpOnly/);
   assert.match(tokenCookie(PORT, TOKEN), /SameSite=Strict/);
 });
+
+test('a cross-site request or a form post is 403 (CSRF without Origin); the dashboard\'s own JSON calls pass', () => {
+  const cookie = `${tokenCookieName(PORT)}=${TOKEN}`;
+  const check = (method: string, headers: Record<string, string>) => checkRequest({ url: '/api/call/engineState', method, headers }, PORT, TOKEN);
+  for (const site of ['cross-site', 'same-site']) {
+    const v = check('POST', { host, cookie, 'sec-fetch-site': site, 'content-type': 'application/json' });
+    assert.equal(!v.ok && v.status, 403, site);
+  }
+  for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/plain;charset=UTF-8']) {
+    const v = check('POST', { host, cookie, 'content-type': type });
+    assert.equal(!v.ok && v.status, 403, type);
+  }
+  assert.deepEqual(check('POST', { host, cookie, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' }), { ok: true, via: 'cookie' });
+  assert.deepEqual(check('GET', { host, cookie, 'sec-fetch-site': 'none' }), { ok: true, via: 'cookie' });
+});

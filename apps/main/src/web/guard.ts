@@ -9,11 +9,19 @@
  * - The token comes as `?token=` (the printed link, first load only), the
  *   HttpOnly SameSite=Strict cookie set then, or the `X-Berth-Token` header;
  *   without it → 401.
+ * - A cross-site request (`Sec-Fetch-Site: cross-site` or `same-site`, which
+ *   browsers send even when they leave Origin out) → 403, and so is a
+ *   request other than GET/HEAD with a content type an HTML form can send
+ *   (urlencoded, multipart, text/plain) unless it carries the token header:
+ *   the dashboard's own calls are JSON, so a form post is always another
+ *   page's.
  */
 import { timingSafeEqual } from 'node:crypto';
 
 export interface GuardRequest {
   url: string;
+  /** GET when absent. */
+  method?: string;
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -22,6 +30,9 @@ export type GuardVerdict =
   | { ok: false; status: 401 | 403; message: string };
 
 export const TOKEN_HEADER = 'x-berth-token';
+
+/** The content types an HTML form can post without CORS. */
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
 
 /** The cookie's name: one per port, since cookies are shared by every port of a host. */
 export function tokenCookieName(port: number): string {
@@ -38,8 +49,17 @@ export function checkRequest(req: GuardRequest, port: number, token: string): Gu
   if (origin !== undefined && !allowedHosts.some((h) => origin.toLowerCase() === `http://${h}`)) {
     return { ok: false, status: 403, message: `Forbidden: requests from ${origin} are not accepted.` };
   }
+  const site = single(req.headers['sec-fetch-site'])?.toLowerCase();
+  if (site === 'cross-site' || site === 'same-site') {
+    return { ok: false, status: 403, message: 'Forbidden: requests from other sites are not accepted.' };
+  }
   const header = single(req.headers[TOKEN_HEADER]);
   if (header !== undefined && sameToken(header, token)) return { ok: true, via: 'header' };
+  const type = single(req.headers['content-type'])?.split(';')[0]!.trim().toLowerCase();
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (method !== 'GET' && method !== 'HEAD' && type !== undefined && FORM_TYPES.includes(type)) {
+    return { ok: false, status: 403, message: `Forbidden: a form post (${type}) is not accepted; the dashboard sends JSON.` };
+  }
   const cookie = readCookie(single(req.headers.cookie), tokenCookieName(port));
   if (cookie !== undefined && sameToken(cookie, token)) return { ok: true, via: 'cookie' };
   const query = new URL(req.url, 'http://x').searchParams.get('token');

@@ -47,7 +47,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const verdict = checkRequest({ url: req.url ?? '/', headers: req.headers }, port, token);
+    const verdict = checkRequest({ url: req.url ?? '/', method: req.method, headers: req.headers }, port, token);
     if (!verdict.ok) {
       res.writeHead(verdict.status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${verdict.message}\n`);
       req.resume();
