@@ -6,18 +6,26 @@
  * layer or ingest file; every name points at a record), the images the API
  * lists are whole, and the container records are complete or gone.
  *
+ * And exposure: every socket a running agent and the web-mode dashboard
+ * listen on, found in /proc/net/{tcp,udp}{,6} by the inodes of their fds, is
+ * loopback unless a `-p 0.0.0.0:...` asked for it; and the dashboard refuses
+ * a cross-site form post.
+ *
  * Rounds of the commit crash: BERTH_FAULT_ROUNDS (default 4; `20` for a soak run).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { AGENT_MAIN } from '../helpers/agent.js';
 import { engineRequest } from '../helpers/docker.js';
+import { startWebMode } from '../dashboard/web-mode.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
 import { useContainersFixture } from './containers-fixture.js';
 import { leftovers, NOTHING_LEFT } from './hardening-fixture.js';
@@ -178,5 +186,120 @@ describe('a full disk', () => {
     await fx.docker.ok(['rm', '-f', 'full-commit']);
     await assertStoreConsistent('after space was freed');
     process.stderr.write(`# full disk: pull said ${JSON.stringify(pull.stderr.trim())}; commit said ${JSON.stringify(commit.stderr.trim())}\n`);
+  });
+});
+
+interface Listener {
+  proto: 'tcp' | 'udp';
+  addr: string;
+  port: number;
+  inode: string;
+}
+
+/** An address as /proc/net prints it (little-endian 32-bit words) in the usual notation; v4-mapped v6 as v4. */
+function procAddr(hexAddr: string): string {
+  const bytes = Buffer.from(hexAddr, 'hex');
+  for (let i = 0; i < bytes.length; i += 4) bytes.subarray(i, i + 4).reverse();
+  if (bytes.length === 4) return [...bytes].join('.');
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return [...bytes.subarray(12)].join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2).toString(16));
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+/** Every listening TCP socket and bound, unconnected UDP socket of this network namespace. */
+function listeners(): Listener[] {
+  const out: Listener[] = [];
+  for (const [file, proto, state] of [['tcp', 'tcp', '0A'], ['tcp6', 'tcp', '0A'], ['udp', 'udp', '07'], ['udp6', 'udp', '07']] as const) {
+    for (const line of readFileSync(`/proc/net/${file}`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== state) continue;
+      const [addr, port] = f[1]!.split(':');
+      out.push({ proto, addr: procAddr(addr!), port: parseInt(port!, 16), inode: f[9]! });
+    }
+  }
+  return out;
+}
+
+/** PIDs whose command line holds every one of `parts`. */
+function pidsWith(...parts: string[]): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        const cmd = readFileSync(`/proc/${n}/cmdline`, 'utf8');
+        return parts.every((p) => cmd.includes(p));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The listeners whose socket is one of `pid`'s fds. */
+function listenersOf(pid: number): Listener[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return listeners().filter((l) => inodes.has(l.inode));
+}
+
+const isLoopback = (addr: string) => addr.startsWith('127.') || addr === '::1';
+const show = (l: Listener) => `${l.proto} ${l.addr.includes(':') ? `[${l.addr}]` : l.addr}:${l.port}`;
+
+describe('exposure', () => {
+  test('the agent listens on loopback only, but where -p asked; published ports honour the address', async () => {
+    const [pid, ...more] = pidsWith(AGENT_MAIN, fx.agent.current.socket);
+    assert.ok(pid && !more.length, `one agent process for ${fx.agent.current.socket}`);
+    // On a user-defined network too, which has the engine's DNS.
+    await fx.docker.ok(['network', 'create', 'exposed-net']);
+    await fx.docker.ok(['run', '-d', '--name', 'exposed', '--network', 'exposed-net', '-p', '127.0.0.1::80', '-p', '0.0.0.0::81', '-p', '127.0.0.1::53/udp', fx.image, 'sleep', '1000']);
+    const ports = (await api('GET', '/containers/exposed/json')).json<{ NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[]> } }>().NetworkSettings.Ports;
+    const hostPort = (key: string) => Number(ports[key]![0]!.HostPort);
+    const dnsAt = (await api('GET', '/networks/exposed-net')).json<{ IPAM: { Config: { Gateway: string }[] } }>().IPAM.Config[0]!.Gateway;
+    const mine = listenersOf(pid);
+    process.stderr.write(`# agent listeners: ${mine.map(show).join(', ')}\n`);
+    // What -p asked for, exactly.
+    assert.ok(mine.some((l) => l.proto === 'tcp' && l.addr === '127.0.0.1' && l.port === hostPort('80/tcp')), '-p 127.0.0.1::80');
+    assert.ok(mine.some((l) => l.proto === 'tcp' && l.addr === '0.0.0.0' && l.port === hostPort('81/tcp')), '-p 0.0.0.0::81');
+    assert.ok(mine.some((l) => l.proto === 'udp' && l.addr === '127.0.0.1' && l.port === hostPort('53/udp')), '-p 127.0.0.1::53/udp');
+    assert.ok(!mine.some((l) => l.port === hostPort('80/tcp') && !isLoopback(l.addr)), 'the loopback publication is on loopback only');
+    // Everything else on loopback, but the engine's DNS for a user-defined network's containers, on
+    // its gateway address (known: dockerd serves it inside each container's namespace instead).
+    const isDns = (l: Listener) => l.addr === dnsAt && l.port === 53;
+    assert.deepEqual(mine.filter(isDns).map(show).sort(), [`tcp ${dnsAt}:53`, `udp ${dnsAt}:53`]);
+    const unasked = mine.filter((l) => !isLoopback(l.addr) && !(l.proto === 'tcp' && l.port === hostPort('81/tcp')) && !isDns(l));
+    assert.deepEqual(unasked.map(show), [], 'listeners nobody asked for');
+    await fx.docker.ok(['rm', '-f', 'exposed']);
+    await fx.docker.ok(['network', 'rm', 'exposed-net']);
+    assert.deepEqual(listenersOf(pid).filter((l) => [hostPort('80/tcp'), hostPort('81/tcp'), hostPort('53/udp')].includes(l.port)).map(show), [], 'closed with the container');
+  });
+
+  test('the web-mode dashboard listens on loopback only and refuses a cross-site form post', async () => {
+    const web = await startWebMode(['--engine-socket', fx.agent.current.socket], { BERTH_BUNDLED_IMAGES: join(tmpdir(), 'berth-no-bundled-images') });
+    try {
+      const pids = pidsWith('cli.ts', 'web', fx.agent.current.socket);
+      assert.ok(pids.length > 0, 'the berth web process');
+      const mine = pids.flatMap(listenersOf);
+      process.stderr.write(`# web listeners: ${mine.map(show).join(', ')}\n`);
+      assert.ok(mine.some((l) => l.port === web.port), 'its own port is among them');
+      assert.deepEqual(mine.filter((l) => !isLoopback(l.addr)).map(show), []);
+      const cookie = `berth_token_${web.port}=${web.token}`;
+      const post = (headers: Record<string, string>, body = '[]') => fetch(`${web.origin}/api/call/noSuchCall`, { method: 'POST', headers: { cookie, ...headers }, body });
+      // A form on another site: no Origin, Sec-Fetch-Site cross-site; or a form content type alone.
+      assert.equal((await post({ 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' })).status, 403);
+      assert.equal((await post({ 'content-type': 'application/x-www-form-urlencoded' }, 'a=1')).status, 403);
+      assert.equal((await post({ 'content-type': 'text/plain' })).status, 403);
+      assert.equal((await post({ origin: 'http://evil.example', 'content-type': 'application/json' })).status, 403);
+      // The dashboard's own call gets past the guard (to a 404 for a call that does not exist).
+      assert.equal((await post({ 'sec-fetch-site': 'same-origin', 'content-type': 'application/json', origin: web.origin })).status, 404);
+    } finally {
+      await web.stop();
+    }
   });
 });
