@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { useAgent } from '../helpers/agent.js';
+import { startAgent, useAgent } from '../helpers/agent.js';
 import { DockerCli, engineRequest } from '../helpers/docker.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { listenOnLoopback } from '../helpers/net.js';
@@ -211,5 +211,50 @@ describe('kill -9 during a pull', () => {
     assert.match(again.stdout, /Downloaded newer image/);
     const id = await docker.ok(['image', 'inspect', '--format', '{{.Id}}', `${reg.domain}/test/crash:latest`]);
     assert.equal(id.stdout.trim(), img.config.digest);
+  });
+});
+
+describe('a registry that stops sending mid-layer', () => {
+  test('the pull fails after the stall timeout, keeps nothing, and the layer can be pulled again', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const img = await buildBusyboxImage({ layerCount: 2, extraFiles: { 'stall.bin': randomBytes(2 << 20) }, labels: { stall: 'yes' } });
+    await pushImage({ url: reg.url }, 'test/stall', 'latest', img);
+    const big = img.layers[1]!;
+    // Serves everything but stops half way through the big layer, holding the connection open.
+    const stall = createServer((req, res) => {
+      const up = httpRequest(`${reg.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: reg.domain } }, (u) => {
+        res.writeHead(u.statusCode ?? 500, u.headers);
+        if (!req.url?.endsWith(`/blobs/${big.digest}`)) return u.pipe(res);
+        let sent = 0;
+        u.on('data', (c: Buffer) => {
+          const room = Math.max(0, Math.floor(big.size / 2) - sent);
+          if (room > 0) res.write(c.subarray(0, room));
+          sent += c.length;
+        });
+      });
+      req.pipe(up);
+    });
+    const { port } = await listenOnLoopback(stall);
+    const own = await startAgent({ args: ['--registry-stall-timeout', '1'] });
+    const cli = new DockerCli(own.socket);
+    try {
+      const started = Date.now();
+      const r = await cli.run(['pull', `127.0.0.1:${port}/test/stall:latest`], { timeoutMs: 30_000 });
+      assert.ok(!r.timedOut, 'the pull ended on its own');
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, new RegExp(`the registry stopped sending layer ${big.digest.slice(7, 19)} \\(nothing for 1 s\\); try the pull again`));
+      assert.ok(Date.now() - started < 20_000);
+      const blobs = await readdir(join(own.dataRoot, 'images/blobs/sha256'));
+      assert.ok(!blobs.includes(big.digest.slice(7)), 'no blob of the stalled layer');
+      // The same layer is not held by the failed pull: a pull from the real registry completes.
+      const again = await cli.ok(['pull', `${reg.domain}/test/stall:latest`], { timeoutMs: 30_000 });
+      assert.match(again.stdout, /Downloaded newer image/);
+    } finally {
+      cli.dispose();
+      await own.dispose();
+      const closed = new Promise<void>((r) => stall.close(() => r()));
+      stall.closeAllConnections();
+      await closed;
+    }
   });
 });

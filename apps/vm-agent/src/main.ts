@@ -38,6 +38,7 @@ Runs as root: it creates namespaces, mounts and cgroups.
   --ssh-listen HOST:PORT  also serve SSH there (the host's link; needs --ssh-authorized-key)
   --ssh-authorized-key FILE  the one public key SSH accepts (authorized_keys form)
   --max-layer-bytes N   refuse an image layer larger than N bytes unpacked (default 64 GiB)
+  --registry-stall-timeout S  fail a layer download that receives nothing for S seconds (default 60)
   --host-gateway ADDR   in a VM: the address reaching the host's loopback; registries on
                         localhost/127.0.0.1 are dialed there (QEMU user networking: 10.0.2.2)
   --version             print the version and exit`;
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
       'ssh-listen': { type: 'string' },
       'ssh-authorized-key': { type: 'string' },
       'max-layer-bytes': { type: 'string' },
+      'registry-stall-timeout': { type: 'string' },
       'host-gateway': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -68,6 +70,10 @@ async function main(): Promise<void> {
   if (!host.startsWith('unix://')) throw new Error(`--host must be unix:///PATH, got ${host}`);
   const socketPath = resolve(host.slice('unix://'.length));
   const dataRoot = resolve(values['data-root']!);
+  const stallSeconds = values['registry-stall-timeout'] === undefined ? undefined : Number(values['registry-stall-timeout']);
+  if (stallSeconds !== undefined && !(stallSeconds > 0)) {
+    throw new Error(`--registry-stall-timeout must be a positive number of seconds, got ${values['registry-stall-timeout']}`);
+  }
   const maxLayerBytes = values['max-layer-bytes'] === undefined ? undefined : Number(values['max-layer-bytes']);
   if (maxLayerBytes !== undefined && !(Number.isSafeInteger(maxLayerBytes) && maxLayerBytes > 0)) {
     throw new Error(`--max-layer-bytes must be a positive number of bytes, got ${values['max-layer-bytes']}`);
@@ -83,6 +89,7 @@ async function main(): Promise<void> {
     userAgent: `berth/${ENGINE_VERSION} (linux; node ${process.version})`,
     emit: (ev) => events.publish({ Type: 'image', ...ev }),
     ...(maxLayerBytes ? { maxLayerBytes } : {}),
+    ...(stallSeconds ? { stallMs: stallSeconds * 1000 } : {}),
     ...(hostGateway ? { loopbackGateway: hostGateway } : {}),
   });
   await images.init();

@@ -23,6 +23,8 @@ export interface ImageContext {
   pins: Pins;
   /** Upper bound for one layer's uncompressed size (a gzip bomb stops there). */
   maxLayerBytes: number;
+  /** A layer download that receives nothing for this long fails (a stalled registry must not hold the layer forever). */
+  stallMs: number;
 }
 
 export class Pins {

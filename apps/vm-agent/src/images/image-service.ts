@@ -24,6 +24,7 @@ export interface ImageServiceOptions {
   emit: (ev: ImageEventInput) => void;
   userAgent: string;
   maxLayerBytes?: number;
+  stallMs?: number;
   /** In the VM: where the host's loopback is reached (RegistryClient loopbackGateway). */
   loopbackGateway?: string;
 }
@@ -64,6 +65,7 @@ export class ImageService {
       emit: opts.emit,
       pins: new Pins(),
       maxLayerBytes: opts.maxLayerBytes ?? 64 * 1024 ** 3,
+      stallMs: opts.stallMs ?? 60_000,
     };
   }
 

@@ -1,4 +1,4 @@
-import { errorMessage, invalidParameter, isEngineError, notFound } from '../errors.js';
+import { errorMessage, invalidParameter, isEngineError, notFound, unavailable } from '../errors.js';
 import { tee } from '../util/tee.js';
 import { shortId } from './digest.js';
 import { collectGarbage } from './gc.js';
@@ -213,7 +213,15 @@ async function downloadLayer(
   const { body, size } = await client.fetchBlob(repo, desc.digest);
   const meter = throttledProgress(progress, id, 'Downloading', size ?? desc.size);
   const [toStore, toUnpack] = tee(body, haveLayer ? 1 : 2);
-  const storing = ctx.content.ingest(toStore!, desc.digest, (chunk) => meter.add(chunk.length)).then(() => {
+  // A registry that stops sending mid-layer would otherwise hold this layer
+  // (and every later pull of it, which waits on this one) forever.
+  const stalled = setTimeout(() => {
+    body.destroy(unavailable(`the registry stopped sending layer ${id} (nothing for ${Math.round(ctx.stallMs / 1000)} s); try the pull again`));
+  }, ctx.stallMs);
+  const storing = ctx.content.ingest(toStore!, desc.digest, (chunk) => {
+    stalled.refresh();
+    meter.add(chunk.length);
+  }).then(() => {
     created.blobs.push(desc.digest);
   });
   const unpacking = toUnpack
@@ -222,6 +230,7 @@ async function downloadLayer(
       })
     : Promise.resolve();
   const results = await Promise.allSettled([storing, unpacking]);
+  clearTimeout(stalled);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
     const err = failure.reason;
