@@ -140,7 +140,7 @@ describe('dashboard, web mode', () => {
     await page.locator('tr[data-ref="e2e/alias:v1"]').waitFor({ timeout: 10_000 });
     const id = (await docker.ok(['image', 'inspect', '--format', '{{.Id}}', first.ref])).stdout.trim();
     const res = await page.evaluate(async (ref) => {
-      const r = await fetch('/api/call/docker', { method: 'POST', body: JSON.stringify([{ method: 'DELETE', path: `/images/${ref}` }]) });
+      const r = await fetch('/api/call/docker', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ method: 'DELETE', path: `/images/${ref}` }]) });
       return (await r.json()) as { ok: boolean; value: { status: number; body: { message: string } } };
     }, id);
     assert.equal(res.ok, true);

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/agent.js';
 import { reap } from '../helpers/reaper.js';
@@ -117,4 +118,25 @@ export async function openDashboard(socket: string, env: Record<string, string> 
   await page.goto(web.url);
   await page.getByTestId('engine-status').and(page.locator('[data-state="running"]')).waitFor({ timeout: 15_000 });
   return { web, browser, page };
+}
+
+/**
+ * Inside a describe(): opens the dashboard on the agent before the tests and
+ * closes it after; `page` is set once `before` has run.
+ */
+export function useDashboard(agentReady: Promise<{ socket: string }>, env: () => Record<string, string> = () => ({})): { readonly page: import('playwright-core').Page } {
+  let open: OpenDashboard | undefined;
+  before(async () => {
+    open = await openDashboard((await agentReady).socket, env());
+  });
+  after(async () => {
+    await open?.browser.close();
+    await open?.web.stop();
+  });
+  return {
+    get page() {
+      if (!open) throw new Error('the dashboard is not open yet (use it inside a test)');
+      return open.page;
+    },
+  };
 }

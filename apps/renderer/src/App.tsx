@@ -11,16 +11,17 @@ import { SettingsPage } from './pages/SettingsPage.js';
 import { TroubleshootPage } from './pages/TroubleshootPage.js';
 import { VolumesPage } from './pages/VolumesPage.js';
 import { WelcomePage, welcomeDismissed } from './pages/WelcomePage.js';
+import { LANGUAGES, setLang, useT, type Lang } from './i18n/i18n.js';
 
 const PAGES = {
-  welcome: { title: 'Getting started', icon: '★', Page: WelcomePage },
-  containers: { title: 'Containers', icon: '▣', Page: ContainersPage },
-  images: { title: 'Images', icon: '◈', Page: ImagesPage },
-  volumes: { title: 'Volumes', icon: '◍', Page: VolumesPage },
-  networks: { title: 'Networks', icon: '⇄', Page: NetworksPage },
-  builds: { title: 'Builds', icon: '⚒', Page: BuildsPage },
-  settings: { title: 'Settings', icon: '☰', Page: SettingsPage },
-  troubleshoot: { title: 'Troubleshoot', icon: '⚙', Page: TroubleshootPage },
+  welcome: { title: 'page.welcome', icon: '★', Page: WelcomePage },
+  containers: { title: 'page.containers', icon: '▣', Page: ContainersPage },
+  images: { title: 'page.images', icon: '◈', Page: ImagesPage },
+  volumes: { title: 'page.volumes', icon: '◍', Page: VolumesPage },
+  networks: { title: 'page.networks', icon: '⇄', Page: NetworksPage },
+  builds: { title: 'page.builds', icon: '⚒', Page: BuildsPage },
+  settings: { title: 'page.settings', icon: '☰', Page: SettingsPage },
+  troubleshoot: { title: 'page.troubleshoot', icon: '⚙', Page: TroubleshootPage },
 } as const;
 type PageName = keyof typeof PAGES;
 
@@ -45,6 +46,7 @@ export function App() {
   const [route, setRoute] = useState<Route>(routeFromHash);
   const page = route.page;
   const engine = useEngineState();
+  const { t, lang } = useT();
 
   useEffect(() => {
     const onHash = () => setRoute(routeFromHash());
@@ -56,7 +58,7 @@ export function App() {
   const body = 'container' in route ? <ContainerDetailPage key={route.container} id={route.container} tab={route.tab} /> : <Page />;
   return (
     <div className="app">
-      <nav className="sidebar" aria-label="Main">
+      <nav className="sidebar" aria-label={t('nav.main')}>
         <div className="brand">
           <span className="brand-mark" aria-hidden="true">⚓</span> Berth
         </div>
@@ -65,14 +67,23 @@ export function App() {
             <li key={name}>
               <a href={`#/${name}`} className={name === page ? 'active' : ''} aria-current={name === page ? 'page' : undefined}>
                 <span className="nav-icon" aria-hidden="true">{PAGES[name].icon}</span>
-                {PAGES[name].title}
+                {t(PAGES[name].title)}
               </a>
             </li>
           ))}
         </ul>
         <div className="sidebar-foot">
           <span className={`dot status-${engine?.state ?? 'starting'}`} aria-hidden="true" />
-          {engine ? `${engine.mode === 'none' ? 'no' : engine.mode} engine` : 'connecting'}
+          {engine ? (engine.mode === 'none' ? t('sidebar.noEngine') : t('sidebar.engine', { mode: engine.mode })) : t('sidebar.connecting')}
+        </div>
+        <div className="sidebar-lang">
+          <select aria-label={t('lang.label')} value={lang} onChange={(e) => setLang(e.target.value as Lang)}>
+            {(Object.keys(LANGUAGES) as Lang[]).map((l) => (
+              <option key={l} value={l} lang={l === 'zh' ? 'zh-CN' : 'en'}>
+                {LANGUAGES[l]}
+              </option>
+            ))}
+          </select>
         </div>
       </nav>
       <main className="content">

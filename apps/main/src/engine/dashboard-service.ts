@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { BerthService, BuildItem, BuildRequest, BundledImagesState, DashboardSettings, DockerRequest, DockerResponse, EngineState, SessionItem } from '../shared/berth-api.js';
+import type { BerthService, BuildItem, BuildRequest, BundledImagesState, DashboardSettings, DockerRequest, DockerResponse, EngineState, HostLog, ResetPlan, SessionItem } from '../shared/berth-api.js';
 import { loadSettings, updateSettings, USER_SETTINGS } from '../settings/settings.js';
 import { Builds } from './builds.js';
 import { berthHome } from './choose-engine.js';
@@ -12,6 +12,9 @@ import { LineSplitter } from '../shared/lines.js';
 import { ensureBundledImages } from '../bundled/bundled-images.js';
 import { engineErrorMessage, engineFetch, engineOpen } from './engine-client.js';
 import { engineHijack } from './engine-hijack.js';
+import { factoryReset, resetPlan } from './factory-reset.js';
+import { readHostLogs } from './host-logs.js';
+import { stopVm } from '../vm/vm-control.js';
 import type { EngineTarget } from './engine-target.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE']);
@@ -142,6 +145,23 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
       }
       if (startAtLogin !== undefined) opts.loginItem!.set(startAtLogin);
       return currentSettings();
+    },
+
+    async hostLogs(lines: number): Promise<HostLog[]> {
+      if (!Number.isInteger(lines) || lines < 1 || lines > 5000) throw new ServiceError('lines must be a whole number from 1 to 5000', 400);
+      return readHostLogs(home, lines);
+    },
+
+    async resetPlan(): Promise<ResetPlan> {
+      return resetPlan(home);
+    },
+
+    async factoryReset(): Promise<string[]> {
+      // Nothing may hold the disk or the socket while they go: the engine first, and the VM's daemon (the target alone only disconnects from it).
+      const mode = target.state.mode;
+      await target.stop();
+      if (mode === 'vm') await stopVm(home);
+      return factoryReset(home);
     },
 
     build(signal: AbortSignal, req: BuildRequest): AsyncIterable<BuildItem> {

@@ -100,6 +100,23 @@ export interface DashboardSettings {
   startAtLogin?: boolean;
 }
 
+/** One log file under $BERTH_HOME, its last lines (Troubleshoot). */
+export interface HostLog {
+  /** Short name: VM console, vm-daemon, native-engine. */
+  name: string;
+  path: string;
+  exists: boolean;
+  lines: string[];
+  /** Bytes, when it exists. */
+  size?: number;
+}
+
+/** What a factory reset deletes: the entries of $BERTH_HOME that exist now. */
+export interface ResetPlan {
+  home: string;
+  entries: { path: string; what: string; kind: 'file' | 'dir' }[];
+}
+
 /** Request/response methods: name -> (arguments) => result. */
 export interface BerthCalls {
   engineState(): EngineState;
@@ -125,6 +142,12 @@ export interface BerthCalls {
   settings(): DashboardSettings;
   /** Validates and saves a change; answers the new settings. VM settings apply at the next VM start. */
   updateSettings(change: Partial<DashboardSettings>): DashboardSettings;
+  /** The last `lines` (1-5000) of the VM console and the daemon/engine logs under $BERTH_HOME. */
+  hostLogs(lines: number): HostLog[];
+  /** What factoryReset() would delete, to show before confirming. */
+  resetPlan(): ResetPlan;
+  /** Stops the engine, then deletes the plan's entries (only those, only inside $BERTH_HOME); answers the deleted paths. */
+  factoryReset(): string[];
 }
 
 /** What a `dockerSession` stream carries: first its id (for sessionInput), then output bytes as base64. */
@@ -164,7 +187,7 @@ export type CallName = keyof BerthCalls;
 export type StreamName = keyof BerthStreams;
 
 /** The names each transport accepts; anything else is refused. */
-export const CALLS = ['engineState', 'restartEngine', 'docker', 'bundledImages', 'sessionInput', 'openExternal', 'builds', 'pickFolder', 'settings', 'updateSettings'] as const satisfies readonly CallName[];
+export const CALLS = ['engineState', 'restartEngine', 'docker', 'bundledImages', 'sessionInput', 'openExternal', 'builds', 'pickFolder', 'settings', 'updateSettings', 'hostLogs', 'resetPlan', 'factoryReset'] as const satisfies readonly CallName[];
 export const STREAMS = ['engineStates', 'dockerJson', 'dockerBytes', 'dockerSession', 'build'] as const satisfies readonly StreamName[];
 
 // Compile-time check that the lists name every method.

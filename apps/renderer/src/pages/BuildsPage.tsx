@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { useT } from '../i18n/i18n.js';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { BuildRecord } from '../../../main/src/shared/berth-api.js';
 import { keys, useClient, useEngineRunning } from '../api/hooks.js';
@@ -18,6 +19,7 @@ function duration(b: BuildRecord, now: number): string {
  * as the engine writes it; the list comes from main when the build ends.
  */
 export function BuildsPage() {
+  const { t } = useT();
   const client = useClient();
   const qc = useQueryClient();
   const running = useEngineRunning();
@@ -66,8 +68,8 @@ export function BuildsPage() {
     <section className="page" aria-labelledby="builds-title">
       <header className="page-header">
         <div>
-          <h1 id="builds-title">Builds</h1>
-          <p className="subtitle">{list.length ? `${list.length} build${list.length === 1 ? '' : 's'} this session` : 'Images built from a folder with a Dockerfile'}</p>
+          <h1 id="builds-title">{t('page.builds')}</h1>
+          <p className="subtitle">{list.length ? t(list.length === 1 ? 'builds.subtitleOne' : 'builds.subtitleMany', { count: list.length }) : t('builds.subtitleEmpty')}</p>
         </div>
         <button className="btn primary" onClick={() => setDialog(true)} disabled={!running}>
           Build…

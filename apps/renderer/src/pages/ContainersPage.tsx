@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useT } from '../i18n/i18n.js';
 import { useQueryClient } from '@tanstack/react-query';
 import { keys, useClient, useContainers, useEngineRunning } from '../api/hooks.js';
 import { ACTION_LABEL, actionsFor, runContainerAction, type ContainerAction } from '../api/container-actions.js';
@@ -43,6 +44,7 @@ const COLUMNS: Column[] = [
 ];
 
 export function ContainersPage() {
+  const { t } = useT();
   const containers = useContainers();
   const running = useEngineRunning();
   const client = useClient();
@@ -100,8 +102,8 @@ export function ContainersPage() {
     <section className="page" aria-labelledby="containers-title">
       <header className="page-header">
         <div>
-          <h1 id="containers-title">Containers</h1>
-          <p className="subtitle">{containers.data ? `${runningCount} running · ${all.length} in all` : 'Containers on this engine'}</p>
+          <h1 id="containers-title">{t('page.containers')}</h1>
+          <p className="subtitle">{containers.data ? t('containers.subtitle', { running: runningCount, all: all.length }) : t('containers.subtitleEmpty')}</p>
         </div>
         <div className="toolbar">
           <input className="search" type="search" placeholder="Search name, image or ID" aria-label="Search containers" value={search} onChange={(e) => setSearch(e.target.value)} />

@@ -1,4 +1,5 @@
 import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useT } from '../i18n/i18n.js';
 import { useQueryClient } from '@tanstack/react-query';
 import { keys, useClient, useContainers, useEngineRunning, useImages } from '../api/hooks.js';
 import type { ImagePruneResponse, ImageSummary, ProgressMessage } from '../api/docker-types.js';
@@ -39,6 +40,7 @@ const COLUMNS: Column[] = [
 ];
 
 export function ImagesPage() {
+  const { t } = useT();
   const images = useImages();
   const containers = useContainers();
   const running = useEngineRunning();
@@ -80,9 +82,9 @@ export function ImagesPage() {
     <section className="page" aria-labelledby="images-title">
       <header className="page-header">
         <div>
-          <h1 id="images-title">Images</h1>
+          <h1 id="images-title">{t('page.images')}</h1>
           <p className="subtitle">
-            {images.data ? `${images.data.length} image${images.data.length === 1 ? '' : 's'} · ${formatSize(total)}` : 'Images the engine holds'}
+            {images.data ? t(images.data.length === 1 ? 'images.subtitleOne' : 'images.subtitleMany', { count: images.data.length, size: formatSize(total) }) : t('images.subtitleEmpty')}
           </p>
         </div>
         <div className="toolbar">

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useT } from '../i18n/i18n.js';
 import { useEngineRunning, useNetworks } from '../api/hooks.js';
 import { isUnsupported } from '../api/errors.js';
 import { useResourceActions } from '../api/resource-actions.js';
@@ -12,6 +13,7 @@ const PREDEFINED = new Set(['bridge', 'host', 'none']);
 const COLUMNS: Column[] = [{ title: 'Name' }, { title: 'Driver' }, { title: 'Subnet' }, { title: 'Containers', className: 'num' }, { title: 'Actions', className: 'actions-col' }];
 
 export function NetworksPage() {
+  const { t } = useT();
   const networks = useNetworks();
   const running = useEngineRunning();
   const actions = useResourceActions('networks');
@@ -38,8 +40,8 @@ export function NetworksPage() {
   return (
     <ResourceFrame
       noun="Network"
-      title="Networks"
-      subtitle={networks.data ? `${list.length} network${list.length === 1 ? '' : 's'}` : 'Networks containers join'}
+      title={t('page.networks')}
+      subtitle={networks.data ? t(list.length === 1 ? 'networks.subtitleOne' : 'networks.subtitleMany', { count: list.length }) : t('networks.subtitleEmpty')}
       unsupported={isUnsupported(networks.error)}
       form={form}
       actions={actions}

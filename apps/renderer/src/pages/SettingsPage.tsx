@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import { useT } from '../i18n/i18n.js';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { DashboardSettings } from '../../../main/src/shared/berth-api.js';
 import { useClient } from '../api/hooks.js';
@@ -13,6 +14,7 @@ const ACCELERATORS: DashboardSettings['accelerator'][] = ['auto', 'kvm', 'hvf', 
  * next VM start; the disk size only when the data disk is first made.
  */
 export function SettingsPage() {
+  const { t } = useT();
   const client = useClient();
   const qc = useQueryClient();
   const saved = useQuery({ queryKey: ['settings'], queryFn: () => client.call('settings') });
@@ -49,8 +51,8 @@ export function SettingsPage() {
     <section className="page" aria-labelledby="settings-title">
       <header className="page-header">
         <div>
-          <h1 id="settings-title">Settings</h1>
-          <p className="subtitle">The VM&apos;s resources apply at the next VM start.</p>
+          <h1 id="settings-title">{t('page.settings')}</h1>
+          <p className="subtitle">{t('settings.subtitle')}</p>
         </div>
       </header>
       {notice && (

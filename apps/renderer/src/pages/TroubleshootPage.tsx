@@ -1,9 +1,11 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { useClient, useEngineRunning, useEngineState } from '../api/hooks.js';
 import { messageOf } from '../api/errors.js';
 import { CopyButton } from '../components/CopyButton.js';
 import { Notice } from '../components/Notice.js';
+import { useT } from '../i18n/i18n.js';
+import type { HostLog, ResetPlan } from '../../../main/src/shared/berth-api.js';
 
 interface Version {
   Version?: string;
@@ -14,12 +16,44 @@ interface Version {
 }
 
 /** The engine's state and last output, a restart, and diagnostics to paste into a bug report. */
+const LOG_LINES = 200;
+
 export function TroubleshootPage() {
   const state = useEngineState();
   const running = useEngineRunning();
   const client = useClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
+  const [done, setDone] = useState<string>();
+  const [plan, setPlan] = useState<ResetPlan>();
+  const { t } = useT();
+  const logs = useQuery({
+    queryKey: ['troubleshoot', 'logs'],
+    queryFn: () => client.call('hostLogs', LOG_LINES),
+    retry: false,
+  });
+  const askReset = async () => {
+    setError(undefined);
+    setDone(undefined);
+    try {
+      setPlan(await client.call('resetPlan'));
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  const reset = async () => {
+    setBusy(true);
+    try {
+      const deleted = await client.call('factoryReset');
+      setDone(t('trouble.resetDone', { count: deleted.length }));
+      void logs.refetch();
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+      setPlan(undefined);
+    }
+  };
   const version = useQuery({
     queryKey: ['troubleshoot', 'version'],
     queryFn: () => client.docker<Version>('GET', '/version'),
@@ -28,7 +62,7 @@ export function TroubleshootPage() {
   });
 
   const restart = async () => {
-    if (!window.confirm('Restart the engine? Running containers stop, and those with a restart policy come back.')) return;
+    if (!window.confirm(t('trouble.restartConfirm'))) return;
     setBusy(true);
     setError(undefined);
     try {
@@ -45,37 +79,106 @@ export function TroubleshootPage() {
     <section className="page" aria-labelledby="troubleshoot-title">
       <header className="page-header">
         <div>
-          <h1 id="troubleshoot-title">Troubleshoot</h1>
-          <p className="subtitle">What the engine is doing, and what to try when it is not.</p>
+          <h1 id="troubleshoot-title">{t('page.troubleshoot')}</h1>
+          <p className="subtitle">{t('trouble.subtitle')}</p>
         </div>
         <div className="toolbar">
-          <CopyButton text={diagnostics} label="Copy diagnostics" />
-          <button className="btn danger" onClick={() => void restart()} disabled={busy || !state?.canRestart} title={state?.canRestart ? undefined : 'This engine is not managed by the dashboard'}>
-            {busy ? 'Restarting…' : 'Restart engine'}
+          <CopyButton text={diagnostics} label={t('trouble.copyDiagnostics')} />
+          <button className="btn danger" onClick={() => void restart()} disabled={busy || !state?.canRestart} title={state?.canRestart ? undefined : t('trouble.notManaged')}>
+            {t('trouble.restart')}
           </button>
         </div>
       </header>
       {error && <Notice kind="error">{error}</Notice>}
+      {done && <Notice kind="info">{done}</Notice>}
       <div className="card facts">
         <dl>
-          <dt>State</dt>
+          <dt>{t('trouble.state')}</dt>
           <dd data-testid="troubleshoot-state">
-            <span className={`dot status-${state?.state ?? 'starting'}`} aria-hidden="true" /> {state?.state ?? 'connecting'}
+            <span className={`dot status-${state?.state ?? 'starting'}`} aria-hidden="true" /> {state ? t(`state.${state.state}` as const) : t('status.connecting')}
           </dd>
-          <dt>Engine</dt>
-          <dd>{state ? { vm: 'Virtual machine', native: 'Native (this Linux host)', socket: 'An existing socket', none: 'None' }[state.mode] : '—'}</dd>
-          <dt>Message</dt>
+          <dt>{t('trouble.engine')}</dt>
+          <dd>{state ? t(`trouble.mode.${state.mode}` as const) : '—'}</dd>
+          <dt>{t('trouble.message')}</dt>
           <dd>{state?.message ?? '—'}</dd>
-          <dt>Docker CLI</dt>
+          <dt>{t('trouble.dockerCli')}</dt>
           <dd>{state?.socket ? <code>export DOCKER_HOST=unix://{state.socket}</code> : '—'}</dd>
-          <dt>Version</dt>
+          <dt>{t('trouble.version')}</dt>
           <dd>{version.data ? `${version.data.Version ?? '?'} (API ${version.data.ApiVersion ?? '?'}, ${version.data.Os ?? '?'}/${version.data.Arch ?? '?'}, kernel ${version.data.KernelVersion ?? '?'})` : running ? '…' : '—'}</dd>
         </dl>
       </div>
       <div className="card trouble-log">
-        <h2 className="card-title">Last engine output</h2>
-        {state?.logTail?.length ? <pre className="json">{state.logTail.join('\n')}</pre> : <p className="dim">Nothing to show: the engine reports its output here when it fails.</p>}
+        <h2 className="card-title">{t('trouble.lastOutput')}</h2>
+        {state?.logTail?.length ? <pre className="json">{state.logTail.join('\n')}</pre> : <p className="dim">{t('trouble.noOutput')}</p>}
       </div>
+      <div className="card trouble-logs" aria-labelledby="logs-title">
+        <div className="page-header">
+          <div>
+            <h2 className="card-title" id="logs-title">{t('trouble.logs')}</h2>
+            <p className="subtitle">{t('trouble.logsHint', { lines: LOG_LINES })}</p>
+          </div>
+          <button type="button" className="btn small" onClick={() => void logs.refetch()} disabled={logs.isFetching}>
+            {logs.isFetching ? t('trouble.refreshing') : t('trouble.refresh')}
+          </button>
+        </div>
+        {logs.error && <Notice kind="error">{messageOf(logs.error)}</Notice>}
+        {logs.data?.map((log) => <LogFile key={log.path} log={log} />)}
+      </div>
+      <div className="card">
+        <h2 className="card-title">{t('trouble.reset')}</h2>
+        <p className="dim">{t('trouble.resetHint', { home: plan?.home ?? '$BERTH_HOME' })}</p>
+        <button type="button" className="btn danger" onClick={() => void askReset()} disabled={busy}>
+          {busy && !plan ? t('trouble.resetting') : t('trouble.reset')}…
+        </button>
+      </div>
+      {plan && <ResetDialog plan={plan} busy={busy} onConfirm={() => void reset()} onClose={() => setPlan(undefined)} />}
     </section>
+  );
+}
+
+function LogFile({ log }: { log: HostLog }) {
+  const { t } = useT();
+  return (
+    <section className="log-file" aria-label={log.name}>
+      <h3>
+        {log.name} <span className="dim mono">{log.path}</span>
+      </h3>
+      {!log.exists ? <p className="dim">{t('trouble.logMissing', { path: log.path })}</p> : log.lines.length ? <pre className="json" tabIndex={0}>{log.lines.join('\n')}</pre> : <p className="dim">{t('trouble.logEmpty')}</p>}
+    </section>
+  );
+}
+
+/** The confirmation: a modal <dialog> (focus stays inside, Escape cancels) listing exactly what goes. */
+export function ResetDialog({ plan, busy, onConfirm, onClose }: { plan: ResetPlan; busy: boolean; onConfirm: () => void; onClose: () => void }) {
+  const { t } = useT();
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => dialog.current?.showModal(), []);
+  return (
+    <dialog ref={dialog} className="dialog" onClose={onClose} aria-labelledby="reset-title">
+      <h2 id="reset-title">{t('trouble.resetTitle')}</h2>
+      {plan.entries.length ? (
+        <>
+          <p>{t('trouble.resetWill')}</p>
+          <ul className="reset-list" data-testid="reset-list">
+            {plan.entries.map((e) => (
+              <li key={e.path}>
+                <code>{e.path}</code> — {e.what}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : (
+        <p>{t('trouble.resetNothing', { home: plan.home })}</p>
+      )}
+      <p className="dim">{t('trouble.resetKeeps', { home: plan.home })}</p>
+      <div className="dialog-actions">
+        <button type="button" className="btn" autoFocus onClick={() => dialog.current?.close()} disabled={busy}>
+          {t('common.cancel')}
+        </button>
+        <button type="button" className="btn danger" onClick={onConfirm} disabled={busy || !plan.entries.length}>
+          {busy ? t('trouble.resetting') : t('trouble.resetConfirm')}
+        </button>
+      </div>
+    </dialog>
   );
 }

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useT } from '../i18n/i18n.js';
 import { useEngineRunning, useVolumes } from '../api/hooks.js';
 import { isUnsupported } from '../api/errors.js';
 import { useResourceActions } from '../api/resource-actions.js';
@@ -9,6 +10,7 @@ import { formatSize, timeAgo } from '../lib/format.js';
 const COLUMNS: Column[] = [{ title: 'Name' }, { title: 'Driver' }, { title: 'Created' }, { title: 'Size', className: 'num' }, { title: 'Actions', className: 'actions-col' }];
 
 export function VolumesPage() {
+  const { t } = useT();
   const volumes = useVolumes();
   const running = useEngineRunning();
   const actions = useResourceActions('volumes');
@@ -33,8 +35,8 @@ export function VolumesPage() {
   return (
     <ResourceFrame
       noun="Volume"
-      title="Volumes"
-      subtitle={volumes.data ? `${list.length} volume${list.length === 1 ? '' : 's'}` : 'Data that outlives containers'}
+      title={t('page.volumes')}
+      subtitle={volumes.data ? t(list.length === 1 ? 'volumes.subtitleOne' : 'volumes.subtitleMany', { count: list.length }) : t('volumes.subtitleEmpty')}
       unsupported={isUnsupported(volumes.error)}
       form={form}
       actions={actions}

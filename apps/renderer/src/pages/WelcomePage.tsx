@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useT } from '../i18n/i18n.js';
 import { useQueryClient } from '@tanstack/react-query';
 import type { BundledImagesState } from '../../../main/src/shared/berth-api.js';
 import type { BerthClient } from '../api/client.js';
@@ -106,6 +107,7 @@ async function runHello(client: BerthClient): Promise<string> {
 
 /** The first-run page: the tutorial in one click, hello-world's message, and where to go next. */
 export function WelcomePage() {
+  const { t } = useT();
   const client = useClient();
   const qc = useQueryClient();
   const running = useEngineRunning();
@@ -146,8 +148,8 @@ export function WelcomePage() {
     <section className="page welcome" aria-labelledby="welcome-title">
       <header className="page-header">
         <div>
-          <h1 id="welcome-title">Welcome to Berth</h1>
-          <p className="subtitle">Containers on your machine, with the Docker commands you already know.</p>
+          <h1 id="welcome-title">{t('welcome.title')}</h1>
+          <p className="subtitle">{t('welcome.subtitle')}</p>
         </div>
         {!dismissed && (
           <div className="toolbar">
