@@ -34,13 +34,16 @@ describe('dashboard first run, web mode', () => {
   let docker: DockerCli;
   let bundled: string;
   let port80: Server | undefined;
+  let home: string;
 
   before(async () => {
     const a = await agent.ready;
     docker = new DockerCli(a.socket);
     bundled = await mkdtemp(join(tmpdir(), 'berth-bundled-'));
+    home = await mkdtemp(join(tmpdir(), 'berth-home-'));
     await buildBundledImages(bundled);
-    web = await startWebMode(['--engine-socket', a.socket], { BERTH_BUNDLED_IMAGES: bundled });
+    // A fresh BERTH_HOME and a fresh engine: the first run as a new user sees it.
+    web = await startWebMode(['--engine-socket', a.socket], { BERTH_BUNDLED_IMAGES: bundled, BERTH_HOME: home });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
   });
@@ -52,6 +55,7 @@ describe('dashboard first run, web mode', () => {
     await docker?.run(['rm', '-f', 'getting-started']);
     docker?.dispose();
     if (bundled) await rm(bundled, { recursive: true, force: true });
+    if (home) await rm(home, { recursive: true, force: true });
   });
 
   test('the engine gets the bundled images without being asked', async () => {
