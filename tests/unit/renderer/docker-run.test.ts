@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createBody, dockerRunLine, parsePort, splitCommand, type RunSpec } from './docker-run.js';
+import { createBody, dockerRunLine, parsePort, splitCommand, type RunSpec } from '../../../apps/renderer/src/lib/docker-run.js';
 
 const spec: RunSpec = {
   image: 'berth/getting-started',

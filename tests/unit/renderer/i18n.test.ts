@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { langFor, LANGUAGES, STRINGS, translate } from './i18n.js';
-import { en } from './en.js';
+import { langFor, LANGUAGES, STRINGS, translate } from '../../../apps/renderer/src/i18n/i18n.js';
+import { en } from '../../../apps/renderer/src/i18n/en.js';
 
 test('every language has exactly the English keys, none empty, with the same {marks}', () => {
   const keys = Object.keys(en).sort();

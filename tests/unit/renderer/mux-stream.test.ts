@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineAssembler, MuxDecoder, type Frame } from './mux-stream.js';
+import { LineAssembler, MuxDecoder, type Frame } from '../../../apps/renderer/src/lib/mux-stream.js';
 
 function frame(type: number, text: string): Uint8Array {
   const data = new TextEncoder().encode(text);

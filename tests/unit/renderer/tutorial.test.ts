@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isPortProblem, publishedPort, TUTORIAL_PORTS, tutorialCreateBody, tutorialRunLine } from './tutorial.js';
+import { isPortProblem, publishedPort, TUTORIAL_PORTS, tutorialCreateBody, tutorialRunLine } from '../../../apps/renderer/src/lib/tutorial.js';
 
 test('the tutorial runs on 80, then falls back to 8080, 8081, ...', () => {
   assert.deepEqual(TUTORIAL_PORTS.slice(0, 3), [80, 8080, 8081]);

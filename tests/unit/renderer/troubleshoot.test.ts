@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import React, { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
-import { translate } from '../i18n/i18n.js';
+import { translate } from '../../../apps/renderer/src/i18n/i18n.js';
 
 // tsx compiles the components' JSX with the classic runtime (React.createElement), which vite does not: give it React.
 Object.assign(globalThis, { React });
-const { ResetDialog } = await import('./TroubleshootPage.js');
+const { ResetDialog } = await import('../../../apps/renderer/src/pages/TroubleshootPage.js');
 
 const plan = {
   home: '/tmp/berth-home',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { foldPull, initialPull } from './pull-progress.js';
+import { foldPull, initialPull } from '../../../apps/renderer/src/lib/pull-progress.js';
 
 test('a pull stream becomes per-layer bars and summary lines', () => {
   const lines = [

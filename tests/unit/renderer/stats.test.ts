@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sampleOf } from './stats.js';
+import { sampleOf } from '../../../apps/renderer/src/lib/stats.js';
 
 test('CPU percent as docker stats computes it, memory without the inactive page cache', () => {
   const s = sampleOf({
