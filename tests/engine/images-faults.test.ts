@@ -5,7 +5,7 @@
  * wrong, keep nothing half made, and go on serving.
  */
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,6 +49,35 @@ async function stillServes() {
   const r = await api('GET', '/_ping');
   assert.equal(r.status, 200);
   assert.equal(r.text(), 'OK');
+}
+
+/**
+ * A proxy in front of the test registry that serves everything but stops
+ * half way through one blob, holding that connection open.
+ */
+async function startStallingProxy(blob: { digest: string; size: number }): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const upstream = httpRequest(`${reg.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: reg.domain } }, (up) => {
+      res.writeHead(up.statusCode ?? 500, up.headers);
+      if (!req.url?.endsWith(`/blobs/${blob.digest}`)) return up.pipe(res);
+      let sent = 0;
+      up.on('data', (c: Buffer) => {
+        const room = Math.max(0, Math.floor(blob.size / 2) - sent);
+        if (room > 0) res.write(c.subarray(0, room));
+        sent += c.length;
+      });
+    });
+    req.pipe(upstream);
+  });
+  const { port } = await listenOnLoopback(server);
+  return {
+    port,
+    close: () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      return closed;
+    },
+  };
 }
 
 describe('bad requests', () => {
@@ -164,8 +193,8 @@ describe('registry faults', () => {
 });
 
 describe('kill -9 during a pull', () => {
-  let stall: Server | undefined;
-  after(() => new Promise<void>((r) => (stall ? stall.close(() => r()) : r())));
+  let stall: Awaited<ReturnType<typeof startStallingProxy>> | undefined;
+  after(() => stall?.close());
 
   test('after a restart only complete images are listed, and the pull can be done again', async () => {
     // An image of its own (no layer shared with the others), and a proxy that
@@ -174,21 +203,8 @@ describe('kill -9 during a pull', () => {
     const img = await buildBusyboxImage({ layerCount: 3, extraFiles: { 'big.bin': randomBytes(4 << 20) }, labels: { crash: 'yes' } });
     await pushImage({ url: reg.url }, 'test/crash', 'latest', img);
     const big = img.layers[2]!;
-    stall = createServer((req, res) => {
-      const upstream = httpRequest(`${reg.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: reg.domain } }, (up) => {
-        const isLayer = req.url?.endsWith(`/blobs/${big.digest}`);
-        res.writeHead(up.statusCode ?? 500, up.headers);
-        if (!isLayer) return up.pipe(res);
-        let sent = 0;
-        up.on('data', (c: Buffer) => {
-          const room = Math.max(0, Math.floor(big.size / 2) - sent);
-          if (room > 0) res.write(c.subarray(0, room));
-          sent += c.length;
-        });
-      });
-      req.pipe(upstream);
-    });
-    const { port } = await listenOnLoopback(stall);
+    stall = await startStallingProxy(big);
+    const { port } = stall;
     const name = `127.0.0.1:${port}/test/crash:latest`;
     const pulling = docker.run(['pull', name], { timeoutMs: 30_000 });
     // Wait until the agent is writing the layers, then crash it.
@@ -220,21 +236,8 @@ describe('a registry that stops sending mid-layer', () => {
     const img = await buildBusyboxImage({ layerCount: 2, extraFiles: { 'stall.bin': randomBytes(2 << 20) }, labels: { stall: 'yes' } });
     await pushImage({ url: reg.url }, 'test/stall', 'latest', img);
     const big = img.layers[1]!;
-    // Serves everything but stops half way through the big layer, holding the connection open.
-    const stall = createServer((req, res) => {
-      const up = httpRequest(`${reg.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: reg.domain } }, (u) => {
-        res.writeHead(u.statusCode ?? 500, u.headers);
-        if (!req.url?.endsWith(`/blobs/${big.digest}`)) return u.pipe(res);
-        let sent = 0;
-        u.on('data', (c: Buffer) => {
-          const room = Math.max(0, Math.floor(big.size / 2) - sent);
-          if (room > 0) res.write(c.subarray(0, room));
-          sent += c.length;
-        });
-      });
-      req.pipe(up);
-    });
-    const { port } = await listenOnLoopback(stall);
+    const stall = await startStallingProxy(big);
+    const { port } = stall;
     const own = await startAgent({ args: ['--registry-stall-timeout', '1'] });
     const cli = new DockerCli(own.socket);
     try {
@@ -252,9 +255,7 @@ describe('a registry that stops sending mid-layer', () => {
     } finally {
       cli.dispose();
       await own.dispose();
-      const closed = new Promise<void>((r) => stall.close(() => r()));
-      stall.closeAllConnections();
-      await closed;
+      await stall.close();
     }
   });
 });
