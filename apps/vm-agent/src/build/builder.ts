@@ -37,7 +37,8 @@ import { enginePlatform } from '../images/manifest.js';
 import { familiarString, parseNormalizedNamed, withDefaultTag, type Reference } from '../images/reference.js';
 import type { RegistryCredentials } from '../images/registry-client.js';
 import { BuildCache } from './build-cache.js';
-import { DEFAULT_SHELL, exposedPorts, goQuoteList, healthcheck, nopCreatedBy, setEnv, splitOwner, type RunConfig } from './config-rules.js';
+import { DEFAULT_SHELL, nopCreatedBy, splitOwner, type RunConfig } from './config-rules.js';
+import { applyMetadata } from './metadata-rules.js';
 import { receiveContext, type BuildContext } from './context.js';
 import { copyInto, makeDirIn, resolveSources, sourcesDigest, type Owner } from './copy.js';
 import { parseDockerfile, parseInstruction, type Instruction } from './dockerfile-parser.js';
@@ -340,93 +341,19 @@ class BuildRun {
   }
 
   private async metadata(st: StageState, ins: Instruction): Promise<void> {
-    const x = (w: string) => this.expand(st, w);
-    const rc = { ...this.rc(st) };
-    let comment: string;
-    switch (ins.cmd) {
-      case 'env': {
-        let env = rc.Env ?? [];
-        const parts: string[] = [];
-        for (let i = 0; i < ins.args.length; i += 2) {
-          // Each pair sees the ones before it on the same line, as in dockerd.
-          const key = x(ins.args[i]!);
-          const value = expandWord(ins.args[i + 1]!, (n) => envLookup(env)(n) ?? (st.args.has(n) ? this.argValue(st, n) : undefined), this.escape);
-          env = setEnv(env, key, value);
-          parts.push(`${key}=${value}`);
-        }
-        rc.Env = env;
-        comment = `ENV ${parts.join(' ')}`;
-        break;
-      }
-      case 'label': {
-        const labels = { ...(rc.Labels ?? {}) };
-        const parts: string[] = [];
-        for (let i = 0; i < ins.args.length; i += 2) {
-          const k = x(ins.args[i]!);
-          const v = x(ins.args[i + 1]!);
-          labels[k] = v;
-          parts.push(`${k}=${v}`);
-        }
-        rc.Labels = labels;
-        comment = `LABEL ${parts.join(' ')}`;
-        break;
-      }
-      case 'cmd':
-        rc.Cmd = ins.json ? ins.args : ins.args.length ? [...this.shell(st), ins.args[0]!] : null;
-        st.cmdSet = true;
-        comment = `CMD ${goQuoteList(rc.Cmd ?? [])}`;
-        break;
-      case 'entrypoint':
-        rc.Entrypoint = ins.json ? ins.args : ins.args.length ? [...this.shell(st), ins.args[0]!] : null;
-        if (!st.cmdSet) rc.Cmd = null; // an ENTRYPOINT drops the base image's CMD
-        comment = `ENTRYPOINT ${goQuoteList(rc.Entrypoint ?? [])}`;
-        break;
-      case 'expose': {
-        const ports = exposedPorts(ins.args.map(x));
-        rc.ExposedPorts = { ...(rc.ExposedPorts ?? {}) };
-        for (const p of ports) rc.ExposedPorts[p] = {};
-        comment = `EXPOSE ${ports.join(' ')}`;
-        break;
-      }
-      case 'volume': {
-        const vols = ins.args.map(x).map((v) => v.trim()).filter((v) => v !== '');
-        if (vols.length === 0) throw invalidParameter('VOLUME specified can not be an empty string');
-        rc.Volumes = { ...(rc.Volumes ?? {}) };
-        for (const v of vols) rc.Volumes[v] = {};
-        comment = `VOLUME [${vols.join(' ')}]`;
-        break;
-      }
-      case 'user':
-        rc.User = x(ins.args[0]!);
-        comment = `USER ${rc.User}`;
-        break;
-      case 'stopsignal': {
-        const sig = x(ins.args[0]!);
-        if (!/^(SIG[A-Z0-9+-]+|\d+)$/i.test(sig)) throw invalidParameter(`Invalid signal: ${sig}`);
-        rc.StopSignal = sig;
-        comment = `STOPSIGNAL ${sig}`;
-        break;
-      }
-      case 'healthcheck':
-        rc.Healthcheck = healthcheck(ins.args, ins.json, ins.flags, this.shell(st));
-        comment = `HEALTHCHECK ${rc.Healthcheck.Test.join(' ')}`;
-        break;
-      case 'shell':
-        rc.Shell = ins.args;
-        comment = `SHELL [${ins.args.join(' ')}]`;
-        break;
-      case 'onbuild':
-        rc.OnBuild = [...(rc.OnBuild ?? []), ins.args[0]!];
-        comment = `ONBUILD ${ins.args[0]}`;
-        break;
-      case 'maintainer':
-        st.config = { ...st.config, author: ins.args[0]! };
-        comment = `MAINTAINER ${ins.args[0]}`;
-        break;
-      default:
-        throw invalidParameter(`unknown instruction: ${ins.cmd.toUpperCase()}`);
+    if (ins.cmd === 'maintainer') {
+      st.config = { ...st.config, author: ins.args[0]! };
+      await this.commitConfig(st, `MAINTAINER ${ins.args[0]}`, (rc) => rc);
+      return;
     }
-    await this.commitConfig(st, comment, () => rc);
+    const { config, comment, cmdSet } = applyMetadata(this.rc(st), ins, {
+      expand: (w) => this.expand(st, w),
+      expandEnv: (w, env) => expandWord(w, (n) => envLookup(env)(n) ?? (st.args.has(n) ? this.argValue(st, n) : undefined), this.escape),
+      shell: this.shell(st),
+      cmdSet: st.cmdSet,
+    });
+    st.cmdSet = cmdSet;
+    await this.commitConfig(st, comment, () => config);
   }
 
   /** A metadata step: same layers, new config, an empty_layer history entry. */

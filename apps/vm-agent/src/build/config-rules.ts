@@ -82,10 +82,9 @@ export function parseDuration(flag: string, s: string): number {
   return Math.round(total);
 }
 
-export function healthcheck(args: string[], json: boolean, flags: Record<string, string>, shell: string[]): Healthcheck {
+export function healthcheck(args: string[], json: boolean, flags: Record<string, string>): Healthcheck {
   if (args[0] === 'NONE') return { Test: ['NONE'] };
   const test = json ? ['CMD', ...args.slice(1)] : ['CMD-SHELL', args[1]!];
-  void shell;
   const hc: Healthcheck = { Test: test };
   const dur = (name: string, field: 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval') => {
     if (flags[name] === undefined) return;
