@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -28,6 +28,7 @@ import { freePort, listenOnLoopback } from '../helpers/net.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
 import { startTestVm, type TestVm } from '../helpers/vm.js';
+import { isLoopback, listenersOf, showListener } from '../helpers/listeners.js';
 
 const sh = promisify(execFile);
 
@@ -38,30 +39,6 @@ interface RunState {
   sshPort?: number;
   link?: string;
 }
-
-/** The listening TCP and bound UDP sockets (`addr:port`) among `pid`'s fds. */
-function listenersOf(pid: number): string[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    const m = /^socket:\[(\d+)\]$/.exec((() => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } })());
-    if (m) inodes.add(m[1]!);
-  }
-  const out: string[] = [];
-  for (const [file, state] of [['tcp', '0A'], ['tcp6', '0A'], ['udp', '07'], ['udp6', '07']] as const) {
-    for (const line of readFileSync(`/proc/net/${file}`, 'utf8').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== state || !inodes.has(f[9]!)) continue;
-      const [hex, port] = f[1]!.split(':');
-      const bytes = Buffer.from(hex!, 'hex');
-      for (let i = 0; i < bytes.length; i += 4) bytes.subarray(i, i + 4).reverse();
-      const v4 = bytes.length === 4 ? bytes : bytes.subarray(0, 10).every((b) => b === 0) && bytes.readUInt16BE(10) === 0xffff ? bytes.subarray(12) : undefined;
-      const addr = v4 ? [...v4].join('.') : bytes.equals(Buffer.from('00000000000000000000000000000001', 'hex')) ? '::1' : bytes.toString('hex');
-      out.push(`${file.slice(0, 3)} ${addr}:${parseInt(port!, 16)}`);
-    }
-  }
-  return out;
-}
-const isLoopback = (l: string) => / (127\.[\d.]+|::1):\d+$/.test(l);
 
 describe('VM faults', { timeout: 900_000 }, () => {
   let vm: TestVm;
@@ -178,12 +155,12 @@ describe('VM faults', { timeout: 900_000 }, () => {
     assert.equal(port, `127.0.0.1:${fixed}`);
     await eventually('the published port to answer on the host', async () => (await fetch(`http://${port}/`)).status > 0, 30_000);
     const s = state();
-    const daemon = listenersOf(s.daemonPid);
-    const qemu = listenersOf(s.qemuPid!);
+    const daemon = listenersOf(s.daemonPid).map(showListener);
+    const qemu = listenersOf(s.qemuPid!).map(showListener);
     process.stderr.write(`# host daemon listeners: ${daemon.join(', ')}; QEMU: ${qemu.join(', ')}\n`);
     assert.ok(daemon.includes(`tcp ${port}`), `the published ${port} is the daemon's`);
     assert.ok(qemu.includes(`tcp 127.0.0.1:${s.sshPort}`), "QEMU's SSH forward");
-    assert.deepEqual([...daemon, ...qemu].filter((l) => !isLoopback(l)), []);
+    assert.deepEqual([...listenersOf(s.daemonPid), ...listenersOf(s.qemuPid!)].filter((l) => !isLoopback(l.addr)).map(showListener), []);
     await docker.ok(['rm', '-f', 'exposed']);
     await dropSsh(); // and the link still comes back afterwards
   });
@@ -192,7 +169,7 @@ describe('VM faults', { timeout: 900_000 }, () => {
     await docker.ok(['run', '-d', '--name', 'exposed-any', '-p', '127.0.0.1::80', image, 'httpd', '-f', '-p', '80'], { timeoutMs: 120_000 });
     const port = (await docker.ok(['port', 'exposed-any', '80'])).stdout.trim();
     try {
-      await eventually(`${port} to be listened on by the host daemon`, async () => listenersOf(state().daemonPid).includes(`tcp ${port}`), 20_000);
+      await eventually(`${port} to be listened on by the host daemon`, async () => listenersOf(state().daemonPid).map(showListener).includes(`tcp ${port}`), 20_000);
     } finally {
       await docker.ok(['rm', '-f', 'exposed-any']);
     }
