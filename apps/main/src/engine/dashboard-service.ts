@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { BerthService, BuildItem, BuildRequest, BundledImagesState, DashboardSettings, DockerRequest, DockerResponse, EngineState, HostLog, ResetPlan, SessionItem } from '../shared/berth-api.js';
-import { loadSettings, updateSettings, USER_SETTINGS } from '../settings/settings.js';
-import { Builds } from './builds.js';
+import { loadSettings, nativeUnavailable, updateSettings, USER_SETTINGS } from '../settings/settings.js';
+import { BuildError, Builds } from './builds.js';
 import { berthHome } from './choose-engine.js';
 import { LineSplitter } from '../shared/lines.js';
 import { ensureBundledImages } from '../bundled/bundled-images.js';
@@ -50,11 +50,21 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
     return s.socket;
   };
 
-  const builds = new Builds();
   const home = opts.home ?? berthHome();
+  const builds = new Builds(home);
   const currentSettings = (): DashboardSettings => {
-    const { cpus, memoryMiB, diskGiB, accelerator } = loadSettings(home);
-    return { cpus, memoryMiB, diskGiB, accelerator, ...(opts.loginItem ? { startAtLogin: opts.loginItem.get() } : {}) };
+    const { cpus, memoryMiB, diskGiB, accelerator, fileShares, engineMode } = loadSettings(home);
+    const why = nativeUnavailable();
+    return {
+      cpus,
+      memoryMiB,
+      diskGiB,
+      accelerator,
+      fileShares,
+      engineMode,
+      ...(why ? { nativeUnavailable: why } : {}),
+      ...(opts.loginItem ? { startAtLogin: opts.loginItem.get() } : {}),
+    };
   };
 
   /** Hijacked connections by session id; a session ends with its stream. */
@@ -166,6 +176,15 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
 
     build(signal: AbortSignal, req: BuildRequest): AsyncIterable<BuildItem> {
       return builds.run(socketOrThrow(), req, signal);
+    },
+
+    followBuild(signal: AbortSignal, id: string): AsyncIterable<BuildItem> {
+      if (typeof id !== 'string') throw new BuildError('followBuild needs a build id', 400);
+      return builds.follow(id, signal);
+    },
+
+    async cancelBuild(id: string): Promise<void> {
+      builds.cancel(id);
     },
 
     async *dockerBytes(signal: AbortSignal, req: DockerRequest): AsyncIterable<string> {

@@ -14,13 +14,26 @@
  *   by `auto` stalled and TCG took over; the next `auto` start goes straight
  *   to TCG and says why. An explicit `--accel` still tries it; a boot that
  *   succeeds with it clears the memory.
+ * - `fileShares`: host folders the VM mounts at the same path (9p). The
+ *   schema checks the list's shape (absolute, no duplicates, none inside
+ *   another); `updateSettings` also checks that each newly added folder
+ *   exists, while a folder removed since is skipped at boot, not an error
+ *   that would make the file unloadable.
+ * - `engineMode`: where the engine runs when no `--engine` flag says;
+ *   `native` only on Linux as root (`nativeUnavailable` says why not).
  */
-import { availableParallelism, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { availableParallelism, homedir, totalmem } from 'node:os';
+import { delimiter, isAbsolute, join, normalize, sep } from 'node:path';
 import { z } from 'zod';
 import { defaultAccelerator } from '../vm/accel.js';
-import type { Accelerator, HostOs } from '../vm/qemu-args.js';
+import { guestPathFor, type Accelerator, type HostOs } from '../vm/qemu-args.js';
 import { readJsonIfExists, writeJsonAtomic } from './json-file.js';
+
+export const ENGINE_MODES = ['vm', 'native'] as const;
+export type EngineModeChoice = (typeof ENGINE_MODES)[number];
+/** 9p devices are PCI slots: a handful is plenty, hundreds would not boot. */
+export const MAX_SHARES = 16;
 
 export const ACCELERATOR_CHOICES = ['auto', 'kvm', 'hvf', 'whpx', 'tcg'] as const;
 export type AcceleratorChoice = (typeof ACCELERATOR_CHOICES)[number];
@@ -41,24 +54,79 @@ export const settingsSchema = z.object({
   diskGiB: z.int().min(4).max(16 * 1024),
   accelerator: z.enum(ACCELERATOR_CHOICES),
   acceleratorFallback: fallbackSchema.optional(),
+  fileShares: z.array(z.string()).max(MAX_SHARES).superRefine((list, ctx) => {
+    for (const problem of shareListProblems(list)) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  engineMode: z.enum(ENGINE_MODES),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
 export type AcceleratorFallback = z.infer<typeof fallbackSchema>;
 
 /** The fields a user sets (the rest is Berth's memory). */
-export const USER_SETTINGS = ['cpus', 'memoryMiB', 'diskGiB', 'accelerator'] as const;
+export const USER_SETTINGS = ['cpus', 'memoryMiB', 'diskGiB', 'accelerator', 'fileShares', 'engineMode'] as const;
 export type UserSetting = (typeof USER_SETTINGS)[number];
 
 export function settingsPath(home: string): string {
   return join(home, 'settings.json');
 }
 
-/** Half the host's CPUs (at least 2 where there are 2), a quarter of its memory within 2-8 GiB, a 64 GiB sparse disk. */
-export function defaultSettings(host = { cpus: availableParallelism(), memoryMiB: Math.floor(totalmem() / 1024 ** 2) }): Settings {
+/**
+ * Half the host's CPUs (at least 2 where there are 2), a quarter of its memory within 2-8 GiB, a 64 GiB sparse disk,
+ * the user's home shared (not on Windows, where QEMU has no 9p), the VM.
+ */
+export function defaultSettings(
+  host: { cpus: number; memoryMiB: number; home?: string; os?: NodeJS.Platform } = { cpus: availableParallelism(), memoryMiB: Math.floor(totalmem() / 1024 ** 2) },
+): Settings {
   const cpus = Math.max(Math.min(2, host.cpus), Math.floor(host.cpus / 2));
   const memoryMiB = Math.min(8192, Math.max(2048, Math.floor(host.memoryMiB / 4 / 256) * 256));
-  return { cpus, memoryMiB, diskGiB: 64, accelerator: 'auto' };
+  const fileShares = (host.os ?? process.platform) === 'win32' ? [] : [host.home ?? homedir()];
+  return { cpus, memoryMiB, diskGiB: 64, accelerator: 'auto', fileShares, engineMode: 'vm' };
+}
+
+/** A folder without its trailing separator, for comparing. */
+function folderKey(path: string): string {
+  const n = normalize(path);
+  return n.length > 1 && n.endsWith(sep) ? n.slice(0, -1) : n;
+}
+
+/** What is wrong with a share list's shape, one sentence per problem (empty: nothing). */
+export function shareListProblems(list: readonly string[]): string[] {
+  const problems: string[] = [];
+  const seen: string[] = [];
+  for (const path of list) {
+    if (!isAbsolute(path)) problems.push(`"${path}" is not an absolute folder path`);
+    else if (/[\0\n\r]/.test(path)) problems.push(`"${path.replace(/[\0\n\r]/g, '?')}" holds a control character`);
+    else {
+      const key = folderKey(path);
+      const within = (parent: string, child: string) => child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+      const clash = seen.find((s) => s === key || within(s, key) || within(key, s));
+      if (clash === key) problems.push(`"${path}" is listed twice`);
+      else if (clash) problems.push(`"${path}" and "${clash}" are nested: share only the outer folder`);
+      seen.push(key);
+    }
+  }
+  return problems;
+}
+
+/** Throws unless each folder exists and is a directory. */
+export function checkSharesExist(list: readonly string[]): void {
+  for (const path of list) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {
+      throw new Error(`fileShares: "${path}" does not exist`);
+    }
+    if (!isDir) throw new Error(`fileShares: "${path}" is not a folder`);
+  }
+}
+
+/** Why the engine cannot run natively here, or undefined when it can (Linux, root). */
+export function nativeUnavailable(os: NodeJS.Platform = process.platform, uid: number | undefined = process.getuid?.()): string | undefined {
+  if (os !== 'linux') return 'the native engine runs on Linux only; on this system the engine runs in the VM';
+  if (uid !== 0) return 'the native engine needs root (it creates namespaces, cgroups and network devices); start Berth as root to choose it';
+  return undefined;
 }
 
 function describeIssues(error: z.ZodError, where: string): string {
@@ -89,9 +157,14 @@ export function saveSettings(home: string, settings: Settings): void {
   writeJsonAtomic(settingsPath(home), validateSettings(settings), 0o644);
 }
 
-/** Reads, changes and writes back. Returns the new settings. */
+/** Reads, changes and writes back (a newly shared folder must exist; native must be available if newly chosen). Returns the new settings. */
 export function updateSettings(home: string, change: (s: Settings) => Settings): Settings {
-  const next = validateSettings(change(loadSettings(home)));
+  const before = loadSettings(home);
+  const next = validateSettings(change(before));
+  const known = new Set(before.fileShares.map(folderKey));
+  checkSharesExist(next.fileShares.filter((p) => !known.has(folderKey(p))));
+  const why = next.engineMode === 'native' && before.engineMode !== 'native' ? nativeUnavailable() : undefined;
+  if (why) throw new Error(`engineMode: ${why}`);
   saveSettings(home, next);
   return next;
 }
@@ -104,6 +177,17 @@ export function parseSettingValue(key: string, text: string): Partial<Settings> 
   if (key === 'accelerator') {
     if (!(ACCELERATOR_CHOICES as readonly string[]).includes(text)) throw new Error(`accelerator must be one of ${ACCELERATOR_CHOICES.join(', ')}, not "${text}"`);
     return { accelerator: text as AcceleratorChoice };
+  }
+  if (key === 'engineMode') {
+    if (!(ENGINE_MODES as readonly string[]).includes(text)) throw new Error(`engineMode must be one of ${ENGINE_MODES.join(', ')}, not "${text}"`);
+    return { engineMode: text as EngineModeChoice };
+  }
+  if (key === 'fileShares') {
+    // Like PATH: folders separated by the platform's delimiter; an empty value shares nothing.
+    const list = text === '' ? [] : text.split(delimiter);
+    const problems = shareListProblems(list);
+    if (problems.length) throw new Error(`fileShares: ${problems.join('; ')}`);
+    return { fileShares: list };
   }
   if (!/^\d+$/.test(text)) throw new Error(`${key} must be a whole number, not "${text}"`);
   const value = Number(text);
@@ -133,4 +217,29 @@ export function planAccelerator(choice: AcceleratorChoice, fallback: Accelerator
     };
   }
   return { accel: preferred };
+}
+
+export interface BootShares {
+  /** The first folder (9p tag berthhome). */
+  share?: { hostPath: string; guestPath: string };
+  extraShares: { hostPath: string; guestPath: string }[];
+  /** Folders left out: missing now, or Windows (no 9p in its QEMU). */
+  skipped: string[];
+}
+
+/** What the VM shares at this boot: the configured folders that exist, each at the same path in the guest. */
+export function bootShares(list: readonly string[], os: HostOs): BootShares {
+  if (os === 'win32') return { extraShares: [], skipped: [...list] };
+  const present: string[] = [];
+  const skipped: string[] = [];
+  for (const p of list) {
+    try {
+      checkSharesExist([p]);
+      present.push(p);
+    } catch {
+      skipped.push(p);
+    }
+  }
+  const [first, ...rest] = present.map((hostPath) => ({ hostPath, guestPath: guestPathFor(os, hostPath) }));
+  return { ...(first ? { share: first } : {}), extraShares: rest, skipped };
 }

@@ -65,7 +65,7 @@ export interface BundledImagesState {
   images: BundledImageState[];
 }
 
-/** A build made through the dashboard (kept by main for this session, newest first). */
+/** A build made through the dashboard (kept by main under $BERTH_HOME/builds, newest first). */
 export interface BuildRecord {
   id: string;
   tag: string;
@@ -98,6 +98,12 @@ export interface DashboardSettings {
   accelerator: 'auto' | 'kvm' | 'hvf' | 'whpx' | 'tcg';
   /** Absent where it does not apply (web mode). */
   startAtLogin?: boolean;
+  /** Host folders shared into the VM at the same path (absolute, existing, none inside another). */
+  fileShares: string[];
+  /** Where the engine runs at its next start: the VM, or natively on this Linux host (as root). */
+  engineMode: 'vm' | 'native';
+  /** Read only: why native mode cannot be chosen here (absent when it can). */
+  nativeUnavailable?: string;
 }
 
 /** One log file under $BERTH_HOME, its last lines (Troubleshoot). */
@@ -148,6 +154,8 @@ export interface BerthCalls {
   resetPlan(): ResetPlan;
   /** Stops the engine, then deletes the plan's entries (only those, only inside $BERTH_HOME); answers the deleted paths. */
   factoryReset(): string[];
+  /** Stops a running build (it ends as failed: cancelled). */
+  cancelBuild(id: string): void;
 }
 
 /** What a `dockerSession` stream carries: first its id (for sessionInput), then output bytes as base64. */
@@ -179,16 +187,22 @@ export interface BerthStreams {
    * connection.
    */
   dockerSession(req: DockerRequest): SessionItem;
-  /** Packs the folder, builds it with the engine's classic builder and records it (see BuildItem). Cancelling stops the build. */
+  /** Packs the folder, starts a build with the engine's classic builder and records it, then follows it (see followBuild). */
   build(req: BuildRequest): BuildItem;
+  /**
+   * A build's record as it is now (with its log so far), then, while it runs,
+   * its log as it grows and the finished record. Builds run in main:
+   * cancelling this stream (or `build`'s) stops following, not the build.
+   */
+  followBuild(id: string): BuildItem;
 }
 
 export type CallName = keyof BerthCalls;
 export type StreamName = keyof BerthStreams;
 
 /** The names each transport accepts; anything else is refused. */
-export const CALLS = ['engineState', 'restartEngine', 'docker', 'bundledImages', 'sessionInput', 'openExternal', 'builds', 'pickFolder', 'settings', 'updateSettings', 'hostLogs', 'resetPlan', 'factoryReset'] as const satisfies readonly CallName[];
-export const STREAMS = ['engineStates', 'dockerJson', 'dockerBytes', 'dockerSession', 'build'] as const satisfies readonly StreamName[];
+export const CALLS = ['engineState', 'restartEngine', 'docker', 'bundledImages', 'sessionInput', 'openExternal', 'builds', 'pickFolder', 'settings', 'updateSettings', 'hostLogs', 'resetPlan', 'factoryReset', 'cancelBuild'] as const satisfies readonly CallName[];
+export const STREAMS = ['engineStates', 'dockerJson', 'dockerBytes', 'dockerSession', 'build', 'followBuild'] as const satisfies readonly StreamName[];
 
 // Compile-time check that the lists name every method.
 type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : ['not listed:', Exclude<All, Listed>];

@@ -70,6 +70,20 @@ describe('buildQemuArgs', () => {
     assert.match(values(args, '-append')[0]!, new RegExp(`berth\\.home=${Buffer.from('/home/ann').toString('base64')}`));
   });
 
+  it('shares each extra folder over its own 9p device, its guest path a line of berth.shares', () => {
+    const extra = [{ hostPath: '/srv/data', guestPath: '/srv/data' }, { hostPath: '/opt/a b', guestPath: '/opt/a b' }];
+    const args = buildQemuArgs(config('linux', 'x86_64', 'kvm', { share: { hostPath: '/home/ann', guestPath: '/home/ann' }, extraShares: extra }));
+    assert.deepEqual(values(args, '-fsdev'), [
+      'local,id=home,path=/home/ann,security_model=none',
+      'local,id=share1,path=/srv/data,security_model=none',
+      'local,id=share2,path=/opt/a b,security_model=none',
+    ]);
+    assert.ok(values(args, '-device').includes('virtio-9p-pci,fsdev=share1,mount_tag=berthshare1'));
+    assert.ok(values(args, '-device').includes('virtio-9p-pci,fsdev=share2,mount_tag=berthshare2'));
+    const param = /berth\.shares=(\S+)/.exec(values(args, '-append')[0]!)?.[1];
+    assert.equal(Buffer.from(param!, 'base64').toString(), '/srv/data\n/opt/a b');
+  });
+
   it('cannot share over 9p on Windows', () => {
     assert.throws(
       () => buildQemuArgs(config('win32', 'x86_64', 'whpx', { share: { hostPath: 'C:\\Users\\ann', guestPath: '/c/Users/ann' } })),

@@ -26,12 +26,16 @@ export interface QemuConfig {
   consoleLog: string;
   /** The host's home directory, shared over 9p and mounted in the guest at guestPath. */
   share?: { hostPath: string; guestPath: string };
+  /** More host folders (Settings > File sharing), each over its own 9p device, tag `berthshareN` (N from 1), mounted at guestPath. */
+  extraShares?: { hostPath: string; guestPath: string }[];
   /** An OpenSSH public key line the agent accepts. */
   authorizedKey?: string;
 }
 
 /** The 9p mount tag the guest's init mounts. */
 export const SHARE_TAG = 'berthhome';
+/** The tag of extraShares[i] is this plus i + 1. */
+export const EXTRA_SHARE_TAG = 'berthshare';
 
 export function qemuBinary(arch: VmArch): string {
   return arch === 'x86_64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
@@ -76,10 +80,12 @@ function accelArgs(cfg: QemuConfig): string[] {
 }
 
 /** The kernel command line; values init reads are base64 so spaces and '=' survive. */
-export function kernelCmdline(cfg: Pick<QemuConfig, 'arch' | 'share' | 'authorizedKey'>): string {
+export function kernelCmdline(cfg: Pick<QemuConfig, 'arch' | 'share' | 'extraShares' | 'authorizedKey'>): string {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   const parts = [cfg.arch === 'x86_64' ? 'console=ttyS0' : 'console=ttyAMA0', 'panic=-1'];
   if (cfg.share) parts.push(`berth.home=${b64(cfg.share.guestPath)}`);
+  // One guest path a line, in tag order (settings.ts refuses paths holding a line break).
+  if (cfg.extraShares?.length) parts.push(`berth.shares=${b64(cfg.extraShares.map((s) => s.guestPath).join('\n'))}`);
   if (cfg.authorizedKey) parts.push(`berth.key=${b64(cfg.authorizedKey.trim())}`);
   return parts.join(' ');
 }
@@ -112,12 +118,13 @@ export function buildQemuArgs(cfg: QemuConfig): string[] {
     '-device', 'virtio-net-pci,netdev=net0',
     '-device', 'virtio-rng-pci',
   ];
-  if (cfg.share) {
+  const shares = [...(cfg.share ? [{ ...cfg.share, id: 'home', tag: SHARE_TAG }] : []), ...(cfg.extraShares ?? []).map((s, i) => ({ ...s, id: `share${i + 1}`, tag: `${EXTRA_SHARE_TAG}${i + 1}` }))];
+  for (const share of shares) {
     if (cfg.os === 'win32') throw new Error('QEMU on Windows cannot share folders over 9p; start the VM without the home share');
-    if (!path.isAbsolute(cfg.share.hostPath)) throw new Error(`the shared folder must be an absolute path, not ${cfg.share.hostPath}`);
+    if (!path.isAbsolute(share.hostPath)) throw new Error(`the shared folder must be an absolute path, not ${share.hostPath}`);
     args.push(
-      '-fsdev', `local,id=home,path=${e(cfg.share.hostPath)},security_model=none`,
-      '-device', `virtio-9p-pci,fsdev=home,mount_tag=${SHARE_TAG}`,
+      '-fsdev', `local,id=${share.id},path=${e(share.hostPath)},security_model=none`,
+      '-device', `virtio-9p-pci,fsdev=${share.id},mount_tag=${share.tag}`,
     );
   }
   return args;

@@ -24,6 +24,7 @@ export interface QemuVmOptions {
   diskSizeGiB: number;
   sshPort: number;
   share?: { hostPath: string; guestPath: string };
+  extraShares?: { hostPath: string; guestPath: string }[];
   authorizedKey?: string;
   os?: HostOs;
   arch?: VmArch;
@@ -214,6 +215,7 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
       qmp: this.qmp,
       consoleLog: this.consoleLogPath,
       ...(o.share ? { share: o.share } : {}),
+      ...(o.extraShares?.length ? { extraShares: o.extraShares } : {}),
       ...(o.authorizedKey ? { authorizedKey: o.authorizedKey } : {}),
     });
     const bin = o.qemuBinary ?? qemuBinary(arch);

@@ -12,17 +12,15 @@
  * own: `failed` with the last console lines, host services closed, exit 1.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { findInCheckout } from '../engine/checkout-path.js';
 import { startVmHostServices, type VmHostServices } from '../engine/vm-host-services.js';
 import { freePort } from './free-port.js';
 import { ensureLinkKeys } from '../link/keys.js';
 import { linkJson } from '../link/link-http.js';
-import { planAccelerator, loadSettings, updateSettings, type AcceleratorChoice, type Settings } from '../settings/settings.js';
+import { bootShares, planAccelerator, loadSettings, updateSettings, type AcceleratorChoice, type Settings } from '../settings/settings.js';
 import { hostOs } from './accel.js';
 import { qmpCommand } from './qmp.js';
-import { guestPathFor } from './qemu-args.js';
 import { QemuVm, VmStartError, type VmExit } from './qemu-vm.js';
 import { isOurQemu, lockHolder, pidAlive, readRunState, vmPaths, writeRunState, type VmPaths, type VmRunState } from './vm-state.js';
 
@@ -133,7 +131,8 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     // The console log and the QMP socket (which can power the VM off) are the user's alone.
     mkdirSync(paths.vmDir, { recursive: true, mode: 0o700 });
     const sshPort = await freePort();
-    const share = os === 'win32' ? undefined : { hostPath: homedir(), guestPath: guestPathFor(os, homedir()) };
+    const { share, extraShares, skipped } = bootShares(settings.fileShares, os);
+    if (skipped.length) log(`not sharing ${skipped.join(', ')}: ${os === 'win32' ? 'QEMU on Windows has no 9p' : 'no such folder'}`);
     publish({
       message: `Booting the VM (${plan.accel}, ${settings.cpus} CPUs, ${settings.memoryMiB} MiB)…`,
       accel: plan.accel,
@@ -151,6 +150,7 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       diskSizeGiB: settings.diskGiB,
       sshPort,
       ...(share ? { share } : {}),
+      ...(extraShares.length ? { extraShares } : {}),
       authorizedKey: keys.publicKey,
       onConsoleLine: (line) => {
         if (state.phase === 'kernel' && /berth-init: .*agent started/.test(line)) publish({ phase: 'agent', message: 'The agent is starting…' });
