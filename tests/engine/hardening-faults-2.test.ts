@@ -16,9 +16,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,69 +27,16 @@ import { engineRequest } from '../helpers/docker.js';
 import { startWebMode } from '../dashboard/web-mode.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
 import { useContainersFixture } from './containers-fixture.js';
-import { leftovers, NOTHING_LEFT } from './hardening-fixture.js';
+import { assertImagesWhole, leftovers, NOTHING_LEFT } from './hardening-fixture.js';
 
 const sh = promisify(execFile);
 const fx = useContainersFixture();
 const ROUNDS = Number(process.env.BERTH_FAULT_ROUNDS ?? 4);
 const api = (method: string, path: string, body?: object) => engineRequest(fx.agent.current.socket, method, path, { body, timeoutMs: 60_000 });
 
-interface RecordOnDisk {
-  id: string;
-  layers: { diffID: string; blob: { digest: string } }[];
-  manifests: string[];
-}
-
-const hex = (digest: string) => digest.replace(/^sha256:/, '');
-const list = async (dir: string) => (existsSync(dir) ? (await readdir(dir)).sort() : []);
-
-/** Everything dangling or half made in the image store under `dataRoot`, as sentences. */
-async function imageStoreProblems(dataRoot: string): Promise<string[]> {
-  const root = join(dataRoot, 'images');
-  const blobs = new Set(await list(join(root, 'blobs/sha256')));
-  const layers = await list(join(root, 'layers'));
-  const problems: string[] = [
-    ...layers.filter((n) => n.startsWith('.tmp-')).map((n) => `half-unpacked layer dir layers/${n}`),
-    ...(await list(join(root, 'ingest'))).map((n) => `ingest file ingest/${n}`),
-  ];
-  const records = new Set<string>();
-  for (const name of await list(join(root, 'records'))) {
-    if (!name.endsWith('.json')) {
-      problems.push(`stray file records/${name}`);
-      continue;
-    }
-    const rec = JSON.parse(await readFile(join(root, 'records', name), 'utf8')) as RecordOnDisk;
-    records.add(rec.id);
-    const what = `image ${rec.id.slice(7, 19)}`;
-    if (!blobs.has(hex(rec.id))) {
-      problems.push(`${what}: config blob missing`);
-      continue;
-    }
-    const config = JSON.parse(await readFile(join(root, 'blobs/sha256', hex(rec.id)), 'utf8')) as { rootfs: { diff_ids: string[] } };
-    if (JSON.stringify(config.rootfs.diff_ids) !== JSON.stringify(rec.layers.map((l) => l.diffID))) problems.push(`${what}: record layers differ from the config's diff_ids`);
-    for (const l of rec.layers) {
-      if (!blobs.has(hex(l.blob.digest))) problems.push(`${what}: layer blob ${l.blob.digest} missing`);
-      const dir = join(root, 'layers', hex(l.diffID));
-      if (!existsSync(join(dir, 'layer.json')) || !existsSync(join(dir, 'diff'))) problems.push(`${what}: unpacked layer ${l.diffID} missing`);
-    }
-    for (const m of rec.manifests) if (!blobs.has(hex(m))) problems.push(`${what}: manifest blob ${m} missing`);
-  }
-  const refsFile = join(root, 'repositories.json');
-  const refs = existsSync(refsFile) ? (JSON.parse(await readFile(refsFile, 'utf8')) as { refs: Record<string, string> }).refs : {};
-  for (const [ref, id] of Object.entries(refs)) if (!records.has(id)) problems.push(`name ${ref} points at no record (${id})`);
-  return problems;
-}
-
 /** The store walks clean, every listed image inspects with its layers, and containers are whole or gone. */
 async function assertStoreConsistent(what: string): Promise<void> {
-  assert.deepEqual(await imageStoreProblems(fx.agent.current.dataRoot), [], `${what}: image store`);
-  const images = (await api('GET', '/images/json?all=1')).json<{ Id: string }[]>();
-  for (const img of images) {
-    const r = await api('GET', `/images/${img.Id}/json`);
-    assert.equal(r.status, 200, `${what}: ${img.Id} listed but not inspectable: ${r.text()}`);
-    const rec = JSON.parse(await readFile(join(fx.agent.current.dataRoot, 'images/records', `${hex(img.Id)}.json`), 'utf8')) as RecordOnDisk;
-    assert.equal(r.json<{ RootFS: { Layers: string[] } }>().RootFS.Layers.length, rec.layers.length, `${what}: ${img.Id} layers`);
-  }
+  await assertImagesWhole(fx.agent.current, what);
   const left = await leftovers(fx.agent.current);
   // The full-disk test's tmpfs over the data root is its own, not the agent's.
   left.mounts = left.mounts.filter((m) => m !== fx.agent.current.dataRoot);

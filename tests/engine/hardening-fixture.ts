@@ -1,12 +1,14 @@
 /**
  * What the hardening-*.test.ts suites share: a snapshot of the engine's
  * state as its API lists it (to prove a refused request changed nothing),
- * and a walk of what an agent can leave on the host (mounts, cgroups,
- * veths, container directories, network records) to prove nothing was.
+ * a walk of what an agent can leave on the host (mounts, cgroups,
+ * veths, container directories, network records) to prove nothing was, and
+ * a walk of the image store to prove nothing in it dangles.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Agent } from '../helpers/agent.js';
@@ -132,4 +134,74 @@ export async function bounded<T, R>(items: T[], limit: number, fn: (item: T, i: 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+interface RecordOnDisk {
+  id: string;
+  layers: { diffID: string; blob: { digest: string } }[];
+  manifests: string[];
+}
+
+const hex = (digest: string) => digest.replace(/^sha256:/, '');
+const list = async (dir: string) => (existsSync(dir) ? (await readdir(dir)).sort() : []);
+
+/**
+ * Everything dangling or half made in the image store under `dataRoot`, as
+ * sentences: a record without its config, layer blobs, unpacked layers or
+ * manifests; a `.tmp-*` layer dir or an ingest file; a blob or unpacked layer
+ * no record names; a name that points at no record.
+ */
+export async function imageStoreProblems(dataRoot: string): Promise<string[]> {
+  const root = join(dataRoot, 'images');
+  const blobs = new Set(await list(join(root, 'blobs/sha256')));
+  const layers = await list(join(root, 'layers'));
+  const problems: string[] = [
+    ...layers.filter((n) => n.startsWith('.tmp-')).map((n) => `half-unpacked layer dir layers/${n}`),
+    ...(await list(join(root, 'ingest'))).map((n) => `ingest file ingest/${n}`),
+  ];
+  const records = new Set<string>();
+  const recs: RecordOnDisk[] = [];
+  for (const name of await list(join(root, 'records'))) {
+    if (!name.endsWith('.json')) {
+      problems.push(`stray file records/${name}`);
+      continue;
+    }
+    const rec = JSON.parse(await readFile(join(root, 'records', name), 'utf8')) as RecordOnDisk;
+    records.add(rec.id);
+    recs.push(rec);
+    const what = `image ${rec.id.slice(7, 19)}`;
+    if (!blobs.has(hex(rec.id))) {
+      problems.push(`${what}: config blob missing`);
+      continue;
+    }
+    const config = JSON.parse(await readFile(join(root, 'blobs/sha256', hex(rec.id)), 'utf8')) as { rootfs: { diff_ids: string[] } };
+    if (JSON.stringify(config.rootfs.diff_ids) !== JSON.stringify(rec.layers.map((l) => l.diffID))) problems.push(`${what}: record layers differ from the config's diff_ids`);
+    for (const l of rec.layers) {
+      if (!blobs.has(hex(l.blob.digest))) problems.push(`${what}: layer blob ${l.blob.digest} missing`);
+      const dir = join(root, 'layers', hex(l.diffID));
+      if (!existsSync(join(dir, 'layer.json')) || !existsSync(join(dir, 'diff'))) problems.push(`${what}: unpacked layer ${l.diffID} missing`);
+    }
+    for (const m of rec.manifests) if (!blobs.has(hex(m))) problems.push(`${what}: manifest blob ${m} missing`);
+  }
+  // Nothing without an owner: the start-up collection and a failed pull's clean-up remove what no record names.
+  const named = new Set(recs.flatMap((r) => [r.id, ...r.manifests, ...r.layers.map((l) => l.blob.digest)].map(hex)));
+  const unpackedNamed = new Set(recs.flatMap((r) => r.layers.map((l) => hex(l.diffID))));
+  problems.push(...[...blobs].filter((b) => !named.has(b)).map((b) => `blob no image names: blobs/sha256/${b}`));
+  problems.push(...layers.filter((n) => /^[0-9a-f]{64}$/.test(n) && !unpackedNamed.has(n)).map((n) => `unpacked layer no image names: layers/${n}`));
+  const refsFile = join(root, 'repositories.json');
+  const refs = existsSync(refsFile) ? (JSON.parse(await readFile(refsFile, 'utf8')) as { refs: Record<string, string> }).refs : {};
+  for (const [ref, id] of Object.entries(refs)) if (!records.has(id)) problems.push(`name ${ref} points at no record (${id})`);
+  return problems;
+}
+
+/** The image store walks clean, and every image the API lists inspects with all its layers. */
+export async function assertImagesWhole(agent: Agent, what: string): Promise<void> {
+  assert.deepEqual(await imageStoreProblems(agent.dataRoot), [], `${what}: image store`);
+  const images = (await engineRequest(agent.socket, 'GET', '/images/json?all=1')).json<{ Id: string }[]>();
+  for (const img of images) {
+    const r = await engineRequest(agent.socket, 'GET', `/images/${img.Id}/json`);
+    assert.equal(r.status, 200, `${what}: ${img.Id} listed but not inspectable: ${r.text()}`);
+    const rec = JSON.parse(await readFile(join(agent.dataRoot, 'images/records', `${hex(img.Id)}.json`), 'utf8')) as RecordOnDisk;
+    assert.equal(r.json<{ RootFS: { Layers: string[] } }>().RootFS.Layers.length, rec.layers.length, `${what}: ${img.Id} layers`);
+  }
 }

@@ -11,6 +11,7 @@
  * once the record exists they are named by it.
  */
 import type { Readable } from 'node:stream';
+import { collectGarbage } from './gc.js';
 import type { ImageContext } from './image-context.js';
 import type { ImageLayer, ImageRecord } from './image-store.js';
 import { PLAIN_LAYER_MEDIA_TYPE } from './layer-blob.js';
@@ -30,28 +31,34 @@ export interface CommitInput {
 export async function commitImage(ctx: ImageContext, input: CommitInput): Promise<ImageRecord> {
   const parentLayers = input.parent?.layers ?? [];
   let layer: ImageLayer | undefined;
-  if (input.layer) {
-    const { digest, size } = await ctx.content.ingest(input.layer);
-    ctx.pins.pin(digest);
-    try {
-      await ctx.layers.create(digest, ctx.content.open(digest), { maxBytes: ctx.maxLayerBytes });
-    } catch (err) {
-      ctx.pins.unpin(digest);
-      throw err;
-    }
-    layer = { diffID: digest, blob: { digest, size, mediaType: PLAIN_LAYER_MEDIA_TYPE } };
-  }
+  // What this commit stored, collected again if it fails (a full disk while unpacking, say).
+  const made: { layers: string[]; blobs: string[] } = { layers: [], blobs: [] };
   try {
+    if (input.layer) {
+      const { digest, size } = await ctx.content.ingest(input.layer);
+      ctx.pins.pin(digest);
+      layer = { diffID: digest, blob: { digest, size, mediaType: PLAIN_LAYER_MEDIA_TYPE } };
+      made.blobs.push(digest);
+      made.layers.push(digest);
+      await ctx.layers.create(digest, ctx.content.open(digest), { maxBytes: ctx.maxLayerBytes });
+    }
     const layers = layer ? [...parentLayers, layer] : parentLayers;
     const config = { ...input.config, rootfs: { type: 'layers' as const, diff_ids: layers.map((l) => l.diffID) } };
     const id = await ctx.content.put(Buffer.from(JSON.stringify(config)));
     const existing = ctx.images.get(id);
     if (existing) return existing;
+    made.blobs.push(id);
     let size = 0;
     for (const d of new Set(config.rootfs.diff_ids)) size += (await ctx.layers.get(d))?.size ?? 0;
     const record: ImageRecord = { id, layers, size, manifests: [], addedAt: new Date().toISOString(), ...(input.parent ? { parent: input.parent.id } : {}) };
     await ctx.images.add(record);
     return record;
+  } catch (err) {
+    // Unpinned first: what only this commit made is what must be collected (gc keeps what a record names).
+    if (layer) ctx.pins.unpin(layer.diffID);
+    layer = undefined;
+    await collectGarbage(ctx, made).catch(() => undefined);
+    throw err;
   } finally {
     if (layer) ctx.pins.unpin(layer.diffID);
   }
