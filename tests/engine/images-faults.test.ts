@@ -1,20 +1,21 @@
 /**
  * Images under bad input and faults: malformed requests, bad references,
- * unknown images, a registry that is down or lies about a digest, and a
- * kill -9 in the middle of a pull. Each time the agent must say what went
- * wrong, keep nothing half made, and go on serving.
+ * unknown images, a registry that is down or lies about a digest, a
+ * kill -9 in the middle of a pull, and a client that goes away mid-pull.
+ * Each time the agent must say what went wrong, keep nothing half made, and
+ * go on serving.
  */
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest } from 'node:http';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startAgent, useAgent } from '../helpers/agent.js';
 import { DockerCli, engineRequest } from '../helpers/docker.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { listenOnLoopback } from '../helpers/net.js';
-import { startTamperProxy } from '../helpers/proxy.js';
+import { startStallingProxy, startTamperProxy, type StallingProxy } from '../helpers/proxy.js';
+import { startPull } from '../helpers/pull-stream.js';
+import { imageStoreProblems } from './hardening-fixture.js';
 import { buildBusyboxImage, pushImage, type BuiltImage } from '../helpers/test-images.js';
 
 const agent = useAgent();
@@ -49,35 +50,6 @@ async function stillServes() {
   const r = await api('GET', '/_ping');
   assert.equal(r.status, 200);
   assert.equal(r.text(), 'OK');
-}
-
-/**
- * A proxy in front of the test registry that serves everything but stops
- * half way through one blob, holding that connection open.
- */
-async function startStallingProxy(blob: { digest: string; size: number }): Promise<{ port: number; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    const upstream = httpRequest(`${reg.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: reg.domain } }, (up) => {
-      res.writeHead(up.statusCode ?? 500, up.headers);
-      if (!req.url?.endsWith(`/blobs/${blob.digest}`)) return up.pipe(res);
-      let sent = 0;
-      up.on('data', (c: Buffer) => {
-        const room = Math.max(0, Math.floor(blob.size / 2) - sent);
-        if (room > 0) res.write(c.subarray(0, room));
-        sent += c.length;
-      });
-    });
-    req.pipe(upstream);
-  });
-  const { port } = await listenOnLoopback(server);
-  return {
-    port,
-    close: () => {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      return closed;
-    },
-  };
 }
 
 describe('bad requests', () => {
@@ -193,7 +165,7 @@ describe('registry faults', () => {
 });
 
 describe('kill -9 during a pull', () => {
-  let stall: Awaited<ReturnType<typeof startStallingProxy>> | undefined;
+  let stall: StallingProxy | undefined;
   after(() => stall?.close());
 
   test('after a restart only complete images are listed, and the pull can be done again', async () => {
@@ -203,7 +175,7 @@ describe('kill -9 during a pull', () => {
     const img = await buildBusyboxImage({ layerCount: 3, extraFiles: { 'big.bin': randomBytes(4 << 20) }, labels: { crash: 'yes' } });
     await pushImage({ url: reg.url }, 'test/crash', 'latest', img);
     const big = img.layers[2]!;
-    stall = await startStallingProxy(big);
+    stall = await startStallingProxy(reg, big);
     const { port } = stall;
     const name = `127.0.0.1:${port}/test/crash:latest`;
     const pulling = docker.run(['pull', name], { timeoutMs: 30_000 });
@@ -236,7 +208,7 @@ describe('a registry that stops sending mid-layer', () => {
     const img = await buildBusyboxImage({ layerCount: 2, extraFiles: { 'stall.bin': randomBytes(2 << 20) }, labels: { stall: 'yes' } });
     await pushImage({ url: reg.url }, 'test/stall', 'latest', img);
     const big = img.layers[1]!;
-    const stall = await startStallingProxy(big);
+    const stall = await startStallingProxy(reg, big);
     const { port } = stall;
     const own = await startAgent({ args: ['--registry-stall-timeout', '1'] });
     const cli = new DockerCli(own.socket);
@@ -256,6 +228,103 @@ describe('a registry that stops sending mid-layer', () => {
       cli.dispose();
       await own.dispose();
       await stall.close();
+    }
+  });
+});
+
+/** Polls until `check` holds; fails naming `what` after `timeoutMs`. */
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a client that goes away mid-pull', () => {
+  /** An image of its own whose last layer (4 MiB of random bytes) the proxy stalls half way. */
+  async function stalledImage(name: string) {
+    const { randomBytes } = await import('node:crypto');
+    const img = await buildBusyboxImage({ layerCount: 3, extraFiles: { 'big.bin': randomBytes(4 << 20) }, labels: { [name]: 'yes' } });
+    await pushImage({ url: reg.url }, `test/${name}`, 'latest', img);
+    const big = img.layers[2]!;
+    return { img, big, proxy: await startStallingProxy(reg, big) };
+  }
+  const unpacking = async () => (await storeState()).layers.some((n) => n.startsWith('.tmp-'));
+  const pullEvents = async (since: number) =>
+    (await api('GET', `/events?since=${since}&until=${Math.ceil(Date.now() / 1000) + 1}&filters=${encodeURIComponent('{"type":["image"],"event":["pull"]}')}`))
+      .text()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string });
+
+  test('cancels the pull: the registry connection closes, nothing half made is kept, and the pull works again', async () => {
+    const { img, big, proxy } = await stalledImage('cancel');
+    const since = Math.floor(Date.now() / 1000);
+    try {
+      const ref = `${proxy.domain}/test/cancel:latest`;
+      const pull = startPull(agent.current.socket, ref);
+      // The agent is half way through the big layer, writing its blob and unpacking it.
+      await until('the stalled layer half sent', () => proxy.stalledOpen === 1);
+      await until('the layer being ingested and unpacked', async () => (await storeState()).ingest.length > 0 && (await unpacking()));
+      assert.ok(!pull.ended(), 'the pull is still running');
+      pull.disconnect();
+      // Only a cancel closes it this soon: the agent's stall timeout is 60 s.
+      await until('the agent closing its registry connection', () => proxy.stalledClosed === 1);
+      await until('the half-written blob and half-unpacked layer removed', async () => {
+        const s = await storeState();
+        return s.ingest.length === 0 && !s.layers.some((n) => n.startsWith('.tmp-'));
+      });
+      const state = await storeState();
+      assert.ok(!state.blobs.includes(big.digest.slice(7)), 'no blob of the cancelled layer');
+      assert.ok(!state.layers.includes(img.diffIds[2]!.slice(7)), 'no unpacked cancelled layer');
+      assert.ok(!state.blobs.includes(img.config.digest.slice(7)), 'no config blob of the cancelled image');
+      assert.deepEqual(await imageStoreProblems(agent.current.dataRoot), []);
+      assert.notEqual((await docker.run(['image', 'inspect', ref])).code, 0, 'no image recorded');
+      const listed = await docker.ok(['images', '--format', '{{.Repository}}']);
+      assert.ok(!listed.stdout.includes(proxy.domain), listed.stdout);
+      assert.deepEqual(await pullEvents(since), [], 'no pull event');
+      await stillServes();
+      // The same image pulls whole (from the registry itself: the proxy always stalls).
+      const again = await docker.ok(['pull', `${reg.domain}/test/cancel:latest`]);
+      assert.match(again.stdout, /Downloaded newer image/);
+      const id = await docker.ok(['image', 'inspect', '--format', '{{.Id}}', `${reg.domain}/test/cancel:latest`]);
+      assert.equal(id.stdout.trim(), img.config.digest);
+      assert.deepEqual((await pullEvents(since)).map((e) => e.id), [`${reg.domain}/test/cancel:latest`]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('two clients pulling the same layer: one going away does not cancel the other', async () => {
+    const { img, big, proxy } = await stalledImage('shared');
+    try {
+      // A unpacks the big layer from the stalling proxy; B, pulling the same image
+      // from the registry itself, joins that unpack (one unpack per layer).
+      const a = startPull(agent.current.socket, `${proxy.domain}/test/shared:latest`);
+      await until('A half way through the big layer', async () => proxy.stalledOpen === 1 && (await unpacking()));
+      const b = startPull(agent.current.socket, `${reg.domain}/test/shared:latest`);
+      await until("B's copy of the big blob stored", async () => (await storeState()).blobs.includes(big.digest.slice(7)));
+      assert.ok(!b.ended(), 'B waits on the unpack it shares with A');
+      a.disconnect();
+      await until('A cancelled', () => proxy.stalledClosed === 1);
+      const done = await b.done;
+      const errors = done.messages.filter((m) => m.error !== undefined);
+      assert.deepEqual(errors, [], 'B ended without an error');
+      assert.equal(done.status, 200);
+      assert.ok(done.messages.some((m) => /Downloaded newer image/.test(String(m.status))), JSON.stringify(done.messages.slice(-3)));
+      const inspect = await docker.ok(['image', 'inspect', '--format', '{{.Id}} {{len .RootFS.Layers}}', `${reg.domain}/test/shared:latest`]);
+      assert.equal(inspect.stdout.trim(), `${img.config.digest} 3`);
+      assert.notEqual((await docker.run(['image', 'inspect', `${proxy.domain}/test/shared:latest`])).code, 0, 'A recorded nothing');
+      assert.ok((await storeState()).layers.includes(img.diffIds[2]!.slice(7)), 'the big layer is unpacked');
+      assert.deepEqual(await imageStoreProblems(agent.current.dataRoot), []);
+      // B's image is whole: it can be saved (every blob read back).
+      const out = join(agent.current.dataRoot, '..', 'shared-save.tar');
+      const saved = await docker.run(['save', `${reg.domain}/test/shared:latest`, '-o', out]);
+      assert.equal(saved.code, 0, saved.stderr);
+      await rm(out, { force: true });
+    } finally {
+      await proxy.close();
     }
   });
 });

@@ -3,7 +3,7 @@
  * a misbehaving registry (wrong content for a digest, oversized manifests,
  * a lying Docker-Content-Digest) without writing a fake one.
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { listenOnLoopback } from './net.js';
 
 export interface ProxiedResponse {
@@ -66,4 +66,56 @@ export async function startTamperProxy(
   });
   const { port, close } = await listenOnLoopback(server);
   return { url: `http://127.0.0.1:${port}`, domain: `127.0.0.1:${port}`, requests, close };
+}
+
+export interface StallingProxy {
+  port: number;
+  /** `127.0.0.1:PORT`, as a registry domain. */
+  domain: string;
+  /** Responses for the stalled blob that were cut off half way and are being held open. */
+  stalledOpen: number;
+  /** Of those, how many the client (the agent) closed. */
+  stalledClosed: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A proxy in front of a registry that serves everything but stops half way
+ * through one blob, holding that connection open (until the client closes it).
+ */
+export async function startStallingProxy(target: { url: string; domain: string }, blob: { digest: string; size: number }): Promise<StallingProxy> {
+  const server = createServer((req, res) => {
+    const upstream = httpRequest(`${target.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: target.domain } }, (up) => {
+      res.writeHead(up.statusCode ?? 500, up.headers);
+      if (!req.url?.endsWith(`/blobs/${blob.digest}`) || req.method !== 'GET') return up.pipe(res);
+      let sent = 0;
+      let held = false;
+      up.on('data', (c: Buffer) => {
+        const room = Math.max(0, Math.floor(blob.size / 2) - sent);
+        if (room > 0) res.write(c.subarray(0, room));
+        sent += c.length;
+        if (!held && sent >= Math.floor(blob.size / 2)) {
+          held = true;
+          proxy.stalledOpen++;
+        }
+      });
+      res.on('close', () => {
+        if (held && !res.writableFinished) proxy.stalledClosed++;
+      });
+    });
+    req.pipe(upstream);
+  });
+  const { port } = await listenOnLoopback(server);
+  const proxy: StallingProxy = {
+    port,
+    domain: `127.0.0.1:${port}`,
+    stalledOpen: 0,
+    stalledClosed: 0,
+    close: () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      return closed;
+    },
+  };
+  return proxy;
 }

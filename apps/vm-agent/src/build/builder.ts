@@ -237,7 +237,7 @@ class BuildRun {
     const ref = parseNormalizedNamed(name);
     await this.images.pull(name, (m) => {
       if (!this.opts.quiet) this.sink(m as unknown as Record<string, unknown>);
-    }, this.opts.credentials(ref.domain));
+    }, this.opts.credentials(ref.domain), this.opts.signal);
     return this.images.resolve(name);
   }
 

@@ -103,8 +103,9 @@ export class ImageService {
     return c;
   }
 
-  pull(name: string, progress: ProgressSink, credentials?: RegistryCredentials): Promise<PullResult> {
-    return pullImage(this.ctx, name, progress, credentials);
+  /** `signal`: the client went away; the pull stops and keeps nothing (pull.ts). */
+  pull(name: string, progress: ProgressSink, credentials?: RegistryCredentials, signal?: AbortSignal): Promise<PullResult> {
+    return pullImage(this.ctx, name, progress, credentials, signal);
   }
 
   push(name: string, tag: string | undefined, progress: ProgressSink, credentials?: RegistryCredentials): Promise<void> {

@@ -56,20 +56,27 @@ export class LayerStore {
 
   /**
    * Unpacks a layer tar (gzip or plain) and keeps it if its uncompressed
-   * bytes hash to `diffID`. Concurrent calls for one diff ID share the work;
-   * if `source` is not consumed because another call won, it is destroyed.
+   * bytes hash to `diffID`. Concurrent calls for one diff ID share the work:
+   * a call that joins another's gets that one's result, and its own `source`
+   * is drained, not destroyed (a pull tees one download into the blob store
+   * and here; destroying this half would fail the blob's half too).
+   * If the work joined fails (that pull was cancelled, its registry stalled),
+   * a joiner with `again` (its own copy of the bytes, once it has them)
+   * unpacks from that instead of failing with it.
    * `maxBytes` bounds the uncompressed size (a gzip bomb stops there).
    */
-  async create(diffID: string, source: Readable, opts: { maxBytes?: number } = {}): Promise<LayerRecord> {
+  async create(diffID: string, source: Readable, opts: { maxBytes?: number; again?: () => Promise<Readable> } = {}): Promise<LayerRecord> {
     const existing = await this.get(diffID);
     if (existing) {
-      source.destroy();
+      source.resume();
       return existing;
     }
     const running = this.inflight.get(diffID);
     if (running) {
-      source.destroy();
-      return running;
+      source.resume();
+      const { again, ...rest } = opts;
+      if (!again) return running;
+      return running.catch(async () => this.create(diffID, await again(), rest));
     }
     const work = this.unpack(diffID, source, opts).finally(() => this.inflight.delete(diffID));
     this.inflight.set(diffID, work);

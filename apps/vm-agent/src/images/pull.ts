@@ -36,8 +36,19 @@ export interface PullResult {
  * manifest's digest, the unpacked ones against the config's diff ID. Nothing
  * is recorded until every piece verified; on any failure the blobs and layers
  * this pull made are removed, so a failed pull keeps nothing.
+ *
+ * `signal` cancels the pull (its client went away): the registry exchanges
+ * in flight are aborted, downloads and unpacks stop and are removed, and no
+ * image is recorded. Work another pull shares with this one goes on for it
+ * (see LayerStore.create).
  */
-export async function pullImage(ctx: ImageContext, name: string, progress: ProgressSink, credentials?: RegistryCredentials): Promise<PullResult> {
+export async function pullImage(
+  ctx: ImageContext,
+  name: string,
+  progress: ProgressSink,
+  credentials?: RegistryCredentials,
+  signal?: AbortSignal,
+): Promise<PullResult> {
   const ref = parseNormalizedNamed(name);
   const repo = { domain: ref.domain, path: ref.path };
   const client = ctx.registry(credentials);
@@ -48,7 +59,7 @@ export async function pullImage(ctx: ImageContext, name: string, progress: Progr
     pinned.push(k);
   };
   try {
-    const top = await client.fetchManifest(repo, ref.digest ?? ref.tag!, MANIFEST_ACCEPT).catch((err: unknown) => {
+    const top = await client.fetchManifest(repo, ref.digest ?? ref.tag!, MANIFEST_ACCEPT, signal).catch((err: unknown) => {
       // dockerd answers 404 here, not 401: the repository may simply not exist,
       // and a 401 would make the CLI prompt for a login.
       if (isEngineError(err, 'unauthorized')) {
@@ -67,7 +78,7 @@ export async function pullImage(ctx: ImageContext, name: string, progress: Progr
     let manifestBody = top.body;
     if (parsed.kind === 'index') {
       const entry = selectPlatform(parsed.index);
-      const child = await client.fetchManifest(repo, entry.digest, MANIFEST_ACCEPT);
+      const child = await client.fetchManifest(repo, entry.digest, MANIFEST_ACCEPT, signal);
       parsed = parseManifest(child.body, child.mediaType);
       if (parsed.kind !== 'manifest') throw invalidParameter(`the index ${top.digest} points at another index, which is not supported`);
       manifests.push(child.digest);
@@ -77,7 +88,7 @@ export async function pullImage(ctx: ImageContext, name: string, progress: Progr
 
     const configDigest = manifest.config.digest;
     pin(configDigest);
-    const configBody = await fetchSmallBlob(ctx, client, repo, manifest.config, created.blobs);
+    const configBody = await fetchSmallBlob(ctx, client, repo, manifest.config, created.blobs, signal);
     const config = parseImageConfig(configBody);
     if (config.os && config.os !== 'linux') throw invalidParameter(`image operating system "${config.os}" cannot be used on this platform: linux`);
     const diffIDs = config.rootfs.diff_ids;
@@ -90,7 +101,7 @@ export async function pullImage(ctx: ImageContext, name: string, progress: Progr
       throw invalidParameter(`invalid image: the manifest has ${layerDescs.length} layers but the config lists ${diffIDs.length} diff IDs`);
     }
 
-    const layers = await fetchLayers(ctx, client, repo, manifest, diffIDs, progress, pin, created);
+    const layers = await fetchLayers(ctx, client, repo, manifest, diffIDs, progress, pin, created, signal);
     for (const d of manifests) {
       pin(d);
     }
@@ -98,6 +109,8 @@ export async function pullImage(ctx: ImageContext, name: string, progress: Progr
     if (manifestBody !== top.body) await storeBlob(ctx, manifestBody, manifests[1]!, created.blobs);
 
     const id = configDigest;
+    // The last moment to stop: from here on the image is recorded whole.
+    throwIfCancelled(signal, ref);
     const existing = ctx.images.get(id);
     const size = await layersSize(ctx, diffIDs);
     const record: ImageRecord = existing
@@ -123,10 +136,21 @@ export async function pullImage(ctx: ImageContext, name: string, progress: Progr
     // Unpin first: what this pull made is exactly what must now be collected.
     for (const k of pinned.splice(0)) ctx.pins.unpin(k);
     await collectGarbage(ctx, created).catch(() => undefined);
+    // Whatever broke first (an aborted fetch, a destroyed stream), the cause is the cancel.
+    if (signal?.aborted) throw cancelled(ref, err);
     throw err;
   } finally {
     for (const k of pinned) ctx.pins.unpin(k);
   }
+}
+
+/** dockerd's word for it is "context canceled"; said here with what was canceled and why. */
+function cancelled(ref: Reference, cause?: unknown) {
+  return unavailable(`the pull of ${familiarString(ref)} was canceled: the client went away`, cause);
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined, ref: Reference): void {
+  if (signal?.aborted) throw cancelled(ref);
 }
 
 async function storeBlob(ctx: ImageContext, body: Buffer, digest: string, created: string[]): Promise<void> {
@@ -142,10 +166,11 @@ async function fetchSmallBlob(
   repo: { domain: string; path: string },
   desc: Descriptor,
   created: string[],
+  signal?: AbortSignal,
 ): Promise<Buffer> {
   if (await ctx.content.has(desc.digest)) return ctx.content.read(desc.digest);
   if (desc.size > 16 * 1024 * 1024) throw invalidParameter(`the image config ${desc.digest} is too large (${desc.size} bytes)`);
-  const { body } = await client.fetchBlob(repo, desc.digest);
+  const { body } = await client.fetchBlob(repo, desc.digest, signal);
   await ctx.content.ingest(body, desc.digest);
   created.push(desc.digest);
   return ctx.content.read(desc.digest);
@@ -166,6 +191,7 @@ async function fetchLayers(
   progress: ProgressSink,
   pin: (k: string) => void,
   created: { layers: string[]; blobs: string[] },
+  signal?: AbortSignal,
 ): Promise<ImageLayer[]> {
   const layers: ImageLayer[] = [];
   const todo = new Map<string, { desc: Descriptor; diffID: string; haveLayer: boolean }>();
@@ -191,7 +217,9 @@ async function fetchLayers(
     if (i >= DOWNLOAD_CONCURRENCY) progress({ status: 'Waiting', progressDetail: {}, id: shortId(digest) });
   });
   const jobs = [...todo.values()].map(({ desc, diffID, haveLayer }) => async () => {
-    await downloadLayer(ctx, client, repo, desc, diffID, haveLayer, progress, created);
+    // A cancelled pull starts no more layers (those waiting their turn).
+    if (signal?.aborted) throw new Error('cancelled');
+    await downloadLayer(ctx, client, repo, desc, diffID, haveLayer, progress, created, signal);
     progress({ status: 'Pull complete', progressDetail: {}, id: shortId(desc.digest) });
   });
   await runLimited(jobs, DOWNLOAD_CONCURRENCY);
@@ -208,9 +236,10 @@ async function downloadLayer(
   haveLayer: boolean,
   progress: ProgressSink,
   created: { layers: string[]; blobs: string[] },
+  signal?: AbortSignal,
 ): Promise<void> {
   const id = shortId(desc.digest);
-  const { body, size } = await client.fetchBlob(repo, desc.digest);
+  const { body, size } = await client.fetchBlob(repo, desc.digest, signal);
   const meter = throttledProgress(progress, id, 'Downloading', size ?? desc.size);
   const [toStore, toUnpack] = tee(body, haveLayer ? 1 : 2);
   // A registry that stops sending mid-layer would otherwise hold this layer
@@ -218,19 +247,27 @@ async function downloadLayer(
   const stalled = setTimeout(() => {
     body.destroy(unavailable(`the registry stopped sending layer ${id} (nothing for ${Math.round(ctx.stallMs / 1000)} s); try the pull again`));
   }, ctx.stallMs);
+  // The body's fetch is aborted too; destroying it here does not depend on how fetch ends it.
+  const onAbort = () => body.destroy(new Error('cancelled'));
+  signal?.addEventListener('abort', onAbort);
+  if (signal?.aborted) onAbort();
   const storing = ctx.content.ingest(toStore!, desc.digest, (chunk) => {
     stalled.refresh();
     meter.add(chunk.length);
   }).then(() => {
     created.blobs.push(desc.digest);
   });
+  // If this joins another pull's unpack of the layer and that one fails
+  // (cancelled, say), it is unpacked again from the blob this pull stored.
+  const again = () => storing.then(() => ctx.content.open(desc.digest));
   const unpacking = toUnpack
-    ? ctx.layers.create(diffID, toUnpack, { maxBytes: ctx.maxLayerBytes }).then(() => {
+    ? ctx.layers.create(diffID, toUnpack, { maxBytes: ctx.maxLayerBytes, again }).then(() => {
         created.layers.push(diffID);
       })
     : Promise.resolve();
   const results = await Promise.allSettled([storing, unpacking]);
   clearTimeout(stalled);
+  signal?.removeEventListener('abort', onAbort);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
     const err = failure.reason;

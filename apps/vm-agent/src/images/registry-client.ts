@@ -120,6 +120,8 @@ interface SendOptions {
   body?: () => Buffer | Readable | string;
   /** Follow redirects, dropping credentials when leaving the registry's origin. */
   followRedirects?: boolean;
+  /** Aborts the exchange, and a response body still streaming (the puller's client went away). */
+  signal?: AbortSignal;
 }
 
 export class RegistryClient {
@@ -141,7 +143,7 @@ export class RegistryClient {
    * types the caller understands, best first. The body is verified against
    * a digest reference and against the registry's Docker-Content-Digest.
    */
-  async fetchManifest(repo: RepositoryRef, reference: string, accept: string[]): Promise<FetchedManifest> {
+  async fetchManifest(repo: RepositoryRef, reference: string, accept: string[], signal?: AbortSignal): Promise<FetchedManifest> {
     const sep = isDigest(reference) ? '@' : ':';
     const what = `${displayName(repo)}${sep}${reference}`;
     const res = await this.#send(repo.domain, {
@@ -149,6 +151,7 @@ export class RegistryClient {
       url: `/v2/${repo.path}/manifests/${reference}`,
       scopes: [repositoryScope(repo.path, 'pull')],
       headers: { accept: accept.join(', ') },
+      ...(signal ? { signal } : {}),
     });
     if (res.status === 404) {
       const text = await readErrorBody(res);
@@ -180,12 +183,13 @@ export class RegistryClient {
    * see our credentials). The caller verifies the digest while it streams
    * and must consume or destroy `body`.
    */
-  async fetchBlob(repo: RepositoryRef, digest: string): Promise<{ size?: number; body: Readable }> {
+  async fetchBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal): Promise<{ size?: number; body: Readable }> {
     const res = await this.#send(repo.domain, {
       method: 'GET',
       url: `/v2/${repo.path}/blobs/${digest}`,
       scopes: [repositoryScope(repo.path, 'pull')],
       followRedirects: true,
+      ...(signal ? { signal } : {}),
     });
     if (res.status === 404) {
       const text = await readErrorBody(res);
@@ -374,7 +378,7 @@ export class RegistryClient {
       }
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...opts.headers };
       if (authorization) headers.authorization = authorization;
-      const res = await this.#fetch(opts.method, url, headers, opts.body?.(), opts.followRedirects);
+      const res = await this.#fetch(opts.method, url, headers, opts.body?.(), opts.followRedirects, opts.signal);
       if (res.status !== 401) return res;
       const text = await readErrorBody(res);
       const fresh = pickChallenge(parseAuthChallenges(res.headers.get('www-authenticate')));
@@ -405,11 +409,13 @@ export class RegistryClient {
     headers: Record<string, string>,
     body?: Buffer | Readable | string,
     followRedirects = false,
+    signal?: AbortSignal,
   ): Promise<Response> {
     let current = new URL(url);
     const origin = current.origin;
     for (let hop = 0; ; hop++) {
       const init: RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual' };
+      if (signal) init.signal = signal;
       // Only dispatch() is ever called on it (loopback-dial.ts).
       if (this.#dispatcher) (init as { dispatcher?: unknown }).dispatcher = this.#dispatcher;
       if (body !== undefined) {

@@ -43,8 +43,13 @@ export function imageRoutes(r: Router, deps: ImageRoutesDeps): void {
     parseReference(name); // a 400 before the stream starts
     const credentials = registryAuthFrom(req);
     const out = new JsonLines(res);
+    // The client going away cancels the pull (nothing half made is kept).
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
     try {
-      await images.pull(name, (m) => out.write(m), credentials);
+      await images.pull(name, (m) => out.write(m), credentials, abort.signal);
     } catch (err) {
       if (!out.hasStarted) throw err;
       out.error(err);
