@@ -1,22 +1,25 @@
 import { lazy, Suspense, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { keys, useClient, useContainerInspect, useEngineRunning } from '../api/hooks.js';
-import { ACTION_LABEL, actionsFor, runContainerAction, type ContainerAction } from '../api/container-actions.js';
+import { actionsFor, runContainerAction, type ContainerAction } from '../api/container-actions.js';
 import { messageOf } from '../api/errors.js';
 import { Notice } from '../components/Notice.js';
 import { InspectView } from '../components/detail/InspectView.js';
 import { LogsView } from '../components/detail/LogsView.js';
 import { StatsView } from '../components/detail/StatsView.js';
+import { FilesView } from '../components/detail/FilesView.js';
+import { useT } from '../i18n/i18n.js';
 import { shortId } from '../lib/format.js';
 
-export const DETAIL_TABS = { logs: 'Logs', inspect: 'Inspect', exec: 'Terminal', stats: 'Stats' } as const;
+export const DETAIL_TABS = { logs: 'detail.tab.logs', inspect: 'detail.tab.inspect', exec: 'detail.tab.exec', stats: 'detail.tab.stats', files: 'detail.tab.files' } as const;
 export type DetailTab = keyof typeof DETAIL_TABS;
 
 // xterm.js is most of the bundle: load it when a terminal is first opened.
 const ExecTerminal = lazy(() => import('../components/detail/ExecTerminal.js').then((m) => ({ default: m.ExecTerminal })));
 
-/** `#/containers/ID/TAB`: one container's logs, inspect JSON, a shell and its stats. Only the open tab holds a stream. */
+/** `#/containers/ID/TAB`: one container's logs, inspect JSON, a shell, its stats and its files. Only the open tab holds a stream. */
 export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab }) {
+  const { t } = useT();
   const inspect = useContainerInspect(id);
   const running = useEngineRunning();
   const client = useClient();
@@ -27,14 +30,14 @@ export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab })
   const name = c ? c.Name.replace(/^\//, '') : shortId(id);
 
   const act = async (action: ContainerAction) => {
-    if (action === 'delete' && !window.confirm(`Delete ${name}${c?.State.Running ? ' (it is running)' : ''}?`)) return;
+    if (action === 'delete' && !window.confirm(t(c?.State.Running ? 'detail.deleteRunning' : 'detail.delete', { name }))) return;
     setBusy(action);
     setError(undefined);
     try {
       await runContainerAction(client, id, action);
       if (action === 'delete') window.location.hash = '#/containers';
     } catch (err) {
-      setError(`${action} ${name}: ${messageOf(err)}`);
+      setError(`${t(`detail.action.${action}`)} ${name}: ${messageOf(err)}`);
     } finally {
       setBusy(undefined);
       void qc.invalidateQueries({ queryKey: keys.containers });
@@ -47,10 +50,10 @@ export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab })
       <header className="page-header">
         <div>
           <a className="back-link" href="#/containers">
-            ← Containers
+            ← {t('page.containers')}
           </a>
           <h1 id="detail-title">
-            {name} {state && <span className={`badge ${state}`}>{busy ? `${busy}…` : state}</span>}
+            {name} {state && <span className={`badge ${state}`}>{busy ? `${t(`detail.action.${busy}`)}…` : state}</span>}
           </h1>
           {c && (
             <p className="subtitle mono">
@@ -62,7 +65,7 @@ export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab })
           <div className="toolbar">
             {actionsFor(state).map((a) => (
               <button key={a} className={`btn${a === 'delete' ? ' danger' : a === 'start' ? ' primary' : ''}`} disabled={!!busy} onClick={() => void act(a)}>
-                {ACTION_LABEL[a]}
+                {t(`detail.action.${a}`)}
               </button>
             ))}
           </div>
@@ -74,17 +77,17 @@ export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab })
         </Notice>
       )}
       {!running ? (
-        <div className="empty-state">The engine is not running.</div>
+        <div className="empty-state">{t('detail.engineDown')}</div>
       ) : inspect.isLoading ? (
-        <div className="empty-state">Loading…</div>
+        <div className="empty-state">{t('common.loading')}</div>
       ) : inspect.error || !c ? (
         <div className="empty-state error">{messageOf(inspect.error)}</div>
       ) : (
         <>
-          <nav className="tabs" role="tablist" aria-label="Container views">
-            {(Object.keys(DETAIL_TABS) as DetailTab[]).map((t) => (
-              <a key={t} role="tab" aria-selected={t === tab} className={t === tab ? 'active' : ''} href={`#/containers/${id}/${t}`}>
-                {DETAIL_TABS[t]}
+          <nav className="tabs" role="tablist" aria-label={t('detail.views')}>
+            {(Object.keys(DETAIL_TABS) as DetailTab[]).map((tabName) => (
+              <a key={tabName} role="tab" aria-selected={tabName === tab} className={tabName === tab ? 'active' : ''} href={`#/containers/${id}/${tabName}`}>
+                {t(DETAIL_TABS[tabName])}
               </a>
             ))}
           </nav>
@@ -93,13 +96,14 @@ export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab })
             {tab === 'inspect' && <InspectView data={c} />}
             {tab === 'exec' &&
               (c.State.Running && !c.State.Paused ? (
-                <Suspense fallback={<div className="empty-state">Loading the terminal…</div>}>
+                <Suspense fallback={<div className="empty-state">{t('detail.loadingTerminal')}</div>}>
                   <ExecTerminal key={c.State.StartedAt} id={c.Id} shell="sh" />
                 </Suspense>
               ) : (
-                <div className="empty-state">The container is {state}: start it to open a shell.</div>
+                <div className="empty-state">{t('detail.startForShell', { state: state ?? '' })}</div>
               ))}
             {tab === 'stats' && <StatsView id={c.Id} running={c.State.Running && !c.State.Paused} />}
+            {tab === 'files' && <FilesView key={c.Id} id={c.Id} />}
           </div>
         </>
       )}
