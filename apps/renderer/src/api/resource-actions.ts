@@ -8,6 +8,7 @@ import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useClient } from './hooks.js';
 import { messageOf } from './errors.js';
+import { useT } from '../i18n/i18n.js';
 
 export interface ResourceNotice {
   kind: 'error' | 'info';
@@ -15,6 +16,7 @@ export interface ResourceNotice {
 }
 
 export function useResourceActions(kind: 'networks' | 'volumes') {
+  const { t } = useT();
   const client = useClient();
   const qc = useQueryClient();
   const [notice, setNotice] = useState<ResourceNotice>();
@@ -41,12 +43,12 @@ export function useResourceActions(kind: 'networks' | 'volumes') {
     create: (body: Record<string, unknown>, name: string) =>
       settle(async () => {
         await client.docker('POST', `/${kind}/create`, body);
-        return `Created ${name}`;
+        return t('common.created', { name });
       }),
     remove: (id: string, name: string) =>
       settle(async () => {
         await client.docker('DELETE', `/${kind}/${encodeURIComponent(id)}`);
-        return `Deleted ${name}`;
+        return t('common.deleted', { name });
       }),
     inspect: async (id: string, name: string) => {
       setNotice(undefined);

@@ -1,7 +1,9 @@
 import { useState } from 'react';
+import { useT } from '../i18n/i18n.js';
 
 /** Copies `text` to the clipboard; says so for two seconds. */
-export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+export function CopyButton({ text, label }: { text: string; label?: string }) {
+  const { t } = useT();
   const [done, setDone] = useState<'copied' | 'failed'>();
   const copy = async () => {
     try {
@@ -20,7 +22,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
   };
   return (
     <button type="button" className="btn small" onClick={() => void copy()}>
-      {done === 'copied' ? 'Copied' : done === 'failed' ? 'Copy failed' : label}
+      {done === 'copied' ? t('common.copied') : done === 'failed' ? t('common.copyFailed') : (label ?? t('common.copy'))}
     </button>
   );
 }

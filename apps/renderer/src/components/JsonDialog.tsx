@@ -1,8 +1,10 @@
 import { useEffect, useRef } from 'react';
+import { useT } from '../i18n/i18n.js';
 import { CopyButton } from './CopyButton.js';
 
 /** A modal with an object's inspect JSON and a copy button. */
 export function JsonDialog({ title, data, onClose }: { title: string; data: unknown; onClose: () => void }) {
+  const { t } = useT();
   const dialog = useRef<HTMLDialogElement>(null);
   useEffect(() => dialog.current?.showModal(), []);
   const text = JSON.stringify(data, null, 2);
@@ -13,9 +15,9 @@ export function JsonDialog({ title, data, onClose }: { title: string; data: unkn
         {text}
       </pre>
       <div className="dialog-actions">
-        <CopyButton text={text} label="Copy JSON" />
+        <CopyButton text={text} label={t('common.copyJson')} />
         <button type="button" className="btn primary" onClick={() => dialog.current?.close()}>
-          Close
+          {t('common.close')}
         </button>
       </div>
     </dialog>

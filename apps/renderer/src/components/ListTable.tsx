@@ -17,7 +17,7 @@ export function ListTable(props: {
   emptyText: ReactNode;
   /** Put in the first column's header (a select-all checkbox). */
   headCheckbox?: ReactNode;
-  /** Plural noun for the "not supported by this engine yet" state: `Volumes`. */
+  /** Plural noun, translated, for the "not supported by this engine yet" state: `Volumes`. */
   what?: string;
 }) {
   return (

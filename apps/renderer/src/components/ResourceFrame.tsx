@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import type { useResourceActions } from '../api/resource-actions.js';
+import { useT } from '../i18n/i18n.js';
 import { JsonDialog } from './JsonDialog.js';
 import { Notice } from './Notice.js';
 
@@ -10,7 +11,18 @@ type Actions = ReturnType<typeof useResourceActions>;
  * create form (hidden when the engine lacks the endpoints), the last
  * action's notice, the table, and the inspect dialog.
  */
-export function ResourceFrame(props: { noun: string; title: string; subtitle: string; unsupported: boolean; form: ReactNode; actions: Actions; children: ReactNode }) {
+export function ResourceFrame(props: {
+  /** English, for the heading's id: `volume-title`. */
+  noun: string;
+  title: string;
+  subtitle: string;
+  /** The inspect dialog's title for an object's name. */
+  inspectTitle: (name: string) => string;
+  unsupported: boolean;
+  form: ReactNode;
+  actions: Actions;
+  children: ReactNode;
+}) {
   const { actions } = props;
   const id = `${props.noun.toLowerCase()}-title`;
   return (
@@ -28,20 +40,21 @@ export function ResourceFrame(props: { noun: string; title: string; subtitle: st
         </Notice>
       )}
       {props.children}
-      {actions.inspected && <JsonDialog title={`${props.noun} ${actions.inspected.title}`} data={actions.inspected.data} onClose={actions.closeInspect} />}
+      {actions.inspected && <JsonDialog title={props.inspectTitle(actions.inspected.title)} data={actions.inspected.data} onClose={actions.closeInspect} />}
     </section>
   );
 }
 
 /** Inspect and Delete for one row; `locked` says why it cannot be deleted. */
 export function RowActions({ actions, id, name, locked }: { actions: Actions; id: string; name: string; locked?: string }) {
+  const { t } = useT();
   return (
     <td className="actions">
-      <button className="btn small" onClick={() => void actions.inspect(id, name)} aria-label={`Inspect ${name}`}>
-        Inspect
+      <button className="btn small" onClick={() => void actions.inspect(id, name)} aria-label={t('common.inspectNamed', { name })}>
+        {t('common.inspect')}
       </button>
-      <button className="btn small danger" disabled={!!locked} title={locked} onClick={() => void actions.remove(id, name)} aria-label={`Delete ${name}`}>
-        Delete
+      <button className="btn small danger" disabled={!!locked} title={locked} onClick={() => void actions.remove(id, name)} aria-label={t('common.deleteNamed', { name })}>
+        {t('common.delete')}
       </button>
     </td>
   );

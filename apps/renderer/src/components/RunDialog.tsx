@@ -3,12 +3,14 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useClient, keys } from '../api/hooks.js';
 import type { ContainerCreateResponse } from '../api/docker-types.js';
 import { createBody, dockerRunLine, type RestartPolicy, type RunSpec } from '../lib/docker-run.js';
+import { useT } from '../i18n/i18n.js';
 import { Notice } from './Notice.js';
 
 const lines = (s: string) => s.split(/[\n,]/);
 
 /** Creates and starts a container from an image; shows the equivalent `docker run` line as you type. */
 export function RunDialog({ image, onClose }: { image: string; onClose: () => void }) {
+  const { t } = useT();
   const client = useClient();
   const qc = useQueryClient();
   const dialog = useRef<HTMLDialogElement>(null);
@@ -48,15 +50,15 @@ export function RunDialog({ image, onClose }: { image: string; onClose: () => vo
     <dialog ref={dialog} className="dialog" onClose={onClose} aria-labelledby="run-title">
       <form onSubmit={submit}>
         <h2 id="run-title">
-          Run <code>{image}</code>
+          {t('run.title')} <code>{image}</code>
         </h2>
         <div className="form-grid">
           <label>
-            Container name
-            <input value={name} onChange={(e) => setName(e.target.value)} placeholder="a random name" autoFocus />
+            {t('run.name')}
+            <input value={name} onChange={(e) => setName(e.target.value)} placeholder={t('run.namePlaceholder')} autoFocus />
           </label>
           <label>
-            Restart policy
+            {t('run.restart')}
             <select value={restart} onChange={(e) => setRestart(e.target.value as RestartPolicy)}>
               <option value="no">no</option>
               <option value="always">always</option>
@@ -65,33 +67,33 @@ export function RunDialog({ image, onClose }: { image: string; onClose: () => vo
             </select>
           </label>
           <label>
-            Ports <span className="hint">host:container, comma-separated</span>
+            {t('run.ports')} <span className="hint">{t('run.portsHint')}</span>
             <input value={ports} onChange={(e) => setPorts(e.target.value)} placeholder="8080:80" />
           </label>
           <label>
-            Volumes <span className="hint">host-path:container-path</span>
+            {t('run.volumes')} <span className="hint">{t('run.volumesHint')}</span>
             <input value={volumes} onChange={(e) => setVolumes(e.target.value)} placeholder="/srv/data:/data" />
           </label>
           <label className="wide">
-            Environment <span className="hint">KEY=value, one per line</span>
+            {t('run.env')} <span className="hint">{t('run.envHint')}</span>
             <textarea rows={2} value={env} onChange={(e) => setEnv(e.target.value)} />
           </label>
           <label className="wide">
-            Command <span className="hint">optional, overrides the image's</span>
+            {t('run.command')} <span className="hint">{t('run.commandHint')}</span>
             <input value={command} onChange={(e) => setCommand(e.target.value)} placeholder="sh -c 'echo hello'" />
           </label>
         </div>
         <div className="run-line">
-          <span className="hint">Equivalent command</span>
+          <span className="hint">{t('run.equivalent')}</span>
           <code data-testid="docker-run-line">{line}</code>
         </div>
         {error && <Notice kind="error">{error}</Notice>}
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={() => dialog.current?.close()}>
-            Cancel
+            {t('common.cancel')}
           </button>
           <button type="submit" className="btn primary" disabled={busy}>
-            {busy ? 'Starting…' : 'Run'}
+            {busy ? t('run.starting') : t('run.submit')}
           </button>
         </div>
       </form>

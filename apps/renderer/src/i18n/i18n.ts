@@ -3,7 +3,7 @@
  * remembered in localStorage; without one, the browser's (or OS's) language
  * decides. `useT()` re-renders its component when the language changes.
  */
-import { useSyncExternalStore } from 'react';
+import { createElement, Fragment, useSyncExternalStore, type ReactNode } from 'react';
 import { en, type StringKey, type Strings } from './en.js';
 import { zh } from './zh.js';
 
@@ -57,4 +57,12 @@ export function useT(): { t: T; lang: Lang } {
     () => current,
   );
   return { t: (key, values) => translate(lang, key, values), lang };
+}
+
+/**
+ * For text with elements in it (a link, a bold count): `{name}` marks in an
+ * unfilled t() text become the given nodes, so each language orders them itself.
+ */
+export function fillNodes(text: string, nodes: Record<string, ReactNode>): ReactNode[] {
+  return text.split(/\{(\w+)\}/g).map((part, i) => (i % 2 ? createElement(Fragment, { key: i }, part in nodes ? nodes[part] : `{${part}}`) : part));
 }

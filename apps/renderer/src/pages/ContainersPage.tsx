@@ -1,8 +1,8 @@
 import { useState } from 'react';
-import { useT } from '../i18n/i18n.js';
+import { fillNodes, useT } from '../i18n/i18n.js';
 import { useQueryClient } from '@tanstack/react-query';
 import { keys, useClient, useContainers, useEngineRunning } from '../api/hooks.js';
-import { ACTION_LABEL, actionsFor, runContainerAction, type ContainerAction } from '../api/container-actions.js';
+import { actionsFor, runContainerAction, type ContainerAction } from '../api/container-actions.js';
 import type { ContainerSummary, Port } from '../api/docker-types.js';
 import { messageOf } from '../api/errors.js';
 import { ListTable, type Column } from '../components/ListTable.js';
@@ -22,26 +22,16 @@ function publishedPorts(ports: Port[]): { host: number; container: number; type:
 }
 
 const FILTERS = {
-  all: { label: 'All', keep: () => true },
-  running: { label: 'Running', keep: (c: ContainerSummary) => c.State === 'running' || c.State === 'restarting' },
-  paused: { label: 'Paused', keep: (c: ContainerSummary) => c.State === 'paused' },
-  stopped: { label: 'Stopped', keep: (c: ContainerSummary) => c.State === 'exited' || c.State === 'created' || c.State === 'dead' },
+  all: { keep: () => true },
+  running: { keep: (c: ContainerSummary) => c.State === 'running' || c.State === 'restarting' },
+  paused: { keep: (c: ContainerSummary) => c.State === 'paused' },
+  stopped: { keep: (c: ContainerSummary) => c.State === 'exited' || c.State === 'created' || c.State === 'dead' },
 } as const;
 type FilterName = keyof typeof FILTERS;
 
 const BULK: ContainerAction[] = ['start', 'stop', 'restart', 'pause', 'unpause', 'delete'];
 /** Restart stays in the detail view and the selection bar: rows keep to the common four. */
 const ROW_ACTIONS: ContainerAction[] = ['start', 'unpause', 'stop', 'pause', 'delete'];
-
-const COLUMNS: Column[] = [
-  { title: '', className: 'check-col' },
-  { title: 'Name' },
-  { title: 'Image' },
-  { title: 'State' },
-  { title: 'Ports' },
-  { title: 'Created' },
-  { title: 'Actions', className: 'actions-col' },
-];
 
 export function ContainersPage() {
   const { t } = useT();
@@ -54,6 +44,16 @@ export function ContainersPage() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [pending, setPending] = useState<Record<string, ContainerAction>>({});
   const [errors, setErrors] = useState<string[]>([]);
+  const label = (a: ContainerAction) => t(`action.${a}`);
+  const columns: Column[] = [
+    { title: '', className: 'check-col' },
+    { title: t('column.name') },
+    { title: t('column.image') },
+    { title: t('column.state') },
+    { title: t('column.ports') },
+    { title: t('column.created') },
+    { title: t('column.actions'), className: 'actions-col' },
+  ];
 
   const all = containers.data ?? [];
   const needle = search.trim().toLowerCase();
@@ -67,8 +67,8 @@ export function ContainersPage() {
   const act = async (targets: ContainerSummary[], action: ContainerAction) => {
     const live = targets.filter((c) => c.State === 'running');
     if (action === 'delete') {
-      const what = targets.length === 1 ? nameOf(targets[0]!) : `${targets.length} containers`;
-      if (!window.confirm(live.length ? `Stop and delete ${what}? ${live.length} running.` : `Delete ${what}?`)) return;
+      const what = targets.length === 1 ? nameOf(targets[0]!) : t('containers.many', { count: targets.length });
+      if (!window.confirm(live.length ? t('containers.confirmStopDelete', { what, running: live.length }) : t('containers.confirmDelete', { what }))) return;
     }
     setErrors([]);
     setPending((p) => ({ ...p, ...Object.fromEntries(targets.map((c) => [c.Id, action])) }));
@@ -78,7 +78,7 @@ export function ContainersPage() {
         try {
           await runContainerAction(client, c.Id, action);
         } catch (err) {
-          failed.push(`${action} ${nameOf(c)}: ${messageOf(err)}`);
+          failed.push(t('containers.actionFailed', { action: label(action).toLowerCase(), name: nameOf(c), message: messageOf(err) }));
         } finally {
           setPending(({ [c.Id]: _, ...rest }) => rest);
         }
@@ -106,21 +106,19 @@ export function ContainersPage() {
           <p className="subtitle">{containers.data ? t('containers.subtitle', { running: runningCount, all: all.length }) : t('containers.subtitleEmpty')}</p>
         </div>
         <div className="toolbar">
-          <input className="search" type="search" placeholder="Search name, image or ID" aria-label="Search containers" value={search} onChange={(e) => setSearch(e.target.value)} />
-          <div className="segmented" role="radiogroup" aria-label="Show">
+          <input className="search" type="search" placeholder={t('containers.search')} aria-label={t('containers.searchLabel')} value={search} onChange={(e) => setSearch(e.target.value)} />
+          <div className="segmented" role="radiogroup" aria-label={t('containers.show')}>
             {(Object.keys(FILTERS) as FilterName[]).map((f) => (
               <button key={f} role="radio" aria-checked={filter === f} className={filter === f ? 'active' : ''} onClick={() => setFilter(f)}>
-                {FILTERS[f].label}
+                {t(`containers.filter.${f}`)}
               </button>
             ))}
           </div>
         </div>
       </header>
       {chosen.length > 0 && (
-        <div className="selection-bar" role="toolbar" aria-label="Selected containers">
-          <span>
-            <strong>{chosen.length}</strong> selected
-          </span>
+        <div className="selection-bar" role="toolbar" aria-label={t('containers.selection')}>
+          <span>{fillNodes(t('containers.selected'), { count: <strong>{chosen.length}</strong> })}</span>
           {BULK.map((a) => (
             <button
               key={a}
@@ -128,11 +126,11 @@ export function ContainersPage() {
               disabled={!chosen.some((c) => actionsFor(c.State).includes(a))}
               onClick={() => void act(chosen.filter((c) => actionsFor(c.State).includes(a)), a)}
             >
-              {ACTION_LABEL[a]}
+              {label(a)}
             </button>
           ))}
           <button className="btn small ghost" onClick={() => setSelected(new Set())}>
-            Clear
+            {t('containers.clear')}
           </button>
         </div>
       )}
@@ -142,16 +140,16 @@ export function ContainersPage() {
         </Notice>
       ))}
       <ListTable
-        label="Containers"
-        columns={COLUMNS}
+        label={t('page.containers')}
+        columns={columns}
         running={running}
         query={containers}
         count={list.length}
-        emptyText={needle || filter !== 'all' ? 'No container matches.' : 'No containers yet. Run one from the Images page, or the tutorial from Getting started.'}
+        emptyText={needle || filter !== 'all' ? t('containers.emptyMatch') : t('containers.empty')}
         headCheckbox={
           <input
             type="checkbox"
-            aria-label="Select all shown"
+            aria-label={t('containers.selectAll')}
             checked={allShownSelected}
             disabled={!list.length}
             onChange={(e) => setSelected(e.target.checked ? new Set(list.map((c) => c.Id)) : new Set())}
@@ -165,7 +163,7 @@ export function ContainersPage() {
           return (
             <tr key={c.Id} data-name={name} className={selected.has(c.Id) ? 'selected' : ''}>
               <td className="check-col">
-                <input type="checkbox" aria-label={`Select ${name}`} checked={selected.has(c.Id)} onChange={(e) => toggle(c.Id, e.target.checked)} />
+                <input type="checkbox" aria-label={t('containers.select', { name })} checked={selected.has(c.Id)} onChange={(e) => toggle(c.Id, e.target.checked)} />
               </td>
               <td>
                 <a className="strong row-link" href={`#/containers/${c.Id}/logs`}>
@@ -175,7 +173,7 @@ export function ContainersPage() {
               </td>
               <td className="mono">{c.Image}</td>
               <td>
-                <span className={`badge ${c.State}`}>{busy ? `${busy}…` : c.State}</span>
+                <span className={`badge ${c.State}`}>{busy ? t('containers.pending', { action: label(busy).toLowerCase() }) : c.State}</span>
                 <div className="dim small">{c.Status}</div>
               </td>
               <td>
@@ -194,9 +192,9 @@ export function ContainersPage() {
                     className={`btn small${a === 'start' || a === 'unpause' ? ' primary' : a === 'delete' ? ' danger' : ''}`}
                     disabled={!!busy}
                     onClick={() => void act([c], a)}
-                    aria-label={`${ACTION_LABEL[a]} ${name}`}
+                    aria-label={`${label(a)} ${name}`}
                   >
-                    {ACTION_LABEL[a]}
+                    {label(a)}
                   </button>
                 ))}
               </td>

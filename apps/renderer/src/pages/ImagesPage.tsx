@@ -29,16 +29,6 @@ function rowsOf(images: ImageSummary[]): Row[] {
   });
 }
 
-const COLUMNS: Column[] = [
-  { title: 'Repository' },
-  { title: 'Tag' },
-  { title: 'Image ID' },
-  { title: 'Created' },
-  { title: 'Size', className: 'num' },
-  { title: 'Status' },
-  { title: 'Actions', className: 'actions-col' },
-];
-
 export function ImagesPage() {
   const { t } = useT();
   const images = useImages();
@@ -49,6 +39,15 @@ export function ImagesPage() {
   const [filter, setFilter] = useState('');
   const [notice, setNotice] = useState<{ kind: 'error' | 'info'; text: string }>();
   const [runImage, setRunImage] = useState<string>();
+  const columns: Column[] = [
+    { title: t('column.repository') },
+    { title: t('column.tag') },
+    { title: t('column.imageId') },
+    { title: t('column.created') },
+    { title: t('column.size'), className: 'num' },
+    { title: t('column.status') },
+    { title: t('column.actions'), className: 'actions-col' },
+  ];
 
   const inUse = useMemo(() => new Set((containers.data ?? []).map((c) => c.ImageID)), [containers.data]);
   const rows = rowsOf(images.data ?? []).filter((r) => !filter || `${r.repo}:${r.tag}`.includes(filter));
@@ -58,7 +57,7 @@ export function ImagesPage() {
     setNotice(undefined);
     try {
       await client.docker('DELETE', `/images/${encodeURIComponent(row.ref)}`);
-      setNotice({ kind: 'info', text: `Deleted ${row.ref === row.image.Id ? shortId(row.ref) : row.ref}` });
+      setNotice({ kind: 'info', text: t('common.deleted', { name: row.ref === row.image.Id ? shortId(row.ref) : row.ref }) });
     } catch (err) {
       setNotice({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
     }
@@ -66,12 +65,12 @@ export function ImagesPage() {
   };
 
   const prune = async () => {
-    if (!window.confirm('Delete every image no container uses?')) return;
+    if (!window.confirm(t('images.pruneConfirm'))) return;
     setNotice(undefined);
     try {
       const filters = encodeURIComponent(JSON.stringify({ dangling: ['false'] }));
       const r = await client.docker<ImagePruneResponse>('POST', `/images/prune?filters=${filters}`);
-      setNotice({ kind: 'info', text: `Removed ${r.ImagesDeleted?.filter((d) => d.Deleted).length ?? 0} images, reclaimed ${formatSize(r.SpaceReclaimed)}` });
+      setNotice({ kind: 'info', text: t('images.pruned', { count: r.ImagesDeleted?.filter((d) => d.Deleted).length ?? 0, size: formatSize(r.SpaceReclaimed) }) });
     } catch (err) {
       setNotice({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
     }
@@ -88,9 +87,9 @@ export function ImagesPage() {
           </p>
         </div>
         <div className="toolbar">
-          <input className="search" type="search" placeholder="Search" aria-label="Search images" value={filter} onChange={(e) => setFilter(e.target.value)} />
+          <input className="search" type="search" placeholder={t('common.search')} aria-label={t('images.searchLabel')} value={filter} onChange={(e) => setFilter(e.target.value)} />
           <button className="btn" onClick={prune} disabled={!running}>
-            Prune unused
+            {t('images.prune')}
           </button>
         </div>
       </header>
@@ -100,7 +99,7 @@ export function ImagesPage() {
           {notice.text}
         </Notice>
       )}
-      <ListTable label="Images" columns={COLUMNS} running={running} query={images} count={rows.length} emptyText={filter ? 'No image matches your search.' : 'No images yet. Pull one above, for example busybox.'}>
+      <ListTable label={t('page.images')} columns={columns} running={running} query={images} count={rows.length} emptyText={filter ? t('images.emptyMatch') : t('images.empty')}>
         {rows.map((r) => (
           <tr key={r.key} data-ref={r.ref}>
             <td className="strong">{r.repo}</td>
@@ -110,13 +109,13 @@ export function ImagesPage() {
             <td className="mono">{shortId(r.image.Id)}</td>
             <td>{timeAgo(r.image.Created)}</td>
             <td className="num">{formatSize(r.image.Size)}</td>
-            <td>{inUse.has(r.image.Id) || r.image.Containers > 0 ? <span className="badge running">In use</span> : <span className="badge muted">Unused</span>}</td>
+            <td>{inUse.has(r.image.Id) || r.image.Containers > 0 ? <span className="badge running">{t('images.inUse')}</span> : <span className="badge muted">{t('images.unused')}</span>}</td>
             <td className="actions">
               <button className="btn small primary" onClick={() => setRunImage(r.ref)}>
-                Run
+                {t('images.run')}
               </button>
-              <button className="btn small danger" onClick={() => void remove(r)} aria-label={`Delete ${r.ref}`}>
-                Delete
+              <button className="btn small danger" onClick={() => void remove(r)} aria-label={t('common.deleteNamed', { name: r.ref })}>
+                {t('common.delete')}
               </button>
             </td>
           </tr>
@@ -129,6 +128,7 @@ export function ImagesPage() {
 
 /** The pull form and, while pulling, one progress bar per layer from the engine's JSON stream. */
 function PullPanel({ disabled }: { disabled: boolean }) {
+  const { t } = useT();
   const client = useClient();
   const qc = useQueryClient();
   const [ref, setRef] = useState('');
@@ -161,23 +161,23 @@ function PullPanel({ disabled }: { disabled: boolean }) {
     <div className="card pull-card">
       <form className="pull-form" onSubmit={submit}>
         <input
-          aria-label="Image to pull"
-          placeholder="Image to pull, like busybox or registry.example.com/team/app:1.2"
+          aria-label={t('images.pullLabel')}
+          placeholder={t('images.pullPlaceholder')}
           value={ref}
           onChange={(e) => setRef(e.target.value)}
           disabled={disabled}
         />
         <button className="btn primary" type="submit" disabled={disabled || !ref.trim() || (pull && !pull.done)}>
-          {pull && !pull.done ? 'Pulling…' : 'Pull'}
+          {pull && !pull.done ? t('images.pulling') : t('images.pull')}
         </button>
       </form>
       {pull && p && (
         <div className="pull-progress" data-testid="pull-progress" data-done={pull.done ? 'true' : 'false'} aria-live="polite">
           <div className="pull-title">
-            {pull.done ? (p.error ? 'Pull failed: ' : 'Pulled ') : 'Pulling '}
+            {pull.done ? (p.error ? t('images.pullFailed') : t('images.pullDone')) : t('images.pullRunning')}{' '}
             <code>{pull.ref}</code>
             {pull.done && (
-              <button className="icon-btn" aria-label="Dismiss" onClick={() => setPull(undefined)}>
+              <button className="icon-btn" aria-label={t('common.dismiss')} onClick={() => setPull(undefined)}>
                 ×
               </button>
             )}

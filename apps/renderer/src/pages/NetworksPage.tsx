@@ -10,8 +10,6 @@ import { shortId } from '../lib/format.js';
 /** Networks the engine made itself; they cannot be deleted. */
 const PREDEFINED = new Set(['bridge', 'host', 'none']);
 
-const COLUMNS: Column[] = [{ title: 'Name' }, { title: 'Driver' }, { title: 'Subnet' }, { title: 'Containers', className: 'num' }, { title: 'Actions', className: 'actions-col' }];
-
 export function NetworksPage() {
   const { t } = useT();
   const networks = useNetworks();
@@ -19,6 +17,7 @@ export function NetworksPage() {
   const actions = useResourceActions('networks');
   const [name, setName] = useState('');
   const [driver, setDriver] = useState('bridge');
+  const columns: Column[] = [{ title: t('column.name') }, { title: t('column.driver') }, { title: t('column.subnet') }, { title: t('column.containers'), className: 'num' }, { title: t('column.actions'), className: 'actions-col' }];
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -28,12 +27,12 @@ export function NetworksPage() {
 
   const form = (
     <form className="card create-form" onSubmit={submit}>
-      <input aria-label="New network name" placeholder="New network name, like my-app" value={name} onChange={(e) => setName(e.target.value)} disabled={!running} />
-      <select aria-label="Driver" value={driver} onChange={(e) => setDriver(e.target.value)} disabled={!running}>
+      <input aria-label={t('networks.newName')} placeholder={t('networks.newNamePlaceholder')} value={name} onChange={(e) => setName(e.target.value)} disabled={!running} />
+      <select aria-label={t('networks.driver')} value={driver} onChange={(e) => setDriver(e.target.value)} disabled={!running}>
         <option value="bridge">bridge</option>
       </select>
       <button className="btn primary" type="submit" disabled={!running || !name.trim()}>
-        Create
+        {t('common.create')}
       </button>
     </form>
   );
@@ -42,11 +41,12 @@ export function NetworksPage() {
       noun="Network"
       title={t('page.networks')}
       subtitle={networks.data ? t(list.length === 1 ? 'networks.subtitleOne' : 'networks.subtitleMany', { count: list.length }) : t('networks.subtitleEmpty')}
+      inspectTitle={(n) => t('networks.inspectTitle', { name: n })}
       unsupported={isUnsupported(networks.error)}
       form={form}
       actions={actions}
     >
-      <ListTable label="Networks" what="Networks" columns={COLUMNS} running={running} query={networks} count={list.length} emptyText="No networks.">
+      <ListTable label={t('page.networks')} what={t('page.networks')} columns={columns} running={running} query={networks} count={list.length} emptyText={t('networks.empty')}>
         {list.map((n) => (
           <tr key={n.Id} data-name={n.Name}>
             <td>
@@ -56,7 +56,7 @@ export function NetworksPage() {
             <td>{n.Driver}</td>
             <td className="mono">{(n.IPAM?.Config ?? []).map((c) => c.Subnet).filter(Boolean).join(', ') || '—'}</td>
             <td className="num">{Object.keys(n.Containers ?? {}).length}</td>
-            <RowActions actions={actions} id={n.Id} name={n.Name} locked={PREDEFINED.has(n.Name) ? 'A predefined network cannot be removed' : undefined} />
+            <RowActions actions={actions} id={n.Id} name={n.Name} locked={PREDEFINED.has(n.Name) ? t('networks.predefined') : undefined} />
           </tr>
         ))}
       </ListTable>

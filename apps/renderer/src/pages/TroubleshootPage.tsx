@@ -104,7 +104,11 @@ export function TroubleshootPage() {
           <dt>{t('trouble.dockerCli')}</dt>
           <dd>{state?.socket ? <code>export DOCKER_HOST=unix://{state.socket}</code> : '—'}</dd>
           <dt>{t('trouble.version')}</dt>
-          <dd>{version.data ? `${version.data.Version ?? '?'} (API ${version.data.ApiVersion ?? '?'}, ${version.data.Os ?? '?'}/${version.data.Arch ?? '?'}, kernel ${version.data.KernelVersion ?? '?'})` : running ? '…' : '—'}</dd>
+          <dd>{version.data
+              ? t('trouble.versionLine', { version: version.data.Version ?? '?', api: version.data.ApiVersion ?? '?', os: version.data.Os ?? '?', arch: version.data.Arch ?? '?', kernel: version.data.KernelVersion ?? '?' })
+              : running
+                ? '…'
+                : '—'}</dd>
         </dl>
       </div>
       <div className="card trouble-log">

@@ -7,28 +7,27 @@ import { ListTable, type Column } from '../components/ListTable.js';
 import { ResourceFrame, RowActions } from '../components/ResourceFrame.js';
 import { formatSize, timeAgo } from '../lib/format.js';
 
-const COLUMNS: Column[] = [{ title: 'Name' }, { title: 'Driver' }, { title: 'Created' }, { title: 'Size', className: 'num' }, { title: 'Actions', className: 'actions-col' }];
-
 export function VolumesPage() {
   const { t } = useT();
   const volumes = useVolumes();
   const running = useEngineRunning();
   const actions = useResourceActions('volumes');
   const [name, setName] = useState('');
+  const columns: Column[] = [{ title: t('column.name') }, { title: t('column.driver') }, { title: t('column.created') }, { title: t('column.size'), className: 'num' }, { title: t('column.actions'), className: 'actions-col' }];
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const n = name.trim();
     // An empty name asks the engine for a random one, as `docker volume create` does.
-    if (await actions.create(n ? { Name: n } : {}, n || 'a volume')) setName('');
+    if (await actions.create(n ? { Name: n } : {}, n || t('volumes.random'))) setName('');
   };
   const list = [...(volumes.data ?? [])].sort((a, b) => a.Name.localeCompare(b.Name));
 
   const form = (
     <form className="card create-form" onSubmit={submit}>
-      <input aria-label="New volume name" placeholder="New volume name (empty: a random one)" value={name} onChange={(e) => setName(e.target.value)} disabled={!running} />
+      <input aria-label={t('volumes.newName')} placeholder={t('volumes.newNamePlaceholder')} value={name} onChange={(e) => setName(e.target.value)} disabled={!running} />
       <button className="btn primary" type="submit" disabled={!running}>
-        Create
+        {t('common.create')}
       </button>
     </form>
   );
@@ -37,11 +36,12 @@ export function VolumesPage() {
       noun="Volume"
       title={t('page.volumes')}
       subtitle={volumes.data ? t(list.length === 1 ? 'volumes.subtitleOne' : 'volumes.subtitleMany', { count: list.length }) : t('volumes.subtitleEmpty')}
+      inspectTitle={(n) => t('volumes.inspectTitle', { name: n })}
       unsupported={isUnsupported(volumes.error)}
       form={form}
       actions={actions}
     >
-      <ListTable label="Volumes" what="Volumes" columns={COLUMNS} running={running} query={volumes} count={list.length} emptyText="No volumes yet. Create one above, or run a container with -v NAME:/path.">
+      <ListTable label={t('page.volumes')} what={t('page.volumes')} columns={columns} running={running} query={volumes} count={list.length} emptyText={t('volumes.empty')}>
         {list.map((v) => (
           <tr key={v.Name} data-name={v.Name}>
             <td className="strong mono">{v.Name}</td>

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { useT } from '../i18n/i18n.js';
+import { fillNodes, useT, type T } from '../i18n/i18n.js';
 import { useQueryClient } from '@tanstack/react-query';
 import type { BundledImagesState } from '../../../main/src/shared/berth-api.js';
 import type { BerthClient } from '../api/client.js';
@@ -19,12 +19,12 @@ export function welcomeDismissed(): boolean {
 }
 
 /** Makes sure the bundled image is in the engine (loading it if needed); throws what stands in the way. */
-async function needBundled(client: BerthClient, tag: string): Promise<void> {
+async function needBundled(client: BerthClient, t: T, tag: string): Promise<void> {
   const state: BundledImagesState = await client.call('bundledImages');
   if (state.problem) throw new Error(state.problem);
   const img = state.images.find((i) => i.tag === tag || i.tag === `${tag}:latest`);
-  if (!img) throw new Error(`The app's bundled images do not include ${tag}.`);
-  if (img.status === 'missing') throw new Error(img.message ?? `${tag} is not in the engine and could not be loaded.`);
+  if (!img) throw new Error(t('welcome.notBundled', { tag }));
+  if (img.status === 'missing') throw new Error(img.message ?? t('welcome.notLoaded', { tag }));
 }
 
 async function inspectOrUndefined(client: BerthClient, name: string): Promise<ContainerInspect | undefined> {
@@ -47,12 +47,12 @@ interface TutorialResult {
  * reusing a getting-started container already there; when the start fails
  * for the host port, tries the next port of TUTORIAL_PORTS.
  */
-async function runTutorial(client: BerthClient): Promise<TutorialResult> {
-  await needBundled(client, TUTORIAL_IMAGE);
+async function runTutorial(client: BerthClient, t: T): Promise<TutorialResult> {
+  await needBundled(client, t, TUTORIAL_IMAGE);
   const existing = await inspectOrUndefined(client, TUTORIAL_NAME);
   if (existing?.State.Running) {
     const port = publishedPort(existing.NetworkSettings?.Ports);
-    if (port) return { port, ...(port !== 80 ? { fallback: `The tutorial was already running on port ${port}.` } : {}) };
+    if (port) return { port, ...(port !== 80 ? { fallback: t('welcome.alreadyRunning', { port }) } : {}) };
   }
   let firstRefusal: string | undefined;
   if (existing) {
@@ -70,20 +70,20 @@ async function runTutorial(client: BerthClient): Promise<TutorialResult> {
     const created = await client.docker<ContainerCreateResponse>('POST', `/containers/create?name=${TUTORIAL_NAME}`, tutorialCreateBody(port));
     try {
       await client.docker('POST', `/containers/${created.Id}/start`);
-      const refusal = firstRefusal ?? (port !== 80 ? 'port 80 is in use or not allowed' : undefined);
-      return { port, ...(port !== 80 ? { fallback: `Port 80 was not available (${refusal}), so the tutorial is on port ${port} instead.` } : {}) };
+      const refusal = firstRefusal ?? (port !== 80 ? t('welcome.port80Busy') : undefined);
+      return { port, ...(port !== 80 ? { fallback: t('welcome.portFallback', { reason: refusal ?? '', port }) } : {}) };
     } catch (err) {
       await client.docker('DELETE', `/containers/${created.Id}?force=1`).catch(() => {});
       if (!isPortProblem(messageOf(err))) throw err;
       firstRefusal ??= messageOf(err);
     }
   }
-  throw new Error(`No port of ${TUTORIAL_PORTS.join(', ')} was available: ${firstRefusal}`);
+  throw new Error(t('welcome.noPort', { ports: TUTORIAL_PORTS.join(', '), reason: firstRefusal ?? '' }));
 }
 
 /** `docker run --rm berth/hello-world`: create, start, wait, read its output, remove. */
-async function runHello(client: BerthClient): Promise<string> {
-  await needBundled(client, HELLO_IMAGE);
+async function runHello(client: BerthClient, t: T): Promise<string> {
+  await needBundled(client, t, HELLO_IMAGE);
   const created = await client.docker<ContainerCreateResponse>('POST', '/containers/create', { Image: HELLO_IMAGE });
   try {
     await client.docker('POST', `/containers/${created.Id}/start`);
@@ -118,7 +118,7 @@ export function WelcomePage() {
   const startTutorial = async () => {
     setTutorial({ busy: true });
     try {
-      const result = await runTutorial(client);
+      const result = await runTutorial(client, t);
       setTutorial({ busy: false, result });
       void client.openExternal(`http://localhost:${result.port}`).catch(() => {});
     } catch (err) {
@@ -130,7 +130,7 @@ export function WelcomePage() {
   const startHello = async () => {
     setHello({ busy: true });
     try {
-      setHello({ busy: false, output: await runHello(client) });
+      setHello({ busy: false, output: await runHello(client, t) });
     } catch (err) {
       setHello({ busy: false, error: messageOf(err) });
     }
@@ -154,7 +154,7 @@ export function WelcomePage() {
         {!dismissed && (
           <div className="toolbar">
             <button className="btn ghost" onClick={dismiss}>
-              Don't show this at start
+              {t('welcome.dismiss')}
             </button>
           </div>
         )}
@@ -162,20 +162,20 @@ export function WelcomePage() {
 
       <div className="welcome-grid">
         <article className="card welcome-card">
-          <h2>Run the tutorial</h2>
-          <p>A small website, served from a container, that walks you through images, containers, ports, volumes and networks. It works offline.</p>
+          <h2>{t('welcome.tutorialTitle')}</h2>
+          <p>{t('welcome.tutorialText')}</p>
           <code className="command" data-testid="tutorial-command">
             {tutorialRunLine(port)}
           </code>
           <div className="card-actions">
             <button className="btn primary" disabled={!running || tutorial.busy} onClick={() => void startTutorial()}>
-              {tutorial.busy ? 'Starting the tutorial…' : tutorial.result ? 'Open the tutorial again' : 'Run the tutorial'}
+              {tutorial.busy ? t('welcome.tutorialStarting') : tutorial.result ? t('welcome.tutorialAgain') : t('welcome.tutorialRun')}
             </button>
           </div>
           {tutorial.result?.fallback && <Notice kind="info">{tutorial.result.fallback}</Notice>}
           {tutorial.result && (
             <p className="result" data-testid="tutorial-result">
-              The tutorial is running:{' '}
+              {t('welcome.tutorialRunning')}{' '}
               <a href={url} target="_blank" rel="noreferrer" data-testid="tutorial-link" onClick={(e) => (e.preventDefault(), void client.openExternal(url))}>
                 {url}
               </a>
@@ -185,12 +185,12 @@ export function WelcomePage() {
         </article>
 
         <article className="card welcome-card">
-          <h2>Say hello</h2>
-          <p>Runs a tiny container that prints what just happened, from your click to its output, then removes it.</p>
+          <h2>{t('welcome.helloTitle')}</h2>
+          <p>{t('welcome.helloText')}</p>
           <code className="command">docker run --rm {HELLO_IMAGE}</code>
           <div className="card-actions">
             <button className="btn" disabled={!running || hello.busy} onClick={() => void startHello()}>
-              {hello.busy ? 'Running…' : 'Run hello-world'}
+              {hello.busy ? t('welcome.helloRunning') : t('welcome.helloRun')}
             </button>
           </div>
           {hello.output !== undefined && (
@@ -203,18 +203,14 @@ export function WelcomePage() {
       </div>
 
       <article className="card welcome-next">
-        <h2>Next</h2>
+        <h2>{t('welcome.next')}</h2>
         <ul>
-          <li>
-            Pull and run images from the <a href="#/images">Images</a> page.
-          </li>
-          <li>
-            Follow logs and open a shell from a container's page on <a href="#/containers">Containers</a>.
-          </li>
-          <li>This page stays in the sidebar under Getting started.</li>
+          <li>{fillNodes(t('welcome.nextImages'), { images: <a href="#/images">{t('page.images')}</a> })}</li>
+          <li>{fillNodes(t('welcome.nextContainers'), { containers: <a href="#/containers">{t('page.containers')}</a> })}</li>
+          <li>{t('welcome.nextStays', { welcome: t('page.welcome') })}</li>
         </ul>
       </article>
-      {!running && <div className="empty-state">The engine is not running yet: the buttons wake up when it is.</div>}
+      {!running && <div className="empty-state">{t('welcome.engineDown')}</div>}
     </section>
   );
 }
