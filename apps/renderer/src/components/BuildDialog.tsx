@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { CopyButton } from './CopyButton.js';
+import { useT } from '../i18n/i18n.js';
 
 /** The shell-quoted `docker build` line for the same build (classic builder, as the engine has no BuildKit). */
 export function buildCommand(tag: string, context: string): string {
@@ -13,6 +14,7 @@ export function buildCommand(tag: string, context: string): string {
  * (on the same host) packs. Either way the equivalent command is shown.
  */
 export function BuildDialog(props: { canPick: boolean; pick: () => Promise<string | null>; onBuild: (context: string, tag: string) => void; onClose: () => void }) {
+  const { t } = useT();
   const dialog = useRef<HTMLDialogElement>(null);
   const [context, setContext] = useState('');
   const [tag, setTag] = useState('');
@@ -31,26 +33,26 @@ export function BuildDialog(props: { canPick: boolean; pick: () => Promise<strin
   return (
     <dialog ref={dialog} className="dialog" onClose={props.onClose} aria-labelledby="build-title">
       <form onSubmit={submit}>
-        <h2 id="build-title">Build an image</h2>
+        <h2 id="build-title">{t('builds.dialogTitle')}</h2>
         <div className="form-grid">
           <label className="wide">
-            Folder <span className="hint">{props.canPick ? 'the build context, with its Dockerfile' : 'the absolute path of the build context on this computer'}</span>
+            {t('builds.dialogFolder')} <span className="hint">{props.canPick ? t('builds.dialogFolderHintPick') : t('builds.dialogFolderHintType')}</span>
             <span className="pull-form">
               <input value={context} onChange={(e) => setContext(e.target.value)} placeholder="/home/me/project" required autoFocus />
               {props.canPick && (
                 <button type="button" className="btn" onClick={() => void browse()}>
-                  Browse…
+                  {t('builds.dialogBrowse')}
                 </button>
               )}
             </span>
           </label>
           <label className="wide">
-            Tag
+            {t('builds.dialogTag')}
             <input value={tag} onChange={(e) => setTag(e.target.value)} placeholder="myapp:latest" required />
           </label>
         </div>
         <div className="run-line">
-          <span className="hint">The same build from a terminal:</span>
+          <span className="hint">{t('builds.dialogSame')}</span>
           <span className="toolbar">
             <code data-testid="build-command">{command}</code>
             <CopyButton text={command} />
@@ -58,10 +60,10 @@ export function BuildDialog(props: { canPick: boolean; pick: () => Promise<strin
         </div>
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={() => dialog.current?.close()}>
-            Cancel
+            {t('common.cancel')}
           </button>
           <button type="submit" className="btn primary">
-            Build
+            {t('builds.dialogBuild')}
           </button>
         </div>
       </form>

@@ -5,6 +5,7 @@ import '@xterm/xterm/css/xterm.css';
 import { useClient } from '../../api/hooks.js';
 import type { Session } from '../../api/client.js';
 import { messageOf } from '../../api/errors.js';
+import { useT } from '../../i18n/i18n.js';
 
 type Phase = 'connecting' | 'open' | 'ended';
 
@@ -15,6 +16,7 @@ type Phase = 'connecting' | 'open' | 'ended';
  * (`/exec/{id}/resize`). "New shell" starts another after one ended.
  */
 export function ExecTerminal({ id, shell }: { id: string; shell: string }) {
+  const { t } = useT();
   const client = useClient();
   const box = useRef<HTMLDivElement>(null);
   const [phase, setPhase] = useState<Phase>('connecting');
@@ -113,12 +115,12 @@ export function ExecTerminal({ id, shell }: { id: string; shell: string }) {
       <div className="terminal-bar">
         <span className={`dot ${phase === 'open' ? 'status-running' : phase === 'connecting' ? 'status-starting' : 'status-stopped'}`} aria-hidden="true" />
         <span data-testid="terminal-state" data-phase={phase}>
-          {phase === 'open' ? `${shell} in the container` : phase === 'connecting' ? 'Connecting…' : 'Disconnected'}
+          {phase === 'open' ? t('detail.term.open', { shell }) : phase === 'connecting' ? t('detail.term.connecting') : t('detail.term.ended')}
         </span>
         {problem && <span className="status-error">{problem}</span>}
         {phase === 'ended' && (
           <button className="btn small" onClick={() => setGeneration((g) => g + 1)}>
-            New shell
+            {t('detail.term.newShell')}
           </button>
         )}
       </div>

@@ -3,6 +3,7 @@ import { useClient } from '../../api/hooks.js';
 import { messageOf } from '../../api/errors.js';
 import { LineAssembler, MuxDecoder, type OutputStream } from '../../lib/mux-stream.js';
 import { Notice } from '../Notice.js';
+import { useT } from '../../i18n/i18n.js';
 
 interface LogLine {
   n: number;
@@ -27,6 +28,7 @@ function splitTimestamp(line: string): { time: string; text: string } {
  * the view. `startedAt` re-opens the stream when the container restarts.
  */
 export function LogsView({ id, tty, startedAt }: { id: string; tty: boolean; startedAt: string }) {
+  const { t } = useT();
   const client = useClient();
   const [lines, setLines] = useState<LogLine[]>([]);
   const [error, setError] = useState<string>();
@@ -92,25 +94,25 @@ export function LogsView({ id, tty, startedAt }: { id: string; tty: boolean; sta
   return (
     <div className="logs-view">
       <div className="logs-toolbar">
-        <input className="search" type="search" placeholder="Search logs" aria-label="Search logs" value={search} onChange={(e) => setSearch(e.target.value)} />
+        <input className="search" type="search" placeholder={t('detail.logs.search')} aria-label={t('detail.logs.search')} value={search} onChange={(e) => setSearch(e.target.value)} />
         <label className="switch">
-          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> {t('detail.logs.follow')}
         </label>
         <label className="switch">
-          <input type="checkbox" checked={timestamps} onChange={(e) => setTimestamps(e.target.checked)} /> Timestamps
+          <input type="checkbox" checked={timestamps} onChange={(e) => setTimestamps(e.target.checked)} /> {t('detail.logs.timestamps')}
         </label>
         <span className="dim small" data-testid="logs-count">
-          {needle ? `${shown.length} of ${lines.length} lines` : `${lines.length} lines`} · {live ? 'live' : 'ended'}
+          {needle ? t('detail.logs.countOf', { shown: shown.length, all: lines.length }) : t('detail.logs.count', { count: lines.length })} · {live ? t('detail.logs.live') : t('detail.logs.ended')}
         </span>
       </div>
       {error && <Notice kind="error">{error}</Notice>}
-      <div className="logs" ref={box} role="log" aria-label="Container logs" tabIndex={0}
+      <div className="logs" ref={box} role="log" aria-label={t('detail.logs.label')} tabIndex={0}
         onScroll={(e) => {
           const el = e.currentTarget;
           const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 4;
           if (!atBottom && follow) setFollow(false);
         }}>
-        {shown.length === 0 && <div className="logs-empty">{lines.length ? 'No line matches.' : live ? 'Waiting for output…' : 'No output.'}</div>}
+        {shown.length === 0 && <div className="logs-empty">{lines.length ? t('detail.logs.noMatch') : live ? t('detail.logs.waiting') : t('detail.logs.none')}</div>}
         {shown.map((l) => (
           <div key={l.n} className={`log-line ${l.stream}`}>
             {timestamps && <span className="log-time">{l.time}</span>}

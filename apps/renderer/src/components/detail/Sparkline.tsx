@@ -3,7 +3,7 @@
  * the current value printed beside it. Values are drawn from 0 to
  * max(values, floor), so a flat line at 0 sits on the axis.
  */
-export function Sparkline({ values, floor, label, current }: { values: number[]; floor: number; label: string; current: string }) {
+export function Sparkline({ values, floor, label, current, testId }: { values: number[]; floor: number; label: string; current: string; /** Stable across languages. */ testId: string }) {
   const w = 320;
   const h = 80;
   const max = Math.max(floor, ...values) * 1.1;
@@ -13,7 +13,7 @@ export function Sparkline({ values, floor, label, current }: { values: number[];
     <figure className="chart">
       <figcaption>
         <span>{label}</span>
-        <strong data-testid={`chart-${label.toLowerCase().replace(/\W+/g, '-')}`}>{current}</strong>
+        <strong data-testid={`chart-${testId}`}>{current}</strong>
       </figcaption>
       <svg viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="none" role="img" aria-label={`${label}: ${current}`}>
         <line x1="0" y1={h - 0.5} x2={w} y2={h - 0.5} className="chart-axis" />

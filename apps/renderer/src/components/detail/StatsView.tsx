@@ -5,6 +5,7 @@ import { isUnsupported } from '../../api/errors.js';
 import { formatSize } from '../../lib/format.js';
 import { sampleOf, type StatsJson, type StatsSample } from '../../lib/stats.js';
 import { Notice } from '../Notice.js';
+import { useT } from '../../i18n/i18n.js';
 import { Sparkline } from './Sparkline.js';
 
 /** Samples kept: about a minute at the engine's one per second. */
@@ -12,6 +13,7 @@ const KEEP = 60;
 
 /** CPU and memory of a running container from `GET /containers/{id}/stats?stream=1`. */
 export function StatsView({ id, running }: { id: string; running: boolean }) {
+  const { t } = useT();
   const client = useClient();
   const [samples, setSamples] = useState<StatsSample[]>([]);
   const [error, setError] = useState<ApiError>();
@@ -26,18 +28,19 @@ export function StatsView({ id, running }: { id: string; running: boolean }) {
     });
   }, [client, id, running]);
 
-  if (error && isUnsupported(error)) return <div className="empty-state">Live stats are not supported by this engine yet.</div>;
-  if (!running) return <div className="empty-state">Start the container to see its CPU and memory.</div>;
+  if (error && isUnsupported(error)) return <div className="empty-state">{t('detail.stats.unsupported')}</div>;
+  if (!running) return <div className="empty-state">{t('detail.stats.start')}</div>;
   const last = samples.at(-1);
   return (
     <div className="stats-view">
       {error && <Notice kind="error">{error.message}</Notice>}
-      <Sparkline label="CPU" values={samples.map((s) => s.cpuPercent)} floor={5} current={last ? `${last.cpuPercent.toFixed(1)} %` : '…'} />
+      <Sparkline label={t('detail.stats.cpu')} testId="cpu" values={samples.map((s) => s.cpuPercent)} floor={5} current={last ? `${last.cpuPercent.toFixed(1)} %` : '…'} />
       <Sparkline
-        label="Memory"
+        label={t('detail.stats.memory')}
+        testId="memory"
         values={samples.map((s) => s.memoryBytes)}
         floor={16 * 1024 * 1024}
-        current={last ? `${formatSize(last.memoryBytes)}${last.memoryLimit ? ` of ${formatSize(last.memoryLimit)}` : ''}` : '…'}
+        current={last ? last.memoryLimit ? t('detail.stats.memoryOf', { used: formatSize(last.memoryBytes), limit: formatSize(last.memoryLimit) }) : formatSize(last.memoryBytes) : '…'}
       />
     </div>
   );
