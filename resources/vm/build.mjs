@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Builds the guest image the VM boots: out/vmlinuz, out/initramfs.cpio.gz
-// and out/manifest.json (what went in, with versions and hashes).
+// Builds the guest image the VM boots: out/vmlinuz, out/root.erofs (the
+// root file system: compressed, read-only, attached as a virtio disk),
+// out/initramfs.cpio.gz (stage 1 only: busybox and the modules that mount
+// the root) and out/manifest.json (what went in, with versions and hashes).
 //
 //   node resources/vm/build.mjs [--agent DIR] [--out DIR] [--cache DIR]
 //
@@ -8,7 +10,8 @@
 // cache/), except node, which is the build machine's own: the agent's native
 // addon is compiled against it, so the guest must run that very binary.
 // Same inputs give the same bytes: entries are sorted, owners are 0:0, every
-// mtime is SOURCE_DATE_EPOCH (default 0), and gzip writes no name or time.
+// mtime is SOURCE_DATE_EPOCH (default 0), gzip writes no name or time, and
+// the EROFS image has a fixed UUID (lib/erofs.mjs).
 //
 // --agent DIR (or BERTH_VM_AGENT_DIR) takes main.js (and berth_native.node
 // when present) from DIR instead of apps/vm-agent/dist; tests use it for a
@@ -24,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { candidates, depends, fetchPackage, libraryClosure } from './lib/apt.mjs';
 import { makeCpio, gzipReproducible } from './lib/cpio.mjs';
+import { makeErofs, stageTree } from './lib/erofs.mjs';
 import { depmod, resolveModules } from './lib/kernel-modules.mjs';
 import { sharedLibs } from './lib/shared-libs.mjs';
 
@@ -34,6 +38,8 @@ const repo = join(here, '../..');
 const MODULES = [
   // devices QEMU gives the guest
   'virtio_pci', 'virtio_net', 'virtio_blk', 'virtio_console', 'virtio_rng',
+  // free page reporting: the host takes back memory the guest has freed
+  'virtio_balloon',
   '9p', '9pnet_virtio',
   // the ACPI power button, so `system_powerdown` reaches acpid
   'button', 'evdev',
@@ -45,6 +51,13 @@ const MODULES = [
   'nf_nat', 'nf_conntrack', 'ip_tables', 'iptable_nat', 'iptable_filter', 'ip6_tables', 'ip6table_nat', 'ip6table_filter',
   'xt_MASQUERADE', 'xt_nat', 'xt_conntrack', 'xt_addrtype', 'xt_tcpudp', 'xt_comment', 'xt_mark', 'xt_multiport',
 ];
+
+/**
+ * What stage 1 (the initramfs) loads to reach the root image: the disk, its
+ * file system (erofs asks for crc32c by name, as ext4 does), and overlayfs
+ * to put a writable tmpfs over it.
+ */
+const STAGE1_MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'erofs', 'overlay'];
 
 /** Library packages the build machine's C runtime provides (node needs its own). */
 const HOST_PROVIDED = new Set(['libc6', 'libgcc-s1', 'libstdc++6', 'libcrypt1']);
@@ -254,9 +267,8 @@ function main() {
     addFile('opt/berth/main.js', readFileSync(agent.main), false);
     if (agent.native) addFile('opt/berth/berth_native.node', readFileSync(agent.native), false);
 
-    // init and configuration
+    // init and configuration (stage 1, guest/init, is in the initramfs below)
     const guest = (n) => readFileSync(join(here, 'guest', n));
-    addFile('init', guest('init'), true);
     addFile('etc/inittab', guest('inittab'), false);
     for (const n of ['rc.init', 'rc.shutdown', 'agent-run', 'common.sh']) addFile(`etc/berth/${n}`, guest(n), true);
     addFile('etc/acpi/PWRF/00000080', guest('power-button'), true);
@@ -270,9 +282,34 @@ function main() {
     for (const d of ['proc', 'sys', 'dev', 'run', 'root', 'mnt', 'var/lib/berth', 'var/log']) addDir(d);
     addDir('tmp', 0o1777);
 
-    // --- write
-    const cpio = makeCpio([...entries.values()], epoch);
+    // --- stage 1: the initramfs mounts the root image and switch_roots
+    const stage1 = resolveModules(kernel.root, release, STAGE1_MODULES);
+    /** @type {import('./lib/cpio.mjs').Entry[]} */
+    const initEntries = [
+      { path: 'init', type: 'file', data: guest('init'), mode: 0o755 },
+      { path: 'bin', type: 'dir' },
+      { path: 'bin/busybox', type: 'file', data: readFileSync(join(busybox.root, bbPath)), mode: 0o755 },
+      { path: 'etc', type: 'dir' },
+      { path: 'etc/modules', type: 'file', data: Buffer.from(stage1.order.join('\n') + '\n'), mode: 0o644 },
+      ...['dev', 'proc', 'sys', 'ro', 'rw', 'newroot', 'lib', 'lib/modules', `lib/modules/${release}`].map((d) => ({ path: d, type: /** @type {const} */ ('dir') })),
+    ];
+    const modDirs = new Set();
+    for (const m of stage1.order) {
+      for (let d = dirname(m); d !== '.' && !modDirs.has(d); d = dirname(d)) modDirs.add(d);
+      initEntries.push({ path: `lib/modules/${release}/${m}`, type: 'file', data: readFileSync(join(kernel.root, 'lib/modules', release, m)), mode: 0o644 });
+    }
+    for (const d of modDirs) initEntries.push({ path: `lib/modules/${release}/${d}`, type: 'dir' });
+    const cpio = makeCpio(initEntries, epoch);
     const initramfs = gzipReproducible(cpio);
+
+    // --- write
+    const rootTree = join(work, 'root');
+    mkdirSync(rootTree);
+    stageTree(entries.values(), rootTree);
+    const rootImagePath = join(work, 'root.erofs');
+    makeErofs(rootTree, rootImagePath, epoch);
+    const rootImage = readFileSync(rootImagePath);
+    const rootBytes = [...entries.values()].reduce((n, e) => n + (e.type === 'file' ? e.data.length : 0), 0);
     const manifest = {
       kernel: { package: kernel.name, version: kernel.version, release },
       // the library packages a file was taken from (more were looked at)
@@ -291,7 +328,8 @@ function main() {
       sourceDateEpoch: epoch,
       files: {
         vmlinuz: { bytes: vmlinuz.length, sha256: sha256(vmlinuz) },
-        'initramfs.cpio.gz': { bytes: initramfs.length, sha256: sha256(initramfs), uncompressedBytes: cpio.length, entries: entries.size },
+        'initramfs.cpio.gz': { bytes: initramfs.length, sha256: sha256(initramfs), uncompressedBytes: cpio.length, entries: initEntries.length },
+        'root.erofs': { bytes: rootImage.length, sha256: sha256(rootImage), fileBytes: rootBytes, entries: entries.size },
       },
     };
     const staging = `${outDir}.tmp`;
@@ -299,6 +337,7 @@ function main() {
     mkdirSync(staging, { recursive: true });
     writeFileSync(join(staging, 'vmlinuz'), vmlinuz);
     writeFileSync(join(staging, 'initramfs.cpio.gz'), initramfs);
+    writeFileSync(join(staging, 'root.erofs'), rootImage);
     writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     rmSync(outDir, { recursive: true, force: true });
     renameSync(staging, outDir);
@@ -307,8 +346,9 @@ function main() {
     const shown = (p) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
     console.log(`build-vm: kernel ${release} (${kernel.name} ${kernel.version}), node ${nodeVersion}, ${order.length} modules`);
     console.log(`build-vm: ${shown(join(outDir, 'vmlinuz'))}  ${mib(vmlinuz.length)}`);
-    console.log(`build-vm: ${shown(join(outDir, 'initramfs.cpio.gz'))}  ${mib(initramfs.length)} (${mib(cpio.length)} unpacked, ${entries.size} entries)`);
-    console.log(`build-vm: sha256 ${manifest.files['initramfs.cpio.gz'].sha256}  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(`build-vm: ${shown(join(outDir, 'initramfs.cpio.gz'))}  ${mib(initramfs.length)} (${mib(cpio.length)} unpacked, ${initEntries.length} entries)`);
+    console.log(`build-vm: ${shown(join(outDir, 'root.erofs'))}  ${mib(rootImage.length)} (${mib(rootBytes)} of files, ${entries.size} entries)`);
+    console.log(`build-vm: sha256 ${manifest.files['root.erofs'].sha256} root, ${manifest.files['initramfs.cpio.gz'].sha256} initramfs  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

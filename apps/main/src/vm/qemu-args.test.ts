@@ -9,6 +9,7 @@ function config(os: HostOs, arch: VmArch, accel: Accelerator, extra: Partial<Qem
     memoryMiB: 2048,
     kernel: '/res/vmlinuz',
     initrd: '/res/initramfs.cpio.gz',
+    rootDisk: '/res/root.erofs',
     dataDisk: { path: '/state/data.disk', format: 'qcow2' },
     sshPort: 52022,
     qmp: os === 'win32' ? { tcpPort: 52023 } : { unix: '/state/qmp.sock' },
@@ -52,10 +53,23 @@ describe('buildQemuArgs', () => {
       assert.deepEqual(values(args, '-qmp'), [os === 'win32' ? 'tcp:127.0.0.1:52023,server=on,wait=off' : 'unix:/state/qmp.sock,server=on,wait=off']);
       assert.equal(values(args, '-drive')[0], 'if=none,id=data,file=/state/data.disk,format=qcow2,cache=writeback,discard=unmap');
       assert.ok(values(args, '-device').includes('virtio-blk-pci,drive=data'));
+      // the root image: read-only, after the data disk (the guest's /dev/vda), found by its serial
+      assert.deepEqual(values(args, '-drive'), [
+        'if=none,id=data,file=/state/data.disk,format=qcow2,cache=writeback,discard=unmap',
+        'if=none,id=root,file=/res/root.erofs,format=raw,readonly=on',
+      ]);
+      const devices = values(args, '-device');
+      assert.ok(devices.indexOf('virtio-blk-pci,drive=root,serial=berth-root') > devices.indexOf('virtio-blk-pci,drive=data'));
+      assert.ok(devices.includes('virtio-balloon-pci,free-page-reporting=on'));
       assert.match(values(args, '-append')[0]!, arch === 'x86_64' ? /^console=ttyS0 / : /^console=ttyAMA0 /);
       assert.ok(args.includes('-no-reboot') && args.includes('-nodefaults'));
     });
   }
+
+  it('escapes commas in the root image path', () => {
+    const args = buildQemuArgs(config('linux', 'x86_64', 'kvm', { rootDisk: '/Apps/a,b/root.erofs' }));
+    assert.equal(values(args, '-drive')[1], 'if=none,id=root,file=/Apps/a,,b/root.erofs,format=raw,readonly=on');
+  });
 
   it('refuses an accelerator the host OS does not have', () => {
     assert.throws(() => buildQemuArgs(config('linux', 'x86_64', 'hvf')), /hvf is not available on linux; use kvm or tcg/);

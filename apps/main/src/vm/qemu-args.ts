@@ -18,6 +18,8 @@ export interface QemuConfig {
   memoryMiB: number;
   kernel: string;
   initrd: string;
+  /** The guest's root file system (root.erofs): read-only, found by the initramfs by its serial, ROOT_DISK_SERIAL. */
+  rootDisk: string;
   dataDisk: { path: string; format: 'qcow2' | 'raw' };
   /** Host port on 127.0.0.1 forwarded to the guest's SSH port 22. */
   sshPort: number;
@@ -31,6 +33,9 @@ export interface QemuConfig {
   /** An OpenSSH public key line the agent accepts. */
   authorizedKey?: string;
 }
+
+/** The serial the guest's stage 1 (resources/vm/guest/init) looks for to find the root image. */
+export const ROOT_DISK_SERIAL = 'berth-root';
 
 /** The 9p mount tag the guest's init mounts. */
 export const SHARE_TAG = 'berthhome';
@@ -114,9 +119,14 @@ export function buildQemuArgs(cfg: QemuConfig): string[] {
     '-append', kernelCmdline(cfg),
     '-drive', `if=none,id=data,file=${e(cfg.dataDisk.path)},format=${cfg.dataDisk.format},cache=writeback,discard=unmap`,
     '-device', 'virtio-blk-pci,drive=data',
+    // After the data disk, which the guest's init takes as /dev/vda.
+    '-drive', `if=none,id=root,file=${e(cfg.rootDisk)},format=raw,readonly=on`,
+    '-device', `virtio-blk-pci,drive=root,serial=${ROOT_DISK_SERIAL}`,
     '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${cfg.sshPort}-:22`,
     '-device', 'virtio-net-pci,netdev=net0',
     '-device', 'virtio-rng-pci',
+    // Pages the guest frees go back to the host (its RSS shrinks after a peak).
+    '-device', 'virtio-balloon-pci,free-page-reporting=on',
   ];
   const shares = [...(cfg.share ? [{ ...cfg.share, id: 'home', tag: SHARE_TAG }] : []), ...(cfg.extraShares ?? []).map((s, i) => ({ ...s, id: `share${i + 1}`, tag: `${EXTRA_SHARE_TAG}${i + 1}` }))];
   for (const share of shares) {

@@ -16,6 +16,8 @@ export interface QemuVmOptions {
   stateDir: string;
   kernel: string;
   initrd: string;
+  /** The root file system image (root.erofs), attached read-only. */
+  rootDisk: string;
   /** The accelerator to try first; anything but TCG falls back to TCG if it fails to boot. */
   accel: Accelerator;
   cpus: number;
@@ -102,7 +104,7 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
   async start(): Promise<VmStarted> {
     if (this.child) throw new Error('the VM is already running');
     const o = this.opts;
-    for (const [what, file] of [['kernel', o.kernel], ['initramfs', o.initrd]] as const) {
+    for (const [what, file] of [['kernel', o.kernel], ['initramfs', o.initrd], ['root image', o.rootDisk]] as const) {
       if (!fs.existsSync(file)) throw new Error(`the VM ${what} ${file} is missing; run 'npm run build:vm'`);
     }
     fs.mkdirSync(o.stateDir, { recursive: true });
@@ -209,7 +211,7 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
     const args = buildQemuArgs({
       os, arch, accel,
       cpus: o.cpus, memoryMiB: o.memoryMiB,
-      kernel: o.kernel, initrd: o.initrd,
+      kernel: o.kernel, initrd: o.initrd, rootDisk: o.rootDisk,
       dataDisk: disk,
       sshPort: o.sshPort,
       qmp: this.qmp,

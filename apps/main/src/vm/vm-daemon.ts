@@ -31,10 +31,10 @@ export interface VmOverrides {
   diskGiB?: number;
 }
 
-/** resources/vm/out of this checkout, or $BERTH_VM_IMAGE (a directory with vmlinuz and initramfs.cpio.gz). */
-export function findVmImage(env: NodeJS.ProcessEnv = process.env): { kernel: string; initrd: string } | undefined {
+/** resources/vm/out of this checkout, or $BERTH_VM_IMAGE (a directory with vmlinuz, initramfs.cpio.gz and root.erofs). */
+export function findVmImage(env: NodeJS.ProcessEnv = process.env): { kernel: string; initrd: string; rootDisk: string } | undefined {
   const dir = env.BERTH_VM_IMAGE || findInCheckout(join('resources', 'vm', 'out', 'vmlinuz'))?.replace(/[/\\]vmlinuz$/, '');
-  return dir ? { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initramfs.cpio.gz') } : undefined;
+  return dir ? { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initramfs.cpio.gz'), rootDisk: join(dir, 'root.erofs') } : undefined;
 }
 
 /** How long the agent may take to answer SSH after the kernel starts (TCG on a busy 2-core host boots in ~20 s). */
