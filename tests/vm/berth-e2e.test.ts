@@ -9,7 +9,8 @@
 // The CLI runs from source (tsx); BERTH_HOME, HOME (the shared directory)
 // and DOCKER_CONFIG are temp directories, so nothing of the user's is used.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,8 +21,7 @@ import { DockerCli, runCommand, type RunResult } from '../helpers/docker.js';
 import { freePort } from '../helpers/net.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
-import { chooseEngine } from '../../apps/main/src/engine/choose-engine.js';
-import { VmEngine } from '../../apps/main/src/vm/vm-engine.js';
+import { chooseEngine, SettingsEngine } from '../../apps/main/src/engine/choose-engine.js';
 
 const execFileP = promisify(execFile);
 const repo = path.resolve(fileURLToPath(import.meta.url), '../../..');
@@ -101,9 +101,9 @@ describe('berth end to end (VM)', { timeout: 900_000 }, () => {
     process.kill(s.qemuPid, 0);
     process.kill(s.daemonPid, 0);
 
-    const settings = JSON.parse(fs.readFileSync(path.join(home, 'settings.json'), 'utf8')) as { acceleratorFallback?: { from: string } };
     if (/using TCG/.test(r.stdout) && /kvm/.test(r.stdout)) {
       // This machine's /dev/kvm cannot boot a guest: the fallback is said and remembered.
+      const settings = JSON.parse(fs.readFileSync(path.join(home, 'settings.json'), 'utf8')) as { acceleratorFallback?: { from: string } };
       assert.equal(settings.acceleratorFallback?.from, 'kvm');
     }
     const mode = (p: string) => fs.statSync(path.join(home, p)).mode & 0o777;
@@ -150,6 +150,49 @@ describe('berth end to end (VM)', { timeout: 900_000 }, () => {
     assert.match(body, /berth test image/);
   });
 
+  it('publishes a UDP port: -p 127.0.0.1:PORT:5353/udp relays a datagram to a server in the container and back', async (t) => {
+    const port = await freePort();
+    await docker.ok(['run', '-d', '--name', 'udp', '-p', `127.0.0.1:${port}:5353/udp`, image, 'sleep', '600']);
+    assert.match((await docker.ok(['port', 'udp'])).stdout, new RegExp(`5353/udp -> 127\\.0\\.0\\.1:${port}`));
+    // The test image's busybox nc has no UDP mode, so the echo server is the
+    // guest's node run in the container's network namespace (the container's
+    // PID is the guest's). It answers each datagram, and ends a little after
+    // the first answer (or after 2 min).
+    const pid = (await docker.ok(['inspect', '--format', '{{.State.Pid}}', 'udp'])).stdout.trim();
+    assert.match(pid, /^[1-9]\d*$/);
+    const script = [
+      "const s = require('dgram').createSocket('udp4');",
+      "s.on('message', (m, r) => s.send(`udp-pong:${m} from ${r.address}`, r.port, r.address, () => setTimeout(() => process.exit(0), 3000)));",
+      "s.bind(5353, () => console.log('ready'));",
+      'setTimeout(() => process.exit(0), 120000);',
+    ].join('\n');
+    const server = spawn(process.execPath, ['--import', 'tsx', cli, 'shell', '--', `nsenter -t ${pid} -n node -e "$(echo ${Buffer.from(script).toString('base64')} | base64 -d)"`], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let serverOut = '';
+    server.stdout.on('data', (b: Buffer) => (serverOut += b));
+    server.stderr.on('data', (b: Buffer) => (serverOut += b));
+    const sock = createSocket('udp4');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.stdout.on('data', () => serverOut.includes('ready') && resolve());
+        server.once('exit', (code) => reject(new Error(`the UDP server in the container exited (${code}) before it was ready: ${serverOut}`)));
+      });
+      // UDP may drop a datagram (the relay is a chain of hops): ask again each second, for up to 30 s.
+      const reply = new Promise<string>((resolve) => sock.once('message', (m) => resolve(m.toString())));
+      let got: string | undefined;
+      for (let i = 0; i < 30 && got === undefined; i++) {
+        sock.send('ping', port, '127.0.0.1');
+        got = await Promise.race([reply, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
+      }
+      assert.ok(got, `no UDP reply through 127.0.0.1:${port} within 30 s; server: ${serverOut}`);
+      assert.match(got, /^udp-pong:ping from \d+\.\d+\.\d+\.\d+$/);
+      t.diagnostic(got);
+    } finally {
+      sock.close();
+      server.kill();
+      await docker.run(['rm', '-f', 'udp']);
+    }
+  });
+
   it('bind-mounts a directory of the shared home, both ways', async () => {
     const site = path.join(share, 'site');
     fs.mkdirSync(site);
@@ -181,7 +224,8 @@ describe('berth end to end (VM)', { timeout: 900_000 }, () => {
 
   it("the dashboard's default engine is the VM, and joins the running one", async () => {
     const target = chooseEngine({ home });
-    assert.ok(target instanceof VmEngine);
+    // The settings-chosen target (engineMode, default vm), which is the VM here.
+    assert.ok(target instanceof SettingsEngine);
     const seen: string[] = [];
     target.onChange((st) => seen.push(st.state));
     await target.start();
