@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type CSSProperties, type FormEvent } from 'react';
 import { useT } from '../i18n/i18n.js';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { DashboardSettings } from '../../../main/src/shared/berth-api.js';
@@ -8,6 +8,10 @@ import { Notice } from '../components/Notice.js';
 
 const ACCELERATORS: DashboardSettings['accelerator'][] = ['auto', 'kvm', 'hvf', 'whpx', 'tcg'];
 /** The fields sent back on save (the rest is read only). */
+/** The form grid stacks a label's parts; a radio sits beside its text. */
+const inline: CSSProperties = { display: 'inline-flex', flexDirection: 'row', alignItems: 'center', gap: 6, marginRight: 20 };
+const group: CSSProperties = { border: '1px solid var(--border)', borderRadius: 8, padding: '10px 14px', margin: 0 };
+
 const EDITABLE = ['cpus', 'memoryMiB', 'diskGiB', 'accelerator', 'fileShares', 'engineMode', 'startAtLogin'] as const;
 
 /**
@@ -34,6 +38,8 @@ export function SettingsPage() {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!form || !saved.data) return;
+    // The last answer goes at once, so the next one shown is this save's.
+    setNotice(undefined);
     const change: Partial<DashboardSettings> = {};
     for (const k of EDITABLE) {
       if (JSON.stringify(form[k]) !== JSON.stringify(saved.data[k])) Object.assign(change, { [k]: form[k] });
@@ -140,13 +146,13 @@ export function SettingsPage() {
                 ))}
               </select>
             </label>
-            <fieldset className="wide" aria-describedby="engine-mode-hint">
+            <fieldset className="wide" style={group} aria-describedby="engine-mode-hint">
               <legend>{t('settings.engineMode')}</legend>
-              <label className="switch">
+              <label className="switch" style={inline}>
                 <input type="radio" name="engineMode" value="vm" checked={form.engineMode === 'vm'} onChange={() => setForm({ ...form, engineMode: 'vm' })} />
                 {t('settings.engineVm')}
               </label>{' '}
-              <label className="switch">
+              <label className="switch" style={inline}>
                 <input
                   type="radio"
                   name="engineMode"
@@ -161,15 +167,15 @@ export function SettingsPage() {
                 {form.nativeUnavailable ? t('settings.nativeUnavailable', { reason: form.nativeUnavailable }) : t('settings.engineHint')}
               </p>
             </fieldset>
-            <fieldset className="wide">
+            <fieldset className="wide" style={group}>
               <legend>{t('settings.fileSharing')}</legend>
               <p className="hint">{t('settings.fileSharingHint')}</p>
               {form.fileShares.length === 0 ? (
                 <p className="hint">{t('settings.noShares')}</p>
               ) : (
-                <ul aria-label={t('settings.sharedFolders')} className="share-list">
+                <ul aria-label={t('settings.sharedFolders')} style={{ listStyle: 'none', padding: 0, margin: '6px 0 10px' }}>
                   {form.fileShares.map((p, i) => (
-                    <li key={`${p}-${i}`} className="mono">
+                    <li key={`${p}-${i}`} className="mono" style={{ padding: "3px 0" }}>
                       {p}{' '}
                       <button
                         type="button"
