@@ -16,7 +16,7 @@ import { useAgent } from '../helpers/agent.js';
 import { DockerCli } from '../helpers/docker.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
-import { useDashboard } from './web-mode.js';
+import { screenshot, useDashboard } from './web-mode.js';
 
 const agent = useAgent();
 
@@ -73,6 +73,7 @@ describe('dashboard container files, web mode', () => {
     assert.equal(cells[2], '-rw-r--r--');
     assert.equal(await row('link').getAttribute('data-type'), 'symlink');
     assert.match((await row('link').locator('td').first().textContent()) ?? '', /link → hello\.txt/);
+    await screenshot(dash.page, 'container-files');
   });
 
   test('a text file opens, a binary one is recognised, a big one is cut at the cap', async () => {
