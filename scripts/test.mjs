@@ -6,7 +6,9 @@
 //   node scripts/test.mjs engine -- pull  only files whose path contains "pull"
 //
 // Each suite is one `node --test` run (TypeScript through tsx); a reporter
-// writes the counts to a file so we can sum them without parsing output.
+// writes the counts to a file so we can sum them without parsing output. The
+// component suite is one Vitest run (React in Chromium, browser mode) whose
+// JSON report gives its counts the same way.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,19 +23,32 @@ const suites = {
   engine: { dirs: ['tests/engine'], concurrency: 2, root: true },
   vm: { dirs: ['tests/vm'], concurrency: 1, root: true },
   dashboard: { dirs: ['tests/dashboard'], concurrency: 1, root: true },
+  component: { dirs: ['tests/component'], vitest: 'tests/component/vitest.config.ts' },
 };
 
-function findTests(dir) {
+function findTests(dir, ends = ['.test.ts', '.test.mjs']) {
   const abs = join(root, dir);
   if (!existsSync(abs)) return [];
   const out = [];
   for (const name of readdirSync(abs)) {
     if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
     const p = join(abs, name);
-    if (statSync(p).isDirectory()) out.push(...findTests(join(dir, name)));
-    else if (name.endsWith('.test.ts') || name.endsWith('.test.mjs')) out.push(p);
+    if (statSync(p).isDirectory()) out.push(...findTests(join(dir, name), ends));
+    else if (ends.some((e) => name.endsWith(e))) out.push(p);
   }
   return out.sort();
+}
+
+/** `vitest run` with its usual output on stdout and a JSON report (the counts) in `countFile`. */
+function vitestArgs(config, countFile, files) {
+  return [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${countFile}`, ...files.map((f) => relative(root, f))];
+}
+
+/** A file that fails to load has no failed test but a failed suite: count it, so it never reads as green. */
+function vitestCounts(file) {
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  const unloaded = r.testResults.filter((f) => f.status === 'failed' && !f.assertionResults.length).length;
+  return { passed: r.numPassedTests, failed: r.numFailedTests + unloaded, skipped: r.numPendingTests + r.numTodoTests };
 }
 
 const argv = process.argv.slice(2);
@@ -48,7 +63,7 @@ const total = { passed: 0, failed: 0, skipped: 0 };
 
 for (const name of chosen) {
   const suite = suites[name];
-  let files = suite.dirs.flatMap(findTests);
+  let files = suite.dirs.flatMap((d) => findTests(d, suite.vitest ? ['.test.tsx'] : undefined));
   if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
   if (!files.length) continue;
   if (suite.root && process.getuid?.() !== 0) {
@@ -61,7 +76,7 @@ for (const name of chosen) {
   const code = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [
+      suite.vitest ? vitestArgs(suite.vitest, countFile, files) : [
         '--import', 'tsx',
         '--test',
         `--test-concurrency=${suite.concurrency}`,
@@ -75,7 +90,7 @@ for (const name of chosen) {
   });
   let counts;
   try {
-    counts = JSON.parse(readFileSync(countFile, 'utf8').trim().split('\n').pop());
+    counts = suite.vitest ? vitestCounts(countFile) : JSON.parse(readFileSync(countFile, 'utf8').trim().split('\n').pop());
   } catch {
     counts = { passed: 0, failed: 1, skipped: 0 }; // the runner died before reporting
   }
