@@ -5,7 +5,7 @@
 // guest sees it) and of the host daemon (RSS), and HTTP through a port
 // forwarded from the VM vs the same container on the native agent.
 //
-//   sudo node --import tsx bench/vm.mjs [--accel auto|kvm|tcg] [--requests 2000] [--concurrency 8] [--mb 16] [--runs 3] [--idle 20]
+//   sudo node --import tsx bench/vm.mjs [--accel auto|kvm|tcg] [--memory MiB] [--requests 2000] [--concurrency 8] [--mb 16] [--runs 3] [--idle 20]
 //
 // Uses the image in $BERTH_VM_IMAGE, else builds one from this checkout's
 // agent (apps/vm-agent/dist) into a temp dir. Targets are for real
@@ -27,6 +27,7 @@ const repo = new URL('..', import.meta.url).pathname;
 const { values: opts } = parseArgs({
   options: {
     accel: { type: 'string', default: 'auto' },
+    memory: { type: 'string' },
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '8' },
     mb: { type: 'string', default: '16' },
@@ -54,7 +55,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** From launching `berth start` to the first `docker version` that answers. */
 async function timedStart() {
   const t0 = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'apps/main/src/cli.ts'), 'start', '--accel', opts.accel], { env, cwd: repo, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'apps/main/src/cli.ts'), 'start', '--accel', opts.accel, ...(opts.memory ? ['--memory', opts.memory] : [])], { env, cwd: repo, stdio: 'ignore' });
   const exited = new Promise((r) => child.once('exit', r));
   for (;;) {
     const r = await vmDocker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 5000 });
@@ -103,8 +104,9 @@ try {
 
   await new Promise((r) => setTimeout(r, Number(opts.idle) * 1000));
   const run = JSON.parse((await berth('status', '--json')).stdout).run;
-  const guest = (await berth('shell', '--', "awk '/MemTotal/{t=$2}/MemAvailable/{a=$2}END{print int((t-a)/1024)}' /proc/meminfo")).stdout.trim();
-  console.log(`idle after ${opts.idle} s: QEMU RSS ${rssMiB(run.qemuPid).toFixed(0)} MiB, guest used ${guest} MiB, host daemon RSS ${rssMiB(run.daemonPid).toFixed(0)} MiB`);
+  // used = MemTotal - MemAvailable; Shmem is tmpfs (a root kept in RAM would show there), Cached the page cache
+  const guest = (await berth('shell', '--', "awk '/^MemTotal/{t=$2}/^MemAvailable/{a=$2}/^Shmem:/{s=$2}/^Cached/{c=$2}END{printf \"%d MiB (tmpfs %d MiB, page cache %d MiB)\", (t-a)/1024, s/1024, c/1024}' /proc/meminfo")).stdout.trim();
+  console.log(`idle after ${opts.idle} s: QEMU RSS ${rssMiB(run.qemuPid).toFixed(0)} MiB, guest used ${guest}, host daemon RSS ${rssMiB(run.daemonPid).toFixed(0)} MiB`);
 
   await pushImage({ url: reg.url }, 'bench/busybox', 'latest', await buildBusyboxImage({}));
   const ref = `${reg.domain}/bench/busybox:latest`;
