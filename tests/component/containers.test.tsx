@@ -128,3 +128,24 @@ describe('ContainersPage', () => {
     expect(await screen.findByText('the engine lost its state directory')).toBeTruthy();
   });
 });
+
+describe('ContainersPage from the keyboard', () => {
+  test('Tab goes from the search box through the filters to select-all; Space selects, Enter runs a row action', async () => {
+    const bridge = engineWith(LIST);
+    bridge.docker.set(`POST /containers/${LIST[1]!.Id}/start`, { status: 204 });
+    renderWithEngine(<ContainersPage />, { bridge });
+    await screen.findByRole('link', { name: 'web' });
+    screen.getByLabelText('Search containers').focus();
+    const order: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await userEvent.tab();
+      order.push(document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent ?? '');
+    }
+    expect(order).toEqual(['All', 'Running', 'Paused', 'Stopped', 'Select all shown']);
+    await userEvent.keyboard(' ');
+    expect(screen.getByRole('toolbar', { name: 'Selected containers' }).textContent).toContain('3 selected');
+    screen.getByRole('button', { name: 'Start db' }).focus();
+    await userEvent.keyboard('{Enter}');
+    await waitFor(() => expect(bridge.dockerRequests().filter((r) => r.method === 'POST').map((r) => r.path)).toEqual([`/containers/${LIST[1]!.Id}/start`]));
+  });
+});
