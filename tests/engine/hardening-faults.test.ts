@@ -1,19 +1,24 @@
 /**
  * kill -9 of the agent in the middle of create, start, a running
- * container's life and rm, at random moments: after the restart every
- * container listed is whole, nothing half made is left on the host (mounts,
- * cgroups, veths, records, endpoints, addresses), and the same operation
- * can be done again. And a killed agent under a client in `logs -f` or
- * `exec`: the client ends, it does not hang.
+ * container's life, rm and a pull, at random moments: after the restart
+ * every container listed is whole, nothing half made is left on the host
+ * (mounts, cgroups, veths, records, endpoints, addresses), the image store
+ * walks clean (every listed image has its config, blobs and layers; no
+ * half-made or unowned blob or layer), and the same operation can be done
+ * again. And a killed agent under a client in `logs -f` or `exec`: the
+ * client ends, it does not hang.
  *
  * Rounds per operation: BERTH_FAULT_ROUNDS (default 4; `20` for a soak run).
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { engineRequest } from '../helpers/docker.js';
+import { startPull } from '../helpers/pull-stream.js';
+import { assembleImage, buildBusyboxImage, makeLayer, pushImage } from '../helpers/test-images.js';
 import { useContainersFixture } from './containers-fixture.js';
-import { leftovers, NOTHING_LEFT } from './hardening-fixture.js';
+import { assertImagesWhole, leftovers, NOTHING_LEFT } from './hardening-fixture.js';
 
 const fx = useContainersFixture();
 const ROUNDS = Number(process.env.BERTH_FAULT_ROUNDS ?? 4);
@@ -113,6 +118,68 @@ describe(`kill -9 of the agent, ${ROUNDS} rounds each`, () => {
       assert.ok(again.status === 204 || again.status === 404, again.text());
       await assertConsistent(`rm round ${i}, again`, ids);
     }
+  });
+});
+
+/** Where a pull was when it was killed, from the progress its client had received. */
+function pullPhase(messages: Record<string, unknown>[], layers: number): string {
+  const statuses = messages.map((m) => String(m.status ?? ''));
+  if (statuses.some((s) => s.startsWith('Digest:'))) return 'recorded';
+  if (statuses.filter((s) => s === 'Pull complete').length === layers) return 'recording';
+  if (statuses.some((s) => s === 'Downloading' || s === 'Pull complete')) return 'layers';
+  if (statuses.some((s) => s.startsWith('Pulling from'))) return 'config';
+  return 'manifest';
+}
+
+describe(`kill -9 of the agent during a pull, ${ROUNDS} rounds`, () => {
+  test('after the restart the store walks clean, the image is whole or absent, and the pull works', async () => {
+    const started = Date.now();
+    // Busybox's two layers (held already: the fixture's image) and four of
+    // 4 MiB of random bytes and 200 small files each: kills land in the
+    // manifest and config fetch, the downloads, the unpacks, and the record.
+    const base = await buildBusyboxImage({});
+    const extra = [];
+    for (let i = 0; i < 4; i++) {
+      const files = Array.from({ length: 200 }, (_, f) => ({ path: `data/${i}/f${f}.txt`, content: `layer ${i} file ${f}\n` }));
+      extra.push(await makeLayer([{ path: `data/${i}/big.bin`, content: randomBytes(4 << 20) }, ...files]));
+    }
+    const img = assembleImage([...base.layers, ...extra], { labels: { crash: 'pull' } });
+    await pushImage({ url: fx.reg.url }, 'test/crash-pull', 'latest', img);
+    const ref = `${fx.reg.domain}/test/crash-pull:latest`;
+    const layers = img.layers.length;
+    const pullWhole = async (what: string) => {
+      const r = await startPull(fx.agent.current.socket, ref).done;
+      assert.deepEqual(r.messages.filter((m) => m.error !== undefined), [], `${what}: the pull failed`);
+      assert.equal(r.status, 200, what);
+      const inspect = await api('GET', `/images/${ref}/json`);
+      assert.equal(inspect.status, 200, `${what}: ${inspect.text()}`);
+      assert.equal(inspect.json<{ Id: string }>().Id, img.config.digest);
+      assert.equal((await api('DELETE', `/images/${ref}`)).status, 200);
+    };
+    const t0 = Date.now();
+    await pullWhole('the timing pull');
+    const pullMs = Date.now() - t0;
+    const phases: Record<string, number> = {};
+    for (let i = 0; i < ROUNDS; i++) {
+      const pull = startPull(fx.agent.current.socket, ref);
+      // Every third round kills within the first tenth: the manifest and config fetch are short.
+      await sleep(Math.random() * pullMs * (i % 3 === 0 ? 0.1 : 1.1));
+      await fx.agent.current.kill9();
+      await pull.done;
+      const phase = pullPhase(pull.messages, layers);
+      phases[phase] = (phases[phase] ?? 0) + 1;
+      await fx.agent.current.restart();
+      await assertImagesWhole(fx.agent.current, `pull round ${i} (killed in ${phase})`);
+      // Whole or absent: if the killed pull recorded it, it inspects with every layer.
+      const listed = await api('GET', `/images/${ref}/json`);
+      if (listed.status === 200) assert.equal(listed.json<{ RootFS: { Layers: string[] } }>().RootFS.Layers.length, layers);
+      else assert.equal(listed.status, 404, listed.text());
+      await pullWhole(`pull round ${i}, again`);
+      await assertImagesWhole(fx.agent.current, `pull round ${i}, after rmi`);
+    }
+    await assertConsistent('pull, after all rounds', []);
+    const seen = Object.entries(phases).map(([p, n]) => `${p} ${n}`).join(', ');
+    process.stderr.write(`# pull crash: ${ROUNDS} rounds (killed in: ${seen}), a pull takes ${pullMs} ms, ${Date.now() - started} ms in all\n`);
   });
 });
 

@@ -148,7 +148,7 @@ const list = async (dir: string) => (existsSync(dir) ? (await readdir(dir)).sort
 /**
  * Everything dangling or half made in the image store under `dataRoot`, as
  * sentences: a record without its config, layer blobs, unpacked layers or
- * manifests; a `.tmp-*` layer dir or an ingest file; a blob or unpacked layer
+ * manifests; a `.tmp-*` layer dir or file, or an ingest file; a blob or unpacked layer
  * no record names; a name that points at no record.
  */
 export async function imageStoreProblems(dataRoot: string): Promise<string[]> {
@@ -158,6 +158,7 @@ export async function imageStoreProblems(dataRoot: string): Promise<string[]> {
   const problems: string[] = [
     ...layers.filter((n) => n.startsWith('.tmp-')).map((n) => `half-unpacked layer dir layers/${n}`),
     ...(await list(join(root, 'ingest'))).map((n) => `ingest file ingest/${n}`),
+    ...(await list(root)).filter((n) => n.includes('.tmp-')).map((n) => `half-written file ${n}`),
   ];
   const records = new Set<string>();
   const recs: RecordOnDisk[] = [];

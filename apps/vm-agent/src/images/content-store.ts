@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errnoCode, invalidParameter, notFound } from '../errors.js';
-import { writeFileAtomic, fsyncDir } from '../util/atomic-file.js';
+import { fsyncDir, sweepTempFiles, writeFileAtomic } from '../util/atomic-file.js';
 import { digestHex, finishDigest, newDigester, sha256Digest } from './digest.js';
 
 /**
@@ -14,7 +14,8 @@ import { digestHex, finishDigest, newDigester, sha256Digest } from './digest.js'
  *
  * Contract: a blob at `blobs/sha256/<hex>` always has that digest. Writers
  * stream into `ingest/`, and the blob appears only when the bytes verified;
- * a crash leaves at most an ingest file, removed by `sweep()` at start-up.
+ * a crash leaves at most an ingest file, or the temp file of a small blob
+ * written whole (`put`), both removed by `sweep()` at start-up.
  */
 export class ContentStore {
   private readonly blobsDir: string;
@@ -30,10 +31,11 @@ export class ContentStore {
     await mkdir(this.ingestDir, { recursive: true });
   }
 
-  /** Removes half-written ingests left by a crash. Call only before any writer starts. */
+  /** Removes half-written ingests, and half-written small blobs (put), left by a crash. Call only before any writer starts. */
   async sweep(): Promise<void> {
     await rm(this.ingestDir, { recursive: true, force: true });
     await mkdir(this.ingestDir, { recursive: true });
+    await sweepTempFiles(this.blobsDir);
   }
 
   path(digest: string): string {

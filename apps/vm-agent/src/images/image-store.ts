@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errorMessage, invalidParameter, notFound } from '../errors.js';
-import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { readJsonIfExists, sweepTempFiles, writeJsonAtomic } from '../util/atomic-file.js';
 import { digestHex } from './digest.js';
 import { parseNormalizedNamed, parseReference, referenceString, withDefaultTag, familiarString, type Reference } from './reference.js';
 
@@ -54,6 +54,9 @@ export class ImageStore {
 
   async init(): Promise<void> {
     await mkdir(this.recordsDir, { recursive: true });
+    // A crash mid-write leaves the temp file of a record or of the names; the old content stands.
+    await sweepTempFiles(this.recordsDir);
+    await sweepTempFiles(dirname(this.refsFile));
     for (const name of await readdir(this.recordsDir)) {
       if (!/^[a-f0-9]{64}\.json$/.test(name)) continue;
       const rec = await readJsonIfExists<ImageRecord>(join(this.recordsDir, name));

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { errnoCode } from '../errors.js';
@@ -29,6 +29,21 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw err;
   }
   await fsyncDir(dir);
+}
+
+/**
+ * Removes the temp files a crash left in `dir` (`.<name>.tmp-<random>`, see
+ * writeFileAtomic). Call only before anything writes there.
+ */
+export async function sweepTempFiles(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  for (const n of names) if (isAtomicTempName(n)) await rm(join(dir, n), { force: true });
 }
 
 /** Writes a JSON record atomically (pretty enough to read by hand when debugging). */
