@@ -1,5 +1,6 @@
 /**
- * The host's Docker socket (`$BERTH_HOME/run/docker.sock`, 0600): each
+ * The host's Docker socket (`$BERTH_HOME/run/docker.sock`, 0600; on Windows
+ * a named pipe, where Docker clients look for one): each
  * connection is relayed over the link to the agent's socket in the VM
  * (`direct-streamlocal`), bytes unchanged both ways, so every API call works
  * as it does on the engine itself: streams, chunked uploads, and attach/exec
@@ -15,9 +16,10 @@
  * Only request heads are parsed (http-request-framer.ts); bodies and
  * hijacked streams are never looked at.
  */
+import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { VmLink } from '../link/vm-link.js';
 import { linkJson } from '../link/link-http.js';
@@ -25,8 +27,30 @@ import { RequestFramer, type Segment } from './http-request-framer.js';
 import { requestedBindings, startedContainer } from './port-bindings.js';
 import type { PortForwarder } from './port-forwarder.js';
 
+/**
+ * Where the host socket of the engine under `home` listens, and the
+ * DOCKER_HOST that reaches it. Unix: `home/run/docker.sock`. Windows: a
+ * named pipe (the docker CLI's `npipe://` scheme; `unix://` is not what
+ * Windows clients use), named after `home` so that two Berth homes (a test
+ * run beside the user's) each get their own.
+ */
+export function hostSocketAddress(home: string, platform: NodeJS.Platform = process.platform): { path: string; dockerHost: string } {
+  if (platform === 'win32') {
+    // Windows paths are case-insensitive: C:\Users\A and c:\users\a are one home.
+    const name = `berth_engine-${createHash('sha256').update(home.toLowerCase()).digest('hex').slice(0, 8)}`;
+    return { path: `\\\\.\\pipe\\${name}`, dockerHost: `npipe:////./pipe/${name}` };
+  }
+  const path = join(home, 'run', 'docker.sock');
+  return { path, dockerHost: `unix://${path}` };
+}
+
+/** `\\.\pipe\NAME`: a Windows named pipe, which has no file to make, clean up or chmod. */
+export function isNamedPipe(path: string): boolean {
+  return /^\\\\[.?]\\pipe\\/i.test(path);
+}
+
 export interface HostSocketOptions {
-  /** The socket path (its directory is made 0700). */
+  /** The socket path (its directory is made 0700), or a named pipe (hostSocketAddress). */
   path: string;
   link: VmLink;
   /** Gates container starts on the host ports; without it starts go straight through. */
@@ -48,8 +72,12 @@ export class HostDockerSocket {
 
   /** Listens; a stale socket file is replaced, a live one (another engine answering) is refused. */
   static async listen(opts: HostSocketOptions): Promise<HostDockerSocket> {
-    mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
-    await removeStaleSocket(opts.path);
+    // A pipe's name is taken while a server holds it (EADDRINUSE below) and gone with it: nothing stale to remove.
+    const pipe = isNamedPipe(opts.path);
+    if (!pipe) {
+      mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
+      await removeStaleSocket(opts.path);
+    }
     const server = createServer({ allowHalfOpen: true });
     const socket = new HostDockerSocket(opts, server);
     server.on('connection', (c) => socket.#serve(c));
@@ -60,7 +88,7 @@ export class HostDockerSocket {
         resolve();
       });
     });
-    chmodSync(opts.path, 0o600);
+    if (!pipe) chmodSync(opts.path, 0o600);
     return socket;
   }
 

@@ -9,11 +9,10 @@
  * /run/berth/authorized_key`), and forwards guest :22 to host
  * 127.0.0.1:`sshPort`.
  */
-import { join } from 'node:path';
 import { ensureLinkKeys, HostKeyPin } from '../link/keys.js';
 import { VmLink } from '../link/vm-link.js';
 import { ensureDockerContext } from './docker-context.js';
-import { HostDockerSocket } from './host-socket.js';
+import { HostDockerSocket, hostSocketAddress } from './host-socket.js';
 import { PortForwarder } from './port-forwarder.js';
 
 export interface VmHostServicesOptions {
@@ -36,7 +35,7 @@ export interface VmHostServices {
   link: VmLink;
   forwarder: PortForwarder;
   socket: HostDockerSocket;
-  /** `unix://$BERTH_HOME/run/docker.sock`: what to print as DOCKER_HOST. */
+  /** `unix://$BERTH_HOME/run/docker.sock` (a named pipe's `npipe://` on Windows): what to print as DOCKER_HOST. */
   dockerHost: string;
   close(): Promise<void>;
 }
@@ -65,14 +64,15 @@ export async function startVmHostServices(opts: VmHostServicesOptions): Promise<
   const forwarder = new PortForwarder({ link, log });
   forwarder.start();
   let socket: HostDockerSocket;
+  const address = hostSocketAddress(opts.home);
   try {
-    socket = await HostDockerSocket.listen({ path: join(opts.home, 'run', 'docker.sock'), link, forwarder, log });
+    socket = await HostDockerSocket.listen({ path: address.path, link, forwarder, log });
   } catch (err) {
     await forwarder.stop();
     await link.close();
     throw err;
   }
-  const dockerHost = `unix://${socket.path}`;
+  const { dockerHost } = address;
   if (opts.dockerContext !== false) {
     try {
       ensureDockerContext({ host: dockerHost });
