@@ -14,6 +14,7 @@ import { findBundledDir } from './bundled/bundled-images.js';
 import { findInCheckout } from './engine/checkout-path.js';
 import { berthHome, chooseEngine } from './engine/choose-engine.js';
 import { createDashboardService } from './engine/dashboard-service.js';
+import { hostSocketAddress } from './engine/host-socket.js';
 import { findElectron } from './engine/electron-binary.js';
 import { startWebServer } from './web/web-server.js';
 import { ACCELERATOR_CHOICES, loadSettings, parseSettingValue, settingsPath, updateSettings, USER_SETTINGS, type AcceleratorChoice } from './settings/settings.js';
@@ -160,7 +161,7 @@ async function start(args: string[]): Promise<void> {
     const s = result.state;
     if (result.alreadyRunning) console.log(`The Berth VM is already running (${s.accel}, engine ${s.engineVersion}).`);
     else console.log(`Engine ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${s.accel}).`);
-    console.log(`DOCKER_HOST=unix://${result.socket}`);
+    console.log(`DOCKER_HOST=${hostSocketAddress(home).dockerHost}`);
     console.log('The `berth` docker context points there too: `docker context use berth`.');
   } catch (err) {
     if (err instanceof VmError) {

@@ -13,6 +13,7 @@
  * the last console lines.
  */
 import { EngineStateHolder, type EngineTarget } from '../engine/engine-target.js';
+import { hostSocketAddress } from '../engine/host-socket.js';
 import type { EngineState } from '../shared/berth-api.js';
 import { startVm, stopVm, vmStatus, VmError, type StartOptions } from './vm-control.js';
 
@@ -47,7 +48,7 @@ export class VmEngine extends EngineStateHolder implements EngineTarget {
     try {
       const r = await startVm(start);
       const note = r.state.accelNote ? ` ${r.state.accelNote}` : '';
-      this.set(this.#running(r.socket, `The Berth VM is running (${r.state.accel}): DOCKER_HOST=unix://${r.socket}.${note}`));
+      this.set(this.#running(r.socket, `The Berth VM is running (${r.state.accel}): DOCKER_HOST=${hostSocketAddress(this.opts.home).dockerHost}.${note}`));
       this.#watchRunning(r.socket);
     } catch (err) {
       this.set({
@@ -87,7 +88,7 @@ export class VmEngine extends EngineStateHolder implements EngineTarget {
         if (key === last) return;
         last = key;
         if (st.state === 'running') {
-          if (this.state.state !== 'running') this.set(this.#running(socket, `The Berth VM is running again: DOCKER_HOST=unix://${socket}`));
+          if (this.state.state !== 'running') this.set(this.#running(socket, `The Berth VM is running again: DOCKER_HOST=${hostSocketAddress(this.opts.home).dockerHost}`));
         } else {
           this.set({ state: 'error', mode: 'vm', message: `${st.summary} Press Restart to start it again.`, canRestart: true, ...(st.consoleTail?.length ? { logTail: st.consoleTail } : {}) });
         }

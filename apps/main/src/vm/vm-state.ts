@@ -5,7 +5,7 @@
  *   settings.json          settings (settings/settings.ts)
  *   ssh/                   the host key pair and the VM's pinned host key (link/keys.ts)
  *   vm/data.disk           the data disk; vm/console.log the guest console; vm/qmp.sock
- *   run/docker.sock        the host Docker socket (0600)
+ *   run/docker.sock        the host Docker socket (0600; a named pipe on Windows)
  *   run/state.json         the run state below (written only by the daemon)
  *   run/daemon.lock        the daemon's pid: one daemon per home
  *   logs/vm-daemon.log     the daemon's own output
@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { hostSocketAddress } from '../engine/host-socket.js';
 import { readJsonIfExists, writeJsonAtomic } from '../settings/json-file.js';
 
 export interface VmPaths {
@@ -41,7 +42,7 @@ export function vmPaths(home: string): VmPaths {
     runDir,
     stateFile: join(runDir, 'state.json'),
     lockFile: join(runDir, 'daemon.lock'),
-    socket: join(runDir, 'docker.sock'),
+    socket: hostSocketAddress(home).path,
     consoleLog: join(vmDir, 'console.log'),
     qmpSocket: join(vmDir, 'qmp.sock'),
     daemonLog: join(home, 'logs', 'vm-daemon.log'),
