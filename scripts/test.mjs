@@ -39,6 +39,9 @@ function findTests(dir, ends = ['.test.ts', '.test.mjs']) {
   return out.sort();
 }
 
+/** The component suite takes about a minute; ten is a run that hangs (Chromium not answering on a loaded machine). */
+const VITEST_LIMIT_MIN = Number(process.env.BERTH_COMPONENT_LIMIT_MIN ?? 10);
+
 /** `vitest run` with its usual output on stdout and a JSON report (the counts) in `countFile`. */
 function vitestArgs(config, countFile, files) {
   return [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${countFile}`, ...files.map((f) => relative(root, f))];
@@ -86,7 +89,15 @@ for (const name of chosen) {
       ],
       { cwd: root, stdio: 'inherit', env: { ...process.env, BERTH_REPO: root } },
     );
-    child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
+    // A browser that never answers must not hold `npm test` forever: a stuck run counts as failed.
+    const limit = suite.vitest && setTimeout(() => {
+      console.log(`# suite ${name}: no result after ${VITEST_LIMIT_MIN} minutes; stopped`);
+      child.kill('SIGKILL');
+    }, VITEST_LIMIT_MIN * 60_000);
+    child.on('exit', (c, sig) => {
+      clearTimeout(limit);
+      resolve(c ?? (sig ? 128 : 1));
+    });
   });
   let counts;
   try {

@@ -23,14 +23,20 @@ function engine() {
   return { bridge, changes };
 }
 
+/** Opens the page, waits for the saved value in the field, types `value` and saves. */
+async function saveField(label: RegExp, shown: string, value: string) {
+  const { bridge, changes } = engine();
+  renderWithEngine(<SettingsPage />, { bridge });
+  const field = (await screen.findByLabelText(label)) as HTMLInputElement;
+  await waitFor(() => expect(field.value).toBe(shown));
+  await userEvent.fill(field, value);
+  await userEvent.click(screen.getByRole('button', { name: 'Save' }));
+  return { field, changes };
+}
+
 describe('SettingsPage', () => {
   test('the form leaves validation to main (noValidate): an out-of-range value comes back refused by name; a valid change sends only what changed', async () => {
-    const { bridge, changes } = engine();
-    renderWithEngine(<SettingsPage />, { bridge });
-    const cpus = (await screen.findByLabelText(/^CPUs/)) as HTMLInputElement;
-    await waitFor(() => expect(cpus.value).toBe('2'));
-    await userEvent.fill(cpus, '0');
-    await userEvent.click(screen.getByRole('button', { name: 'Save' }));
+    const { field: cpus, changes } = await saveField(/^CPUs/, '2', '0');
     expect((await screen.findByRole('alert')).textContent).toContain('cpus: at least 1');
     expect(changes).toEqual([]);
     expect(screen.queryByTestId('restart-needed')).toBeNull();
@@ -42,12 +48,7 @@ describe('SettingsPage', () => {
   });
 
   test('main’s refusal names the field; a relative share path is refused on the page', async () => {
-    const { bridge, changes } = engine();
-    renderWithEngine(<SettingsPage />, { bridge });
-    const memory = (await screen.findByLabelText(/^Memory/)) as HTMLInputElement;
-    await waitFor(() => expect(memory.value).toBe('2048'));
-    await userEvent.fill(memory, '131072');
-    await userEvent.click(screen.getByRole('button', { name: 'Save' }));
+    const { changes } = await saveField(/^Memory/, '2048', '131072');
     expect((await screen.findByRole('alert')).textContent).toContain('memoryMiB: at most 65536 (64 GiB)');
     expect(changes).toEqual([]);
 
