@@ -4,11 +4,15 @@
 // out/initramfs.cpio.gz (stage 1 only: busybox and the modules that mount
 // the root) and out/manifest.json (what went in, with versions and hashes).
 //
-//   node resources/vm/build.mjs [--agent DIR] [--out DIR] [--cache DIR]
+//   node resources/vm/build.mjs [--arch amd64|arm64] [--agent DIR] [--out DIR] [--cache DIR]
 //
 // Everything comes from Debian packages (`apt-get download`, cached in
 // cache/), except node, which is the build machine's own: the agent's native
 // addon is compiled against it, so the guest must run that very binary.
+// --arch arm64 builds the image for Apple silicon (and arm64 Linux) into
+// out-arm64/ instead: arm64 packages (dpkg --add-architecture arm64), node's
+// official arm64 build of the same version from npm, the addon
+// cross-compiled; lib/arch.mjs holds what differs.
 // Same inputs give the same bytes: entries are sorted, owners are 0:0, every
 // mtime is SOURCE_DATE_EPOCH (default 0), gzip writes no name or time, and
 // the EROFS image has a fixed UUID (lib/erofs.mjs).
@@ -26,15 +30,17 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { candidates, depends, fetchPackage, libraryClosure } from './lib/apt.mjs';
+import { guestArch, isNative } from './lib/arch.mjs';
 import { makeCpio, gzipReproducible } from './lib/cpio.mjs';
 import { makeErofs, stageTree } from './lib/erofs.mjs';
 import { depmod, resolveModules } from './lib/kernel-modules.mjs';
+import { crossCompileAddon, crossStrip, fetchNode, foreignSharedLibs } from './lib/foreign.mjs';
 import { sharedLibs } from './lib/shared-libs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '../..');
 
-/** Modules the engine and the init need; their dependencies come along. */
+/** Modules the engine and the init need (and the architecture's own, lib/arch.mjs); their dependencies come along. */
 const MODULES = [
   // devices QEMU gives the guest
   'virtio_pci', 'virtio_net', 'virtio_blk', 'virtio_console', 'virtio_rng',
@@ -44,7 +50,7 @@ const MODULES = [
   // the ACPI power button, so `system_powerdown` reaches acpid
   'button', 'evdev',
   // the data disk (ext4 checksums use crc32c, which ext4 asks for by name)
-  'crc32c_generic', 'crc32c_intel', 'ext4',
+  'crc32c_generic', 'ext4',
   // containers: rootfs, networks, NAT and port publishing
   'overlay', 'veth', 'bridge', 'br_netfilter', 'tun',
   'nf_tables', 'nft_compat', 'nft_chain_nat', 'nft_nat', 'nft_masq', 'nft_ct', 'nft_fib_inet', 'nft_fib_ipv4',
@@ -59,7 +65,7 @@ const MODULES = [
  */
 const STAGE1_MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'erofs', 'overlay'];
 
-/** Library packages the build machine's C runtime provides (node needs its own). */
+/** Library packages the build machine's C runtime provides (node needs its own). Not for a foreign architecture. */
 const HOST_PROVIDED = new Set(['libc6', 'libgcc-s1', 'libstdc++6', 'libcrypt1']);
 
 function fail(msg) {
@@ -105,14 +111,26 @@ function multiarchDirs(root) {
   return out;
 }
 
+function tryStrip(from, to) {
+  try {
+    execFileSync('strip', ['-o', to, from], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function main() {
   const { values: opts } = parseArgs({
-    options: { agent: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' } },
+    options: { arch: { type: 'string' }, agent: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' } },
   });
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     fail(`the guest image is built on x86_64 Linux (Debian or Ubuntu); this is ${process.platform}/${process.arch}`);
   }
-  const outDir = opts.out ?? join(here, 'out');
+  const arch = guestArch(opts.arch);
+  // apt's package qualifier: none for the build machine's own architecture
+  const foreign = isNative(arch) ? undefined : arch.debian;
+  const outDir = opts.out ?? join(here, arch.outDir);
   const cacheDir = opts.cache ?? join(here, 'cache');
   const epochText = process.env.SOURCE_DATE_EPOCH ?? '0';
   const epoch = Number(epochText);
@@ -121,14 +139,16 @@ function main() {
   const started = Date.now();
 
   // --- packages
-  console.log('build-vm: fetching packages');
+  console.log(`build-vm: fetching ${arch.debian} packages`);
   const kernelPkgName = process.env.BERTH_VM_KERNEL_PACKAGE
-    ?? depends(['linux-image-amd64']).get('linux-image-amd64')?.find((d) => d.startsWith('linux-image-'));
-  if (!kernelPkgName) fail('cannot tell which kernel linux-image-amd64 stands for; set BERTH_VM_KERNEL_PACKAGE');
+    ?? depends([arch.kernelPackage], foreign).get(arch.kernelPackage)?.find((d) => d.startsWith('linux-image-'));
+  if (!kernelPkgName) fail(`cannot tell which kernel ${arch.kernelPackage} stands for; set BERTH_VM_KERNEL_PACKAGE`);
   const tools = ['e2fsprogs', 'iproute2', 'iptables'];
-  const libNames = libraryClosure(tools, HOST_PROVIDED);
-  const wanted = candidates([kernelPkgName, 'busybox-static', ...tools, ...libNames]);
-  const fetch = (n) => fetchPackage(/** @type {any} */ (wanted.get(n)), cacheDir);
+  // a foreign node takes its C runtime from packages too
+  const nodeLibs = foreign ? ['libc6', 'libgcc-s1', 'libstdc++6'] : [];
+  const libNames = [...new Set([...libraryClosure(tools, foreign ? new Set() : HOST_PROVIDED, foreign), ...nodeLibs])].sort();
+  const wanted = candidates([kernelPkgName, 'busybox-static', ...tools, ...libNames], foreign);
+  const fetch = (n) => fetchPackage(/** @type {any} */ (wanted.get(n)), cacheDir, foreign);
   const kernel = fetch(kernelPkgName);
   const busybox = fetch('busybox-static');
   const toolPkgs = Object.fromEntries(tools.map((t) => [t, fetch(t)]));
@@ -176,22 +196,23 @@ function main() {
   // busybox: the shell, init, mount, ip, insmod, acpid and the rest
   const bbPath = pkgPath(busybox.root, 'bin/busybox');
   addFrom('bin/busybox', join(busybox.root, bbPath));
-  const applets = execFileSync(join(busybox.root, bbPath), ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  // (a foreign static busybox runs under QEMU's user-mode emulator)
+  const listApplets = arch.userEmulator ? [arch.userEmulator, [join(busybox.root, bbPath), '--list-full']] : [join(busybox.root, bbPath), ['--list-full']];
+  const applets = execFileSync(listApplets[0], listApplets[1], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
-  // node: the build machine's, stripped of debug symbols when strip is there
-  const nodeBin = '/usr/bin/node';
+  // node: the build machine's (or its official build for a foreign
+  // architecture), stripped of debug symbols when strip is there
+  const foreignNode = foreign ? fetchNode(arch, process.version, cacheDir) : null;
+  const nodeBin = foreignNode?.bin ?? '/usr/bin/node';
   let nodeSource = nodeBin;
   const work = mkdtempSync(join(tmpdir(), 'berth-vm-build-'));
   try {
-    try {
-      execFileSync('strip', ['-o', join(work, 'node'), nodeBin], { stdio: 'ignore' });
-      nodeSource = join(work, 'node');
-    } catch {
-      console.log('build-vm: strip not found; copying node with its symbols');
-    }
+    const stripped = join(work, 'node');
+    if (foreign ? crossStrip(arch, nodeBin, stripped) : tryStrip(nodeBin, stripped)) nodeSource = stripped;
+    else console.log('build-vm: strip not found; copying node with its symbols');
     addFile('usr/bin/node', readFileSync(nodeSource), true);
     elfs.push(nodeBin);
-    const nodeVersion = execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
+    const nodeVersion = foreign ? process.version : execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
 
     // mke2fs with its config (it holds the ext4 feature defaults)
     const e2 = toolPkgs.e2fsprogs.root;
@@ -226,7 +247,8 @@ function main() {
 
     const usedLibPkgs = new Set();
     const hostLibs = new Set();
-    for (const lib of sharedLibs(elfs, libDirs)) {
+    const libs = foreign ? foreignSharedLibs(elfs, libDirs, libPkgs.map((p) => p.root)) : sharedLibs(elfs, libDirs);
+    for (const lib of libs) {
       const pkg = libPkgs.find((p) => lib.startsWith(p.root + '/'));
       if (pkg) usedLibPkgs.add(pkg);
       const guestPath = pkg ? relative(pkg.root, lib) : lib.slice(1);
@@ -245,7 +267,7 @@ function main() {
     const release = readdirSync(join(kernel.root, 'lib/modules'))[0];
     if (!release) fail(`no lib/modules in ${kernel.deb}`);
     const vmlinuz = readFileSync(join(kernel.root, 'boot', `vmlinuz-${release}`));
-    const { order, builtin } = resolveModules(kernel.root, release, MODULES);
+    const { order, builtin } = resolveModules(kernel.root, release, [...MODULES, ...arch.modules]);
     const modRoot = join(work, 'modroot');
     const modDir = join(modRoot, 'lib/modules', release);
     for (const m of order) {
@@ -263,9 +285,14 @@ function main() {
     }
     addFile('etc/berth/modules', Buffer.from(order.join('\n') + '\n'), false);
 
-    // the agent
+    // the agent (its bundle is plain JS; the addon is built for the guest's architecture)
     addFile('opt/berth/main.js', readFileSync(agent.main), false);
-    if (agent.native) addFile('opt/berth/berth_native.node', readFileSync(agent.native), false);
+    let nativeAddon = agent.native;
+    if (nativeAddon && foreign && foreignNode) {
+      nativeAddon = join(work, 'berth_native.node');
+      crossCompileAddon(arch, repo, foreignNode.include, nativeAddon);
+    }
+    if (nativeAddon) addFile('opt/berth/berth_native.node', readFileSync(nativeAddon), false);
 
     // init and configuration (stage 1, guest/init, is in the initramfs below)
     const guest = (n) => readFileSync(join(here, 'guest', n));
@@ -311,17 +338,18 @@ function main() {
     const rootImage = readFileSync(rootImagePath);
     const rootBytes = [...entries.values()].reduce((n, e) => n + (e.type === 'file' ? e.data.length : 0), 0);
     const manifest = {
+      arch: arch.debian,
       kernel: { package: kernel.name, version: kernel.version, release },
       // the library packages a file was taken from (more were looked at)
       packages: [kernel, busybox, ...Object.values(toolPkgs), ...usedLibPkgs]
         .map((p) => ({ name: p.name, version: p.version }))
         .sort((a, b) => a.name.localeCompare(b.name)),
-      node: { version: nodeVersion, source: nodeBin, sha256: sha256(readFileSync(nodeBin)) },
+      node: { version: nodeVersion, source: foreignNode ? `npm:${foreignNode.package}` : nodeBin, sha256: sha256(readFileSync(nodeBin)) },
       // libraries taken from the build machine rather than a package (the C runtime node was linked against)
       hostLibraries: [...entries.keys()].filter((p) => hostLibs.has(p)).sort(),
       agent: {
         'main.js': sha256(readFileSync(agent.main)),
-        'berth_native.node': agent.native ? sha256(readFileSync(agent.native)) : null,
+        'berth_native.node': nativeAddon ? sha256(readFileSync(nativeAddon)) : null,
       },
       modules: order.map((m) => m.replace(/^.*\//, '').replace(/\.ko$/, '')),
       builtinModules: builtin,
@@ -344,7 +372,7 @@ function main() {
 
     const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
     const shown = (p) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
-    console.log(`build-vm: kernel ${release} (${kernel.name} ${kernel.version}), node ${nodeVersion}, ${order.length} modules`);
+    console.log(`build-vm: ${arch.debian}, kernel ${release} (${kernel.name} ${kernel.version}), node ${nodeVersion}, ${order.length} modules`);
     console.log(`build-vm: ${shown(join(outDir, 'vmlinuz'))}  ${mib(vmlinuz.length)}`);
     console.log(`build-vm: ${shown(join(outDir, 'initramfs.cpio.gz'))}  ${mib(initramfs.length)} (${mib(cpio.length)} unpacked, ${initEntries.length} entries)`);
     console.log(`build-vm: ${shown(join(outDir, 'root.erofs'))}  ${mib(rootImage.length)} (${mib(rootBytes)} of files, ${entries.size} entries)`);
