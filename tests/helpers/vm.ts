@@ -36,8 +36,10 @@ export interface TestVm {
  * Builds the guest image and runs `berth start`. `distMarker` is a string the
  * bundled agent must contain (a feature the suite needs), so a stale dist
  * fails here with what to do rather than later with a confusing error.
+ * `arch` builds and boots that guest (`build.mjs --arch`, `berth start --arch`)
+ * instead of the host's; the image is in `${work}/image` either way.
  */
-export async function startTestVm(prefix: string, distMarker: string): Promise<TestVm> {
+export async function startTestVm(prefix: string, distMarker: string, opts: { arch?: 'arm64' | 'amd64' } = {}): Promise<TestVm> {
   const main = path.join(agentDist, 'main.js');
   assert.ok(
     fs.existsSync(main) && fs.readFileSync(main, 'utf8').includes(distMarker),
@@ -46,7 +48,8 @@ export async function startTestVm(prefix: string, distMarker: string): Promise<T
   const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const home = path.join(work, 'berth-home');
   const out = path.join(work, 'image');
-  await promisify(execFile)(process.execPath, [path.join(repo, 'resources/vm/build.mjs'), '--out', out, '--agent', agentDist], { cwd: repo, maxBuffer: 16 << 20 });
+  const archArgs = opts.arch ? ['--arch', opts.arch] : [];
+  await promisify(execFile)(process.execPath, [path.join(repo, 'resources/vm/build.mjs'), '--out', out, '--agent', agentDist, ...archArgs], { cwd: repo, maxBuffer: 16 << 20 });
   const env = { BERTH_HOME: home, HOME: path.join(work, 'home'), DOCKER_CONFIG: path.join(work, 'docker-config'), BERTH_VM_IMAGE: out };
   fs.mkdirSync(env.HOME);
   const berth = (args: string[], timeoutMs = 300_000) => runCommand(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repo, env, timeoutMs });
@@ -61,7 +64,7 @@ export async function startTestVm(prefix: string, distMarker: string): Promise<T
       fs.rmSync(work, { recursive: true, force: true });
     },
   };
-  const start = await berth(['start']);
+  const start = await berth(['start', ...archArgs], 900_000);
   if (start.code !== 0) {
     await vm.dispose();
     assert.fail(`berth start exited ${start.code}\nstdout: ${start.stdout}\nstderr: ${start.stderr}`);

@@ -1,7 +1,7 @@
 /**
  * berth: the headless entry point and the composition root of web mode.
  *
- *   berth start [--accel A] [--cpus N] [--memory MiB] [--disk GiB]
+ *   berth start [--accel A] [--cpus N] [--memory MiB] [--disk GiB] [--arch A]
  *   berth stop | status [--json] | shell [-- CMD...] | settings [KEY VALUE]
  *   berth web [--engine native|vm] [--engine-socket PATH] [--port N] [--no-open]
  *   berth dashboard [same flags]   the Electron app if it can run, else web mode
@@ -18,6 +18,7 @@ import { hostSocketAddress } from './engine/host-socket.js';
 import { findElectron } from './engine/electron-binary.js';
 import { startWebServer } from './web/web-server.js';
 import { ACCELERATOR_CHOICES, loadSettings, parseSettingValue, settingsPath, updateSettings, USER_SETTINGS, type AcceleratorChoice } from './settings/settings.js';
+import { parseVmArch } from './vm/arch.js';
 import { runVmDaemon, type VmOverrides } from './vm/vm-daemon.js';
 import { startVm, stopVm, vmShell, vmStatus, VmError } from './vm/vm-control.js';
 
@@ -37,6 +38,8 @@ Options (start; for this start only: \`berth settings\` changes them for good):
   --cpus N              virtual CPUs
   --memory MiB          guest memory
   --disk GiB            data disk size when it is first made
+  --arch arm64|amd64    the guest's architecture (default the host's; another one
+                        runs under TCG, slowly: for trying the other image)
 
 Options (web, dashboard):
   --engine vm|native    the engine: the Berth VM (default; started if needed), or the
@@ -120,7 +123,7 @@ function openBrowser(url: string): void {
 function parseStartFlags(args: string[]): VmOverrides {
   const { values } = parseArgs({
     args,
-    options: { accel: { type: 'string' }, cpus: { type: 'string' }, memory: { type: 'string' }, disk: { type: 'string' } },
+    options: { accel: { type: 'string' }, cpus: { type: 'string' }, memory: { type: 'string' }, disk: { type: 'string' }, arch: { type: 'string' } },
     strict: true,
   });
   const out: VmOverrides = {};
@@ -131,6 +134,7 @@ function parseStartFlags(args: string[]): VmOverrides {
   if (values.cpus !== undefined) out.cpus = parseSettingValue('cpus', values.cpus).cpus!;
   if (values.memory !== undefined) out.memoryMiB = parseSettingValue('memoryMiB', values.memory).memoryMiB!;
   if (values.disk !== undefined) out.diskGiB = parseSettingValue('diskGiB', values.disk).diskGiB!;
+  if (values.arch !== undefined) out.arch = parseVmArch(values.arch);
   return out;
 }
 

@@ -53,7 +53,7 @@ export interface BuildResult {
   manifestPath: string;
 }
 
-const OCI_ARCH: Record<string, { architecture: ElfArch; variant?: string }> = {
+export const OCI_ARCH: Record<string, { architecture: ElfArch; variant?: string }> = {
   amd64: { architecture: 'amd64' },
   arm64: { architecture: 'arm64', variant: 'v8' },
 };
@@ -140,7 +140,8 @@ async function gettingStarted(busybox: Busybox, arch: { architecture: string; va
   };
 }
 
-async function helloWorld(arch: { architecture: ElfArch; variant?: string }, version: string, created: Date): Promise<ImageSpec> {
+/** The hello-world image for an architecture (also what tests/vm/arm64-vm.test.ts runs in the arm64 guest). */
+export async function helloWorld(arch: { architecture: ElfArch; variant?: string }, version: string, created: Date): Promise<ImageSpec> {
   const message = readFileSync(join(IMAGES_DIR, 'hello-world', 'message.txt'), 'utf8');
   return {
     ...arch,

@@ -23,26 +23,26 @@ function values(args: string[], flag: string): string[] {
   return args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
 }
 
-const combos: Array<[HostOs, VmArch, Accelerator, string, string]> = [
-  // os, arch, accel, expected -accel, expected -cpu
-  ['linux', 'x86_64', 'kvm', 'kvm', 'host'],
-  ['linux', 'x86_64', 'tcg', 'tcg,thread=multi', 'max'],
-  ['linux', 'arm64', 'kvm', 'kvm', 'host'],
-  ['linux', 'arm64', 'tcg', 'tcg,thread=multi', 'max'],
-  ['darwin', 'arm64', 'hvf', 'hvf', 'host'],
-  ['darwin', 'x86_64', 'hvf', 'hvf', 'host'],
-  ['darwin', 'arm64', 'tcg', 'tcg,thread=multi', 'max'],
-  ['win32', 'x86_64', 'whpx', 'whpx,kernel-irqchip=off', 'qemu64'],
-  ['win32', 'x86_64', 'tcg', 'tcg,thread=multi', 'max'],
+const combos: Array<[HostOs, VmArch, Accelerator, string, string, string]> = [
+  // os, arch, accel, expected -accel, expected -cpu, expected -machine
+  ['linux', 'x86_64', 'kvm', 'kvm', 'host', 'q35'],
+  ['linux', 'x86_64', 'tcg', 'tcg,thread=multi', 'max', 'q35'],
+  ['linux', 'arm64', 'kvm', 'kvm', 'host', 'virt,gic-version=host'],
+  ['linux', 'arm64', 'tcg', 'tcg,thread=multi', 'max,pauth-impdef=on', 'virt,gic-version=3'],
+  ['darwin', 'arm64', 'hvf', 'hvf', 'host', 'virt,gic-version=3'],
+  ['darwin', 'x86_64', 'hvf', 'hvf', 'host', 'q35'],
+  ['darwin', 'arm64', 'tcg', 'tcg,thread=multi', 'max,pauth-impdef=on', 'virt,gic-version=3'],
+  ['win32', 'x86_64', 'whpx', 'whpx,kernel-irqchip=off', 'qemu64', 'q35'],
+  ['win32', 'x86_64', 'tcg', 'tcg,thread=multi', 'max', 'q35'],
 ];
 
 describe('buildQemuArgs', () => {
-  for (const [os, arch, accel, accelArg, cpu] of combos) {
+  for (const [os, arch, accel, accelArg, cpu, machine] of combos) {
     it(`${os} ${arch} ${accel}`, () => {
       const args = buildQemuArgs(config(os, arch, accel));
       assert.deepEqual(values(args, '-accel'), [accelArg]);
       assert.deepEqual(values(args, '-cpu'), [cpu]);
-      assert.deepEqual(values(args, '-machine'), [arch === 'x86_64' ? 'q35' : 'virt']);
+      assert.deepEqual(values(args, '-machine'), [machine]);
       assert.deepEqual(values(args, '-smp'), ['2']);
       assert.deepEqual(values(args, '-m'), ['2048']);
       assert.deepEqual(values(args, '-kernel'), ['/res/vmlinuz']);
@@ -69,6 +69,16 @@ describe('buildQemuArgs', () => {
   it('escapes commas in the root image path', () => {
     const args = buildQemuArgs(config('linux', 'x86_64', 'kvm', { rootDisk: '/Apps/a,b/root.erofs' }));
     assert.equal(values(args, '-drive')[1], 'if=none,id=root,file=/Apps/a,,b/root.erofs,format=raw,readonly=on');
+  });
+
+  it('gives an arm64 guest PCI virtio devices (the virt machine has a PCIe host) and the PL011 console', () => {
+    const args = buildQemuArgs(config('darwin', 'arm64', 'hvf', { share: { hostPath: '/Users/ann', guestPath: '/Users/ann' } }));
+    const devices = values(args, '-device');
+    assert.ok(devices.length >= 5 && devices.every((d) => /^virtio-[a-z0-9]+-pci(,|$)/.test(d)), devices.join(' '));
+    assert.ok(devices.includes('virtio-9p-pci,fsdev=home,mount_tag=berthhome') && devices.includes('virtio-net-pci,netdev=net0'));
+    assert.equal(values(args, '-append')[0]!.split(' ')[0], 'console=ttyAMA0');
+    // no firmware: the kernel Image boots directly with a device tree
+    assert.ok(!args.includes('-bios') && !args.includes('-pflash'));
   });
 
   it('refuses an accelerator the host OS does not have', () => {

@@ -1,10 +1,11 @@
 // The QEMU command line for the Berth VM, per host OS, architecture and
 // accelerator. Pure: no file system, no process; qemu-vm.ts runs it.
 import path from 'node:path';
+import { VM_ARCHES, type VmArch } from './arch.js';
+
+export type { VmArch } from './arch.js';
 
 export type HostOs = 'linux' | 'darwin' | 'win32';
-/** The guest's architecture; always the host's (no cross-architecture VMs). */
-export type VmArch = 'x86_64' | 'arm64';
 export type Accelerator = 'kvm' | 'hvf' | 'whpx' | 'tcg';
 
 /** Where QEMU's control socket (QMP) listens. Windows builds of QEMU take a loopback TCP port. */
@@ -43,7 +44,7 @@ export const SHARE_TAG = 'berthhome';
 export const EXTRA_SHARE_TAG = 'berthshare';
 
 export function qemuBinary(arch: VmArch): string {
-  return arch === 'x86_64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
+  return VM_ARCHES[arch].qemuBinary;
 }
 
 /** QEMU splits option values at ',' and reads ',,' as a literal comma. */
@@ -80,14 +81,14 @@ function accelArgs(cfg: QemuConfig): string[] {
       // WHPX cannot run QEMU's in-kernel interrupt controller on most Windows builds.
       return ['-accel', 'whpx,kernel-irqchip=off', '-cpu', cfg.arch === 'x86_64' ? 'qemu64' : 'max'];
     case 'tcg':
-      return ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+      return ['-accel', 'tcg,thread=multi', '-cpu', VM_ARCHES[cfg.arch].tcgCpu];
   }
 }
 
 /** The kernel command line; values init reads are base64 so spaces and '=' survive. */
 export function kernelCmdline(cfg: Pick<QemuConfig, 'arch' | 'share' | 'extraShares' | 'authorizedKey'>): string {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-  const parts = [cfg.arch === 'x86_64' ? 'console=ttyS0' : 'console=ttyAMA0', 'panic=-1'];
+  const parts = [`console=${VM_ARCHES[cfg.arch].console}`, 'panic=-1'];
   if (cfg.share) parts.push(`berth.home=${b64(cfg.share.guestPath)}`);
   // One guest path a line, in tag order (settings.ts refuses paths holding a line break).
   if (cfg.extraShares?.length) parts.push(`berth.shares=${b64(cfg.extraShares.map((s) => s.guestPath).join('\n'))}`);
@@ -101,10 +102,9 @@ export function buildQemuArgs(cfg: QemuConfig): string[] {
   if (!Number.isInteger(cfg.memoryMiB) || cfg.memoryMiB < 256) throw new Error(`memory must be at least 256 MiB, not ${cfg.memoryMiB}`);
   if (!Number.isInteger(cfg.sshPort) || cfg.sshPort < 1 || cfg.sshPort > 65535) throw new Error(`SSH port ${cfg.sshPort} is not a TCP port`);
   const e = escapeOptionValue;
-  const machine = cfg.arch === 'x86_64' ? 'q35' : 'virt';
   const args = [
     '-name', 'berth',
-    '-machine', machine,
+    '-machine', VM_ARCHES[cfg.arch].machine(cfg.accel),
     ...accelArgs(cfg),
     '-smp', String(cfg.cpus),
     '-m', String(cfg.memoryMiB),

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { hostOs } from './accel.js';
+import { hostVmArch } from './arch.js';
 import { ConsoleLog } from './console-log.js';
 import { ensureDataDisk, type DiskFormat } from './data-disk.js';
 import { qmpCommand } from './qmp.js';
@@ -205,7 +206,7 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
   private async launch(accel: Accelerator, disk: { path: string; format: DiskFormat }): Promise<Attempt> {
     const o = this.opts;
     const os = o.os ?? hostOs();
-    const arch = o.arch ?? (process.arch === 'arm64' ? 'arm64' : 'x86_64');
+    const arch = o.arch ?? hostVmArch();
     if ('unix' in this.qmp) fs.rmSync(this.qmp.unix, { force: true });
     fs.rmSync(this.consoleLogPath, { force: true });
     const args = buildQemuArgs({

@@ -48,6 +48,7 @@ function overrideArgs(o: VmOverrides = {}): string[] {
   if (o.cpus) args.push('--cpus', String(o.cpus));
   if (o.memoryMiB) args.push('--memory', String(o.memoryMiB));
   if (o.diskGiB) args.push('--disk', String(o.diskGiB));
+  if (o.arch) args.push('--arch', o.arch);
   return args;
 }
 

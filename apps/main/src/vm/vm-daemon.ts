@@ -20,6 +20,7 @@ import { ensureLinkKeys } from '../link/keys.js';
 import { linkJson } from '../link/link-http.js';
 import { bootShares, planAccelerator, loadSettings, updateSettings, type AcceleratorChoice, type Settings } from '../settings/settings.js';
 import { hostOs } from './accel.js';
+import { hostVmArch, VM_ARCHES, type VmArch } from './arch.js';
 import { qmpCommand } from './qmp.js';
 import { QemuVm, VmStartError, type VmExit } from './qemu-vm.js';
 import { isOurQemu, lockHolder, pidAlive, readRunState, vmPaths, writeRunState, type VmPaths, type VmRunState } from './vm-state.js';
@@ -29,11 +30,13 @@ export interface VmOverrides {
   cpus?: number;
   memoryMiB?: number;
   diskGiB?: number;
+  /** The guest's architecture; default the host's. Another one runs under TCG (slow: for testing the image). */
+  arch?: VmArch;
 }
 
-/** resources/vm/out of this checkout, or $BERTH_VM_IMAGE (a directory with vmlinuz, initramfs.cpio.gz and root.erofs). */
-export function findVmImage(env: NodeJS.ProcessEnv = process.env): { kernel: string; initrd: string; rootDisk: string } | undefined {
-  const dir = env.BERTH_VM_IMAGE || findInCheckout(join('resources', 'vm', 'out', 'vmlinuz'))?.replace(/[/\\]vmlinuz$/, '');
+/** resources/vm/out (out-arm64 for arm64) of this checkout, or $BERTH_VM_IMAGE (a directory with vmlinuz, initramfs.cpio.gz and root.erofs). */
+export function findVmImage(env: NodeJS.ProcessEnv = process.env, arch: VmArch = hostVmArch()): { kernel: string; initrd: string; rootDisk: string } | undefined {
+  const dir = env.BERTH_VM_IMAGE || findInCheckout(join('resources', 'vm', VM_ARCHES[arch].imageDir, 'vmlinuz'))?.replace(/[/\\]vmlinuz$/, '');
   return dir ? { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initramfs.cpio.gz'), rootDisk: join(dir, 'root.erofs') } : undefined;
 }
 
@@ -124,9 +127,16 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       ...(overrides.diskGiB ? { diskGiB: overrides.diskGiB } : {}),
     };
     const os = hostOs();
-    const plan = planAccelerator(overrides.accel ?? settings.accelerator, settings.acceleratorFallback, os);
-    const image = findVmImage();
-    if (!image) return await fail('The VM image is not built: run `npm run build:vm` (it makes resources/vm/out), or set BERTH_VM_IMAGE.', []);
+    const arch = overrides.arch ?? hostVmArch();
+    // a hypervisor runs its own architecture only
+    const plan = arch === hostVmArch()
+      ? planAccelerator(overrides.accel ?? settings.accelerator, settings.acceleratorFallback, os)
+      : { accel: 'tcg' as const, note: `an ${arch} guest on an ${hostVmArch()} host runs under TCG (software emulation), which is slow` };
+    const image = findVmImage(process.env, arch);
+    if (!image) {
+      const { buildArch, imageDir } = VM_ARCHES[arch];
+      return await fail(`The ${arch} VM image is not built: run \`npm run build:vm -- --arch ${buildArch}\` (it makes resources/vm/${imageDir}), or set BERTH_VM_IMAGE.`, []);
+    }
     const keys = ensureLinkKeys(home);
     // The console log and the QMP socket (which can power the VM off) are the user's alone.
     mkdirSync(paths.vmDir, { recursive: true, mode: 0o700 });
@@ -145,6 +155,7 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       stateDir: paths.vmDir,
       ...image,
       accel: plan.accel,
+      arch,
       cpus: settings.cpus,
       memoryMiB: settings.memoryMiB,
       diskSizeGiB: settings.diskGiB,
