@@ -32,6 +32,7 @@ describe('berth end to end (VM)', { timeout: 900_000 }, () => {
   let work: string;
   let home: string;
   let share: string;
+  let projects: string;
   let env: Record<string, string>;
   let registry: TestRegistry;
   let docker: DockerCli;
@@ -60,6 +61,10 @@ describe('berth end to end (VM)', { timeout: 900_000 }, () => {
     // The guest image with this checkout's agent (about 10 s).
     await execFileP(process.execPath, [path.join(repo, 'resources/vm/build.mjs'), '--out', out, '--agent', agentDist], { cwd: repo, maxBuffer: 16 << 20 });
     env = { BERTH_HOME: home, HOME: share, DOCKER_CONFIG: path.join(work, 'docker-config'), BERTH_VM_IMAGE: out };
+    // A second shared folder outside the home (Settings > File sharing), as the user adds one.
+    projects = path.join(work, 'projects');
+    fs.mkdirSync(projects);
+    await berthOk(['settings', 'fileShares', `${share}${path.delimiter}${projects}`]);
     registry = await startRegistry();
     const port = new URL(registry.url).port;
     await pushImage({ url: registry.url }, 'e2e/busybox', '1', await buildBusyboxImage());
@@ -200,6 +205,12 @@ describe('berth end to end (VM)', { timeout: 900_000 }, () => {
     const r = await docker.ok(['run', '--rm', '-v', `${site}:/data`, image, 'sh', '-c', 'cat /data/hello.txt && echo from the container > /data/back.txt']);
     assert.equal(r.stdout, 'hello from the host\n');
     assert.equal(fs.readFileSync(path.join(site, 'back.txt'), 'utf8'), 'from the container\n');
+  });
+
+  it('bind-mounts a folder from a second file share (outside the home) at the same path', async () => {
+    fs.writeFileSync(path.join(projects, 'notes.txt'), 'shared too\n');
+    const r = await docker.ok(['run', '--rm', '-v', `${projects}:/p:ro`, image, 'cat', '/p/notes.txt']);
+    assert.equal(r.stdout, 'shared too\n');
   });
 
   it('berth shell runs commands in the guest and passes their exit status', async () => {
