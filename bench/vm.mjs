@@ -49,6 +49,16 @@ const berth = (...args) => sh(process.execPath, ['--import', 'tsx', join(repo, '
 const socket = join(home, 'run/docker.sock');
 const vmDocker = new DockerCli(socket);
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+/** The resident part of QEMU's guest RAM mapping (the one anonymous mapping of memoryMiB), from smaps. */
+function guestRamRssMiB(pid, memoryMiB) {
+  let size = 0;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range) size = Number((BigInt(`0x${range[2]}`) - BigInt(`0x${range[1]}`)) >> 20n);
+    else if (size === memoryMiB && line.startsWith('Rss:')) return Number(line.split(/\s+/)[1]) / 1024;
+  }
+  return NaN;
+}
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -104,9 +114,12 @@ try {
 
   await new Promise((r) => setTimeout(r, Number(opts.idle) * 1000));
   const run = JSON.parse((await berth('status', '--json')).stdout).run;
-  // used = MemTotal - MemAvailable; Shmem is tmpfs (a root kept in RAM would show there), Cached the page cache
-  const guest = (await berth('shell', '--', "awk '/^MemTotal/{t=$2}/^MemAvailable/{a=$2}/^Shmem:/{s=$2}/^Cached/{c=$2}END{printf \"%d MiB (tmpfs %d MiB, page cache %d MiB)\", (t-a)/1024, s/1024, c/1024}' /proc/meminfo")).stdout.trim();
-  console.log(`idle after ${opts.idle} s: QEMU RSS ${rssMiB(run.qemuPid).toFixed(0)} MiB, guest used ${guest}, host daemon RSS ${rssMiB(run.daemonPid).toFixed(0)} MiB`);
+  // As free(1) counts: used = MemTotal - MemFree - Buffers - Cached - SReclaimable (page cache and
+  // reclaimable slab are given back on demand). MemTotal - MemAvailable is shown too: it also holds the
+  // kernel's free-page watermarks, which grow with the guest's RAM, not with what it runs.
+  const guest = (await berth('shell', '--', "awk '{m[$1]=$2}END{printf \"%d MiB (MemTotal - MemAvailable %d MiB, tmpfs %d MiB, page cache %d MiB)\", (m[\"MemTotal:\"]-m[\"MemFree:\"]-m[\"Buffers:\"]-m[\"Cached:\"]-m[\"SReclaimable:\"])/1024, (m[\"MemTotal:\"]-m[\"MemAvailable:\"])/1024, m[\"Shmem:\"]/1024, m[\"Cached:\"]/1024}' /proc/meminfo")).stdout.trim();
+  const ram = guestRamRssMiB(run.qemuPid, run.memoryMiB);
+  console.log(`idle after ${opts.idle} s: QEMU RSS ${rssMiB(run.qemuPid).toFixed(0)} MiB (guest RAM ${ram.toFixed(0)} MiB of it; the rest is QEMU itself and, under TCG, its translated code), guest used ${guest}, host daemon RSS ${rssMiB(run.daemonPid).toFixed(0)} MiB`);
 
   await pushImage({ url: reg.url }, 'bench/busybox', 'latest', await buildBusyboxImage({}));
   const ref = `${reg.domain}/bench/busybox:latest`;
