@@ -3,8 +3,6 @@ import type { BerthClient } from './client.js';
 
 export type ContainerAction = 'start' | 'stop' | 'restart' | 'pause' | 'unpause' | 'delete';
 
-export const ACTION_LABEL: Record<ContainerAction, string> = { start: 'Start', stop: 'Stop', restart: 'Restart', pause: 'Pause', unpause: 'Resume', delete: 'Delete' };
-
 export async function runContainerAction(client: BerthClient, id: string, action: ContainerAction): Promise<void> {
   const path = `/containers/${encodeURIComponent(id)}`;
   if (action === 'delete') await client.docker('DELETE', `${path}?force=1`);

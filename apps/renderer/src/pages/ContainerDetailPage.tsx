@@ -37,7 +37,7 @@ export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab })
       await runContainerAction(client, id, action);
       if (action === 'delete') window.location.hash = '#/containers';
     } catch (err) {
-      setError(`${t(`detail.action.${action}`)} ${name}: ${messageOf(err)}`);
+      setError(`${t(`action.${action}`)} ${name}: ${messageOf(err)}`);
     } finally {
       setBusy(undefined);
       void qc.invalidateQueries({ queryKey: keys.containers });
@@ -53,7 +53,7 @@ export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab })
             ← {t('page.containers')}
           </a>
           <h1 id="detail-title">
-            {name} {state && <span className={`badge ${state}`}>{busy ? `${t(`detail.action.${busy}`)}…` : state}</span>}
+            {name} {state && <span className={`badge ${state}`}>{busy ? `${t(`action.${busy}`)}…` : state}</span>}
           </h1>
           {c && (
             <p className="subtitle mono">
@@ -65,7 +65,7 @@ export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab })
           <div className="toolbar">
             {actionsFor(state).map((a) => (
               <button key={a} className={`btn${a === 'delete' ? ' danger' : a === 'start' ? ' primary' : ''}`} disabled={!!busy} onClick={() => void act(a)}>
-                {t(`detail.action.${a}`)}
+                {t(`action.${a}`)}
               </button>
             ))}
           </div>
