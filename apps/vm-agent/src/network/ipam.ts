@@ -90,6 +90,23 @@ export class Ipam {
     return pool;
   }
 
+  /**
+   * Gives a network with no addresses handed out another default subnet,
+   * away from `avoid`: its own was taken by someone else after it was picked.
+   * The old pool stays if no other is free.
+   */
+  async repickPool(networkId: string, avoid: Subnet[]): Promise<PoolRecord> {
+    const old = this.mustPool(networkId);
+    if (Object.keys(old.addresses).length) throw conflict(`network ${networkId} has addresses in use: its subnet cannot change`);
+    delete this.state.pools[networkId];
+    try {
+      return await this.requestPool(networkId, { avoid });
+    } catch (err) {
+      this.state.pools[networkId] = old;
+      throw err;
+    }
+  }
+
   async releasePool(networkId: string): Promise<void> {
     if (!this.state.pools[networkId]) return;
     delete this.state.pools[networkId];

@@ -27,8 +27,9 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { conflict, forbidden, invalidParameter, isEngineError, notFound } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { withHostLock } from '../util/host-lock.js';
 import { trace } from '../util/trace.js';
-import { parseSubnet, tryParseIp } from './cidr.js';
+import { overlaps, parseSubnet, tryParseIp } from './cidr.js';
 import {
   buildHostsFile,
   buildResolvConf,
@@ -444,9 +445,11 @@ export class NetworkService {
   /** One veth into network `n`; starts the network's kernel state if it is the first. */
   private async plug(containerId: string, c: ContainerNetworking, n: NetworkRecord, s: EndpointSettingsRequest, pid: number, defaultRoute: boolean, dns: DnsSettings): Promise<void> {
     this.validateEndpoint(n, s);
+    // Up first: a network's first container may move it to another subnet (see up()).
+    const built = await this.up(n);
+    trace(containerId, `network ${n.Name} up`);
     // The address file is written while the veth is made; both are awaited below.
     const { address, saved } = this.ipam.reserveAddress(n.Id, containerId, s.IPAMConfig?.IPv4Address || undefined);
-    saved.catch(() => {}); // not unhandled if up() fails first; the failure still reaches Promise.all
     const { prefix } = parseSubnet(n.IPAM.Config[0]!.Subnet);
     const ep: ActiveEndpoint = {
       networkId: n.Id,
@@ -461,8 +464,6 @@ export class NetworkService {
     c.active[n.Id] = ep;
     this.dnsSettings.set(containerId, dns);
     trace(containerId, 'address');
-    const built = await this.up(n);
-    trace(containerId, `network ${n.Name} up`);
     await Promise.all([
       saved,
       attachVeth({ pid, bridge: n.bridge, hostIf: ep.hostIf, ifName: ep.ifName, addressCidr: `${address}/${prefix}`, mac: ep.mac, defaultGateway: defaultRoute ? ep.gateway : undefined }),
@@ -624,7 +625,6 @@ export class NetworkService {
    */
   private async up(n: NetworkRecord): Promise<boolean> {
     if (n.Driver !== 'bridge') return false;
-    const cfg = n.IPAM.Config[0]!;
     const live = this.live.get(n.Id) ?? {};
     this.live.set(n.Id, live);
     let built = false;
@@ -633,23 +633,45 @@ export class NetworkService {
     // Deleted behind our back (`ip link del`): build it all again.
     if (live.up && !existsSync(`/sys/class/net/${n.bridge}`)) live.up = false;
     if (!live.up) {
-      const { prefix } = parseSubnet(cfg.Subnet);
-      await ensureBridge(n.bridge, `${cfg.Gateway}/${prefix}`);
-      await this.firewall.addNetwork(n.bridge, cfg.Subnet, { masquerade: !n.Internal });
+      // Under the host-wide lock, so two engines bringing bridges up at once see each other's routes.
+      await withHostLock('bridges', async () => {
+        if (!n.userSubnet && !this.endpointsOn(n.Id).length) await this.leaveTakenSubnet(n);
+        const { prefix } = parseSubnet(n.IPAM.Config[0]!.Subnet);
+        await ensureBridge(n.bridge, `${n.IPAM.Config[0]!.Gateway}/${prefix}`);
+      });
+      await this.firewall.addNetwork(n.bridge, n.IPAM.Config[0]!.Subnet, { masquerade: !n.Internal });
       if (!n.Internal) await enableIpForward();
       live.up = true;
       built = true;
     }
     if (!n.predefined && !live.dns) {
-      const dns = new EmbeddedDns(cfg.Gateway, this.dnsRecords(n), this.log);
+      const gateway = n.IPAM.Config[0]!.Gateway;
+      const dns = new EmbeddedDns(gateway, this.dnsRecords(n), this.log);
       try {
         await dns.start();
         live.dns = dns;
       } catch (err) {
-        this.log(`the DNS server of network ${n.Name} could not listen on ${cfg.Gateway}:53 (${(err as Error).message}); its containers cannot resolve each other by name`);
+        this.log(`the DNS server of network ${n.Name} could not listen on ${gateway}:53 (${(err as Error).message}); its containers cannot resolve each other by name`);
       }
     }
     return built;
+  }
+
+  /**
+   * A subnet picked at create time (no --subnet) is free then, but bridges
+   * come up only with their first container: meanwhile another engine on
+   * this host, or a VPN, may have taken it, and the host would route our
+   * containers' traffic there. Such a network, still empty, moves to a free
+   * subnet, as dockerd would have picked at create.
+   */
+  private async leaveTakenSubnet(n: NetworkRecord): Promise<void> {
+    const routed = await hostRoutedSubnets(new Set([n.bridge]));
+    const current = n.IPAM.Config[0]!.Subnet;
+    if (!routed.some((r) => overlaps(r, parseSubnet(current)))) return;
+    const pool = await this.ipam.repickPool(n.Id, routed);
+    n.IPAM.Config = [{ Subnet: pool.subnet, Gateway: pool.gateway }];
+    await this.store.save(n);
+    this.log(`network ${n.Name}: ${current} is now routed elsewhere on this host (another engine or a VPN); it moves to ${pool.subnet}`);
   }
 
   /** Schedules down() for a network its last container left; up() cancels it. */
