@@ -13,7 +13,7 @@ import { enginePing, engineFetch } from '../engine/engine-client.js';
 import { ensureLinkKeys, HostKeyPin } from '../link/keys.js';
 import { VmLink } from '../link/vm-link.js';
 import type { VmOverrides } from './vm-daemon.js';
-import { isOurQemu, lastFileLines, lockHolder, pidAlive, readRunState, vmPaths, type VmPaths, type VmPhase, type VmRunState } from './vm-state.js';
+import { BOOT_PHASES, isOurQemu, lastFileLines, lockHolder, pidAlive, readRunState, vmPaths, type VmPaths, type VmPhase, type VmRunState } from './vm-state.js';
 
 export class VmError extends Error {
   override name = 'VmError';
@@ -40,7 +40,6 @@ export interface StartResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const BOOTING: VmPhase[] = ['starting', 'kernel', 'agent', 'engine'];
 
 function overrideArgs(o: VmOverrides = {}): string[] {
   const args: string[] = [];
@@ -68,19 +67,18 @@ export async function startVm(opts: StartOptions): Promise<StartResult> {
   }
   if (!holder) holder = spawnDaemon(paths, opts);
 
-  let seen: VmPhase | undefined;
+  // Steps, not phases: one phase can say several things ("Starting…", then "Booting…"), and a poll can miss a short one.
+  let said = 0;
   for (;;) {
     const s = readRunState(paths);
     if (s && s.daemonPid === holder) {
-      if (s.phase !== seen) {
-        seen = s.phase;
-        opts.onProgress?.(s.phase, s.message, s);
-      }
+      const steps = s.steps ?? [s.message];
+      for (; said < steps.length; said++) opts.onProgress?.(s.phase, steps[said]!, s);
       if (s.phase === 'running') {
         if (await enginePing(paths.socket, 5000)) return { alreadyRunning: false, state: s, socket: paths.socket };
       } else if (s.phase === 'failed') {
         throw new VmError(s.message, s.consoleTail ?? []);
-      } else if (!BOOTING.includes(s.phase)) {
+      } else if (!BOOT_PHASES.includes(s.phase)) {
         throw new VmError(`the VM is ${s.phase}: ${s.message}`);
       }
     }
@@ -194,7 +192,7 @@ export async function vmStatus(home: string): Promise<VmStatus> {
     if (run.phase === 'failed') return { ...base, state: 'failed', summary: run.message, consoleTail: tail() };
     return { ...base, state: 'failed', summary: `The VM daemon (pid ${run.daemonPid}) died while ${run.phase}; \`berth start\` boots again.`, consoleTail: tail() };
   }
-  if (BOOTING.includes(run.phase)) return { ...base, state: 'starting', summary: run.message };
+  if (BOOT_PHASES.includes(run.phase)) return { ...base, state: 'starting', summary: run.message };
   if (run.phase === 'stopping') return { ...base, state: 'stopping', summary: run.message };
   if (!qemuAlive) return { ...base, state: 'broken', summary: `QEMU (pid ${run.qemuPid}) is gone; the daemon has not noticed yet.`, consoleTail: tail() };
   let version: string | undefined;

@@ -23,7 +23,7 @@ import { hostOs } from './accel.js';
 import { hostVmArch, VM_ARCHES, type VmArch } from './arch.js';
 import { qmpCommand } from './qmp.js';
 import { QemuVm, VmStartError, type VmExit } from './qemu-vm.js';
-import { isOurQemu, lockHolder, pidAlive, readRunState, vmPaths, writeRunState, type VmPaths, type VmRunState } from './vm-state.js';
+import { BOOT_PHASES, isOurQemu, lockHolder, pidAlive, readRunState, vmPaths, writeRunState, type VmPaths, type VmRunState } from './vm-state.js';
 
 export interface VmOverrides {
   accel?: AcceleratorChoice;
@@ -93,9 +93,11 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     return 2;
   }
   const startedAt = new Date().toISOString();
-  let state: VmRunState = { daemonPid: process.pid, phase: 'starting', message: 'Starting the VM…', startedAt };
+  let state: VmRunState = { daemonPid: process.pid, phase: 'starting', message: 'Starting the VM…', steps: ['Starting the VM…'], startedAt };
   const publish = (change: Partial<VmRunState>) => {
-    state = { ...state, ...change };
+    // the boot's steps, up to and including how it ended (later link changes are not steps: the list stays short)
+    const said = change.message !== undefined && change.message !== state.message && BOOT_PHASES.includes(state.phase);
+    state = { ...state, ...change, ...(said ? { steps: [...(state.steps ?? []), change.message!] } : {}) };
     writeRunState(paths, state);
     log(`${state.phase}: ${state.message}`);
   };

@@ -57,11 +57,15 @@ export function vmPaths(home: string): VmPaths {
  */
 export const VM_PHASES = ['starting', 'kernel', 'agent', 'engine', 'running', 'stopping', 'stopped', 'failed'] as const;
 export type VmPhase = (typeof VM_PHASES)[number];
+/** The phases of a boot under way. */
+export const BOOT_PHASES: readonly VmPhase[] = ['starting', 'kernel', 'agent', 'engine'];
 
 const runStateSchema = z.object({
   daemonPid: z.int(),
   phase: z.enum(VM_PHASES),
   message: z.string(),
+  /** Every message this daemon has said, in order: a watcher that polls prints the ones it has not seen, even short-lived ones. */
+  steps: z.array(z.string()).optional(),
   startedAt: z.string(),
   readyAt: z.string().optional(),
   endedAt: z.string().optional(),
