@@ -56,5 +56,8 @@ describe('languages', () => {
     expect(selection.querySelector('strong')!.textContent).toBe('1');
     expect(within(selection).getByRole('button', { name: '启动' })).toBeTruthy();
     expect(screen.getByRole('button', { name: '启动 web' })).toBeTruthy();
+    // The state badge is translated too; the engine's Status text ("Exited (0)") is not shown in the row.
+    const row = screen.getByLabelText('选择 web').closest('tr')!;
+    expect(row.querySelector('.badge')!.textContent).toBe('已退出');
   });
 });

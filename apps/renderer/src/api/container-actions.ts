@@ -1,4 +1,5 @@
 /** The container actions every page offers, as the Engine API requests that do them. */
+import type { T } from '../i18n/i18n.js';
 import type { BerthClient } from './client.js';
 
 export type ContainerAction = 'start' | 'stop' | 'restart' | 'pause' | 'unpause' | 'delete';
@@ -7,6 +8,13 @@ export async function runContainerAction(client: BerthClient, id: string, action
   const path = `/containers/${encodeURIComponent(id)}`;
   if (action === 'delete') await client.docker('DELETE', `${path}?force=1`);
   else await client.docker('POST', `${path}/${action}`);
+}
+
+const STATES = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'] as const;
+
+/** A container state in the dashboard's language; a state the engine adds later shows as it is. */
+export function stateLabel(t: T, state: string): string {
+  return (STATES as readonly string[]).includes(state) ? t(`containerState.${state as (typeof STATES)[number]}`) : state;
 }
 
 /** Which actions make sense in a state (the others are hidden or disabled). */

@@ -30,6 +30,13 @@ export const en = {
   'state.running': 'running',
   'state.stopped': 'stopped',
   'state.error': 'error',
+  'containerState.created': 'created',
+  'containerState.running': 'running',
+  'containerState.paused': 'paused',
+  'containerState.restarting': 'restarting',
+  'containerState.removing': 'removing',
+  'containerState.exited': 'exited',
+  'containerState.dead': 'dead',
 
   'welcome.title': 'Welcome to Berth',
   'welcome.subtitle': 'Containers on your machine, with the Docker commands you already know.',

@@ -28,6 +28,13 @@ export const zh: Strings = {
   'state.running': '运行中',
   'state.stopped': '已停止',
   'state.error': '出错',
+  'containerState.created': '已创建',
+  'containerState.running': '运行中',
+  'containerState.paused': '已暂停',
+  'containerState.restarting': '正在重启',
+  'containerState.removing': '正在删除',
+  'containerState.exited': '已退出',
+  'containerState.dead': '已失效',
 
   'welcome.title': '欢迎使用 Berth',
   'welcome.subtitle': '在本机运行容器，沿用你熟悉的 Docker 命令。',

@@ -1,7 +1,7 @@
 import { lazy, Suspense, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { keys, useClient, useContainerInspect, useEngineRunning } from '../api/hooks.js';
-import { actionsFor, runContainerAction, type ContainerAction } from '../api/container-actions.js';
+import { actionsFor, runContainerAction, stateLabel, type ContainerAction } from '../api/container-actions.js';
 import { messageOf } from '../api/errors.js';
 import { Notice } from '../components/Notice.js';
 import { InspectView } from '../components/detail/InspectView.js';
@@ -53,7 +53,7 @@ export function ContainerDetailPage({ id, tab }: { id: string; tab: DetailTab })
             ← {t('page.containers')}
           </a>
           <h1 id="detail-title">
-            {name} {state && <span className={`badge ${state}`}>{busy ? `${t(`action.${busy}`)}…` : state}</span>}
+            {name} {state && <span className={`badge ${state}`}>{busy ? `${t(`action.${busy}`)}…` : stateLabel(t, state)}</span>}
           </h1>
           {c && (
             <p className="subtitle mono">

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { fillNodes, useT } from '../i18n/i18n.js';
 import { useQueryClient } from '@tanstack/react-query';
 import { keys, useClient, useContainers, useEngineRunning } from '../api/hooks.js';
-import { actionsFor, runContainerAction, type ContainerAction } from '../api/container-actions.js';
+import { actionsFor, runContainerAction, stateLabel, type ContainerAction } from '../api/container-actions.js';
 import type { ContainerSummary, Port } from '../api/docker-types.js';
 import { messageOf } from '../api/errors.js';
 import { ListTable, type Column } from '../components/ListTable.js';
@@ -173,7 +173,7 @@ export function ContainersPage() {
               </td>
               <td className="mono">{c.Image}</td>
               <td>
-                <span className={`badge ${c.State}`}>{busy ? t('containers.pending', { action: label(busy).toLowerCase() }) : c.State}</span>
+                <span className={`badge ${c.State}`}>{busy ? t('containers.pending', { action: label(busy).toLowerCase() }) : stateLabel(t, c.State)}</span>
                 <div className="dim small">{c.Status}</div>
               </td>
               <td>
