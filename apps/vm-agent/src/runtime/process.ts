@@ -4,7 +4,7 @@
  * exec.ts from what the addon returns; owns the pidfd and the stdio fds.
  */
 import net from 'node:net';
-import { closeSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Duplex } from 'node:stream';
 import tty from 'node:tty';
@@ -35,6 +35,12 @@ export function signalName(n: number): NodeJS.Signals | null {
 /**
  * The pty master as a plain duplex stream. Reading a master whose slave side
  * is closed gives EIO: that is the end of output, not an error.
+ *
+ * libuv's end is not the end of the output: when the slave closes (POLLHUP)
+ * right after a short read, libuv reports EOF without reading again, and what
+ * the process wrote last may still be on its way into the master (the kernel
+ * moves it there in a work item). So at the end we read the fd ourselves until
+ * it says EIO: the kernel finishes that move before it answers.
  */
 class PtyStream extends Duplex {
   readonly #socket: net.Socket;
@@ -45,7 +51,12 @@ class PtyStream extends Duplex {
     this.#socket.on('data', (d: Buffer) => {
       if (!this.push(d)) this.#socket.pause();
     });
-    this.#socket.on('end', () => this.push(null));
+    // The handle (and the fd) close only after 'end' has been emitted, so the fd is still ours here.
+    this.#socket.on('end', () => {
+      for (const d of readRest(fd)) this.push(d);
+      this.push(null);
+    });
+    // An EIO came from the kernel, after it had moved everything over: nothing is left (and the fd is closed by now).
     this.#socket.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EIO' ? this.push(null) : this.destroy(e)));
   }
   override _read(): void {
@@ -57,6 +68,22 @@ class PtyStream extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.#socket.destroy();
     cb(err);
+  }
+}
+
+/** What a pty master still holds once its slave side is closed: reads until EIO (or EAGAIN, if another holder keeps it open). */
+function readRest(fd: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (;;) {
+    const buf = Buffer.allocUnsafe(65536);
+    let n: number;
+    try {
+      n = readSync(fd, buf);
+    } catch {
+      return out;
+    }
+    if (n === 0) return out;
+    out.push(buf.subarray(0, n));
   }
 }
 
