@@ -2,10 +2,22 @@
 // lines go to a listener, and the last ones are kept for error messages.
 import fs from 'node:fs';
 
+/**
+ * The first line of a kernel problem report (a lockup, a hung task, an oops,
+ * a panic, the OOM killer). Its stack trace can fill the last lines on its
+ * own, so the report's opening is kept apart: it says what went wrong.
+ */
+const KERNEL_REPORT = /\b(BUG: |Oops|Kernel panic|INFO: task .* blocked|watchdog: |rcu: INFO|rcu: .*stall|WARNING: CPU: |Out of memory|invoked oom-killer)/;
+/** Lines kept of a report's opening: the header and what the kernel says right after it. */
+const REPORT_LINES = 6;
+
 export class ConsoleLog {
   private offset = 0;
   private partial = '';
   private readonly tail: string[] = [];
+  /** The opening of the first kernel report of this boot, if there was one. */
+  private report: string[] = [];
+  private reportOpen = false;
   private timer: NodeJS.Timeout | null = null;
   private bytes = 0;
 
@@ -34,8 +46,11 @@ export class ConsoleLog {
     return this.bytes;
   }
 
+  /** The last `n` lines; when a kernel report began before them, its opening first, then '…'. */
   lastLines(n = this.keep): string[] {
-    return this.tail.slice(-n);
+    const last = this.tail.slice(-n);
+    if (!this.report.length || last.includes(this.report[0]!) || n <= this.report.length + 1) return last;
+    return [...this.report, '…', ...last.slice(this.report.length + 1)];
   }
 
   /** Reads whatever the guest wrote since the last call. */
@@ -48,7 +63,12 @@ export class ConsoleLog {
     }
     try {
       const size = fs.fstatSync(fd).size;
-      if (size < this.offset) this.offset = 0;
+      if (size < this.offset) {
+        // a new boot (QEMU truncated the file): its own report, if any
+        this.offset = 0;
+        this.report = [];
+        this.reportOpen = false;
+      }
       if (size === this.offset) return;
       const buf = Buffer.alloc(size - this.offset);
       fs.readSync(fd, buf, 0, buf.length, this.offset);
@@ -64,6 +84,11 @@ export class ConsoleLog {
   }
 
   private push(line: string): void {
+    if (!this.report.length && KERNEL_REPORT.test(line)) this.reportOpen = true;
+    if (this.reportOpen) {
+      this.report.push(line);
+      this.reportOpen = this.report.length < REPORT_LINES;
+    }
     this.tail.push(line);
     if (this.tail.length > this.keep) this.tail.shift();
     this.onLine(line);
