@@ -3,8 +3,9 @@
 // goes through the host socket: a pull from a registry on the host's
 // loopback, a published port fetched on the host, a bind mount from the
 // shared home, a named volume that outlives stop/start, the `berth` docker
-// context, `berth shell`, and a QEMU killed with SIGKILL that `status`
-// reports (with console lines) and `start` recovers from.
+// context, `berth shell`, a QEMU killed with SIGKILL that `status`
+// reports (with console lines) and `start` recovers from, and a wedged boot
+// (vCPUs paused) that `start` kills and boots again.
 //
 // The CLI runs from source (tsx); BERTH_HOME, HOME (the shared directory)
 // and DOCKER_CONFIG are temp directories, so nothing of the user's is used.
@@ -22,13 +23,14 @@ import { freePort } from '../helpers/net.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
 import { chooseEngine, SettingsEngine } from '../../apps/main/src/engine/choose-engine.js';
+import { qmpCommand } from '../../apps/main/src/vm/qmp.js';
 
 const execFileP = promisify(execFile);
 const repo = path.resolve(fileURLToPath(import.meta.url), '../../..');
 const cli = path.join(repo, 'apps/main/src/cli.ts');
 const agentDist = path.join(repo, 'apps/vm-agent/dist');
 
-describe('berth end to end (VM)', { timeout: 900_000 }, () => {
+describe('berth end to end (VM)', { timeout: 1_200_000 }, () => {
   let work: string;
   let home: string;
   let share: string;
@@ -297,6 +299,29 @@ describe('berth end to end (VM)', { timeout: 900_000 }, () => {
     const r = await docker.ok(['run', '--rm', '-v', 'e2e-data:/v', image, 'cat', '/v/f']);
     assert.equal(r.stdout, 'kept\n');
     assert.match((await berthOk(['status'])).stdout, /^State: +running/m);
+  });
+
+  it('a boot that makes no progress is killed and booted again, and berth start says so', async () => {
+    await berthOk(['stop'], 180_000);
+    // A wedged guest, made from outside: its vCPUs paused (QMP stop) once its kernel runs.
+    const starting = runCommand(process.execPath, ['--import', 'tsx', cli, 'start'], { cwd: repo, env: { ...env, BERTH_BOOT_STALL_SECONDS: '30' }, timeoutMs: 600_000 });
+    let wedged: number | undefined;
+    for (const deadline = Date.now() + 120_000; !wedged; await new Promise((r) => setTimeout(r, 50))) {
+      assert.ok(Date.now() < deadline, 'the VM did not reach its kernel within 120 s');
+      const s = fs.existsSync(path.join(home, 'run/state.json')) ? runState() : undefined;
+      if (s?.phase === 'kernel' && s.qemuPid && isAlive(s.qemuPid)) {
+        await qmpCommand({ unix: path.join(home, 'vm/qmp.sock') }, 'stop');
+        wedged = s.qemuPid;
+      }
+    }
+    const r = await starting;
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /The VM made no progress in 30 s \(its agent (never started|started but does not answer)\); killing it and booting again…/);
+    assert.match(r.stdout, /Booting the VM again \(/);
+    assert.ok(!isAlive(wedged), 'the wedged QEMU still runs');
+    assert.notEqual(runState().qemuPid, wedged);
+    const ok = await docker.ok(['run', '--rm', '-v', 'e2e-data:/v', image, 'cat', '/v/f']);
+    assert.equal(ok.stdout, 'kept\n');
   });
 
   it('berth stop when nothing runs says so', async () => {

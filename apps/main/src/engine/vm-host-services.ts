@@ -29,6 +29,8 @@ export interface VmHostServicesOptions {
   /** Create/update the `berth` docker context (default true). */
   dockerContext?: boolean;
   log?: (message: string) => void;
+  /** Gives up waiting for the agent (the VM it waits for was killed). */
+  signal?: AbortSignal;
 }
 
 export interface VmHostServices {
@@ -55,11 +57,16 @@ export async function startVmHostServices(opts: VmHostServicesOptions): Promise<
     log,
   });
   link.start();
+  const abandon = () => void link.close();
+  opts.signal?.addEventListener('abort', abandon, { once: true });
   try {
     await link.whenReady(opts.readyTimeoutMs ?? 60_000);
+    opts.signal?.throwIfAborted();
   } catch (err) {
     await link.close();
     throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', abandon);
   }
   const forwarder = new PortForwarder({ link, log });
   forwarder.start();

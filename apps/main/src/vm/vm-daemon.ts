@@ -43,6 +43,16 @@ export function findVmImage(env: NodeJS.ProcessEnv = process.env, arch: VmArch =
 /** How long the agent may take to answer SSH after the kernel starts (TCG on a busy 2-core host boots in ~20 s). */
 const AGENT_TIMEOUT_MS = 300_000;
 
+/**
+ * How long a boot may take from the kernel's first line to the agent listening
+ * before it counts as wedged: $BERTH_BOOT_STALL_SECONDS, default 120 s (TCG
+ * needs about 10 s, a real accelerator under 2).
+ */
+export function bootStallMs(env: NodeJS.ProcessEnv): number {
+  const s = Number(env.BERTH_BOOT_STALL_SECONDS);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 120_000;
+}
+
 /** Takes the lock or says who holds it. A lock whose process is gone is taken over. */
 function takeLock(paths: VmPaths): number | undefined {
   mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
@@ -142,61 +152,80 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     const keys = ensureLinkKeys(home);
     // The console log and the QMP socket (which can power the VM off) are the user's alone.
     mkdirSync(paths.vmDir, { recursive: true, mode: 0o700 });
-    const sshPort = await freePort();
     const { share, extraShares, skipped } = bootShares(settings.fileShares, os);
     if (skipped.length) log(`not sharing ${skipped.join(', ')}: ${os === 'win32' ? 'QEMU on Windows has no 9p' : 'no such folder'}`);
-    publish({
-      message: `Booting the VM (${plan.accel}, ${settings.cpus} CPUs, ${settings.memoryMiB} MiB)…`,
-      accel: plan.accel,
-      ...(plan.note ? { accelNote: plan.note } : {}),
-      cpus: settings.cpus,
-      memoryMiB: settings.memoryMiB,
-      sshPort,
-    });
-    vm = new QemuVm({
-      stateDir: paths.vmDir,
-      ...image,
-      accel: plan.accel,
-      arch,
-      cpus: settings.cpus,
-      memoryMiB: settings.memoryMiB,
-      diskSizeGiB: settings.diskGiB,
-      sshPort,
-      ...(share ? { share } : {}),
-      ...(extraShares.length ? { extraShares } : {}),
-      authorizedKey: keys.publicKey,
-      onConsoleLine: (line) => {
-        if (state.phase === 'kernel' && /berth-init: .*agent started/.test(line)) publish({ phase: 'agent', message: 'The agent is starting…' });
-        else if ((state.phase === 'kernel' || state.phase === 'agent') && /berth-init: .*agent is listening/.test(line)) {
-          publish({ phase: 'engine', message: 'The engine is up in the VM; connecting…' });
-        }
-      },
-    });
-    const started = await vm.start();
-    if (started.fellBack) {
-      const { from, reason } = started.fellBack;
-      updateSettings(home, (s) => ({ ...s, acceleratorFallback: { from: from as 'kvm' | 'hvf' | 'whpx', reason, at: new Date().toISOString() } }));
-      publish({ accel: 'tcg', accelNote: `${reason}; using TCG (software emulation), which is slower. Remembered for the next start (--accel ${from} tries it again).` });
-    } else if (started.accel !== 'tcg') {
-      const had = settings.acceleratorFallback;
-      if (had?.from === started.accel) updateSettings(home, (s) => ({ ...s, acceleratorFallback: undefined }));
-    }
-    publish({ phase: 'kernel', message: 'The kernel is booting…', qemuPid: started.pid });
+    const stallMs = bootStallMs(process.env);
+    let first: { services: VmHostServices } | { exit: VmExit } | { stop: true } | { stalled: true };
+    let vmExit: Promise<VmExit>;
+    for (let attempt = 1; ; attempt++) {
+      const sshPort = await freePort();
+      publish({
+        message: `Booting the VM${attempt > 1 ? ' again' : ''} (${plan.accel}, ${settings.cpus} CPUs, ${settings.memoryMiB} MiB)…`,
+        accel: plan.accel,
+        ...(plan.note ? { accelNote: plan.note } : {}),
+        cpus: settings.cpus,
+        memoryMiB: settings.memoryMiB,
+        sshPort,
+      });
+      const booting: QemuVm = new QemuVm({
+        stateDir: paths.vmDir,
+        ...image,
+        accel: plan.accel,
+        arch,
+        cpus: settings.cpus,
+        memoryMiB: settings.memoryMiB,
+        diskSizeGiB: settings.diskGiB,
+        sshPort,
+        ...(share ? { share } : {}),
+        ...(extraShares.length ? { extraShares } : {}),
+        authorizedKey: keys.publicKey,
+        onConsoleLine: (line) => {
+          if (state.phase === 'kernel' && /berth-init: .*agent started/.test(line)) publish({ phase: 'agent', message: 'The agent is starting…' });
+          else if ((state.phase === 'kernel' || state.phase === 'agent') && /berth-init: .*agent is listening/.test(line)) {
+            publish({ phase: 'engine', message: 'The engine is up in the VM; connecting…' });
+          }
+        },
+      });
+      vm = booting;
+      const started = await booting.start();
+      if (started.fellBack) {
+        const { from, reason } = started.fellBack;
+        updateSettings(home, (s) => ({ ...s, acceleratorFallback: { from: from as 'kvm' | 'hvf' | 'whpx', reason, at: new Date().toISOString() } }));
+        publish({ accel: 'tcg', accelNote: `${reason}; using TCG (software emulation), which is slower. Remembered for the next start (--accel ${from} tries it again).` });
+      } else if (started.accel !== 'tcg') {
+        const had = settings.acceleratorFallback;
+        if (had?.from === started.accel) updateSettings(home, (s) => ({ ...s, acceleratorFallback: undefined }));
+      }
+      publish({ phase: 'kernel', message: 'The kernel is booting…', qemuPid: started.pid });
+      vmExit = new Promise<VmExit>((resolve) => booting.once('exit', resolve));
 
-    let exited: ((e: VmExit) => void) | undefined;
-    const vmExit = new Promise<VmExit>((resolve) => (exited = resolve));
-    vm.on('exit', (e) => exited?.(e));
-
-    const bringUp = startVmHostServices({ home, sshPort, readyTimeoutMs: AGENT_TIMEOUT_MS, log });
-    const first = await Promise.race([bringUp.then((s) => ({ services: s })), vmExit.then((e) => ({ exit: e })), stopSignal.then(() => ({ stop: true as const }))]);
-    if ('exit' in first) {
-      bringUp.then((s) => s.close(), () => {});
-      return await fail(`The VM stopped while booting: ${first.exit.message}`, vm.lastConsoleLines(20));
+      const giveUp = new AbortController();
+      const bringUp = startVmHostServices({ home, sshPort, readyTimeoutMs: AGENT_TIMEOUT_MS, log, signal: giveUp.signal });
+      // A guest whose agent has not come up long after its kernel started is wedged, not slow
+      // (seen once under TCG after a kill -9: a task stuck in exec, the console silent for minutes).
+      // It gets one more boot rather than the whole agent timeout.
+      let stallTimer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<{ stalled: true }>((resolve) => {
+        if (attempt > 1) return;
+        stallTimer = setTimeout(() => (state.phase === 'kernel' || state.phase === 'agent') && resolve({ stalled: true }), stallMs);
+      });
+      first = await Promise.race([
+        bringUp.then((s) => ({ services: s })),
+        vmExit.then((e) => ({ exit: e })),
+        stopSignal.then(() => ({ stop: true as const })),
+        stalled,
+      ]);
+      clearTimeout(stallTimer);
+      if (!('services' in first)) bringUp.then((s) => s.close(), () => {});
+      if (!('stalled' in first)) break;
+      giveUp.abort();
+      const where = state.phase === 'agent' ? 'its agent started but does not answer' : 'its agent never started';
+      log(`the VM made no progress in ${stallMs / 1000} s (${where}); its last console lines:\n${booting.lastConsoleLines(30).join('\n')}`);
+      publish({ phase: 'starting', message: `The VM made no progress in ${stallMs / 1000} s (${where}); killing it and booting again…` });
+      await booting.stop(0);
     }
-    if ('stop' in first) {
-      bringUp.then((s) => s.close(), () => {});
-      return await stop();
-    }
+    if ('exit' in first) return await fail(`The VM stopped while booting: ${first.exit.message}`, vm.lastConsoleLines(20));
+    if ('stop' in first) return await stop();
     services = first.services;
     const version = await linkJson<{ Version?: string }>(services.link, { method: 'GET', path: '/version', timeoutMs: 60_000 });
     services.link.on('state', (s: string) => {
