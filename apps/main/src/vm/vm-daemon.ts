@@ -45,12 +45,14 @@ const AGENT_TIMEOUT_MS = 300_000;
 
 /**
  * How long a boot may take from the kernel's first line to the agent listening
- * before it counts as wedged: $BERTH_BOOT_STALL_SECONDS, default 120 s (TCG
- * needs about 10 s, a real accelerator under 2).
+ * before it counts as wedged: $BERTH_BOOT_STALL_SECONDS, else 120 s for the
+ * host's own architecture (TCG needs about 10 s, a real accelerator under 2)
+ * and no limit for an emulated foreign one, which is slow in ways not worth guessing.
  */
-export function bootStallMs(env: NodeJS.ProcessEnv): number {
+export function bootStallMs(env: NodeJS.ProcessEnv, emulatedArch: boolean): number | undefined {
   const s = Number(env.BERTH_BOOT_STALL_SECONDS);
-  return Number.isFinite(s) && s > 0 ? s * 1000 : 120_000;
+  if (Number.isFinite(s) && s > 0) return s * 1000;
+  return emulatedArch ? undefined : 120_000;
 }
 
 /** Takes the lock or says who holds it. A lock whose process is gone is taken over. */
@@ -154,8 +156,8 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     mkdirSync(paths.vmDir, { recursive: true, mode: 0o700 });
     const { share, extraShares, skipped } = bootShares(settings.fileShares, os);
     if (skipped.length) log(`not sharing ${skipped.join(', ')}: ${os === 'win32' ? 'QEMU on Windows has no 9p' : 'no such folder'}`);
-    const stallMs = bootStallMs(process.env);
-    let first: { services: VmHostServices } | { exit: VmExit } | { stop: true } | { stalled: true };
+    const stallMs = bootStallMs(process.env, arch !== hostVmArch());
+    let first: { services: VmHostServices } | { exit: VmExit } | { stop: true } | { stalledMs: number };
     let vmExit: Promise<VmExit>;
     for (let attempt = 1; ; attempt++) {
       const sshPort = await freePort();
@@ -205,9 +207,9 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       // (seen once under TCG after a kill -9: a task stuck in exec, the console silent for minutes).
       // It gets one more boot rather than the whole agent timeout.
       let stallTimer: NodeJS.Timeout | undefined;
-      const stalled = new Promise<{ stalled: true }>((resolve) => {
-        if (attempt > 1) return;
-        stallTimer = setTimeout(() => (state.phase === 'kernel' || state.phase === 'agent') && resolve({ stalled: true }), stallMs);
+      const stalled = new Promise<{ stalledMs: number }>((resolve) => {
+        if (attempt > 1 || stallMs === undefined) return;
+        stallTimer = setTimeout(() => (state.phase === 'kernel' || state.phase === 'agent') && resolve({ stalledMs: stallMs }), stallMs);
       });
       first = await Promise.race([
         bringUp.then((s) => ({ services: s })),
@@ -217,11 +219,11 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       ]);
       clearTimeout(stallTimer);
       if (!('services' in first)) bringUp.then((s) => s.close(), () => {});
-      if (!('stalled' in first)) break;
+      if (!('stalledMs' in first)) break;
       giveUp.abort();
       const where = state.phase === 'agent' ? 'its agent started but does not answer' : 'its agent never started';
-      log(`the VM made no progress in ${stallMs / 1000} s (${where}); its last console lines:\n${booting.lastConsoleLines(30).join('\n')}`);
-      publish({ phase: 'starting', message: `The VM made no progress in ${stallMs / 1000} s (${where}); killing it and booting again…` });
+      log(`the VM made no progress in ${first.stalledMs / 1000} s (${where}); its last console lines:\n${booting.lastConsoleLines(30).join('\n')}`);
+      publish({ phase: 'starting', message: `The VM made no progress in ${first.stalledMs / 1000} s (${where}); killing it and booting again…` });
       await booting.stop(0);
     }
     if ('exit' in first) return await fail(`The VM stopped while booting: ${first.exit.message}`, vm.lastConsoleLines(20));
