@@ -12,8 +12,8 @@ describe('startVm progress', () => {
     try {
       const paths = vmPaths(home);
       fs.mkdirSync(paths.runDir, { recursive: true });
-      // A daemon (this process stands in for it: its pid is alive) that said four things in one phase
-      // and three more before failing, all before the watcher's first poll.
+      // A daemon (this process stands in for it: its pid is alive) that said two things in its first
+      // phase and three more before failing, all before the watcher's first poll.
       fs.writeFileSync(paths.lockFile, `${process.pid}\n`);
       const steps = ['Starting the VM…', 'Booting the VM (tcg, 2 CPUs, 1024 MiB)…', 'The kernel is booting…', 'The agent is starting…', 'no agent'];
       writeRunState(paths, { daemonPid: process.pid, phase: 'failed', message: 'no agent', steps, startedAt: new Date().toISOString() });

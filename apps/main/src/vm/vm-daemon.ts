@@ -206,10 +206,10 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       // A guest whose agent has not come up long after its kernel started is wedged, not slow
       // (seen once under TCG after a kill -9: a task stuck in exec, the console silent for minutes).
       // It gets one more boot rather than the whole agent timeout.
+      const stallAfter = attempt === 1 ? stallMs : undefined;
       let stallTimer: NodeJS.Timeout | undefined;
       const stalled = new Promise<{ stalledMs: number }>((resolve) => {
-        if (attempt > 1 || stallMs === undefined) return;
-        stallTimer = setTimeout(() => (state.phase === 'kernel' || state.phase === 'agent') && resolve({ stalledMs: stallMs }), stallMs);
+        if (stallAfter !== undefined) stallTimer = setTimeout(() => (state.phase === 'kernel' || state.phase === 'agent') && resolve({ stalledMs: stallAfter }), stallAfter);
       });
       first = await Promise.race([
         bringUp.then((s) => ({ services: s })),

@@ -1,4 +1,5 @@
 /** The container actions every page offers, as the Engine API requests that do them. */
+import { en, type StringKey } from '../i18n/en.js';
 import type { T } from '../i18n/i18n.js';
 import type { BerthClient } from './client.js';
 
@@ -10,11 +11,10 @@ export async function runContainerAction(client: BerthClient, id: string, action
   else await client.docker('POST', `${path}/${action}`);
 }
 
-const STATES = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'] as const;
-
-/** A container state in the dashboard's language; a state the engine adds later shows as it is. */
+/** A container state in the dashboard's language (the containerState.* keys); a state the engine adds later shows as it is. */
 export function stateLabel(t: T, state: string): string {
-  return (STATES as readonly string[]).includes(state) ? t(`containerState.${state as (typeof STATES)[number]}`) : state;
+  const key = `containerState.${state}`;
+  return key in en ? t(key as StringKey) : state;
 }
 
 /** Which actions make sense in a state (the others are hidden or disabled). */
