@@ -467,7 +467,7 @@ class BuildRun {
       const createdBy = [...this.shell(st), `#(nop) ${CMD} ${digest} in ${dest} `].join(' ');
       await this.cached(st, ['copy', createdBy, chown ?? '', chmod ?? '', from ?? ''], () =>
         this.layerStep(st, createdBy, async (rootfs) => {
-          const owner = chown === undefined ? { uid: 0, gid: 0 } : resolveOwner(rootfs, chown);
+          const owner = chown === undefined ? { uid: 0, gid: 0 } : await resolveOwner(rootfs, chown);
           await copyInto(rootfs, sources, { cmd: CMD, dest, owner, ...(chmod !== undefined ? { mode: chmod } : {}) });
         }),
       );
@@ -565,11 +565,11 @@ function parseChmod(s: string): number {
 }
 
 /** `--chown=user[:group]`; names from the image's /etc/passwd and /etc/group; a lone user is also the group. */
-function resolveOwner(rootfs: string, spec: string): Owner {
+async function resolveOwner(rootfs: string, spec: string): Promise<Owner> {
   const { user, group } = splitOwner(spec);
-  const uid = /^\d+$/.test(user) ? Number(user) : resolveUser(rootfs, user).uid;
-  if (group === undefined || group === '') return { uid, gid: /^\d+$/.test(user) ? uid : resolveUser(rootfs, user).gid };
-  const gid = /^\d+$/.test(group) ? Number(group) : resolveUser(rootfs, `0:${group}`).gid;
+  const uid = /^\d+$/.test(user) ? Number(user) : (await resolveUser(rootfs, user)).uid;
+  if (group === undefined || group === '') return { uid, gid: /^\d+$/.test(user) ? uid : (await resolveUser(rootfs, user)).gid };
+  const gid = /^\d+$/.test(group) ? Number(group) : (await resolveUser(rootfs, `0:${group}`)).gid;
   return { uid, gid };
 }
 

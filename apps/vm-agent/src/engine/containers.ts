@@ -132,7 +132,7 @@ export class ContainerService {
   logger(rec: ContainerRecord): JsonFileLog | undefined {
     if (rec.HostConfig.LogConfig.Type === 'none') return undefined;
     const l = this.liveState(rec);
-    l.log ??= new JsonFileLog(this.logPath(rec), rotateOptions(rec.HostConfig.LogConfig.Config));
+    l.log ??= new JsonFileLog(this.logPath(rec), rotateOptions(rec.HostConfig.LogConfig.Config), (m) => this.warn(`container ${rec.Id.slice(0, 12)}: ${m}`));
     return l.log;
   }
 
@@ -269,7 +269,7 @@ export class ContainerService {
       const rootfs = await mountRootfs(dir, this.images.layerDirs(image));
       trace(rec.Id, 'rootfs mounted');
       const binds = [...(await etcFiles(dir, rec.Config.Hostname)), ...((await this.mounts?.runtimeMounts(rec, rootfs)) ?? [])];
-      const user = resolveUser(rootfs, rec.Config.User);
+      const user = await resolveUser(rootfs, rec.Config.User);
       cgroup = Cgroup.create(rec.Id);
       cgroup.setLimits(cgroupLimits(rec.HostConfig));
       trace(rec.Id, 'etc files, mounts, cgroup');

@@ -126,7 +126,7 @@ export class ExecService {
         args: exec.Config.Cmd,
         env: mergeEnv(rec.Config.Env, exec.Config.Env),
         cwd: exec.Config.WorkingDir || rec.Config.WorkingDir || '/',
-        user: resolveUser(rootfsPaths(this.containers.store.dir(rec.Id)).target, exec.Config.User || rec.Config.User),
+        user: await resolveUser(rootfsPaths(this.containers.store.dir(rec.Id)).target, exec.Config.User || rec.Config.User),
         tty,
         stdin: exec.Config.AttachStdin,
         ...(cols && rows ? { consoleSize: { cols, rows } } : {}),

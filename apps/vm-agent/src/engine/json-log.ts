@@ -6,9 +6,14 @@
  * Writes are synchronous: entries land in the file in the order the
  * container produced them, and a reader that reads the files and then
  * subscribes (in one tick) sees every entry exactly once.
+ *
+ * A write that fails (ENOSPC, EMFILE, EIO) drops that entry from the file and
+ * is reported through `onWriteError`, as dockerd logs "Error writing log
+ * message" and keeps the container running; it never throws into the
+ * container's output pump. Live followers still get the entry.
  */
 import { EventEmitter } from 'node:events';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { invalidParameter } from '../errors.js';
 
 export type StreamName = 'stdout' | 'stderr';
@@ -72,10 +77,15 @@ export class JsonFileLog extends EventEmitter {
   private fd: number | undefined;
   private size = 0;
   private readonly partial: Record<StreamName, string> = { stdout: '', stderr: '' };
+  /** The code of the failure last reported; reported again only once writes worked in between or the cause changed. */
+  private failing: string | undefined;
+  /** A line was cut short by a failed write: the next one starts on a new line so only the torn one is lost. */
+  private torn = false;
 
   constructor(
     readonly path: string,
     private readonly rotate: RotateOptions,
+    private readonly onWriteError: (message: string) => void = () => {},
   ) {
     super();
     this.setMaxListeners(0);
@@ -119,11 +129,25 @@ export class JsonFileLog extends EventEmitter {
   }
 
   private append(entry: LogEntry): void {
-    const line = Buffer.from(JSON.stringify(entry) + '\n');
-    if (this.rotate.maxSize > 0 && this.size > 0 && this.size + line.length > this.rotate.maxSize) this.rotateFiles();
-    const fd = this.open();
-    writeSync(fd, line);
-    this.size += line.length;
+    const line = Buffer.from((this.torn ? '\n' : '') + JSON.stringify(entry) + '\n');
+    let written = 0;
+    try {
+      if (this.rotate.maxSize > 0 && this.size > 0 && this.size + line.length > this.rotate.maxSize) this.rotateFiles();
+      const fd = this.open();
+      while (written < line.length) written += writeSync(fd, line, written);
+      this.torn = false;
+      this.failing = undefined;
+    } catch (err) {
+      if (written > 0) this.torn = true;
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      // EMFILE may pass: drop the fd state so the next write opens afresh.
+      if (code === 'EMFILE' || code === 'ENFILE') this.fd = undefined;
+      if (this.failing !== code) {
+        this.failing = code;
+        this.onWriteError(`Error writing log message to ${this.path}: ${(err as Error).message}`);
+      }
+    }
+    this.size += written;
     this.emit('entry', entry);
   }
 
@@ -158,11 +182,73 @@ export function entryMatches(e: LogEntry, o: ReadOptions): boolean {
   return true;
 }
 
+function parseLine(line: string): LogEntry | undefined {
+  if (!line) return undefined;
+  try {
+    return JSON.parse(line) as LogEntry;
+  } catch {
+    return undefined; // a line torn by a crash or a full disk: skip it
+  }
+}
+
+const TAIL_CHUNK = 64 * 1024;
+
+/**
+ * The last `n` matching entries, oldest first, reading the files from their
+ * ends backwards in chunks: `logs --tail 10` of a 1 GB log reads a chunk, not
+ * the gigabyte. `files` is oldest first.
+ */
+function readTail(files: string[], n: number, o: ReadOptions): LogEntry[] {
+  const newestFirst: LogEntry[] = [];
+  const take = (line: string) => {
+    const e = parseLine(line);
+    if (e && entryMatches(e, o)) newestFirst.push(e);
+  };
+  for (const f of [...files].reverse()) {
+    let fd: number;
+    try {
+      fd = openSync(f, 'r');
+    } catch {
+      continue;
+    }
+    try {
+      let pos = fstatSync(fd).size;
+      let carry = Buffer.alloc(0); // the start of a line whose beginning lies before pos
+      while (pos > 0 && newestFirst.length < n) {
+        const len = Math.min(TAIL_CHUNK, pos);
+        pos -= len;
+        const chunk = Buffer.alloc(len);
+        let got = 0;
+        while (got < len) {
+          const r = readSync(fd, chunk, got, len - got, pos + got);
+          if (r === 0) break;
+          got += r;
+        }
+        const buf = Buffer.concat([chunk.subarray(0, got), carry]);
+        let end = buf.length;
+        for (let i = buf.length - 1; i >= 0 && newestFirst.length < n; i--) {
+          if (buf[i] !== 0x0a) continue;
+          take(buf.subarray(i + 1, end).toString('utf8'));
+          end = i;
+        }
+        carry = buf.subarray(0, end);
+      }
+      if (pos === 0 && newestFirst.length < n) take(carry.toString('utf8'));
+    } finally {
+      closeSync(fd);
+    }
+    if (newestFirst.length >= n) break;
+  }
+  return newestFirst.slice(0, n).reverse();
+}
+
 /** Every stored entry, oldest first (rotated files, then the live one), filtered. */
 export function readLogFiles(path: string, maxFiles: number, o: ReadOptions): LogEntry[] {
   const files: string[] = [];
   for (let i = Math.max(maxFiles - 1, 0); i >= 1; i--) files.push(`${path}.${i}`);
   files.push(path);
+  if (o.tail === 0) return [];
+  if (o.tail !== undefined && o.tail > 0) return readTail(files, o.tail, o);
   const out: LogEntry[] = [];
   for (const f of files) {
     let text: string;
@@ -172,14 +258,9 @@ export function readLogFiles(path: string, maxFiles: number, o: ReadOptions): Lo
       continue;
     }
     for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const e = JSON.parse(line) as LogEntry;
-        if (entryMatches(e, o)) out.push(e);
-      } catch {
-        // a line torn by a crash: skip it
-      }
+      const e = parseLine(line);
+      if (e && entryMatches(e, o)) out.push(e);
     }
   }
-  return o.tail === undefined || o.tail < 0 ? out : o.tail === 0 ? [] : out.slice(-o.tail);
+  return out;
 }
