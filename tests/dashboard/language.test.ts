@@ -34,6 +34,8 @@ describe('dashboard languages, web mode', () => {
     await dash.page.getByLabel('语言').selectOption('en');
     await dash.page.getByRole('heading', { level: 1, name: 'Troubleshoot' }).waitFor({ timeout: 5_000 });
     await nav(dash.page, 'Containers');
+    // The click only starts the route change: wait for the page it leads to before reading the title.
+    await dash.page.getByRole('heading', { level: 1, name: 'Containers', exact: true }).waitFor({ timeout: 5_000 });
     assert.equal(await dash.page.getByRole('heading', { level: 1 }).textContent(), 'Containers');
     assert.match((await dash.page.getByTestId('engine-status').textContent()) ?? '', /Engine running/);
   });
