@@ -8,6 +8,7 @@ import { invalidParameter } from '../errors.js';
 import type { ImageConfig } from '../images/manifest.js';
 import type { EndpointSettingsRequest } from '../network/network-types.js';
 import { validateLimits } from './container-limits.js';
+import { validateSecurity } from './container-security.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { mergeHealthcheck, validateHealthcheck, type HealthConfig } from './health-rules.js';
 import { type ContainerConfig, type ContainerRecord, type HostConfig, type RestartPolicy, nowRfc3339, ZERO_TIME } from './container-types.js';
@@ -148,6 +149,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
     if (!LOG_OPTS.includes(k)) throw invalidParameter(`unknown log opt '${k}' for ${logType} log driver`);
   }
   validateLimits(hc);
+  validateSecurity(hc);
   // Which networks exist is the network layer's to say (NetworkAttacher.configure).
   const mode = hc.NetworkMode ?? '';
   return {

@@ -20,6 +20,7 @@ import { signalNumber, type ContainerProcess, type ExitStatus } from '../runtime
 import { spawnContainer } from '../runtime/spawn.js';
 import { buildContainerRecord, type CreateRequest } from './container-create.js';
 import { cgroupLimits, LIMIT_FIELDS, ulimitsOf, validateLimits } from './container-limits.js';
+import { processConfinement } from './container-security.js';
 import type { ContainerMounts } from './container-mounts.js';
 import { ContainerStore } from './container-store.js';
 import { type ContainerRecord, isActive, nowRfc3339, timeMs } from './container-types.js';
@@ -290,6 +291,7 @@ export class ContainerService {
         readonlyRootfs: rec.HostConfig.ReadonlyRootfs === true,
         hostNetwork: rec.HostConfig.NetworkMode === 'host',
         ulimits: ulimitsOf(rec.HostConfig),
+        ...processConfinement(rec.HostConfig),
         beforeStart: this.network ? (pid) => this.network!.attach(rec, pid) : undefined,
       });
     } catch (err) {

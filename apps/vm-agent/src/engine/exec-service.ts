@@ -9,6 +9,7 @@ import { execInContainer } from '../runtime/exec.js';
 import type { ContainerProcess } from '../runtime/process.js';
 import { mergeEnv } from './container-create.js';
 import { ulimitsOf } from './container-limits.js';
+import { processConfinement } from './container-security.js';
 import type { ContainerRecord } from './container-types.js';
 import { resolveUser } from './container-user.js';
 import { parseSignal, type ContainerService } from './containers.js';
@@ -61,6 +62,7 @@ export class ExecService {
     this.containers.running(rec);
     const cmd = body.Cmd ?? [];
     if (cmd.length === 0 || cmd[0] === '') throw invalidParameter('No exec command specified');
+    if (body.Privileged) throw invalidParameter('Privileged: Berth does not support privileged exec yet (every capability for the process), and would rather refuse it than run it without; remove --privileged');
     if (body.WorkingDir && !body.WorkingDir.startsWith('/')) {
       throw invalidParameter(`the working directory '${body.WorkingDir}' is invalid, it needs to be an absolute path`);
     }
@@ -132,6 +134,7 @@ export class ExecService {
         ...(cols && rows ? { consoleSize: { cols, rows } } : {}),
         cgroup: this.containers.liveState(rec).cgroup,
         ulimits: ulimitsOf(rec.HostConfig), // as runc gives exec'd processes the container's rlimits
+        ...processConfinement(rec.HostConfig), // the container's capabilities and no_new_privs, as dockerd gives an exec
       });
     } catch (err) {
       const e = err as Error & { exitCode?: number };

@@ -1,0 +1,61 @@
+/** The confinement fields of HostConfig: dockerd's capability rules, SecurityOpt parsing, and the refusals. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_CAPABILITIES } from '../runtime/capabilities.js';
+import { containerCapabilities, parseSecurityOpt, processConfinement, validateSecurity } from './container-security.js';
+
+const sorted = (a: readonly string[]) => [...a].sort();
+
+test('capabilities follow dockerd: default set, drops then adds, ALL on either side, with or without CAP_', () => {
+  const cases: [object, readonly string[]][] = [
+    [{}, DEFAULT_CAPABILITIES],
+    [{ CapDrop: ['ALL'] }, []],
+    [{ CapDrop: ['all'], CapAdd: ['cap_net_admin', 'CHOWN'] }, ['NET_ADMIN', 'CHOWN']],
+    [{ CapDrop: ['CAP_CHOWN', 'net_raw'] }, DEFAULT_CAPABILITIES.filter((c) => c !== 'CHOWN' && c !== 'NET_RAW')],
+    [{ CapAdd: ['SYS_ADMIN'] }, [...DEFAULT_CAPABILITIES, 'SYS_ADMIN']],
+    [{ CapAdd: ['CHOWN'] }, DEFAULT_CAPABILITIES],
+  ];
+  for (const [hc, want] of cases) assert.deepEqual(sorted(containerCapabilities(hc)), sorted(want), JSON.stringify(hc));
+  const all = containerCapabilities({ CapAdd: ['ALL'], CapDrop: ['SYS_ADMIN'] });
+  assert.ok(all.includes('SYS_MODULE') && all.includes('BPF') && !all.includes('SYS_ADMIN'));
+});
+
+test('an unknown capability is a 400 naming the field', () => {
+  assert.throws(() => containerCapabilities({ CapAdd: ['FLY'] }), { kind: 'invalid-parameter', message: 'invalid CapAdd: unknown capability: "CAP_FLY"' });
+  assert.throws(() => validateSecurity({ CapDrop: ['cap_nope'] }), { kind: 'invalid-parameter', message: 'invalid CapDrop: unknown capability: "CAP_NOPE"' });
+});
+
+test('SecurityOpt: no-new-privileges in its spellings; what the VM cannot apply is refused; malformed entries get dockerd\'s words', () => {
+  assert.equal(parseSecurityOpt([]).noNewPrivileges, false);
+  assert.equal(parseSecurityOpt(['no-new-privileges']).noNewPrivileges, true);
+  assert.equal(parseSecurityOpt(['no-new-privileges:true']).noNewPrivileges, true);
+  assert.equal(parseSecurityOpt(['no-new-privileges=false']).noNewPrivileges, false);
+  assert.equal(parseSecurityOpt(['seccomp=unconfined', 'apparmor=unconfined', 'label=disable', 'disable']).noNewPrivileges, false);
+  assert.throws(() => parseSecurityOpt(['no-new-privileges=maybe']), { kind: 'invalid-parameter', message: 'invalid --security-opt 2: "no-new-privileges=maybe"' });
+  assert.throws(() => parseSecurityOpt(['bogus']), { kind: 'invalid-parameter', message: 'invalid --security-opt 1: "bogus"' });
+  assert.throws(() => parseSecurityOpt(['bogus=1']), { kind: 'invalid-parameter', message: 'invalid --security-opt 2: "bogus=1"' });
+  assert.throws(() => parseSecurityOpt(['seccomp={"defaultAction":"SCMP_ACT_ALLOW"}']), { kind: 'invalid-parameter', message: /seccomp/ });
+  assert.throws(() => parseSecurityOpt(['apparmor=docker-default']), { kind: 'invalid-parameter', message: /no AppArmor.*docker-default/ });
+  assert.throws(() => parseSecurityOpt(['label=type:svirt_t']), { kind: 'invalid-parameter', message: /no SELinux/ });
+});
+
+test('fields Berth does not apply yet are refused by name; the values clients send by default pass', () => {
+  const refused: [string, unknown][] = [
+    ['Privileged', true], ['Devices', [{ PathOnHost: '/dev/zero', PathInContainer: '/dev/z', CgroupPermissions: 'rwm' }]],
+    ['DeviceCgroupRules', ['c 1:3 rwm']], ['GroupAdd', ['audio']], ['PidMode', 'host'], ['IpcMode', 'host'],
+    ['IpcMode', 'container:abc'], ['UTSMode', 'host'], ['UsernsMode', 'private'], ['CgroupnsMode', 'host'],
+    ['Sysctls', { 'net.ipv4.ip_forward': '1' }], ['OomScoreAdj', 500], ['Init', true], ['MaskedPaths', ['/proc/kcore']],
+  ];
+  for (const [field, value] of refused) {
+    assert.throws(() => validateSecurity({ [field]: value }), { kind: 'invalid-parameter', message: new RegExp(`^HostConfig\\.${field}: Berth does not support`) }, field);
+  }
+  validateSecurity({
+    Privileged: false, Devices: [], DeviceCgroupRules: null, GroupAdd: null, PidMode: '', IpcMode: 'private', UTSMode: '',
+    UsernsMode: 'host', CgroupnsMode: 'private', Sysctls: {}, OomScoreAdj: 0, Init: null, MaskedPaths: null,
+  });
+  validateSecurity({ IpcMode: 'shareable', Init: false });
+});
+
+test('the runtime gets the capabilities and no_new_privs', () => {
+  assert.deepEqual(processConfinement({ CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] }), { capabilities: [], noNewPrivileges: true });
+});

@@ -1,0 +1,131 @@
+/**
+ * The confinement fields of HostConfig: what the container's processes may
+ * do. Each field is either applied as dockerd applies it or refused at
+ * create with a 400 that names it: a security option that is stored and
+ * then ignored leaves the user believing the container is locked down.
+ *
+ * Applied: CapAdd, CapDrop (moby oci/caps TweakCapabilities), SecurityOpt
+ * no-new-privileges, seccomp=unconfined (Berth has no seccomp filter yet, so
+ * that is what runs), apparmor=unconfined and label=disable (the VM has
+ * neither AppArmor nor SELinux). Refused until Berth applies them: the rest.
+ * Pure: no I/O.
+ */
+import { invalidParameter } from '../errors.js';
+import { CAPABILITIES, DEFAULT_CAPABILITIES, type Capability } from '../runtime/capabilities.js';
+import type { HostConfig } from './container-types.js';
+
+const ALL_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
+
+/** "cap_net_admin", "NET_ADMIN" -> "NET_ADMIN"; "ALL" stays; unknown names are a 400 naming the field. */
+function normalizeCapabilities(field: 'CapAdd' | 'CapDrop', names: readonly string[]): string[] {
+  return names.map((raw) => {
+    const name = raw.toUpperCase().replace(/^CAP_/, '');
+    if (name === 'ALL') return name;
+    if (!(name in CAPABILITIES)) throw invalidParameter(`invalid ${field}: unknown capability: "CAP_${name}"`);
+    return name;
+  });
+}
+
+const asList = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' && v ? [v] : []);
+
+/** The capabilities a container's processes keep, in dockerd's order of rules. */
+export function containerCapabilities(hc: Partial<HostConfig>): Capability[] {
+  const add = normalizeCapabilities('CapAdd', asList(hc.CapAdd));
+  const drop = normalizeCapabilities('CapDrop', asList(hc.CapDrop));
+  let caps: string[];
+  if (add.includes('ALL')) caps = ALL_CAPABILITIES.filter((c) => !drop.includes(c));
+  else if (drop.includes('ALL')) caps = add;
+  else caps = [...DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c)), ...add];
+  return [...new Set(caps)] as Capability[];
+}
+
+export interface SecurityOptions {
+  noNewPrivileges: boolean;
+}
+
+/**
+ * HostConfig.SecurityOpt, parsed as dockerd's parseSecurityOpt does (`=`, or
+ * the deprecated `:`), with its messages for malformed entries.
+ */
+export function parseSecurityOpt(opts: readonly string[]): SecurityOptions {
+  const out: SecurityOptions = { noNewPrivileges: false };
+  opts.forEach((opt) => {
+    if (opt === 'no-new-privileges') {
+      out.noNewPrivileges = true;
+      return;
+    }
+    if (opt === 'disable') return; // label=disable's old spelling: no labels, which is what the VM has
+    const sep = opt.includes('=') ? '=' : opt.includes(':') ? ':' : '';
+    if (!sep) throw invalidParameter(`invalid --security-opt 1: "${opt}"`);
+    const key = opt.slice(0, opt.indexOf(sep));
+    const value = opt.slice(opt.indexOf(sep) + 1);
+    switch (key) {
+      case 'no-new-privileges': {
+        if (!['1', 't', 'T', 'true', 'TRUE', 'True', '0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) {
+          throw invalidParameter(`invalid --security-opt 2: "${opt}"`);
+        }
+        out.noNewPrivileges = ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value);
+        return;
+      }
+      case 'seccomp':
+        if (value === 'unconfined') return;
+        throw invalidParameter(`HostConfig.SecurityOpt "seccomp=…": Berth cannot apply seccomp profiles yet (its containers run without a filter, as with seccomp=unconfined); remove the option or use --security-opt seccomp=unconfined`);
+      case 'apparmor':
+        if (value === 'unconfined') return;
+        throw invalidParameter(`HostConfig.SecurityOpt "${opt}": the Berth VM has no AppArmor, so the profile "${value}" cannot be applied; remove the option or use apparmor=unconfined`);
+      case 'label':
+        if (value === 'disable') return;
+        throw invalidParameter(`HostConfig.SecurityOpt "${opt}": the Berth VM has no SELinux, so the label cannot be applied; remove the option or use label=disable`);
+      default:
+        throw invalidParameter(`invalid --security-opt 2: "${opt}"`);
+    }
+  });
+  return out;
+}
+
+/** A field counts as set when it differs from what every client sends by default. */
+const isSet = (v: unknown, defaults: readonly unknown[] = []): boolean => {
+  if (v === undefined || v === null || v === '' || v === false || v === 0) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return !defaults.includes(v);
+};
+
+/** What each not-yet-applied field does in dockerd, for the refusal. */
+const NOT_APPLIED: Record<string, { what: string; defaults?: readonly unknown[]; hint?: string }> = {
+  Privileged: { what: 'privileged containers (every capability and the VM\'s devices)', hint: 'add the capabilities you need with --cap-add instead' },
+  Devices: { what: 'devices from the VM in the container (--device)' },
+  DeviceCgroupRules: { what: 'device cgroup rules (--device-cgroup-rule)' },
+  DeviceRequests: { what: 'device requests (--gpus)' },
+  GroupAdd: { what: 'supplementary groups (--group-add)' },
+  PidMode: { what: 'sharing a pid namespace (--pid)' },
+  IpcMode: { what: 'sharing an IPC namespace (--ipc)', defaults: ['private', 'shareable'] },
+  UTSMode: { what: 'sharing the UTS namespace (--uts)' },
+  UsernsMode: { what: 'a user namespace mode (--userns)', defaults: ['host'] },
+  CgroupnsMode: { what: 'the host cgroup namespace (--cgroupns host)', defaults: ['private'] },
+  Sysctls: { what: 'namespaced sysctls (--sysctl)' },
+  OomScoreAdj: { what: 'an OOM score adjustment (--oom-score-adj)' },
+  Init: { what: 'an init process as PID 1 (--init)' },
+  MaskedPaths: { what: 'changing the masked kernel paths (--security-opt systempaths=unconfined)' },
+  ReadonlyPaths: { what: 'changing the read-only kernel paths (--security-opt systempaths=unconfined)' },
+};
+
+/**
+ * Refuses, at create, what Berth does not apply yet and checks what it
+ * does, so a bad value is a 400 before anything is stored.
+ */
+export function validateSecurity(hc: Partial<HostConfig>): void {
+  const fields = hc as Record<string, unknown>;
+  for (const [field, { what, defaults, hint }] of Object.entries(NOT_APPLIED)) {
+    if (isSet(fields[field], defaults)) {
+      throw invalidParameter(`HostConfig.${field}: Berth does not support ${what} yet, and refuses the container rather than run it without: ${hint ?? 'remove the option'}`);
+    }
+  }
+  containerCapabilities(hc);
+  parseSecurityOpt(asList(hc.SecurityOpt));
+}
+
+/** The process-level confinement for the runtime spec (spawn.ts ProcessSpec). */
+export function processConfinement(hc: Partial<HostConfig>): { capabilities: Capability[]; noNewPrivileges: boolean } {
+  return { capabilities: containerCapabilities(hc), noNewPrivileges: parseSecurityOpt(asList(hc.SecurityOpt)).noNewPrivileges };
+}
