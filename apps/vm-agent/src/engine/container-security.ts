@@ -11,7 +11,7 @@
  * Pure: no I/O.
  */
 import { invalidParameter } from '../errors.js';
-import { CAPABILITIES, DEFAULT_CAPABILITIES, type Capability } from '../runtime/capabilities.js';
+import { CAPABILITIES, capabilityName, DEFAULT_CAPABILITIES, type Capability } from '../runtime/capabilities.js';
 import type { HostConfig } from './container-types.js';
 
 const ALL_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
@@ -19,7 +19,7 @@ const ALL_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
 /** "cap_net_admin", "NET_ADMIN" -> "NET_ADMIN"; "ALL" stays; unknown names are a 400 naming the field. */
 function normalizeCapabilities(field: 'CapAdd' | 'CapDrop', names: readonly string[]): string[] {
   return names.map((raw) => {
-    const name = raw.toUpperCase().replace(/^CAP_/, '');
+    const name = capabilityName(raw);
     if (name === 'ALL') return name;
     if (!(name in CAPABILITIES)) throw invalidParameter(`invalid ${field}: unknown capability: "CAP_${name}"`);
     return name;
@@ -43,6 +43,12 @@ export interface SecurityOptions {
   noNewPrivileges: boolean;
 }
 
+/** The spellings Go's strconv.ParseBool accepts, which dockerd uses for no-new-privileges:VALUE. */
+const GO_BOOL: Record<string, boolean> = Object.fromEntries([
+  ...['1', 't', 'T', 'true', 'TRUE', 'True'].map((v) => [v, true]),
+  ...['0', 'f', 'F', 'false', 'FALSE', 'False'].map((v) => [v, false]),
+]);
+
 /**
  * HostConfig.SecurityOpt, parsed as dockerd's parseSecurityOpt does (`=`, or
  * the deprecated `:`), with its messages for malformed entries.
@@ -61,10 +67,9 @@ export function parseSecurityOpt(opts: readonly string[]): SecurityOptions {
     const value = opt.slice(opt.indexOf(sep) + 1);
     switch (key) {
       case 'no-new-privileges': {
-        if (!['1', 't', 'T', 'true', 'TRUE', 'True', '0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) {
-          throw invalidParameter(`invalid --security-opt 2: "${opt}"`);
-        }
-        out.noNewPrivileges = ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value);
+        const flag = GO_BOOL[value];
+        if (flag === undefined) throw invalidParameter(`invalid --security-opt 2: "${opt}"`);
+        out.noNewPrivileges = flag;
         return;
       }
       case 'seccomp':

@@ -62,7 +62,7 @@ export class ExecService {
     this.containers.running(rec);
     const cmd = body.Cmd ?? [];
     if (cmd.length === 0 || cmd[0] === '') throw invalidParameter('No exec command specified');
-    if (body.Privileged) throw invalidParameter('Privileged: Berth does not support privileged exec yet (every capability for the process), and would rather refuse it than run it without; remove --privileged');
+    if (body.Privileged) throw invalidParameter('Privileged: Berth does not support privileged exec yet (every capability for the process), and refuses it rather than run it without: remove --privileged');
     if (body.WorkingDir && !body.WorkingDir.startsWith('/')) {
       throw invalidParameter(`the working directory '${body.WorkingDir}' is invalid, it needs to be an absolute path`);
     }

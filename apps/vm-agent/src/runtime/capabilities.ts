@@ -19,11 +19,13 @@ export const DEFAULT_CAPABILITIES: readonly Capability[] = [
   'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE',
 ];
 
+/** Docker's spelling of a capability name: "cap_net_admin" and "NET_ADMIN" are both "NET_ADMIN". */
+export const capabilityName = (raw: string): string => raw.toUpperCase().replace(/^CAP_/, '');
+
 /** Numbers for names; accepts "CAP_X" or "x" like Docker. Throws on unknown names. */
 export function capabilityNumbers(names: readonly string[]): number[] {
   return names.map((raw) => {
-    const name = raw.toUpperCase().replace(/^CAP_/, '');
-    const n = (CAPABILITIES as Record<string, number>)[name];
+    const n = (CAPABILITIES as Record<string, number>)[capabilityName(raw)];
     if (n === undefined) throw new Error(`unknown capability: "${raw}"`);
     return n;
   });
