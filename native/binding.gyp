@@ -18,8 +18,10 @@
         "src/exec.c",
         "src/wait.c",
         "src/relay.c",
-        "src/devices_bpf.c"
+        "src/devices_bpf.c",
+        "src/seccomp.c"
       ],
+      "libraries": ["-lseccomp"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
     }

@@ -20,6 +20,7 @@ static napi_value init(napi_env env, napi_value exports) {
   berth_init_wait(env, exports);
   berth_init_relay(env, exports);
   berth_init_devices_bpf(env, exports);
+  berth_init_seccomp(env, exports);
   return exports;
 }
 

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct sock_filter;
+
 enum child_msg_type {
   MSG_ERROR = 1, /* err, syscall, text: the child failed and will exit */
   MSG_PTY = 2,   /* the pty master rides along as SCM_RIGHTS */
@@ -61,6 +63,10 @@ struct child_spec {
   uint64_t caps; /* bit n set: keep capability n */
   int cap_last;  /* /proc/sys/kernel/cap_last_cap */
   bool no_new_privs;
+  /* seccomp: classic BPF from seccompCompile (seccomp.c), installed last
+   * before the user changes; NULL: unconfined */
+  struct sock_filter *seccomp_filter;
+  unsigned short seccomp_len; /* instructions */
   bool create_cwd; /* containers create a missing working directory; exec does not */
   bool tty;
   uint16_t cols, rows; /* initial pty size, 0 for the kernel's default */

@@ -1,12 +1,14 @@
 /*
  * The last steps before exec, shared by containers and exec'd processes:
  * working directory, fds, capabilities (Docker's default set), no_new_privs,
- * groups and ids, signal dispositions, then execve with a PATH lookup in the
- * container's own PATH (as runc does, so a missing command reads as
- * dockerd's `exec: "x": executable file not found in $PATH`).
+ * the seccomp filter, groups and ids, signal dispositions, then execve with a
+ * PATH lookup in the container's own PATH (as runc does, so a missing command
+ * reads as dockerd's `exec: "x": executable file not found in $PATH`).
  */
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -122,6 +124,19 @@ static void set_rlimits(const struct child_spec *s) {
   }
 }
 
+/*
+ * The seccomp filter goes on while the child is still root with every
+ * capability of the agent (CAP_SYS_ADMIN lets it install a filter without
+ * no_new_privs) and before setgroups/setresuid/capset/execve, which the
+ * profile must therefore allow, as Docker's does.
+ */
+static void set_seccomp(const struct child_spec *s) {
+  if (!s->seccomp_filter) return;
+  struct sock_fprog prog = {.len = s->seccomp_len, .filter = s->seccomp_filter};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+    child_fail(s, errno, "seccomp", "install the seccomp filter (%u instructions)", s->seccomp_len);
+}
+
 void child_exec(const struct child_spec *s) {
   set_rlimits(s);
   make_cwd(s);
@@ -131,6 +146,7 @@ void child_exec(const struct child_spec *s) {
   set_capabilities(s);
   if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     child_fail(s, errno, "prctl", "PR_SET_NO_NEW_PRIVS");
+  set_seccomp(s);
   set_user(s);
   reset_signals(s);
   exec_lookup(s);

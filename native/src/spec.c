@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -172,6 +173,29 @@ static bool read_rlimits(napi_env env, napi_value obj, struct child_spec *s) {
   return true;
 }
 
+/* spec.seccomp: the BPF bytes of seccompCompile, copied (the child runs after this call returns). */
+static bool read_seccomp(napi_env env, napi_value obj, struct child_spec *s) {
+  struct prop p;
+  void *data;
+  size_t len;
+  if (!prop_get(env, obj, "seccomp", &p)) return false;
+  if (!p.present) return true;
+  if (!args_bytes(env, p.v, p.what, &data, &len)) return false;
+  if (len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+    berth_throw_type(env, "%s must be whole BPF instructions (1 to %d of %zu bytes), got %zu bytes", p.what,
+                     BPF_MAXINSNS, sizeof(struct sock_filter), len);
+    return false;
+  }
+  s->seccomp_filter = malloc(len);
+  if (!s->seccomp_filter) {
+    berth_throw_errno(env, ENOMEM, "malloc", "copy the seccomp filter");
+    return false;
+  }
+  memcpy(s->seccomp_filter, data, len);
+  s->seccomp_len = (unsigned short)(len / sizeof(struct sock_filter));
+  return true;
+}
+
 /* The highest capability number this kernel knows. */
 static bool read_cap_last(napi_env env, int *out) {
   char buf[16] = "";
@@ -228,7 +252,7 @@ bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *
       !prop_u32v(env, obj, "groups", &s->groups, &s->ngroups) || !prop_u32v(env, obj, "capabilities", &caps, &ncaps) ||
       !prop_bool(env, obj, "noNewPrivileges", &s->no_new_privs) || !prop_bool(env, obj, "tty", &s->tty) ||
       !prop_u32(env, obj, "cols", 0, &cols) || !prop_u32(env, obj, "rows", 0, &rows) || !read_cap_last(env, &s->cap_last) ||
-      !read_rlimits(env, obj, s))
+      !read_rlimits(env, obj, s) || !read_seccomp(env, obj, s))
     goto fail;
   bool with_stdin = false;
   if (!prop_bool(env, obj, "stdin", &with_stdin)) goto fail;
@@ -279,6 +303,7 @@ void spec_free(struct child_spec *s) {
     free(s->binds[i].data);
   }
   free(s->rlimits);
+  free(s->seccomp_filter);
   free(s->binds);
   args_free_strv(s->masked_paths);
   args_free_strv(s->readonly_paths);

@@ -146,7 +146,9 @@ function main() {
   const tools = ['e2fsprogs', 'iproute2', 'iptables'];
   // a foreign node takes its C runtime from packages too
   const nodeLibs = foreign ? ['libc6', 'libgcc-s1', 'libstdc++6'] : [];
-  const libNames = [...new Set([...libraryClosure(tools, foreign ? new Set() : HOST_PROVIDED, foreign), ...nodeLibs])].sort();
+  // libseccomp2: the agent's addon compiles containers' seccomp filters with it
+  const addonLibs = ['libseccomp2'];
+  const libNames = [...new Set([...libraryClosure(tools, foreign ? new Set() : HOST_PROVIDED, foreign), ...nodeLibs, ...addonLibs])].sort();
   const wanted = candidates([kernelPkgName, 'busybox-static', ...tools, ...libNames], foreign);
   const fetch = (n) => fetchPackage(/** @type {any} */ (wanted.get(n)), cacheDir, foreign);
   const kernel = fetch(kernelPkgName);
@@ -245,6 +247,14 @@ function main() {
     if (!xtDir) fail(`no xtables extension directory in ${ipt}`);
     for (const n of readdirSync(xtDir).sort()) addElf(relative(ipt, join(xtDir, n)), join(xtDir, n));
 
+    // the agent's addon, built for the guest's architecture; its libraries are found with the tools' below
+    let nativeAddon = agent.native;
+    if (nativeAddon && foreign && foreignNode) {
+      nativeAddon = join(work, 'berth_native.node');
+      crossCompileAddon(arch, repo, foreignNode.include, nativeAddon, libDirs);
+    }
+    if (nativeAddon) elfs.push(nativeAddon);
+
     const usedLibPkgs = new Set();
     const hostLibs = new Set();
     const libs = foreign ? foreignSharedLibs(elfs, libDirs, libPkgs.map((p) => p.root)) : sharedLibs(elfs, libDirs);
@@ -287,11 +297,6 @@ function main() {
 
     // the agent (its bundle is plain JS; the addon is built for the guest's architecture)
     addFile('opt/berth/main.js', readFileSync(agent.main), false);
-    let nativeAddon = agent.native;
-    if (nativeAddon && foreign && foreignNode) {
-      nativeAddon = join(work, 'berth_native.node');
-      crossCompileAddon(arch, repo, foreignNode.include, nativeAddon);
-    }
     if (nativeAddon) addFile('opt/berth/berth_native.node', readFileSync(nativeAddon), false);
 
     // init and configuration (stage 1, guest/init, is in the initramfs below)

@@ -207,7 +207,7 @@ export interface BusyboxImageOptions extends ImageOptions {
   /** 1: everything in one layer; 2: busybox, then /etc; 3: plus a layer of `extraFiles`. Default 2. */
   layerCount?: 1 | 2 | 3;
   /** Files for the last layer (path -> content); a third layer is made if layerCount is 3. */
-  extraFiles?: Record<string, string | Buffer>;
+  extraFiles?: Record<string, string | Buffer | { content: Buffer; mode: number }>;
 }
 
 /**
@@ -230,7 +230,7 @@ export async function buildBusyboxImage(opts: BusyboxImageOptions = {}): Promise
     { path: 'etc/group', content: 'root:x:0:\nnogroup:x:65534:\n' },
     { path: 'www/index.html', content: '<h1>berth test image</h1>\n' },
   ];
-  const extra: Entry[] = Object.entries(opts.extraFiles ?? {}).map(([path, content]) => ({ path, content }));
+  const extra: Entry[] = Object.entries(opts.extraFiles ?? {}).map(([path, f]) => (typeof f === 'object' && 'mode' in f ? { path, ...f } : { path, content: f }));
   const count = opts.layerCount ?? 2;
   let groups: Entry[][];
   if (count === 1) groups = [[...bin, ...etc, ...extra]];

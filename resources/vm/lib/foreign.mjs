@@ -3,7 +3,8 @@
 // the libraries an ELF file loads, read from its dynamic section (ldd would
 // have to run the binary).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 function run(cmd, args, opts = {}) {
@@ -47,29 +48,59 @@ export function fetchNode(arch, version, cacheDir) {
 }
 
 /**
- * Compiles native/ (the sources, flags and defines of its binding.gyp) with
- * the cross compiler TRIPLET-gcc into `out`. Paths are written relative to
- * the repository, so the bytes do not depend on where the checkout is.
+ * A library of binding.gyp's `libraries` (`-lNAME`) for the cross link: the
+ * guest package's libNAME.so.N itself (runtime packages have no libNAME.so
+ * symlink, and the soname is what the addon then asks the guest's loader
+ * for). Its headers are the build machine's (NAME-dev): the same release, and
+ * what they declare does not depend on the architecture.
  */
-export function crossCompileAddon(arch, repo, nodeInclude, out) {
+function crossLibrary(flag, libDirs) {
+  const name = `lib${flag.slice(2)}.so`;
+  for (const d of libDirs) {
+    const versioned = (f) => f.startsWith(`${name}.`) && /^\d+(\.\d+)*$/.test(f.slice(name.length + 1));
+    const so = existsSync(d) ? readdirSync(d).filter((f) => f === name || versioned(f)).sort()[0] : undefined;
+    if (so) return join(d, so);
+  }
+  throw new Error(`the addon links ${flag}, but no guest package has ${name}.N (add its runtime package to the image's libraries)`);
+}
+
+/**
+ * Compiles native/ (the sources, flags, defines and libraries of its
+ * binding.gyp) with the cross compiler TRIPLET-gcc into `out`, linking the
+ * libraries found in `libDirs` (the guest packages' library directories).
+ * Paths are written relative to the repository, so the bytes do not depend
+ * on where the checkout is.
+ */
+export function crossCompileAddon(arch, repo, nodeInclude, out, libDirs) {
   const gyp = JSON.parse(readFileSync(join(repo, 'native/binding.gyp'), 'utf8'));
   const target = gyp.targets.find((t) => t.target_name === 'berth_native');
   if (!target) throw new Error('native/binding.gyp has no berth_native target');
   const gcc = `${arch.triplet}-gcc`;
+  // the libraries' headers, alone in a directory: the cross compiler must not see the rest of /usr/include
+  const headers = mkdtempSync(join(tmpdir(), 'berth-cross-include-'));
+  for (const h of ['seccomp.h', 'seccomp-syscalls.h']) {
+    if (!existsSync(join('/usr/include', h))) throw new Error(`/usr/include/${h} is missing (Debian: apt-get install libseccomp-dev); the addon's seccomp code needs it`);
+    copyFileSync(join('/usr/include', h), join(headers, h));
+  }
   const args = [
     '-shared', '-fPIC', '-pthread', '-O3', '-fno-omit-frame-pointer',
     ...target.cflags,
     ...target.defines.map((d) => `-D${d}`), '-DBUILDING_NODE_EXTENSION',
     '-I', relative(repo, nodeInclude) || '.',
+    '-idirafter', headers,
     `-ffile-prefix-map=${repo}=.`,
+    `-ffile-prefix-map=${headers}=include`,
     '-o', out,
     ...target.sources.map((s) => join('native', s)),
+    ...(target.libraries ?? []).map((l) => crossLibrary(l, libDirs)),
   ];
   try {
     execFileSync(gcc, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     if (err.code === 'ENOENT') throw new Error(`${gcc} is not installed (Debian: apt-get install gcc-${arch.triplet.replace(/_/g, '-')}); it compiles the agent's addon for ${arch.debian}`);
     throw new Error(`${gcc} failed compiling native/: ${String(err.stderr ?? '').trim()}`);
+  } finally {
+    rmSync(headers, { recursive: true, force: true });
   }
 }
 

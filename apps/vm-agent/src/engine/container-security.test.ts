@@ -34,7 +34,11 @@ test('SecurityOpt: no-new-privileges in its spellings; what the VM cannot apply 
   assert.throws(() => parseSecurityOpt(['no-new-privileges=maybe']), { kind: 'invalid-parameter', message: 'invalid --security-opt 2: "no-new-privileges=maybe"' });
   assert.throws(() => parseSecurityOpt(['bogus']), { kind: 'invalid-parameter', message: 'invalid --security-opt 1: "bogus"' });
   assert.throws(() => parseSecurityOpt(['bogus=1']), { kind: 'invalid-parameter', message: 'invalid --security-opt 2: "bogus=1"' });
-  assert.throws(() => parseSecurityOpt(['seccomp={"defaultAction":"SCMP_ACT_ALLOW"}']), { kind: 'invalid-parameter', message: /seccomp/ });
+  assert.equal(parseSecurityOpt(['seccomp=unconfined']).seccomp, 'unconfined');
+  assert.equal((parseSecurityOpt([]).seccomp as { comment: string }).comment.startsWith("Berth's default seccomp profile"), true);
+  assert.equal(parseSecurityOpt(['seccomp=builtin']).seccomp, parseSecurityOpt([]).seccomp);
+  assert.deepEqual(parseSecurityOpt(['seccomp={"defaultAction":"SCMP_ACT_LOG"}']).seccomp, { defaultAction: 'SCMP_ACT_LOG' });
+  assert.throws(() => parseSecurityOpt(['seccomp={"defaultAction"']), { kind: 'invalid-parameter', message: /^decoding seccomp profile failed: / });
   assert.throws(() => parseSecurityOpt(['apparmor=docker-default']), { kind: 'invalid-parameter', message: /no AppArmor.*docker-default/ });
   assert.throws(() => parseSecurityOpt(['label=type:svirt_t']), { kind: 'invalid-parameter', message: /no SELinux/ });
 });
@@ -56,6 +60,20 @@ test('fields Berth does not apply yet are refused by name; the values clients se
   validateSecurity({ IpcMode: 'shareable', Init: false });
 });
 
-test('the runtime gets the capabilities and no_new_privs', () => {
-  assert.deepEqual(processConfinement({ CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] }), { capabilities: [], noNewPrivileges: true });
+test('the runtime gets the capabilities, no_new_privs and a compiled filter unless unconfined', () => {
+  const unconfined = processConfinement({ CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges', 'seccomp=unconfined'] });
+  assert.deepEqual(unconfined, { capabilities: [], noNewPrivileges: true });
+  const confined = processConfinement({ CapDrop: ['ALL'] });
+  assert.ok(confined.seccomp && confined.seccomp.length > 0 && confined.seccomp.length % 8 === 0, 'whole BPF instructions');
+  // the capability entries change the program: SYS_ADMIN opens mount, unshare and the rest
+  assert.notDeepEqual(processConfinement({ CapAdd: ['SYS_ADMIN'] }).seccomp, processConfinement({}).seccomp);
+});
+
+test('a profile libseccomp refuses is a 400 at create', () => {
+  // the same comparison with two different actions: libseccomp cannot tell which wins
+  const args = [{ index: 0, op: 'SCMP_CMP_EQ', value: 1 }];
+  const profile = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [
+    { names: ['getpid'], action: 'SCMP_ACT_ERRNO', args }, { names: ['getpid'], action: 'SCMP_ACT_KILL', args },
+  ] });
+  assert.throws(() => validateSecurity({ SecurityOpt: [`seccomp=${profile}`] }), { kind: 'invalid-parameter', message: /^HostConfig\.SecurityOpt seccomp: the profile cannot be compiled: seccomp rule 1 for `getpid`/ });
 });

@@ -5,14 +5,16 @@
  * then ignored leaves the user believing the container is locked down.
  *
  * Applied: CapAdd, CapDrop (moby oci/caps TweakCapabilities), SecurityOpt
- * no-new-privileges, seccomp=unconfined (Berth has no seccomp filter yet, so
- * that is what runs), apparmor=unconfined and label=disable (the VM has
- * neither AppArmor nor SELinux). Refused until Berth applies them: the rest.
- * Pure: no I/O.
+ * no-new-privileges, seccomp (Berth's default profile, unconfined, or a
+ * profile's JSON; seccomp-profile.ts), apparmor=unconfined and label=disable
+ * (the VM has neither AppArmor nor SELinux). Refused until Berth applies
+ * them: the rest. No I/O; compiling a filter calls into libseccomp.
  */
-import { invalidParameter } from '../errors.js';
+import { EngineError, invalidParameter } from '../errors.js';
 import { CAPABILITIES, capabilityName, DEFAULT_CAPABILITIES, type Capability } from '../runtime/capabilities.js';
+import { compileSeccomp } from '../runtime/native.js';
 import type { HostConfig } from './container-types.js';
+import { agentSeccompTarget, builtinSeccompProfile, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp-profile.js';
 
 const ALL_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
 
@@ -41,6 +43,8 @@ export function containerCapabilities(hc: Partial<HostConfig>): Capability[] {
 
 export interface SecurityOptions {
   noNewPrivileges: boolean;
+  /** The profile to apply; 'unconfined' for none. */
+  seccomp: SeccompProfile | 'unconfined';
 }
 
 /** The spellings Go's strconv.ParseBool accepts, which dockerd uses for no-new-privileges:VALUE. */
@@ -54,7 +58,7 @@ const GO_BOOL: Record<string, boolean> = Object.fromEntries([
  * the deprecated `:`), with its messages for malformed entries.
  */
 export function parseSecurityOpt(opts: readonly string[]): SecurityOptions {
-  const out: SecurityOptions = { noNewPrivileges: false };
+  const out: SecurityOptions = { noNewPrivileges: false, seccomp: builtinSeccompProfile() };
   opts.forEach((opt) => {
     if (opt === 'no-new-privileges') {
       out.noNewPrivileges = true;
@@ -73,8 +77,9 @@ export function parseSecurityOpt(opts: readonly string[]): SecurityOptions {
         return;
       }
       case 'seccomp':
-        if (value === 'unconfined') return;
-        throw invalidParameter(`HostConfig.SecurityOpt "seccomp=…": Berth cannot apply seccomp profiles yet (its containers run without a filter, as with seccomp=unconfined); remove the option or use --security-opt seccomp=unconfined`);
+        // the CLI reads --security-opt seccomp=FILE and sends the file's text
+        out.seccomp = value === 'unconfined' ? 'unconfined' : value === 'builtin' ? builtinSeccompProfile() : parseSeccompProfile(value);
+        return;
       case 'apparmor':
         if (value === 'unconfined') return;
         throw invalidParameter(`HostConfig.SecurityOpt "${opt}": the Berth VM has no AppArmor, so the profile "${value}" cannot be applied; remove the option or use apparmor=unconfined`);
@@ -126,11 +131,18 @@ export function validateSecurity(hc: Partial<HostConfig>): void {
       throw invalidParameter(`HostConfig.${field}: Berth does not support ${what} yet, and refuses the container rather than run it without: ${hint ?? 'remove the option'}`);
     }
   }
-  containerCapabilities(hc);
-  parseSecurityOpt(asList(hc.SecurityOpt));
+  try {
+    processConfinement(hc); // compiles the seccomp filter too, so a profile libseccomp refuses is a 400 here
+  } catch (err) {
+    if (err instanceof EngineError) throw err;
+    throw invalidParameter(`HostConfig.SecurityOpt seccomp: the profile cannot be compiled: ${(err as Error).message}`);
+  }
 }
 
 /** The process-level confinement for the runtime spec (spawn.ts ProcessSpec). */
-export function processConfinement(hc: Partial<HostConfig>): { capabilities: Capability[]; noNewPrivileges: boolean } {
-  return { capabilities: containerCapabilities(hc), noNewPrivileges: parseSecurityOpt(asList(hc.SecurityOpt)).noNewPrivileges };
+export function processConfinement(hc: Partial<HostConfig>): { capabilities: Capability[]; noNewPrivileges: boolean; seccomp?: Buffer } {
+  const capabilities = containerCapabilities(hc);
+  const opts = parseSecurityOpt(asList(hc.SecurityOpt));
+  const seccomp = opts.seccomp === 'unconfined' ? undefined : compileSeccomp(resolveSeccomp(opts.seccomp, capabilities, agentSeccompTarget()));
+  return { capabilities, noNewPrivileges: opts.noNewPrivileges, ...(seccomp ? { seccomp } : {}) };
 }

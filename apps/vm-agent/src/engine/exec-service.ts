@@ -134,7 +134,7 @@ export class ExecService {
         ...(cols && rows ? { consoleSize: { cols, rows } } : {}),
         cgroup: this.containers.liveState(rec).cgroup,
         ulimits: ulimitsOf(rec.HostConfig), // as runc gives exec'd processes the container's rlimits
-        ...processConfinement(rec.HostConfig), // the container's capabilities and no_new_privs, as dockerd gives an exec
+        ...processConfinement(rec.HostConfig), // the container's capabilities, no_new_privs and seccomp filter, as dockerd gives an exec
       });
     } catch (err) {
       const e = err as Error & { exitCode?: number };

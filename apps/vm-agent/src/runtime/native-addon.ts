@@ -24,6 +24,8 @@ export interface NativeSpec {
   cgroupProcs: string[];
   /** setrlimit(2) before exec; a negative limit is unlimited (RLIM_INFINITY). */
   rlimits?: { resource: number; soft: number; hard: number }[];
+  /** A seccomp filter from seccompCompile, installed before the user changes; absent: unconfined. */
+  seccomp?: Uint8Array;
 }
 
 /** spawn() only: what makes a container. */
@@ -89,6 +91,31 @@ export interface Addon {
    * attached there before (native/src/devices_bpf.c); returns how many it replaced.
    */
   attachDeviceFilter(cgroupDir: string, rules: NativeDeviceRule[]): number;
+
+  /** Compiles a seccomp filter with libseccomp to classic BPF (native/src/seccomp.c). */
+  seccompCompile(filter: NativeSeccompFilter): Buffer;
+}
+
+export interface NativeSeccompAction {
+  action: 'allow' | 'errno' | 'kill-thread' | 'kill-process' | 'trap' | 'trace' | 'log';
+  /** errno: the error returned (EPERM when absent); trace: the value the tracer sees. */
+  errno?: number;
+}
+
+/** One comparison of a syscall argument (SCMP_CMP_*); masked-eq is (arg & value) == valueTwo. */
+export interface NativeSeccompArg {
+  index: number;
+  op: 'ne' | 'lt' | 'le' | 'eq' | 'ge' | 'gt' | 'masked-eq';
+  value: bigint;
+  valueTwo: bigint;
+}
+
+export interface NativeSeccompFilter {
+  defaultAction: NativeSeccompAction;
+  /** libseccomp names ("x86_64", "x86", "aarch64", ...) beside the native one. */
+  architectures: string[];
+  /** In order; all `args` must hold (AND). A name libseccomp does not know is skipped. */
+  rules: { syscall: string; action: NativeSeccompAction; args: NativeSeccompArg[] }[];
 }
 
 /** One allow rule: BPF_DEVCG_DEV_* type (0: any), -1 for any major or minor, BPF_DEVCG_ACC_* bits. */

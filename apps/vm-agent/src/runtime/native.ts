@@ -19,7 +19,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { Addon, NativeDeviceRule } from './native-addon.js';
+import type { Addon, NativeDeviceRule, NativeSeccompFilter } from './native-addon.js';
+
+export type { NativeSeccompAction, NativeSeccompArg, NativeSeccompFilter as SeccompFilter } from './native-addon.js';
 
 const ADDON_FILE = 'berth_native.node';
 
@@ -167,4 +169,23 @@ export function attachDeviceFilter(cgroupDir: string, rules: readonly DeviceRule
     return { type: DEVCG_TYPE[r.type], major: r.major === '*' ? -1 : r.major, minor: r.minor === '*' ? -1 : r.minor, access };
   });
   return loadAddon().attachDeviceFilter(cgroupDir, native);
+}
+
+/** Compiled filters by their rules: containers with the same profile and capabilities share one. */
+const seccompCache = new Map<string, Buffer>();
+
+/**
+ * A seccomp filter as classic BPF, compiled by libseccomp
+ * (native/src/seccomp.c), for ProcessSpec.seccomp. Throws a TypeError for
+ * a malformed filter and a system error when libseccomp refuses a rule.
+ */
+export function compileSeccomp(filter: NativeSeccompFilter): Buffer {
+  const key = JSON.stringify(filter, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  let bpf = seccompCache.get(key);
+  if (!bpf) {
+    bpf = loadAddon().seccompCompile(filter);
+    if (seccompCache.size >= 64) seccompCache.clear();
+    seccompCache.set(key, bpf);
+  }
+  return bpf;
 }

@@ -41,6 +41,8 @@ export interface ProcessSpec {
   /** Capability names kept (bounding, effective, permitted); Docker's default set when absent. */
   capabilities?: readonly string[];
   noNewPrivileges?: boolean;
+  /** A seccomp filter from compileSeccomp (native.ts); absent: unconfined. */
+  seccomp?: Uint8Array;
   /** The cgroup to join before anything else (see cgroups.ts). */
   cgroup?: { procsFiles(): string[] };
   /** Set before exec (`--ulimit`); names are checked here (unknown: throws). */
@@ -121,6 +123,7 @@ export function nativeProcessSpec(spec: ProcessSpec) {
     groups: spec.user?.additionalGids ?? [],
     capabilities: capabilityNumbers(spec.capabilities ?? DEFAULT_CAPABILITIES),
     noNewPrivileges: spec.noNewPrivileges ?? false,
+    ...(spec.seccomp ? { seccomp: spec.seccomp } : {}),
     tty: spec.tty ?? false,
     stdin: spec.stdin ?? false,
     cols: spec.consoleSize?.cols,

@@ -112,7 +112,7 @@ export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
       LiveRestoreEnabled: false,
       Isolation: '',
       InitBinary: '',
-      SecurityOptions: ['name=seccomp,profile=unconfined', `name=cgroupns`],
+      SecurityOptions: ['name=seccomp,profile=builtin', `name=cgroupns`],
       Warnings: [],
     });
   });
