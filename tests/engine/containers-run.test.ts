@@ -122,7 +122,8 @@ describe('bad input', () => {
   test('a missing command exits 127 with dockerd message', async () => {
     const r = await fx.docker.run(['run', '--name', 'nocmd', fx.image, 'nosuch']);
     assert.equal(r.code, 127);
-    assert.match(r.stderr, /failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "nosuch": executable file not found in \$PATH: unknown/);
+    assert.match(r.stderr, /berth runtime: unable to start container process: exec: "nosuch": executable file not found in \$PATH/);
+    assert.doesNotMatch(r.stderr, /runc|shim|OCI runtime/, 'Berth names no runtime it does not have');
     const state = await inspect<{ ExitCode: number; Error: string }>(fx.docker, 'nocmd', '{{json .State}}');
     assert.equal(state.ExitCode, 127);
     assert.match(state.Error, /executable file not found/);

@@ -6,39 +6,18 @@
 // Boots with `berth start` (tests/helpers/vm.ts; TCG here, about 1 min);
 // needs apps/vm-agent/dist built (`npm run build`).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { DockerCli } from '../helpers/docker.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { describe, it } from 'node:test';
 import { probeResults, syscallProbeBinary } from '../helpers/syscall-probe.js';
-import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
-import { startTestVm, type TestVm } from '../helpers/vm.js';
+import { buildBusyboxImage } from '../helpers/test-images.js';
+import { useVmWithImage } from '../helpers/vm-with-image.js';
 
 const PROBES = ['getpid', 'mkdirat', 'unshare', 'unshare-user', 'setns', 'keyctl', 'io_uring_setup', 'clone3'];
 
 describe('confinement in the VM', { timeout: 600_000 }, () => {
-  let vm: TestVm;
-  let registry: TestRegistry;
-  let docker: DockerCli;
-  let image: string;
-
-  before(async () => {
-    registry = await startRegistry();
-    const img = await buildBusyboxImage({ extraFiles: { 'bin/syscall-probe': { content: syscallProbeBinary(), mode: 0o755 } } });
-    await pushImage({ url: registry.url }, 'confinement/probe', '1', img);
-    image = `localhost:${new URL(registry.url).port}/confinement/probe:1`;
-    vm = await startTestVm('berth-confinement-', 'seccompCompile');
-    docker = new DockerCli(vm.socket);
-    await docker.ok(['pull', image], { timeoutMs: 180_000 });
-  });
-
-  after(async () => {
-    await vm?.dispose();
-    await registry?.stop();
-    docker?.dispose();
-  });
+  const fx = useVmWithImage('berth-confinement-', 'seccompCompile', 'confinement/probe', () => buildBusyboxImage({ extraFiles: { 'bin/syscall-probe': { content: syscallProbeBinary(), mode: 0o755 } } }));
 
   it('the default seccomp profile: Seccomp 2, namespaces, keyrings and io_uring blocked, the rest reaches the kernel', async () => {
-    const r = await docker.ok(['run', '--rm', image, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; syscall-probe ' + PROBES.join(' ')]);
+    const r = await fx.docker.ok(['run', '--rm', fx.image, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; syscall-probe ' + PROBES.join(' ')]);
     assert.match(r.stdout, /^Seccomp:\s+2$/m);
     const p = probeResults(r.stdout.split('\n').slice(1).join('\n'));
     assert.deepEqual(p, {
@@ -48,12 +27,12 @@ describe('confinement in the VM', { timeout: 600_000 }, () => {
   });
 
   it('seccomp=unconfined: no filter', async () => {
-    const r = await docker.ok(['run', '--rm', '--security-opt', 'seccomp=unconfined', image, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; syscall-probe unshare setns keyctl']);
+    const r = await fx.docker.ok(['run', '--rm', '--security-opt', 'seccomp=unconfined', fx.image, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; syscall-probe unshare setns keyctl']);
     assert.match(r.stdout, /^Seccomp:\s+0$/m);
     assert.deepEqual(probeResults(r.stdout.split('\n').slice(1).join('\n')), { unshare: 'ok', setns: 'EBADF', keyctl: 'EINVAL' });
   });
 
   it('docker info in the VM reports the builtin profile', async () => {
-    assert.match((await docker.ok(['info', '--format', '{{json .SecurityOptions}}'])).stdout, /name=seccomp,profile=builtin/);
+    assert.match((await fx.docker.ok(['info', '--format', '{{json .SecurityOptions}}'])).stdout, /name=seccomp,profile=builtin/);
   });
 });

@@ -7,38 +7,18 @@
 // Boots with `berth start` (tests/helpers/vm.ts; TCG here, about 1 min);
 // needs apps/vm-agent/dist built (`npm run build`).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { DockerCli } from '../helpers/docker.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
-import { startTestVm, type TestVm } from '../helpers/vm.js';
+import { describe, it } from 'node:test';
+import { buildBusyboxImage } from '../helpers/test-images.js';
+import { useVmWithImage } from '../helpers/vm-with-image.js';
 
 /** Sets $d to the guest's first disk and $1 $2 to its major and minor, from /sys (read-only in containers too). */
 const FIND_DISK = 'd=$(ls /sys/block | grep -v -e ^loop -e ^ram | head -n 1); set -- $(tr : " " < /sys/block/$d/dev)';
 
 describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () => {
-  let vm: TestVm;
-  let registry: TestRegistry;
-  let docker: DockerCli;
-  let image: string;
-
-  before(async () => {
-    registry = await startRegistry();
-    await pushImage({ url: registry.url }, 'devices/busybox', '1', await buildBusyboxImage());
-    image = `localhost:${new URL(registry.url).port}/devices/busybox:1`;
-    vm = await startTestVm('berth-devices-', 'attachDeviceFilter');
-    docker = new DockerCli(vm.socket);
-    await docker.ok(['pull', image], { timeoutMs: 180_000 });
-  });
-
-  after(async () => {
-    await vm?.dispose();
-    await registry?.stop();
-    docker?.dispose();
-  });
+  const fx = useVmWithImage('berth-devices-', 'attachDeviceFilter', 'devices/busybox', () => buildBusyboxImage());
 
   it('the guest runs pure cgroup v2, and root in the guest reads its disk (the control)', async () => {
-    const r = await vm.berth(['shell', '--', `cut -d " " -f 3 /proc/mounts | grep ^cgroup | sort -u; ${FIND_DISK}; echo "$d $1 $2"; head -c 512 /dev/$d | wc -c`]);
+    const r = await fx.vm.berth(['shell', '--', `cut -d " " -f 3 /proc/mounts | grep ^cgroup | sort -u; ${FIND_DISK}; echo "$d $1 $2"; head -c 512 /dev/$d | wc -c`]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^cgroup2\n\S+ \d+ \d+\n512\n$/, r.stdout); // no v1 hierarchy mounted
   });
@@ -55,7 +35,7 @@ describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () 
       // The rootfs overlay is nodev as well: there the open fails before the filter.
       'busybox mknod /tmp/disk b $1 $2; head -c 1 /tmp/disk; echo "rootfs=$?"',
     ].join('\n');
-    const r = await docker.run(['run', '--rm', image, 'sh', '-c', script]);
+    const r = await fx.docker.run(['run', '--rm', fx.image, 'sh', '-c', script]);
     const why = `${r.stdout}\n${r.stderr}`;
     assert.match(r.stdout, /^mknod disk ok$/m, why);
     assert.match(r.stdout, /^mknod vc ok$/m, why);
@@ -67,10 +47,10 @@ describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () 
   });
 
   it('the default devices and a pty still work', async () => {
-    const r = await docker.run(['run', '--rm', image, 'sh', '-c', 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && head -c 0 /dev/full && head -c 0 /dev/ptmx && echo ok']);
+    const r = await fx.docker.run(['run', '--rm', fx.image, 'sh', '-c', 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && head -c 0 /dev/full && head -c 0 /dev/ptmx && echo ok']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '4\n4\nok\n');
-    const t = await docker.run(['run', '--rm', '-t', image, 'sh', '-c', 'tty && echo hi > /dev/tty']);
+    const t = await fx.docker.run(['run', '--rm', '-t', fx.image, 'sh', '-c', 'tty && echo hi > /dev/tty']);
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /^\/dev\/pts\/0\r?\nhi\r?\n$/);
   });

@@ -82,7 +82,13 @@ export class LiveState {
   }
 }
 
-const START_ERROR_PREFIX = 'failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ';
+/**
+ * Berth has no containerd, shim or runc, so its start errors do not claim
+ * them; they keep runc's "unable to start container process" and the step's
+ * own words after it ("exec: \"x\": executable file not found in $PATH"),
+ * which the docker CLI maps to exit codes 127 and 126.
+ */
+const START_ERROR_PREFIX = 'berth runtime: unable to start container process: ';
 /** Signals after which `docker kill` keeps restart policies off, as a stop would. */
 const STOPPING_SIGNALS = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGQUIT'];
 
@@ -299,7 +305,7 @@ export class ContainerService {
       await cgroup?.remove().catch(() => {});
       const e = err as Error & { exitCode?: number; syscall?: string };
       const isExec = e.syscall === 'execve' || e.exitCode !== undefined;
-      const message = isExec || e.syscall ? `${START_ERROR_PREFIX}${e.message}: unknown` : e.message;
+      const message = isExec || e.syscall ? `${START_ERROR_PREFIX}${e.message}` : e.message;
       rec.State = { ...rec.State, Status: rec.HasBeenStartedBefore ? 'exited' : 'created', Pid: 0, ExitCode: e.exitCode ?? 128, Error: message };
       await this.store.save(rec);
       if (rec.HostConfig.AutoRemove) await this.removeNow(rec);

@@ -44,7 +44,8 @@ export interface ExecInstance {
   done?: Promise<void>;
 }
 
-const START_ERROR_PREFIX = 'OCI runtime exec failed: exec failed: unable to start container process: ';
+/** As containers.ts words a failed start: the real step, runc's phrase, the step's words the CLI matches. */
+const START_ERROR_PREFIX = 'berth runtime exec: unable to start container process: ';
 
 export class ExecService {
   private readonly execs = new Map<string, ExecInstance>();
@@ -139,7 +140,7 @@ export class ExecService {
     } catch (err) {
       const e = err as Error & { exitCode?: number };
       exec.ExitCode = e.exitCode ?? 126;
-      onStartError(`${START_ERROR_PREFIX}${e.message}: unknown`);
+      onStartError(`${START_ERROR_PREFIX}${e.message}`);
       exec.hub.closeAll();
       this.emitDie(rec, exec);
       return;
