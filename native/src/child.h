@@ -40,6 +40,8 @@ struct bind_spec {
   char *source;      /* bind: the host path; tmpfs: NULL */
   char *destination; /* absolute path inside the container */
   bool readonly;
+  bool nonrecursive;      /* bind: without the mounts under the source (MS_BIND without MS_REC) */
+  bool readonly_top_only; /* bind: read-only leaves the mounts under it writable (before Docker 25) */
   bool tmpfs;        /* a new tmpfs instead of a bind */
   unsigned long flags; /* tmpfs: MS_* flags (nosuid, nodev, noexec, ro) */
   char *data;        /* tmpfs: mount data ("size=64m,mode=1777"), or NULL */

@@ -118,15 +118,23 @@ static void mount_binds(const struct child_spec *s, int rootfd) {
     if (stat(b->source, &st) != 0) child_fail(s, errno, "stat", "bind mount source `%s`", b->source);
     int fd = resolve(s, rootfd, b->destination, S_ISDIR(st.st_mode));
     fd_path(fdp, fd);
-    if (mount(b->source, fdp, NULL, MS_BIND | MS_REC, NULL) != 0)
+    if (mount(b->source, fdp, NULL, MS_BIND | (b->nonrecursive ? 0 : MS_REC), NULL) != 0)
       child_fail(s, errno, "mount", "bind mount `%s` on `%s`", b->source, b->destination);
     close(fd);
     if (!b->readonly) continue;
-    /* The fd above is the file under the bind; remount the bind itself. */
+    /* The fd above is the file under the bind; the bind itself is opened again. */
     fd = resolve(s, rootfd, b->destination, S_ISDIR(st.st_mode));
-    fd_path(fdp, fd);
-    if (mount(NULL, fdp, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
-      child_fail(s, errno, "mount", "remount `%s` read-only", b->destination);
+    if (b->readonly_top_only) {
+      fd_path(fdp, fd);
+      if (mount(NULL, fdp, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+        child_fail(s, errno, "mount", "remount `%s` read-only", b->destination);
+    } else {
+      /* Docker 25+: a read-only bind is read-only all the way down, the
+       * mounts under its source included (a remount reaches only the top). */
+      struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+      if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
+        child_fail(s, errno, "mount_setattr", "make `%s` and the mounts under it read-only", b->destination);
+    }
     close(fd);
   }
 }

@@ -131,6 +131,8 @@ static bool read_binds(napi_env env, napi_value obj, struct child_spec *s) {
     if (!prop_string(env, item, "source", !tmpfs, &s->binds[i].source) ||
         !prop_string(env, item, "destination", true, &s->binds[i].destination) ||
         !prop_bool(env, item, "readonly", &s->binds[i].readonly) || !prop_u32(env, item, "flags", 0, &flags) ||
+        !prop_bool(env, item, "nonRecursive", &s->binds[i].nonrecursive) ||
+        !prop_bool(env, item, "readonlyTopOnly", &s->binds[i].readonly_top_only) ||
         !prop_string(env, item, "data", false, &s->binds[i].data))
       return false;
     s->binds[i].flags = flags;

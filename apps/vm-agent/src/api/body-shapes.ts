@@ -101,7 +101,9 @@ const mount = struct('mount.Mount', {
   Target: 'string',
   ReadOnly: 'bool',
   Consistency: 'string',
-  BindOptions: struct('mount.BindOptions', { Propagation: 'string', NonRecursive: 'bool', CreateMountpoint: 'bool' }),
+  BindOptions: struct('mount.BindOptions', {
+    Propagation: 'string', NonRecursive: 'bool', CreateMountpoint: 'bool', ReadOnlyNonRecursive: 'bool', ReadOnlyForceRecursive: 'bool',
+  }),
   VolumeOptions: struct('mount.VolumeOptions', { NoCopy: 'bool', Labels: 'map[string]string', Subpath: 'string' }),
   TmpfsOptions: struct('mount.TmpfsOptions', { SizeBytes: 'int64', Mode: 'int64' }),
 });

@@ -61,7 +61,10 @@ export class ContainerMounts {
           m.CopyData = false;
         }
       }
-      out.push({ type: 'bind', source: m.Source, destination: m.Destination, readonly: !m.RW });
+      out.push({
+        type: 'bind', source: m.Source, destination: m.Destination, readonly: !m.RW,
+        ...(m.ReadOnlyNonRecursive ? { readonlyTopOnly: true } : {}), ...(m.NonRecursive ? { nonRecursive: true } : {}),
+      });
     }
     return out;
   }

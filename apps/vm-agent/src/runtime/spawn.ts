@@ -54,7 +54,11 @@ export interface BindMount {
   source: string;
   /** Absolute path in the container; created (file or directory, like the source) when missing. */
   destination: string;
+  /** Read-only, the mounts under the source included (Docker 25+), unless `readonlyTopOnly`. */
   readonly?: boolean;
+  readonlyTopOnly?: boolean;
+  /** Bind the source alone, without the mounts under it. */
+  nonRecursive?: boolean;
 }
 
 /** A new tmpfs at `destination` (created as a directory when missing). */
@@ -138,7 +142,12 @@ export function nativeProcessSpec(spec: ProcessSpec) {
 }
 
 function nativeMount(m: ContainerMount) {
-  if (m.type !== 'tmpfs') return { type: 'bind' as const, source: m.source, destination: m.destination, readonly: m.readonly ?? false };
+  if (m.type !== 'tmpfs') {
+    return {
+      type: 'bind' as const, source: m.source, destination: m.destination, readonly: m.readonly ?? false,
+      readonlyTopOnly: m.readonlyTopOnly ?? false, nonRecursive: m.nonRecursive ?? false,
+    };
+  }
   const flags = (m.nosuid ? MS.nosuid : 0) | (m.nodev ? MS.nodev : 0) | (m.noexec ? MS.noexec : 0);
   return { type: 'tmpfs' as const, destination: m.destination, readonly: m.readonly ?? false, flags, ...(m.data ? { data: m.data } : {}) };
 }

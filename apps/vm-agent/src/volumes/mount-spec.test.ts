@@ -43,3 +43,19 @@ test('parseMounts: image VOLUMEs become anonymous volumes unless mounted over; d
   assert.deepEqual(m.map((x) => [x.Destination, x.Type, x.Anonymous]), [['/t', 'tmpfs', false], ['/data', 'volume', true], ['/data/sub', 'volume', false]]);
   assert.throws(() => parseMounts({ binds: ['a:/x', '/h:/x'] }), /Duplicate mount point: \/x/);
 });
+
+test('bind recursion options are kept for the runtime; shared and slave propagation are refused, private passes', () => {
+  const m = (BindOptions: object, ReadOnly = true) => parseMount({ Type: 'bind', Source: '/h', Target: '/x', ReadOnly, BindOptions });
+  assert.equal(m({ NonRecursive: true }, false).NonRecursive, true);
+  assert.equal(m({ ReadOnlyNonRecursive: true }).ReadOnlyNonRecursive, true);
+  const plain = m({});
+  assert.equal(plain.NonRecursive ?? false, false);
+  assert.equal(plain.ReadOnlyNonRecursive ?? false, false, 'read-only all the way down unless asked otherwise');
+  assert.equal(m({ ReadOnlyForceRecursive: true, Propagation: 'rprivate' }).RW, false);
+  for (const p of ['shared', 'rshared', 'slave', 'rslave']) {
+    assert.throws(() => m({ Propagation: p }), { kind: 'invalid-parameter', message: new RegExp(`propagation "${p}": Berth does not support`) });
+    assert.throws(() => parseBind(`/h:/x:ro,${p}`), { kind: 'invalid-parameter', message: new RegExp(`'/h:/x:ro,${p}'.*propagation "${p}"`) });
+  }
+  assert.equal(parseBind('/h:/x:private').Propagation, 'private');
+  assert.throws(() => m({ ReadOnlyNonRecursive: true }, false), /must not set ReadOnlyNonRecursive when ReadOnly is false/);
+});

@@ -34,6 +34,10 @@ export interface MountPoint {
   Anonymous: boolean;
   /** `-v` binds create a missing source directory; `--mount` refuses it. */
   CreateSource: boolean;
+  /** bind (--mount bind-recursive=disabled): the source alone, not the mounts under it. */
+  NonRecursive?: boolean;
+  /** bind (bind-recursive=writable): read-only on top, the mounts under it stay writable (before Docker 25). */
+  ReadOnlyNonRecursive?: boolean;
   /** tmpfs: mount flags and data. */
   Tmpfs?: { nosuid: boolean; nodev: boolean; noexec: boolean; data: string };
   /** From --tmpfs, which dockerd does not list in Mounts. */
@@ -46,7 +50,10 @@ export interface MountRequest {
   Target?: string;
   ReadOnly?: boolean;
   Consistency?: string;
-  BindOptions?: { Propagation?: string; CreateMountpoint?: boolean; NonRecursive?: boolean } | null;
+  BindOptions?: {
+    Propagation?: string; CreateMountpoint?: boolean; NonRecursive?: boolean;
+    ReadOnlyNonRecursive?: boolean; ReadOnlyForceRecursive?: boolean;
+  } | null;
   VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
   TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
 }
@@ -62,6 +69,17 @@ const PROPAGATIONS = ['shared', 'rshared', 'slave', 'rslave', 'private', 'rpriva
 const BIND_MODES = ['ro', 'rw', 'z', 'Z', 'nocopy', ...PROPAGATIONS];
 
 const cleanPath = (p: string) => posix.normalize(p).replace(/(.)\/$/, '$1');
+
+/**
+ * Every bind is private in the container's mount namespace (its root is made
+ * rprivate); shared and slave propagation would need the container's root
+ * and the source's mount to take part in the agent's peer groups, which
+ * Berth does not set up, so they are refused rather than made private.
+ */
+function checkPropagation(propagation: string, what: string): string {
+  if (propagation === 'private' || propagation === 'rprivate') return propagation;
+  throw invalidParameter(`${what}: propagation "${propagation}": Berth does not support shared or slave mount propagation yet, and refuses the mount rather than make it private: remove the option or use rprivate`);
+}
 
 function checkDestination(dest: string, spec: string, type: string): string {
   if (!posix.isAbsolute(dest)) {
@@ -94,7 +112,7 @@ export function parseBind(spec: string): MountPoint {
     Driver: isBind ? '' : 'local',
     Mode: isBind ? mode : mode || 'z', // dockerd shows a `-v` volume's default label mode
     RW: !modes.includes('ro'),
-    Propagation: isBind ? propagation ?? 'rprivate' : '',
+    Propagation: isBind ? checkPropagation(propagation ?? 'rprivate', `invalid volume specification: '${spec}'`) : '',
     CopyData: !isBind && !modes.includes('nocopy'),
     Anonymous: false,
     CreateSource: isBind,
@@ -118,9 +136,20 @@ export function parseMount(m: MountRequest): MountPoint {
     if (m.TmpfsOptions) throw bad('field TmpfsOptions must not be specified');
     if (!m.Source) throw bad('field Source must not be empty');
     if (!posix.isAbsolute(m.Source)) throw bad(`invalid mount path: '${m.Source}' mount path must be absolute`);
-    const propagation = m.BindOptions?.Propagation || 'rprivate';
+    const o = m.BindOptions ?? {};
+    const propagation = o.Propagation || 'rprivate';
     if (!PROPAGATIONS.includes(propagation)) throw bad(`invalid propagation mode: ${propagation}`);
-    return { ...base, Type: 'bind', Name: '', Source: cleanPath(m.Source), Driver: '', Propagation: propagation, CopyData: false, CreateSource: m.BindOptions?.CreateMountpoint ?? false };
+    checkPropagation(propagation, `invalid mount config for type "bind"`);
+    // moby's volume/mounts validator, in its words
+    if (o.ReadOnlyNonRecursive && !m.ReadOnly) throw bad('must not set ReadOnlyNonRecursive when ReadOnly is false');
+    if (o.ReadOnlyForceRecursive && !m.ReadOnly) throw bad('must not set ReadOnlyForceRecursive when ReadOnly is false');
+    if (o.ReadOnlyNonRecursive && o.ReadOnlyForceRecursive) throw bad('must not set both ReadOnlyNonRecursive and ReadOnlyForceRecursive');
+    if (o.ReadOnlyForceRecursive && o.NonRecursive) throw bad('must not set ReadOnlyForceRecursive when NonRecursive is true');
+    if (o.ReadOnlyForceRecursive && propagation !== 'rprivate') throw bad('must use rprivate propagation with ReadOnlyForceRecursive');
+    return {
+      ...base, Type: 'bind', Name: '', Source: cleanPath(m.Source), Driver: '', Propagation: propagation, CopyData: false, CreateSource: o.CreateMountpoint ?? false,
+      ...(o.NonRecursive ? { NonRecursive: true } : {}), ...(o.ReadOnlyNonRecursive ? { ReadOnlyNonRecursive: true } : {}),
+    };
   }
   if (type === 'volume') {
     if (m.BindOptions) throw bad('field BindOptions must not be specified');
