@@ -17,6 +17,7 @@ export interface WebMode {
   /** `http://127.0.0.1:PORT` */
   origin: string;
   port: number;
+  /** From the link's fragment (`#token=`). */
   token: string;
   output(): string;
   stop(): Promise<void>;
@@ -39,7 +40,7 @@ export async function startWebMode(args: string[], env: Record<string, string> =
     const timer = setTimeout(() => reject(new Error(`berth web printed no Dashboard line in 30 s:\n${out}`)), 30_000);
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
-      const m = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m.exec(out);
+      const m = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)$/m.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -52,7 +53,7 @@ export async function startWebMode(args: string[], env: Record<string, string> =
     url,
     origin: u.origin,
     port: Number(u.port),
-    token: u.searchParams.get('token')!,
+    token: new URLSearchParams(u.hash.slice(1)).get('token')!,
     output: () => out,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

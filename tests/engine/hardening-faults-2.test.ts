@@ -174,15 +174,19 @@ describe('exposure', () => {
       process.stderr.write(`# web listeners: ${mine.map(show).join(', ')}\n`);
       assert.ok(mine.some((l) => l.port === web.port), 'its own port is among them');
       assert.deepEqual(mine.filter((l) => !isLoopback(l.addr)).map(show), []);
-      const cookie = `berth_token_${web.port}=${web.token}`;
-      const post = (headers: Record<string, string>, body = '[]') => fetch(`${web.origin}/api/call/noSuchCall`, { method: 'POST', headers: { cookie, ...headers }, body });
-      // A form on another site: no Origin, Sec-Fetch-Site cross-site; or a form content type alone.
-      assert.equal((await post({ 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' })).status, 403);
+      const auth = { 'x-berth-token': web.token };
+      const post = (headers: Record<string, string>, body = '[]') => fetch(`${web.origin}/api/call/noSuchCall`, { method: 'POST', headers, body });
+      // Another site's script, even one that had the token: no Origin, Sec-Fetch-Site cross-site; or a foreign Origin.
+      assert.equal((await post({ ...auth, 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' })).status, 403);
+      assert.equal((await post({ ...auth, origin: 'http://evil.example', 'content-type': 'application/json' })).status, 403);
+      // A form on another site cannot set a header: what it sends is a form content type and no token.
       assert.equal((await post({ 'content-type': 'application/x-www-form-urlencoded' }, 'a=1')).status, 403);
       assert.equal((await post({ 'content-type': 'text/plain' })).status, 403);
-      assert.equal((await post({ origin: 'http://evil.example', 'content-type': 'application/json' })).status, 403);
-      // The dashboard's own call gets past the guard (to a 404 for a call that does not exist).
-      assert.equal((await post({ 'sec-fetch-site': 'same-origin', 'content-type': 'application/json', origin: web.origin })).status, 404);
+      // The dashboard's own call gets past the guard (to a 404 for a call that does not exist), and only with the token.
+      const own = { 'sec-fetch-site': 'same-origin', 'content-type': 'application/json', origin: web.origin };
+      assert.equal((await post({ ...own, ...auth })).status, 404);
+      assert.equal((await post(own)).status, 401);
+      assert.equal((await post({ ...own, cookie: `berth_token_${web.port}=${web.token}` })).status, 401, 'a cookie is no token');
     } finally {
       await web.stop();
     }

@@ -6,15 +6,31 @@
  *   DNS rebinding (an attacker's name resolved to 127.0.0.1) → 403.
  * - Origin, when sent, must be `http://127.0.0.1:PORT` or
  *   `http://localhost:PORT`: anything else is another site's page (CSRF) → 403.
- * - The token comes as `?token=` (the printed link, first load only), the
- *   HttpOnly SameSite=Strict cookie set then, or the `X-Berth-Token` header;
- *   without it → 401.
  * - A cross-site request (`Sec-Fetch-Site: cross-site` or `same-site`, which
- *   browsers send even when they leave Origin out) → 403, and so is a
- *   request other than GET/HEAD with a content type an HTML form can send
- *   (urlencoded, multipart, text/plain) unless it carries the token header:
- *   the dashboard's own calls are JSON, so a form post is always another
- *   page's.
+ *   browsers send even when they leave Origin out) → 403, static files too,
+ *   so another site cannot even load our scripts or frame the page.
+ * - The API (`/api/...`, and anything but a GET or HEAD) needs the
+ *   `X-Berth-Token` header; without it → 401. A request other than GET/HEAD
+ *   with a content type an HTML form can send (urlencoded, multipart,
+ *   text/plain) and no token header → 403: the dashboard's own calls are
+ *   JSON with the header, so such a post is always another page's form.
+ * - Static files (GET/HEAD outside /api/) need no token: they hold no
+ *   secret, and the page must load before it can read its token from the
+ *   URL fragment (see apps/renderer/src/api/web-token.ts).
+ *
+ * - WebSockets: the dashboard has none (exec and logs are POST streams), and
+ *   the server upgrades nothing, so an upgrade request is an ordinary
+ *   request here: to the API without the header it is a 401. A browser
+ *   cannot set headers on a WebSocket; one added later should carry the
+ *   token as a subprotocol (`new WebSocket(url, ['berth', 'token.' + t])`,
+ *   the server checking it here and echoing only `berth`) rather than a
+ *   ticket fetched first: no server state to expire, no second round trip,
+ *   and it is still sent only by our own page's code.
+ *
+ * Never a cookie and never the query: cookies are not scoped by port, so
+ * every other server on 127.0.0.1 (a container's published port) would be
+ * sent the token (issue #15); a query lands in logs and the history. A header
+ * is sent only where the page's own code sends it.
  */
 import { timingSafeEqual } from 'node:crypto';
 
@@ -26,18 +42,13 @@ export interface GuardRequest {
 }
 
 export type GuardVerdict =
-  | { ok: true; via: 'query' | 'cookie' | 'header' }
+  | { ok: true; via: 'static' | 'header' }
   | { ok: false; status: 401 | 403; message: string };
 
 export const TOKEN_HEADER = 'x-berth-token';
 
 /** The content types an HTML form can post without CORS. */
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
-
-/** The cookie's name: one per port, since cookies are shared by every port of a host. */
-export function tokenCookieName(port: number): string {
-  return `berth_token_${port}`;
-}
 
 export function checkRequest(req: GuardRequest, port: number, token: string): GuardVerdict {
   const allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`];
@@ -50,26 +61,30 @@ export function checkRequest(req: GuardRequest, port: number, token: string): Gu
     return { ok: false, status: 403, message: `Forbidden: requests from ${origin} are not accepted.` };
   }
   const site = single(req.headers['sec-fetch-site'])?.toLowerCase();
-  if (site === 'cross-site' || site === 'same-site') {
+  if ((site === 'cross-site' || site === 'same-site') ) {
     return { ok: false, status: 403, message: 'Forbidden: requests from other sites are not accepted.' };
   }
   const header = single(req.headers[TOKEN_HEADER]);
   if (header !== undefined && sameToken(header, token)) return { ok: true, via: 'header' };
   const type = single(req.headers['content-type'])?.split(';')[0]!.trim().toLowerCase();
   const method = (req.method ?? 'GET').toUpperCase();
-  if (method !== 'GET' && method !== 'HEAD' && type !== undefined && FORM_TYPES.includes(type)) {
+  const read = method === 'GET' || method === 'HEAD';
+  if (!read && type !== undefined && FORM_TYPES.includes(type)) {
     return { ok: false, status: 403, message: `Forbidden: a form post (${type}) is not accepted; the dashboard sends JSON.` };
   }
-  const cookie = readCookie(single(req.headers.cookie), tokenCookieName(port));
-  if (cookie !== undefined && sameToken(cookie, token)) return { ok: true, via: 'cookie' };
-  const query = new URL(req.url, 'http://x').searchParams.get('token');
-  if (query !== null && sameToken(query, token)) return { ok: true, via: 'query' };
+  if (read && !isApiPath(req.url)) return { ok: true, via: 'static' };
   return { ok: false, status: 401, message: 'Unauthorized: open the dashboard with the link `berth web` printed (it carries the token).' };
 }
 
-/** The Set-Cookie value that keeps the token after the first load (the page's JavaScript never sees it). */
-export function tokenCookie(port: number, token: string): string {
-  return `${tokenCookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+/** Decoded and normalized as the server routes it, so `/%61pi/` or `/x/../api/` is the API too. */
+function isApiPath(url: string): boolean {
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(url, 'http://x').pathname);
+  } catch {
+    return true;
+  }
+  return new URL(path, 'http://x').pathname.toLowerCase().startsWith('/api');
 }
 
 function sameToken(given: string, token: string): boolean {
@@ -80,13 +95,4 @@ function sameToken(given: string, token: string): boolean {
 
 function single(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }

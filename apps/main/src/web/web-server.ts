@@ -5,15 +5,16 @@
  *   POST /api/call/NAME        body: JSON array of arguments → CallResult JSON
  *   POST /api/stream/NAME      body: JSON array of arguments → JSON lines of StreamMessage
  *
- * Every request passes guard.ts first (Host, Origin, token). The first load
- * with `?token=` sets the cookie and redirects to the same URL without it, so
- * the token leaves the address bar and the history.
+ * Every request passes guard.ts first (Host, Origin, and the token header
+ * for the API). The link carries the token in its fragment (`#token=`),
+ * which a browser never sends to any server; the page moves it to
+ * sessionStorage and sends it as `X-Berth-Token` (apps/renderer/src/api/web-token.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { BerthService } from '../shared/berth-api.js';
 import { dispatchCall, dispatchStream } from '../shared/dispatch.js';
-import { checkRequest, tokenCookie } from './guard.js';
+import { checkRequest } from './guard.js';
 import { serveStatic } from './static-files.js';
 
 export interface WebServerOptions {
@@ -29,7 +30,7 @@ export interface WebServerOptions {
 export interface WebServer {
   port: number;
   token: string;
-  /** `http://127.0.0.1:PORT/?token=TOKEN` */
+  /** `http://127.0.0.1:PORT/#token=TOKEN` */
   url: string;
   close(): Promise<void>;
 }
@@ -54,11 +55,6 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       return;
     }
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-    if (verdict.via === 'query' && req.method === 'GET') {
-      url.searchParams.delete('token');
-      res.writeHead(302, { 'set-cookie': tokenCookie(port, token), location: url.pathname + url.search, 'cache-control': 'no-store' }).end();
-      return;
-    }
     const api = /^\/api\/(call|stream)\/([A-Za-z]+)$/.exec(url.pathname);
     if (api) {
       if (req.method !== 'POST') {
@@ -113,7 +109,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   return {
     port,
     token,
-    url: `http://127.0.0.1:${port}/?token=${token}`,
+    url: `http://127.0.0.1:${port}/#token=${token}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,17 +1,20 @@
 /**
  * The web-mode transport: the BerthBridge over the dashboard server's HTTP
- * routes (apps/main/src/web/web-server.ts). The token travels in the
- * HttpOnly cookie the server set on first load; this code never sees it.
+ * routes (apps/main/src/web/web-server.ts). Every request carries the
+ * run's token in the X-Berth-Token header (web-token.ts says where it comes from).
  */
 import type { BerthBridge, CallResult, StreamMessage } from '../../../main/src/shared/berth-api.js';
 import { LineSplitter } from '../../../main/src/shared/lines.js';
+import { takeWebToken } from './web-token.js';
 
-export function httpBridge(base = ''): BerthBridge {
+export function httpBridge(base = '', token = takeWebToken()): BerthBridge {
+  // Without a token the API answers 401, and that message is what the page shows.
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { 'x-berth-token': token } : {}) };
   return {
     async call(name, args) {
       let res: Response;
       try {
-        res = await fetch(`${base}/api/call/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) });
+        res = await fetch(`${base}/api/call/${name}`, { method: 'POST', headers, body: JSON.stringify(args) });
       } catch (err) {
         return { ok: false, error: { message: `The dashboard server is not reachable: ${String(err)}`, name: 'NetworkError', status: 503 } };
       }
@@ -35,7 +38,7 @@ export function httpBridge(base = ''): BerthBridge {
         try {
           const res = await fetch(`${base}/api/stream/${name}`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers,
             body: JSON.stringify(args),
             signal: abort.signal,
           });
