@@ -23,11 +23,12 @@ export interface WebMode {
   stop(): Promise<void>;
 }
 
-export async function startWebMode(args: string[], env: Record<string, string> = {}): Promise<WebMode> {
+/** `open`: let the CLI open "the browser" (the test puts its own xdg-open on PATH); default --no-open. */
+export async function startWebMode(args: string[], env: Record<string, string> = {}, opts: { open?: boolean } = {}): Promise<WebMode> {
   if (!existsSync(join(REPO_ROOT, 'apps/renderer/dist/index.html'))) {
     throw new Error('apps/renderer/dist is missing: build the renderer first (npm run build:renderer)');
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'apps/main/src/cli.ts'), 'web', '--no-open', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'apps/main/src/cli.ts'), 'web', ...(opts.open ? [] : ['--no-open']), ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

@@ -16,10 +16,12 @@ import { berthHome, chooseEngine } from './engine/choose-engine.js';
 import { createDashboardService } from './engine/dashboard-service.js';
 import { hostSocketAddress } from './engine/host-socket.js';
 import { findElectron } from './engine/electron-binary.js';
+import { openBrowser, removeLaunchPage } from './web/open-browser.js';
 import { startWebServer } from './web/web-server.js';
 import { ACCELERATOR_CHOICES, loadSettings, parseSettingValue, settingsPath, updateSettings, USER_SETTINGS, type AcceleratorChoice } from './settings/settings.js';
 import { parseVmArch } from './vm/arch.js';
 import { runVmDaemon, type VmOverrides } from './vm/vm-daemon.js';
+import { vmPaths } from './vm/vm-state.js';
 import { startVm, stopVm, vmShell, vmStatus, VmError } from './vm/vm-control.js';
 
 const USAGE = `Usage: berth COMMAND [options]
@@ -73,13 +75,15 @@ function parseWebFlags(args: string[]): WebFlags {
 }
 
 async function web(flags: WebFlags): Promise<void> {
-  const target = chooseEngine({ engine: flags.engine, engineSocket: flags.engineSocket, home: berthHome() });
+  const home = berthHome();
+  const target = chooseEngine({ engine: flags.engine, engineSocket: flags.engineSocket, home });
   target.onChange((s) => console.error(`engine: ${s.state}: ${s.message}`));
   const rendererDir = findInCheckout(join('apps', 'renderer', 'dist', 'index.html'))?.replace(/[/\\]index\.html$/, '');
   if (!rendererDir) console.error('warning: the dashboard is not built (apps/renderer/dist): run `npm run build:renderer`');
   const server = await startWebServer({ service: createDashboardService(target, { bundledDir: findBundledDir() }), rendererDir, port: flags.port });
   console.log(`Dashboard: ${server.url}`);
-  if (flags.open) openBrowser(server.url);
+  const runDir = vmPaths(home).runDir;
+  if (flags.open) openBrowser(runDir, server.port, server.url);
   const engineStarted = target.start();
 
   let stopping = false;
@@ -88,6 +92,8 @@ async function web(flags: WebFlags): Promise<void> {
     stopping = true;
     console.error(`berth: ${signal}, stopping`);
     await server.close();
+    // The token dies with this run, but leave nothing that looks like a live link.
+    removeLaunchPage(runDir, server.port);
     await engineStarted.catch(() => {});
     await target.stop();
     process.exit(0);
@@ -109,15 +115,6 @@ async function dashboard(args: string[]): Promise<void> {
   const env = { ...process.env, BERTH_ENGINE: flags.engine ?? '', BERTH_ENGINE_SOCKET: flags.engineSocket ?? '' };
   const child = spawn(electron.binary, [electron.appMain], { stdio: 'inherit', env });
   child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-}
-
-/** The system browser; if there is none, the printed link is enough. */
-function openBrowser(url: string): void {
-  const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
-  const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
-  child.once('error', () => console.error(`Could not open a browser (${cmd}); open the link above yourself.`));
-  child.unref();
 }
 
 function parseStartFlags(args: string[]): VmOverrides {

@@ -1,6 +1,7 @@
 /**
- * The host side's one JSON-record writer (settings, the VM's run state).
- * Contract: when `writeJsonAtomic` returns, `path` holds the value durably;
+ * The host side's one atomic file writer (settings, the VM's run state, the
+ * web dashboard's launch page). Contract: when `writeFileAtomic` (or
+ * `writeJsonAtomic`) returns, `path` holds the content durably;
  * a crash at any point before leaves the old content (or no file), never a
  * half-written one: temp file beside it, fsync, rename, fsync the directory.
  */
@@ -9,12 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
 export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode);
+}
+
+export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeSync(fd, JSON.stringify(value, null, 2) + '\n');
+    writeSync(fd, data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -81,6 +81,21 @@ test('a cross-site request or a form post is 403 (CSRF without Origin); the dash
     const page = verdict('/assets/index-abc.js', { host, 'sec-fetch-site': site });
     assert.equal(!page.ok && page.status, 403, `${site} static`);
   }
+  // The launch page (file://, another site to the browser) navigates to / : that alone passes, and gets no token.
+  const navigate = { host, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+  assert.deepEqual(verdict('/', navigate), { ok: true, via: 'static' });
+  for (const [url, method, extra] of [
+    ['/index.html', 'GET', {}],
+    ['/assets/index-abc.js', 'GET', {}],
+    ['/', 'GET', { 'sec-fetch-dest': 'iframe' }],
+    ['/', 'GET', { 'sec-fetch-mode': 'no-cors' }],
+    ['/', 'POST', { 'content-type': 'application/json' }],
+    [API, 'GET', {}],
+    [API, 'POST', { ...auth, 'content-type': 'application/json' }],
+  ] as [string, string, Record<string, string>][]) {
+    const v = verdict(url, { ...navigate, ...extra }, method);
+    assert.equal(!v.ok && v.status, 403, `cross-site ${method} ${url} ${JSON.stringify(extra)}`);
+  }
   // A form cannot set a header, so a form post never carries the token.
   for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/plain;charset=UTF-8']) {
     const v = verdict(API, { host, 'content-type': type }, 'POST');

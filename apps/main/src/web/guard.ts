@@ -8,7 +8,10 @@
  *   `http://localhost:PORT`: anything else is another site's page (CSRF) → 403.
  * - A cross-site request (`Sec-Fetch-Site: cross-site` or `same-site`, which
  *   browsers send even when they leave Origin out) → 403, static files too,
- *   so another site cannot even load our scripts or frame the page.
+ *   so another site cannot even load our scripts or frame the page. The one
+ *   exception is a top-level navigation to `/`: the launch page `berth web`
+ *   opens is a file:// page, which browsers count as another site; what it
+ *   gets is the page shell, no secret and no API.
  * - The API (`/api/...`, and anything but a GET or HEAD) needs the
  *   `X-Berth-Token` header; without it → 401. A request other than GET/HEAD
  *   with a content type an HTML form can send (urlencoded, multipart,
@@ -61,7 +64,7 @@ export function checkRequest(req: GuardRequest, port: number, token: string): Gu
     return { ok: false, status: 403, message: `Forbidden: requests from ${origin} are not accepted.` };
   }
   const site = single(req.headers['sec-fetch-site'])?.toLowerCase();
-  if ((site === 'cross-site' || site === 'same-site') ) {
+  if ((site === 'cross-site' || site === 'same-site') && !isLanding(req)) {
     return { ok: false, status: 403, message: 'Forbidden: requests from other sites are not accepted.' };
   }
   const header = single(req.headers[TOKEN_HEADER]);
@@ -74,6 +77,17 @@ export function checkRequest(req: GuardRequest, port: number, token: string): Gu
   }
   if (read && !isApiPath(req.url)) return { ok: true, via: 'static' };
   return { ok: false, status: 401, message: 'Unauthorized: open the dashboard with the link `berth web` printed (it carries the token).' };
+}
+
+/** A top-level GET of `/` (any query) and nothing else: no frame, no script, no fetch. */
+function isLanding(req: GuardRequest): boolean {
+  const method = (req.method ?? 'GET').toUpperCase();
+  return (
+    method === 'GET' &&
+    single(req.headers['sec-fetch-mode']) === 'navigate' &&
+    single(req.headers['sec-fetch-dest']) === 'document' &&
+    new URL(req.url, 'http://x').pathname === '/'
+  );
 }
 
 /** Decoded and normalized as the server routes it, so `/%61pi/` or `/x/../api/` is the API too. */
