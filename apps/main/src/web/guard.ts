@@ -20,8 +20,8 @@
  * - Static files (GET/HEAD outside /api/) need no token: they hold no
  *   secret, and the page must load before it can read its token from the
  *   URL fragment (see apps/renderer/src/api/web-token.ts).
- *
- * - WebSockets: the dashboard has none (exec and logs are POST streams), and
+ * - WebSockets: the dashboard has none (a terminal is a POST stream out and
+ *   `sessionInput` calls in, both with the header), and
  *   the server upgrades nothing, so an upgrade request is an ordinary
  *   request here: to the API without the header it is a 401. A browser
  *   cannot set headers on a WebSocket; one added later should carry the
