@@ -145,6 +145,13 @@ interface RecordOnDisk {
 const hex = (digest: string) => digest.replace(/^sha256:/, '');
 const list = async (dir: string) => (existsSync(dir) ? (await readdir(dir)).sort() : []);
 
+/** What the image store holds, sorted, to compare before and after a failure. */
+export async function imageStoreState(dataRoot: string): Promise<Record<'blobs' | 'layers' | 'ingest' | 'records', string[]>> {
+  const root = join(dataRoot, 'images');
+  const ls = async (d: string) => (existsSync(join(root, d)) ? (await readdir(join(root, d))).sort() : []);
+  return { blobs: await ls('blobs/sha256'), layers: await ls('layers'), ingest: await ls('ingest'), records: await ls('records') };
+}
+
 /**
  * Everything dangling or half made in the image store under `dataRoot`, as
  * sentences: a record without its config, layer blobs, unpacked layers or

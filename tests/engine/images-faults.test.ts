@@ -15,7 +15,7 @@ import { DockerCli, engineRequest } from '../helpers/docker.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startStallingProxy, startTamperProxy, type StallingProxy } from '../helpers/proxy.js';
 import { startPull } from '../helpers/pull-stream.js';
-import { imageStoreProblems } from './hardening-fixture.js';
+import { imageStoreProblems, imageStoreState } from './hardening-fixture.js';
 import { buildBusyboxImage, pushImage, type BuiltImage } from '../helpers/test-images.js';
 
 const agent = useAgent();
@@ -39,12 +39,7 @@ after(async () => {
 const api = (method: string, path: string, opts: Parameters<typeof engineRequest>[3] = {}) =>
   engineRequest(agent.current.socket, method, path, opts);
 
-/** What the store holds, to compare before and after a failure. */
-async function storeState() {
-  const root = join(agent.current.dataRoot, 'images');
-  const list = async (d: string) => (existsSync(join(root, d)) ? (await readdir(join(root, d))).sort() : []);
-  return { blobs: await list('blobs/sha256'), layers: await list('layers'), ingest: await list('ingest'), records: await list('records') };
-}
+const storeState = () => imageStoreState(agent.current.dataRoot);
 
 async function stillServes() {
   const r = await api('GET', '/_ping');

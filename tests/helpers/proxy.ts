@@ -3,7 +3,7 @@
  * a misbehaving registry (wrong content for a digest, oversized manifests,
  * a lying Docker-Content-Digest) without writing a fake one.
  */
-import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from './net.js';
 
 export interface ProxiedResponse {
@@ -80,42 +80,87 @@ export interface StallingProxy {
 }
 
 /**
+ * A proxy in front of a registry: every request is forwarded, and the
+ * response to a GET of `digest` is handed to `onBlob` (headers not yet
+ * written) instead of being piped back.
+ */
+async function startBlobProxy(
+  target: { url: string; domain: string },
+  digest: string,
+  onBlob: (up: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const upstream = httpRequest(`${target.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: target.domain } }, (up) => {
+      if (!req.url?.endsWith(`/blobs/${digest}`) || req.method !== 'GET') {
+        res.writeHead(up.statusCode ?? 500, up.headers);
+        return up.pipe(res);
+      }
+      onBlob(up, res);
+    });
+    req.pipe(upstream);
+  });
+  return listenOnLoopback(server);
+}
+
+/**
  * A proxy in front of a registry that serves everything but stops half way
  * through one blob, holding that connection open (until the client closes it).
  */
 export async function startStallingProxy(target: { url: string; domain: string }, blob: { digest: string; size: number }): Promise<StallingProxy> {
-  const server = createServer((req, res) => {
-    const upstream = httpRequest(`${target.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: target.domain } }, (up) => {
-      res.writeHead(up.statusCode ?? 500, up.headers);
-      if (!req.url?.endsWith(`/blobs/${blob.digest}`) || req.method !== 'GET') return up.pipe(res);
-      let sent = 0;
-      let held = false;
-      up.on('data', (c: Buffer) => {
-        const room = Math.max(0, Math.floor(blob.size / 2) - sent);
-        if (room > 0) res.write(c.subarray(0, room));
-        sent += c.length;
-        if (!held && sent >= Math.floor(blob.size / 2)) {
-          held = true;
-          proxy.stalledOpen++;
-        }
-      });
-      res.on('close', () => {
-        if (held && !res.writableFinished) proxy.stalledClosed++;
-      });
+  const { port, close } = await startBlobProxy(target, blob.digest, (up, res) => {
+    res.writeHead(up.statusCode ?? 500, up.headers);
+    let sent = 0;
+    let held = false;
+    up.on('data', (c: Buffer) => {
+      const room = Math.max(0, Math.floor(blob.size / 2) - sent);
+      if (room > 0) res.write(c.subarray(0, room));
+      sent += c.length;
+      if (!held && sent >= Math.floor(blob.size / 2)) {
+        held = true;
+        proxy.stalledOpen++;
+      }
     });
-    req.pipe(upstream);
+    res.on('close', () => {
+      if (held && !res.writableFinished) proxy.stalledClosed++;
+    });
   });
-  const { port } = await listenOnLoopback(server);
-  const proxy: StallingProxy = {
-    port,
-    domain: `127.0.0.1:${port}`,
-    stalledOpen: 0,
-    stalledClosed: 0,
-    close: () => {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      return closed;
-    },
-  };
+  const proxy: StallingProxy = { port, domain: `127.0.0.1:${port}`, stalledOpen: 0, stalledClosed: 0, close };
+  return proxy;
+}
+
+export interface OversizeProxy {
+  /** `127.0.0.1:PORT`, as a registry domain. */
+  domain: string;
+  /** Bytes sent after the blob's own, so far. */
+  extraSent: number;
+  /** The client closed the connection before the proxy had sent all it meant to. */
+  cutOff: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A proxy in front of a registry that sends one blob whole and then goes on
+ * sending zeros, `extra` bytes of them, with no Content-Length (chunked): a
+ * registry whose blob is larger than the manifest says. Only a client that
+ * counts the bytes stops it.
+ */
+export async function startOversizeProxy(target: { url: string; domain: string }, digest: string, extra: number): Promise<OversizeProxy> {
+  const zeros = Buffer.alloc(64 * 1024);
+  const { port, close } = await startBlobProxy(target, digest, (up, res) => {
+    const { 'content-length': _dropped, ...headers } = up.headers;
+    res.writeHead(up.statusCode ?? 500, headers);
+    res.on('close', () => {
+      if (!res.writableFinished) proxy.cutOff = true;
+    });
+    up.pipe(res, { end: false });
+    up.on('end', function more() {
+      while (proxy.extraSent < extra && !res.destroyed) {
+        proxy.extraSent += zeros.length;
+        if (!res.write(zeros)) return res.once('drain', more);
+      }
+      if (!res.destroyed) res.end();
+    });
+  });
+  const proxy: OversizeProxy = { domain: `127.0.0.1:${port}`, extraSent: 0, cutOff: false, close };
   return proxy;
 }

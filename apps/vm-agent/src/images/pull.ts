@@ -78,7 +78,7 @@ export async function pullImage(
     let manifestBody = top.body;
     if (parsed.kind === 'index') {
       const entry = selectPlatform(parsed.index);
-      const child = await client.fetchManifest(repo, entry.digest, MANIFEST_ACCEPT, signal);
+      const child = await client.fetchManifest(repo, entry, MANIFEST_ACCEPT, signal);
       parsed = parseManifest(child.body, child.mediaType);
       if (parsed.kind !== 'manifest') throw invalidParameter(`the index ${top.digest} points at another index, which is not supported`);
       manifests.push(child.digest);
@@ -170,7 +170,7 @@ async function fetchSmallBlob(
 ): Promise<Buffer> {
   if (await ctx.content.has(desc.digest)) return ctx.content.read(desc.digest);
   if (desc.size > 16 * 1024 * 1024) throw invalidParameter(`the image config ${desc.digest} is too large (${desc.size} bytes)`);
-  const { body } = await client.fetchBlob(repo, desc.digest, signal);
+  const { body } = await client.fetchBlob(repo, desc, signal);
   await ctx.content.ingest(body, desc.digest);
   created.push(desc.digest);
   return ctx.content.read(desc.digest);
@@ -239,7 +239,7 @@ async function downloadLayer(
   signal?: AbortSignal,
 ): Promise<void> {
   const id = shortId(desc.digest);
-  const { body, size } = await client.fetchBlob(repo, desc.digest, signal);
+  const { body, size } = await client.fetchBlob(repo, desc, signal);
   const meter = throttledProgress(progress, id, 'Downloading', size ?? desc.size);
   const [toStore, toUnpack] = tee(body, haveLayer ? 1 : 2);
   // A registry that stops sending mid-layer would otherwise hold this layer

@@ -29,6 +29,7 @@ import {
   unauthorized,
   unavailable,
 } from '../errors.js';
+import { blobTooLarge, blobTooSmall, capToDescriptor, type SizedBlob } from './blob-size.js';
 import {
   type AuthChallenge,
   type RegistryCredentials,
@@ -142,8 +143,11 @@ export class RegistryClient {
    * GET a manifest (or index) by tag or digest. `accept` lists the media
    * types the caller understands, best first. The body is verified against
    * a digest reference and against the registry's Docker-Content-Digest.
+   * Given a descriptor (an index's entry), the body must be its size exactly:
+   * reading stops at the first byte over it.
    */
-  async fetchManifest(repo: RepositoryRef, reference: string, accept: string[], signal?: AbortSignal): Promise<FetchedManifest> {
+  async fetchManifest(repo: RepositoryRef, ref: string | SizedBlob, accept: string[], signal?: AbortSignal): Promise<FetchedManifest> {
+    const reference = typeof ref === 'string' ? ref : ref.digest;
     const sep = isDigest(reference) ? '@' : ':';
     const what = `${displayName(repo)}${sep}${reference}`;
     const res = await this.#send(repo.domain, {
@@ -163,7 +167,11 @@ export class RegistryClient {
       await res.body?.cancel().catch(() => {});
       throw tooLarge(what, declared);
     }
-    const body = await readCapped(res, MAX_MANIFEST_BYTES, () => tooLarge(what));
+    const sized = typeof ref === 'string' ? undefined : ref;
+    const body = sized && sized.size <= MAX_MANIFEST_BYTES
+      ? await readCapped(res, sized.size, () => blobTooLarge(sized))
+      : await readCapped(res, MAX_MANIFEST_BYTES, () => tooLarge(what));
+    if (sized && body.length < sized.size) throw blobTooSmall(sized, body.length);
     const algorithm = isDigest(reference) ? reference.slice(0, reference.indexOf(':')) : 'sha256';
     const digest = digestOf(algorithm, body);
     if (isDigest(reference) && digest !== reference) {
@@ -181,9 +189,11 @@ export class RegistryClient {
   /**
    * GET a blob, following redirects (to a CDN or object store, which never
    * see our credentials). The caller verifies the digest while it streams
-   * and must consume or destroy `body`.
+   * and must consume or destroy `body`. Given a descriptor, `body` fails
+   * unless it is the descriptor's size exactly (see capToDescriptor).
    */
-  async fetchBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal): Promise<{ size?: number; body: Readable }> {
+  async fetchBlob(repo: RepositoryRef, blob: string | SizedBlob, signal?: AbortSignal): Promise<{ size?: number; body: Readable }> {
+    const digest = typeof blob === 'string' ? blob : blob.digest;
     const res = await this.#send(repo.domain, {
       method: 'GET',
       url: `/v2/${repo.path}/blobs/${digest}`,
@@ -199,7 +209,9 @@ export class RegistryClient {
     if (!res.body) throw unavailable(`the registry sent no content for blob ${digest} of ${displayName(repo)}`);
     const length = res.headers.get('content-length');
     const size = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
-    return { ...(size !== undefined ? { size } : {}), body: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream) };
+    const raw = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+    const body = typeof blob === 'string' ? raw : capToDescriptor(raw, blob);
+    return { ...(size !== undefined ? { size } : {}), body };
   }
 
   /** HEAD a blob: true if the repository has it. */
