@@ -5,9 +5,10 @@
  * (absolute or relative) and `..` never lead outside it. Extraction resolves
  * each entry's parent that way and never follows the entry's own name (an
  * existing symlink is replaced, not written through).
- * Limit: resolution is done with path strings, so a process in a running
- * container that swaps a directory for a symlink at the right moment could
- * race it; the runtime's openat2(RESOLVE_IN_ROOT) is the sturdier tool.
+ * Resolution is done with path strings, so a process in a running container
+ * that swaps a directory for a symlink at the right moment could race it;
+ * the callers hold a running container frozen for the whole call (see
+ * CopyFreeze). openat2(RESOLVE_IN_ROOT) would be the sturdier tool.
  */
 import { constants as fsc, createReadStream } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, rm, symlink } from 'node:fs/promises';

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict, invalidParameter, notModified, systemError } from '../errors.js';
 import type { ImageService } from '../images/image-service.js';
 import { Cgroup } from '../runtime/cgroups.js';
+import { CopyFreeze } from './copy-freeze.js';
 import { signalNumber, type ContainerProcess, type ExitStatus } from '../runtime/process.js';
 import { spawnContainer } from '../runtime/spawn.js';
 import { buildContainerRecord, type CreateRequest } from './container-create.js';
@@ -76,6 +77,7 @@ export class LiveState {
   exitWaiters: ((r: WaitResult) => void)[] = [];
   removedWaiters: ((r: WaitResult) => void)[] = [];
   queue: Promise<unknown> = Promise.resolve();
+  readonly copyFreeze = new CopyFreeze();
 
   constructor(rec: ContainerRecord) {
     this.hub = new StdioHub(rec.Config.StdinOnce, rec.Config.OpenStdin);
@@ -634,13 +636,14 @@ export class ContainerService {
 
   /**
    * Runs `fn` with the container's merged rootfs mounted: the live one of a
-   * running container, or one mounted for the call (start waits meanwhile).
+   * running container, frozen meanwhile (see CopyFreeze), or one mounted for
+   * the call (start waits meanwhile).
    */
   withRootfs<T>(rec: ContainerRecord, fn: (rootfs: string) => Promise<T>): Promise<T> {
     const dir = this.store.dir(rec.Id);
-    if (this.liveState(rec).proc) return fn(rootfsPaths(dir).target);
+    if (this.liveState(rec).proc) return this.holdStill(rec, () => fn(rootfsPaths(dir).target));
     return this.serial(rec, async () => {
-      if (this.liveState(rec).proc) return fn(rootfsPaths(dir).target);
+      if (this.liveState(rec).proc) return this.holdStill(rec, () => fn(rootfsPaths(dir).target));
       const rootfs = await mountRootfs(dir, this.images.layerDirs(this.images.resolve(rec.Image)));
       try {
         return await fn(rootfs);
@@ -648,6 +651,12 @@ export class ContainerService {
         unmountRootfs(dir);
       }
     });
+  }
+
+  /** Runs `fn` with a running container's processes frozen, a paused or stopped one as it is (see CopyFreeze). */
+  holdStill<T>(rec: ContainerRecord, fn: () => Promise<T>): Promise<T> {
+    const l = this.liveState(rec);
+    return l.copyFreeze.run(rec.Id, () => (rec.State.Status === 'running' ? l.cgroup : undefined), fn);
   }
 
   /**

@@ -37,21 +37,15 @@ export function containerFsRoutes(r: Router, svc: ContainerService): void {
     const rec = svc.get(term);
     const repo = query.get('repo');
     const tag = query.get('tag');
-    const cgroup = svc.liveState(rec).cgroup;
-    // The upper dir must hold still while it is packed: freeze a running container (unless pause=0).
-    const freeze = cgroup && rec.State.Status === 'running' && queryBool(query, 'pause', true);
-    if (freeze) await cgroup.freeze();
-    let id: string;
-    try {
-      id = await commitContainer(svc.images, rec, rootfsPaths(svc.store.dir(rec.Id)).upper, {
+    const commit = () =>
+      commitContainer(svc.images, rec, rootfsPaths(svc.store.dir(rec.Id)).upper, {
         reference: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
         comment: query.get('comment') ?? undefined,
         author: query.get('author') ?? undefined,
         changeConfig: changes.length ? (config) => applyCommitChanges(config as RunConfig, changes) as typeof config : undefined,
       });
-    } finally {
-      if (freeze) await cgroup.thaw();
-    }
+    // The upper dir must hold still while it is packed: a running container is frozen (unless pause=0).
+    const id = await (queryBool(query, 'pause', true) ? svc.holdStill(rec, commit) : commit());
     svc.emit(rec, 'commit', { comment: query.get('comment') ?? '' });
     sendJson(res, 201, { Id: id });
   });
