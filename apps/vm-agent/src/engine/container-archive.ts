@@ -11,12 +11,13 @@
  * CopyFreeze). openat2(RESOLVE_IN_ROOT) would be the sturdier tool.
  */
 import { constants as fsc, createReadStream } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, rm, symlink } from 'node:fs/promises';
+import { lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { invalidParameter, notFound } from '../errors.js';
+import { chmodNoFollow } from '../util/no-follow.js';
 
 const MAX_LINKS = 40;
 
@@ -175,7 +176,8 @@ export async function extractIntoRoot(root: string, dest: string, input: Readabl
           continue;
       }
       await lchown(target, h.uid ?? 0, h.gid ?? 0).catch(() => {});
-      if (h.type !== 'symlink') await chmod(target, (h.mode ?? 0o644) & 0o7777);
+      // Not chmod: a hard link to a symlink makes `target` a symlink, and chmod would follow it out of the root.
+      await chmodNoFollow(target, (h.mode ?? 0o644) & 0o7777);
       const mtime = h.mtime ?? new Date();
       await lutimes(target, mtime, mtime).catch(() => {});
     }

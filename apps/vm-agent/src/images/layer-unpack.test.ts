@@ -289,6 +289,15 @@ const hostile: { name: string; entries: (outside: string) => CraftEntry[]; expec
     expect: /hard link target "s\/secret" is not in this layer/,
   },
   {
+    // CVE-2021-41089 class: the link is a symlink, and a mode applied to it by path would reach the host file.
+    name: 'a hard link to a symlink to a host file gets no mode, and the host file keeps its own',
+    entries: (outside) => [
+      { name: 's', type: 'symlink', linkname: `${outside}/victim` },
+      { name: 'h', type: 'link', linkname: 's', mode: 0o777 },
+    ],
+    expect: (layer) => assert.ok(lstatSync(join(layer, 'h')).isSymbolicLink()),
+  },
+  {
     name: 'a hard link to an absolute host path is confined and refused',
     entries: (outside) => [{ name: 'h', type: 'link', linkname: `${outside}/sub/secret` }],
     expect: /is not in this layer/,

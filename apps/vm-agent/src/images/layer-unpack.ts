@@ -40,7 +40,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { link, lstat, lutimes, mkdir, open, readlink, realpath, rm, symlink, chmod, lchown } from 'node:fs/promises';
+import { link, lstat, lutimes, mkdir, open, readlink, realpath, rm, symlink, lchown } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -48,6 +48,7 @@ import * as zlib from 'node:zlib';
 import * as tar from 'tar-stream';
 import { errnoCode, errorMessage, invalidParameter, isEngineError, systemError } from '../errors.js';
 import { lsetxattr, mknod } from '../runtime/native.js';
+import { chmodNoFollow } from '../util/no-follow.js';
 
 export interface UnpackOptions {
   /** Refuse the layer once its uncompressed size passes this many bytes (decompression bombs). */
@@ -424,7 +425,7 @@ export function xattrAllowed(name: string): boolean {
 /** Owner first: chown clears setuid/setgid bits and file capabilities. */
 async function applyMeta(path: string, meta: Meta, isSymlink: boolean): Promise<void> {
   await lchown(path, meta.uid, meta.gid);
-  if (!isSymlink) await chmod(path, meta.mode);
+  if (!isSymlink) await chmodNoFollow(path, meta.mode);
   await applyXattrs(path, meta.xattrs, isSymlink);
 }
 
