@@ -15,6 +15,7 @@ import type { ContainerMount } from '../runtime/spawn.js';
 import { type MountPoint, parseMounts, type MountRequest } from '../volumes/mount-spec.js';
 import { populateVolume } from '../volumes/populate.js';
 import type { VolumeService } from '../volumes/volume-service.js';
+import type { ViewMount } from './container-archive.js';
 import type { ContainerRecord } from './container-types.js';
 
 export class ContainerMounts {
@@ -67,6 +68,16 @@ export class ContainerMounts {
       });
     }
     return out;
+  }
+
+  /** The mounts `docker cp` resolves through (container-archive.ts), as the container's processes see them. */
+  viewMounts(rec: ContainerRecord): ViewMount[] {
+    return (rec.MountPoints ?? []).map((m) => ({
+      destination: m.Destination,
+      source: m.Type === 'volume' ? this.volumes.dataPath(m.Name) : m.Source,
+      readonly: !m.RW,
+      ...(m.Type === 'tmpfs' ? { tmpfs: true } : {}),
+    }));
   }
 
   /** At rm: removes the container's anonymous volumes if asked (`rm -v`, `--rm`); other users keep a volume. */

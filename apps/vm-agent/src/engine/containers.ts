@@ -29,7 +29,8 @@ import { resolveUser } from './container-user.js';
 import type { EventBus } from './events.js';
 import { JsonFileLog, rotateOptions } from './json-log.js';
 import { nextBackoff, shouldRestart } from './restart-policy.js';
-import { etcFiles, mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
+import { etcFileMounts, etcFiles, mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
+import type { FsView } from './container-archive.js';
 import { StdioHub } from './stdio-hub.js';
 import { trace } from '../util/trace.js';
 
@@ -635,18 +636,24 @@ export class ContainerService {
   }
 
   /**
-   * Runs `fn` with the container's merged rootfs mounted: the live one of a
-   * running container, frozen meanwhile (see CopyFreeze), or one mounted for
-   * the call (start waits meanwhile).
+   * Runs `fn` with the container's filesystem as its processes see it: the
+   * merged rootfs (the live one of a running container, frozen meanwhile
+   * (see CopyFreeze), or one mounted for the call, start waiting meanwhile)
+   * with its /etc files, binds and volumes over it.
    */
-  withRootfs<T>(rec: ContainerRecord, fn: (rootfs: string) => Promise<T>): Promise<T> {
+  withRootfs<T>(rec: ContainerRecord, fn: (view: FsView) => Promise<T>): Promise<T> {
     const dir = this.store.dir(rec.Id);
-    if (this.liveState(rec).proc) return this.holdStill(rec, () => fn(rootfsPaths(dir).target));
+    const view = (root: string): FsView => ({
+      root,
+      mounts: [...etcFileMounts(dir), ...(this.mounts?.viewMounts(rec) ?? [])],
+      readonlyRootfs: rec.HostConfig.ReadonlyRootfs === true,
+    });
+    if (this.liveState(rec).proc) return this.holdStill(rec, () => fn(view(rootfsPaths(dir).target)));
     return this.serial(rec, async () => {
-      if (this.liveState(rec).proc) return this.holdStill(rec, () => fn(rootfsPaths(dir).target));
+      if (this.liveState(rec).proc) return this.holdStill(rec, () => fn(view(rootfsPaths(dir).target)));
       const rootfs = await mountRootfs(dir, this.images.layerDirs(this.images.resolve(rec.Image)));
       try {
-        return await fn(rootfs);
+        return await fn(view(rootfs));
       } finally {
         unmountRootfs(dir);
       }

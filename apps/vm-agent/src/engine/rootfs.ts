@@ -12,6 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mount, umount } from '../runtime/native.js';
 import type { BindMount } from '../runtime/spawn.js';
+import type { ViewMount } from './container-archive.js';
 
 export interface RootfsPaths {
   upper: string;
@@ -91,6 +92,13 @@ function readHostResolvConf(): string {
   } catch {
     return '';
   }
+}
+
+const ETC_FILES = ['hosts', 'hostname', 'resolv.conf'];
+
+/** The /etc files bound into the container, for `docker cp` (container-archive.ts): those written so far. */
+export function etcFileMounts(containerDir: string): ViewMount[] {
+  return ETC_FILES.filter((name) => existsSync(join(containerDir, name))).map((name) => ({ destination: `/etc/${name}`, source: join(containerDir, name), readonly: false }));
 }
 
 /**
