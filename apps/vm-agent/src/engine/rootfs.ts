@@ -7,7 +7,8 @@
  * Options redirect_dir, index and metacopy are off so the upper dir is a
  * plain tree of changes that packLayer can turn into a layer (commit, diff).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
+import { invalidParameter } from '../errors.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mount, umount } from '../runtime/native.js';
@@ -47,6 +48,17 @@ export function isMounted(path: string): boolean {
   return mountPoints().has(path);
 }
 
+/**
+ * The kernel takes mount options in one page (4096 bytes), and a layer's path
+ * in the store is about 90 bytes, so spelled out only ~40 layers fit (dockerd's
+ * overlay2 takes 125, through short link names). Each lower dir is named by
+ * a descriptor of ours instead, `/proc/self/fd/N`: overlayfs resolves the
+ * paths once, at mount, in this very process, and keeps the directories, so
+ * the descriptors (close-on-exec, as libuv opens every file) are closed
+ * right after. About 200 layers fit.
+ */
+export const MAX_OVERLAY_OPTIONS = 4095;
+
 /** Mounts the overlay unless it is already mounted; returns the rootfs path. */
 export async function mountRootfs(containerDir: string, lowerDirs: string[]): Promise<string> {
   const p = rootfsPaths(containerDir);
@@ -57,11 +69,20 @@ export async function mountRootfs(containerDir: string, lowerDirs: string[]): Pr
     await mkdir(p.empty, { recursive: true });
     lowers = [p.empty];
   }
-  const data = `lowerdir=${lowers.join(':')},upperdir=${p.upper},workdir=${p.work},redirect_dir=off,index=off,metacopy=off`;
-  // nodev: a device node shipped in an image, or made in the rootfs by the
-  // container (it keeps CAP_MKNOD), must not open the machine's devices.
-  // The container's own /dev is a separate tmpfs made by the runtime.
-  mount('overlay', p.target, 'overlay', ['nodev'], data);
+  const fds: number[] = [];
+  try {
+    for (const dir of lowers) fds.push(openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY));
+    const data = `lowerdir=${fds.map((fd) => `/proc/self/fd/${fd}`).join(':')},upperdir=${p.upper},workdir=${p.work},redirect_dir=off,index=off,metacopy=off`;
+    if (data.length > MAX_OVERLAY_OPTIONS) {
+      throw invalidParameter(`the image has ${lowerDirs.length} layers, more than an overlay mount can stack here: squash it into fewer layers (docker export and docker import, or a multi-stage build)`);
+    }
+    // nodev: a device node shipped in an image, or made in the rootfs by the
+    // container (it keeps CAP_MKNOD), must not open the machine's devices.
+    // The container's own /dev is a separate tmpfs made by the runtime.
+    mount('overlay', p.target, 'overlay', ['nodev'], data);
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
   return p.target;
 }
 
