@@ -12,6 +12,7 @@ import { containerRoutes } from './routes/containers.js';
 import { containerIoRoutes } from './routes/container-io-routes.js';
 import { networkRoutes } from './routes/networks.js';
 import { containerFsRoutes } from './routes/container-fs-routes.js';
+import { containerSizes, containerSummary } from './routes/container-views.js';
 import { buildRoutes } from './routes/build.js';
 import { containerStatsRoutes } from './routes/container-stats.js';
 import { volumeRoutes, volumeUsage } from './routes/volumes.js';
@@ -43,6 +44,7 @@ export function buildRouter(deps: ApiDeps): Router {
     ...deps,
     containerCounts: () => deps.containers.counts(),
     volumeSummaries: () => volumeUsage(deps.volumes),
+    containerSummaries: () => Promise.all(deps.containers.list().map(async (c) => ({ ...containerSummary(c, deps.containers), ...(await containerSizes(deps.containers, c)) }))),
     imageSummaries: (apiVersion) => Promise.all(deps.images.list().map((img) => imageSummary(imageDeps, img, apiVersion, true))),
   });
   // Transfer routes first: `/images/{name}/push` must not be taken for an image named `x/push`.

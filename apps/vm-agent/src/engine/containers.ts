@@ -31,6 +31,7 @@ import { JsonFileLog, rotateOptions } from './json-log.js';
 import { nextBackoff, shouldRestart } from './restart-policy.js';
 import { etcFileMounts, etcFiles, mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
 import type { FsView } from './container-archive.js';
+import { diskUsage } from '../util/disk-usage.js';
 import { StdioHub } from './stdio-hub.js';
 import { trace } from '../util/trace.js';
 
@@ -625,14 +626,24 @@ export class ContainerService {
     }
   }
 
-  /** `docker container prune`: removes stopped containers `keep` does not exclude. */
-  async prune(keep: (c: ContainerRecord) => boolean): Promise<string[]> {
-    const removed: string[] = [];
+  /** `docker container prune`: removes stopped containers `keep` does not exclude; `reclaimed` is their writable layers' bytes. */
+  async prune(keep: (c: ContainerRecord) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
+    const deleted: string[] = [];
+    let reclaimed = 0;
     for (const c of this.list()) {
       if (isActive(c.State.Status) || !keep(c)) continue;
-      await this.remove(c.Id, { force: false }).then(() => removed.push(c.Id), () => {});
+      const size = await this.sizeRw(c);
+      await this.remove(c.Id, { force: false }).then(() => {
+        deleted.push(c.Id);
+        reclaimed += size;
+      }, (err: Error) => this.warn(`container prune: ${c.Id}: ${err.message}`));
     }
-    return removed;
+    return { deleted, reclaimed };
+  }
+
+  /** Bytes in the container's writable layer (SizeRw of `docker ps -s`, `system df`, prune). */
+  sizeRw(rec: ContainerRecord): Promise<number> {
+    return diskUsage(rootfsPaths(this.store.dir(rec.Id)).upper);
   }
 
   /**

@@ -17,6 +17,7 @@ import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalidParameter, notFound } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { diskUsage } from '../util/disk-usage.js';
 
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
 
@@ -183,30 +184,8 @@ export class VolumeService {
   }
 
   /** Bytes used by the volume's files (as `du`, counting each inode once). */
-  async size(name: string): Promise<number> {
-    const seen = new Set<string>();
-    const walk = async (dir: string): Promise<number> => {
-      let total = 0;
-      let names: string[];
-      try {
-        names = await readdir(dir);
-      } catch {
-        return 0;
-      }
-      for (const n of names) {
-        const p = join(dir, n);
-        const st = await lstat(p).catch(() => undefined);
-        if (!st) continue;
-        const key = `${st.dev}:${st.ino}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          total += st.isDirectory() ? 0 : st.size;
-        }
-        if (st.isDirectory()) total += await walk(p);
-      }
-      return total;
-    };
-    return walk(this.dataPath(name));
+  size(name: string): Promise<number> {
+    return diskUsage(this.dataPath(name));
   }
 
   private view(name: string, meta: VolumeMeta): Volume {

@@ -117,3 +117,10 @@ export function containerSummary(c: ContainerRecord, svc?: ContainerService, hea
     Mounts: mountsView(c),
   };
 }
+
+/** SizeRw (the writable layer) and SizeRootFs (that plus the image), for `size=1` on ps and inspect and for `system df`. */
+export async function containerSizes(svc: ContainerService, c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const rw = await svc.sizeRw(c);
+  const image = svc.images.list().find((i) => i.id === c.Image);
+  return { SizeRw: rw, SizeRootFs: rw + (image?.size ?? 0) };
+}

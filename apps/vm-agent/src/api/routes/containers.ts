@@ -13,7 +13,7 @@ import { CONTAINER_CREATE, CONTAINER_UPDATE, checkBody } from '../body-shapes.js
 import { parseFilters, queryBool, queryInt, readJson, sendJson, sendNoContent } from '../http-io.js';
 import type { Router } from '../router.js';
 import { containerFilter } from './container-filters.js';
-import { containerInspect, containerSummary } from './container-views.js';
+import { containerInspect, containerSizes, containerSummary } from './container-views.js';
 
 export interface ContainerRoutesDeps {
   containers: ContainerService;
@@ -26,14 +26,15 @@ export interface ContainerRoutesDeps {
 export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
   const svc = deps.containers;
 
-  r.get('/containers/json', ({ res, query }) => {
+  r.get('/containers/json', async ({ res, query }) => {
     const filter = containerFilter(svc, parseFilters(query), (id) => deps.health?.(id));
     const limit = queryInt(query, 'limit') ?? -1;
     const all = queryBool(query, 'all') || limit > 0;
     let list = svc.list().filter((c) => (all || c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting') && filter(c));
     list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Id < a.Id ? -1 : 1));
     if (limit > 0) list = list.slice(0, limit);
-    sendJson(res, 200, list.map((c) => containerSummary(c, svc, deps.health?.(c.Id))));
+    const withSize = queryBool(query, 'size');
+    sendJson(res, 200, await Promise.all(list.map(async (c) => ({ ...containerSummary(c, svc, deps.health?.(c.Id)), ...(withSize ? await containerSizes(svc, c) : {}) }))));
   });
 
   r.post('/containers/create', async ({ req, res, query }) => {
@@ -43,9 +44,10 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     sendJson(res, 201, { Id: rec.Id, Warnings: [] });
   });
 
-  r.get('/containers/{id}/json', ({ res, params }) => {
+  r.get('/containers/{id}/json', async ({ res, params, query }) => {
     const rec = svc.get(params.id!);
-    sendJson(res, 200, containerInspect(svc, rec, deps.execIds(rec.Id), deps.health?.(rec.Id)));
+    const sizes = queryBool(query, 'size') ? await containerSizes(svc, rec) : {};
+    sendJson(res, 200, { ...containerInspect(svc, rec, deps.execIds(rec.Id), deps.health?.(rec.Id)), ...sizes });
   });
 
   r.post('/containers/{id}/start', async ({ res, params }) => {
@@ -119,10 +121,9 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     filters.delete('until');
     const match = containerFilter(svc, filters);
     const untilMs = until === undefined ? undefined : parseUntil(until);
-    const sizes = new Map<string, number>();
-    const deleted = await svc.prune((c) => match(c) && (untilMs === undefined || Date.parse(c.Created) < untilMs));
-    svc.events.publish({ Type: 'container', Action: 'prune', id: '', attributes: { reclaimed: '0' } });
-    sendJson(res, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: [...sizes.values()].reduce((a, b) => a + b, 0) });
+    const { deleted, reclaimed } = await svc.prune((c) => match(c) && (untilMs === undefined || Date.parse(c.Created) < untilMs));
+    svc.events.publish({ Type: 'container', Action: 'prune', id: '', attributes: { reclaimed: String(reclaimed) } });
+    sendJson(res, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
   });
 }
 

@@ -16,6 +16,8 @@ export interface SystemRoutesDeps {
   containerCounts: () => { total: number; running: number; paused: number; stopped: number };
   /** Image summaries for `system df`, as GET /images/json gives them. */
   imageSummaries: (apiVersion: string) => Promise<unknown[]>;
+  /** Containers with SizeRw and SizeRootFs for `system df`. */
+  containerSummaries?: () => Promise<unknown[]>;
   /** Volumes with UsageData (Size, RefCount) for `system df`. */
   volumeSummaries?: () => Promise<unknown[]>;
 }
@@ -121,7 +123,7 @@ export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
     sendJson(res, 200, {
       LayersSize: await deps.images.layersSize(),
       Images: await deps.imageSummaries(apiVersion),
-      Containers: [],
+      Containers: (await deps.containerSummaries?.()) ?? [],
       Volumes: (await deps.volumeSummaries?.()) ?? [],
       BuildCache: [],
     });
