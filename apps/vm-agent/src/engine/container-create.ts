@@ -39,7 +39,29 @@ export interface CreateRequest {
   NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettingsRequest | null> | null } | null;
 }
 
-const LOG_OPTS = ['max-size', 'max-file', 'compress', 'labels', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size'];
+/** dockerd's own log drivers; Berth has json-file and none, and names the others when refusing them. */
+const DOCKERD_LOG_DRIVERS = ['local', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries'];
+/** json-file options Berth applies (json-log.ts). */
+const LOG_OPTS_APPLIED = ['max-size', 'max-file'];
+/** json-file options dockerd knows that Berth does not apply yet: refused by name rather than stored and ignored. */
+const LOG_OPTS_NOT_APPLIED = ['compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag', 'max-buffer-size'];
+
+/** HostConfig.LogConfig checked as dockerd's logger.ValidateLogOpts does, with Berth's refusals. */
+function validateLogConfig(type: string, opts: Record<string, string>): void {
+  if (type === 'none') return; // dockerd takes any options for none: there is nothing to apply them to
+  if (type !== 'json-file') {
+    if (DOCKERD_LOG_DRIVERS.includes(type)) throw invalidParameter(`HostConfig.LogConfig.Type "${type}": Berth has the json-file and none log drivers only; use --log-driver json-file`);
+    throw invalidParameter(`error looking up logging plugin ${type}: plugin "${type}" not found`);
+  }
+  const mode = opts.mode ?? '';
+  if (mode !== '' && mode !== 'blocking' && mode !== 'non-blocking') throw invalidParameter(`logger: logging mode not supported: ${mode}`);
+  if (mode === 'non-blocking') throw invalidParameter('HostConfig.LogConfig mode=non-blocking: Berth delivers logs in blocking mode only; remove the option');
+  for (const k of Object.keys(opts)) {
+    if (k === 'mode' || LOG_OPTS_APPLIED.includes(k)) continue;
+    if (LOG_OPTS_NOT_APPLIED.includes(k)) throw invalidParameter(`HostConfig.LogConfig option '${k}': Berth does not apply it for the json-file log driver yet; remove the option`);
+    throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
+  }
+}
 
 const asArray = (v: string[] | string | null | undefined): string[] | null =>
   v === undefined || v === null ? null : typeof v === 'string' ? [v] : v;
@@ -134,6 +156,13 @@ export function buildContainerRecord({ id, name, imageId, image, req }: CreateIn
   };
 }
 
+/** The one runtime: containers run by the agent itself (`docker info` DefaultRuntime). */
+export const RUNTIME = 'berth';
+
+function validateRuntime(runtime: string | undefined): void {
+  if (runtime && runtime !== RUNTIME) throw invalidParameter(`Unknown runtime specified ${runtime}`);
+}
+
 /** Fills defaults and refuses what dockerd refuses (400, or 404 for an unknown network). */
 export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
   const policy: RestartPolicy = {
@@ -144,10 +173,8 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
   validateRestartPolicy(policy, autoRemove);
   const logType = hc.LogConfig?.Type || 'json-file';
   const logOpts = hc.LogConfig?.Config ?? {};
-  if (logType !== 'json-file' && logType !== 'none') throw invalidParameter(`failed to create logger: logger: no log driver named '${logType}' is registered`);
-  for (const k of Object.keys(logOpts)) {
-    if (!LOG_OPTS.includes(k)) throw invalidParameter(`unknown log opt '${k}' for ${logType} log driver`);
-  }
+  validateLogConfig(logType, logOpts);
+  validateRuntime(hc.Runtime as string | undefined);
   validateLimits(hc);
   validateSecurity(hc);
   // Which networks exist is the network layer's to say (NetworkAttacher.configure).
@@ -157,6 +184,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
     AutoRemove: autoRemove,
     RestartPolicy: policy,
     LogConfig: { Type: logType, Config: logOpts },
+    Runtime: RUNTIME,
     NetworkMode: mode === '' ? 'bridge' : mode,
     Binds: hc.Binds ?? null,
     ConsoleSize: hc.ConsoleSize ?? [0, 0],

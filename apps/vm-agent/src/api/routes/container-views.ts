@@ -4,6 +4,7 @@
  * names and shapes. Networking and mounts are empty until those parts land.
  */
 import { join } from 'node:path';
+import { RUNTIME } from '../../engine/container-create.js';
 import type { ContainerService } from '../../engine/containers.js';
 import type { ContainerRecord } from '../../engine/container-types.js';
 import { statusText } from '../../engine/human-duration.js';
@@ -57,7 +58,7 @@ export function containerInspect(svc: ContainerService, c: ContainerRecord, exec
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: execIds.length ? execIds : null,
-    HostConfig: c.HostConfig,
+    HostConfig: { ...c.HostConfig, Runtime: c.HostConfig.Runtime || RUNTIME }, // records made before Runtime was stored
     GraphDriver: {
       Data: { LowerDir: lower, UpperDir: paths.upper, WorkDir: paths.work, MergedDir: paths.target },
       Name: 'overlay2',

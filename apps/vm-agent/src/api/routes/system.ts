@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
+import { RUNTIME } from '../../engine/container-create.js';
 import type { EventBus, EngineEvent } from '../../engine/events.js';
 import { invalidParameter } from '../../errors.js';
 import type { ImageService } from '../../images/image-service.js';
@@ -109,8 +110,8 @@ export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
       Labels: [],
       ExperimentalBuild: false,
       ServerVersion: ENGINE_VERSION,
-      Runtimes: { berth: { path: 'berth-agent' } },
-      DefaultRuntime: 'berth',
+      Runtimes: { [RUNTIME]: { path: 'berth-agent' } },
+      DefaultRuntime: RUNTIME,
       LiveRestoreEnabled: false,
       Isolation: '',
       InitBinary: '',
