@@ -7,7 +7,7 @@ import { hostname as osHostname } from 'node:os';
 import { invalidParameter } from '../errors.js';
 import type { ImageConfig } from '../images/manifest.js';
 import type { EndpointSettingsRequest } from '../network/network-types.js';
-import { validateLimits } from './container-limits.js';
+import { planResources, validateLimits } from './container-limits.js';
 import { validateSecurity } from './container-security.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { mergeHealthcheck, validateHealthcheck, type HealthConfig } from './health-rules.js';
@@ -176,6 +176,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
   validateLogConfig(logType, logOpts);
   validateRuntime(hc.Runtime as string | undefined);
   validateLimits(hc);
+  hc = planResources(hc).hostConfig; // what the cgroups here cannot apply is dropped, with the warnings create answers
   validateSecurity(hc);
   // Which networks exist is the network layer's to say (NetworkAttacher.configure).
   const mode = hc.NetworkMode ?? '';

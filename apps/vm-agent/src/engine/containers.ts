@@ -20,7 +20,7 @@ import { CopyFreeze } from './copy-freeze.js';
 import { signalNumber, type ContainerProcess, type ExitStatus } from '../runtime/process.js';
 import { spawnContainer } from '../runtime/spawn.js';
 import { buildContainerRecord, type CreateRequest } from './container-create.js';
-import { cgroupLimits, LIMIT_FIELDS, ulimitsOf, validateLimits } from './container-limits.js';
+import { cgroupLimits, mergeUpdate, planResources, ulimitsOf, validateLimits } from './container-limits.js';
 import { processConfinement } from './container-security.js';
 import type { ContainerMounts } from './container-mounts.js';
 import { ContainerStore } from './container-store.js';
@@ -681,15 +681,11 @@ export class ContainerService {
    * `docker update`: new resource limits (and restart policy), applied to the
    * running container's cgroup at once and kept for later starts.
    */
-  update(term: string, body: Record<string, unknown>): Promise<void> {
+  update(term: string, body: Record<string, unknown>): Promise<string[]> {
     const rec = this.get(term);
     return this.serial(rec, async () => {
-      const next = { ...rec.HostConfig };
-      for (const k of LIMIT_FIELDS) if (body[k] !== undefined && body[k] !== null) next[k] = body[k];
-      // A new memory limit without a swap limit keeps dockerd's default (twice the memory).
-      if (body.Memory !== undefined && body.MemorySwap === undefined && (rec.HostConfig.MemorySwap ?? 0) !== -1) next.MemorySwap = 0;
+      const { hostConfig: next, warnings } = planResources(mergeUpdate(rec.HostConfig, body));
       validateLimits(next);
-      if (body.RestartPolicy) next.RestartPolicy = body.RestartPolicy as ContainerRecord['HostConfig']['RestartPolicy'];
       const cg = this.liveState(rec).cgroup;
       if (cg) {
         try {
@@ -701,6 +697,7 @@ export class ContainerService {
       rec.HostConfig = next;
       await this.store.save(rec);
       this.emit(rec, 'update');
+      return warnings;
     });
   }
 

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { Cgroup, detectCgroups } from './cgroups.js';
+import { Cgroup } from './cgroups.js';
+import { detectCgroups } from './cgroup-layout.js';
 import { execInContainer } from './exec.js';
 import { spawnContainer } from './spawn.js';
 import { makeRootfs, type TestRootfs } from './test-rootfs.js';

@@ -3,7 +3,7 @@
  *   v2 (unified; the VM): /sys/fs/cgroup/berth/<name>
  *   v1 (per-controller hierarchies, e.g. a Debian host with systemd's hybrid
  *       layout): /sys/fs/cgroup/<hierarchy>/berth/<name> in every hierarchy
- * The layout is read from /proc/self/mountinfo. The container's process joins
+ * The layout is read from /proc/self/mountinfo (cgroup-layout.ts). The container's process joins
  * by writing to `procsFiles()` (the native child does it before it builds
  * its rootfs; exec'd processes likewise). Every container cgroup gets
  * runc's default device rules when it is created, before any process joins.
@@ -13,14 +13,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { attachDeviceFilter, type DeviceRule } from './native.js';
+import { layout, readTrim, type CgroupLayout } from './cgroup-layout.js';
 
-export interface CgroupLayout {
-  version: 1 | 2;
-  /** v2: the unified mount. */
-  unified?: string;
-  /** v1: mount point of each hierarchy, keyed by its controllers ("cpu,cpuacct", "name=systemd"). */
-  hierarchies: Map<string, string>;
-}
 
 export interface CgroupStats {
   /** Memory in use, bytes (page cache included, as the kernel counts it). */
@@ -42,6 +36,20 @@ export interface CgroupLimits {
   cpuShares?: number;
   /** 0 or -1: unlimited. */
   pidsLimit?: number;
+  /** Memory soft limit (Docker's MemoryReservation): v2 memory.low, v1 memory.soft_limit_in_bytes; 0: none. */
+  memoryReservationBytes?: number;
+  /** 0-100, v1 only (cgroupSupport says); absent leaves the kernel's. */
+  memorySwappiness?: number;
+  /** 10-1000 (Docker's BlkioWeight); absent or 0 leaves it. */
+  blkioWeight?: number;
+  /** "0-2,4" (Docker's CpusetCpus, CpusetMems); absent or '' leaves the parent's. */
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  /** v1 real-time scheduling budget, microseconds (Docker's CpuRealtimePeriod, CpuRealtimeRuntime); 0 leaves it. */
+  cpuRtPeriodUs?: number;
+  cpuRtRuntimeUs?: number;
+  /** v1 memory.oom_control (Docker's OomKillDisable). */
+  oomKillDisable?: boolean;
 }
 
 /** What `docker stats` needs, in the units dockerd reports (nanoseconds, bytes). */
@@ -54,40 +62,6 @@ export interface CgroupUsage {
 }
 
 const CPU_PERIOD_US = 100_000;
-
-/** Reads which cgroup layout is mounted. */
-export function detectCgroups(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): CgroupLayout {
-  const hierarchies = new Map<string, string>();
-  let unified: string | undefined;
-  for (const line of mountinfo.split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!left || !right) continue;
-    const mountPoint = left.split(' ')[4];
-    const [fstype, , superOpts = ''] = right.split(' ');
-    if (!mountPoint) continue;
-    if (fstype === 'cgroup2' && mountPoint === '/sys/fs/cgroup') unified = mountPoint;
-    if (fstype === 'cgroup') {
-      const controllers = superOpts.split(',').filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent') && o !== 'clone_children' && o !== 'noprefix' && o !== 'xattr');
-      hierarchies.set(controllers.join(','), mountPoint);
-    }
-  }
-  if (unified) return { version: 2, unified, hierarchies: new Map() };
-  if (hierarchies.size === 0) throw new Error('no cgroup filesystem is mounted (looked in /proc/self/mountinfo for cgroup2 at /sys/fs/cgroup or cgroup v1 hierarchies)');
-  return { version: 1, hierarchies };
-}
-
-let cachedLayout: CgroupLayout | undefined;
-function layout(): CgroupLayout {
-  return (cachedLayout ??= detectCgroups());
-}
-
-function readTrim(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
 
 function readNumber(path: string): number | undefined {
   const s = readTrim(path);
@@ -279,6 +253,24 @@ export class Cgroup {
       }
     }
     if (limits.pidsLimit !== undefined) write('pids', 'pids.max', limits.pidsLimit > 0 ? String(limits.pidsLimit) : 'max');
+    if (limits.memoryReservationBytes !== undefined) {
+      const r = limits.memoryReservationBytes;
+      if (v2) write('memory', 'memory.low', r > 0 ? String(r) : '0');
+      else write('memory', 'memory.soft_limit_in_bytes', r > 0 ? String(r) : '-1');
+    }
+    if (limits.memorySwappiness !== undefined) write('memory', 'memory.swappiness', String(limits.memorySwappiness));
+    if (limits.oomKillDisable !== undefined) write('memory', 'memory.oom_control', limits.oomKillDisable ? '1' : '0');
+    if (limits.blkioWeight) {
+      const dir = this.#dir(v2 ? 'io' : 'blkio') ?? '';
+      // runc's choice on v2: BFQ's weight as is, else io.cost's io.weight
+      const file = !v2 ? 'blkio.weight' : existsSync(join(dir, 'io.bfq.weight')) ? 'io.bfq.weight' : 'io.weight';
+      write(v2 ? 'io' : 'blkio', file, v2 && file === 'io.weight' ? `default ${limits.blkioWeight}` : String(limits.blkioWeight));
+    }
+    if (limits.cpusetCpus) write('cpuset', 'cpuset.cpus', limits.cpusetCpus);
+    if (limits.cpusetMems) write('cpuset', 'cpuset.mems', limits.cpusetMems);
+    // the period first: the kernel refuses a runtime above the period in force
+    if (limits.cpuRtPeriodUs) write('cpu', 'cpu.rt_period_us', String(limits.cpuRtPeriodUs));
+    if (limits.cpuRtRuntimeUs) write('cpu', 'cpu.rt_runtime_us', String(limits.cpuRtRuntimeUs));
   }
 
   /** How many times the kernel's OOM killer killed a process of this cgroup. */

@@ -8,7 +8,8 @@ import { readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { Cgroup, type CgroupLayout } from './cgroups.js';
+import { Cgroup } from './cgroups.js';
+import type { CgroupLayout } from './cgroup-layout.js';
 import { execInContainer } from './exec.js';
 import { attachDeviceFilter } from './native.js';
 import { spawnContainer } from './spawn.js';

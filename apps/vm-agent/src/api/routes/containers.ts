@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { CreateRequest } from '../../engine/container-create.js';
+import { planResources } from '../../engine/container-limits.js';
 import type { ContainerService } from '../../engine/containers.js';
 import type { Health } from '../../engine/health-rules.js';
 import { conflict, invalidParameter } from '../../errors.js';
@@ -40,8 +41,9 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
   r.post('/containers/create', async ({ req, res, query }) => {
     const raw = await readJson(req);
     if (!raw || typeof raw !== 'object') throw invalidParameter('config cannot be empty in order to create a container');
-    const rec = await svc.create(checkBody<CreateRequest>(raw, CONTAINER_CREATE), query.get('name') || undefined);
-    sendJson(res, 201, { Id: rec.Id, Warnings: [] });
+    const body = checkBody<CreateRequest>(raw, CONTAINER_CREATE);
+    const rec = await svc.create(body, query.get('name') || undefined);
+    sendJson(res, 201, { Id: rec.Id, Warnings: planResources(body.HostConfig ?? {}).warnings });
   });
 
   r.get('/containers/{id}/json', async ({ res, params, query }) => {
@@ -94,8 +96,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
 
   r.post('/containers/{id}/update', async ({ req, res, params }) => {
     const body = checkBody<Record<string, unknown>>((await readJson(req)) ?? {}, CONTAINER_UPDATE);
-    await svc.update(params.id!, body);
-    sendJson(res, 200, { Warnings: [] });
+    sendJson(res, 200, { Warnings: await svc.update(params.id!, body) });
   });
 
   r.post('/containers/{id}/pause', async ({ res, params }) => {
