@@ -81,6 +81,7 @@ struct child_spec {
   bool readonly_rootfs;
   bool mount_cgroup2;
   bool host_network; /* share the agent's network namespace (no CLONE_NEWNET) */
+  uint64_t shm_size;  /* /dev/shm in bytes (Docker's ShmSize); 0: Docker's default, 64 MiB */
   struct bind_spec *binds;
   size_t nbinds;
   char **masked_paths;

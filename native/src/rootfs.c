@@ -182,7 +182,9 @@ void child_setup_rootfs(const struct child_spec *s) {
   close(devfd);
   mount_at(s, rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
            true);
-  mount_at(s, rootfd, "/dev/shm", "shm", "tmpfs", nse, "mode=1777,size=65536k", true);
+  char shm_data[64];
+  snprintf(shm_data, sizeof shm_data, "mode=1777,size=%llu", (unsigned long long)(s->shm_size ? s->shm_size : 64ULL << 20));
+  mount_at(s, rootfd, "/dev/shm", "shm", "tmpfs", nse, shm_data, true);
   mount_at(s, rootfd, "/dev/mqueue", "mqueue", "mqueue", nse, NULL, true);
   mount_at(s, rootfd, "/sys", "sysfs", "sysfs", nse | MS_RDONLY, NULL, true);
   if (s->mount_cgroup2)

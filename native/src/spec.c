@@ -69,6 +69,22 @@ static bool prop_bool(napi_env env, napi_value obj, const char *key, bool *out) 
   return !p.present || args_bool(env, p.v, p.what, out);
 }
 
+/* A non-negative integer up to 2^53 (a JS number), `dflt` when absent. */
+static bool prop_u64(napi_env env, napi_value obj, const char *key, uint64_t dflt, uint64_t *out) {
+  struct prop p;
+  int64_t v;
+  *out = dflt;
+  if (!prop_get(env, obj, key, &p)) return false;
+  if (!p.present) return true;
+  if (!args_int64(env, p.v, p.what, &v)) return false;
+  if (v < 0) {
+    berth_throw_type(env, "%s must not be negative", p.what);
+    return false;
+  }
+  *out = (uint64_t)v;
+  return true;
+}
+
 /* An array of numbers, each checked by args_uint32. */
 static bool prop_u32v(napi_env env, napi_value obj, const char *key, uint32_t **out, size_t *count) {
   struct prop p;
@@ -279,7 +295,8 @@ bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *
     if (!prop_string(env, obj, "rootfs", true, &s->rootfs) || !prop_string(env, obj, "hostname", false, &s->hostname) ||
         !prop_bool(env, obj, "readonlyRootfs", &s->readonly_rootfs) ||
         !prop_bool(env, obj, "mountCgroup2", &s->mount_cgroup2) ||
-        !prop_bool(env, obj, "hostNetwork", &s->host_network) || !read_binds(env, obj, s) ||
+        !prop_bool(env, obj, "hostNetwork", &s->host_network) || !prop_u64(env, obj, "shmSize", 0, &s->shm_size) ||
+        !read_binds(env, obj, s) ||
         !prop_strv(env, obj, "maskedPaths", &s->masked_paths, NULL) ||
         !prop_strv(env, obj, "readonlyPaths", &s->readonly_paths, NULL))
       goto fail;

@@ -4,7 +4,7 @@
  * Pure: no I/O, so the rules are unit-tested directly.
  */
 import { hostname as osHostname } from 'node:os';
-import { invalidParameter } from '../errors.js';
+import { invalidParameter, systemError } from '../errors.js';
 import type { ImageConfig } from '../images/manifest.js';
 import type { EndpointSettingsRequest } from '../network/network-types.js';
 import { planResources, validateLimits } from './container-limits.js';
@@ -15,6 +15,8 @@ import { type ContainerConfig, type ContainerRecord, type HostConfig, type Resta
 
 /** The body of POST /containers/create: Config fields at the top, plus HostConfig. */
 export interface CreateRequest {
+  NetworkDisabled?: boolean;
+  MacAddress?: string;
   Hostname?: string;
   Domainname?: string;
   User?: string;
@@ -136,6 +138,8 @@ export function buildContainerRecord({ id, name, imageId, image, req }: CreateIn
     ...(req.StopSignal || ic.StopSignal ? { StopSignal: req.StopSignal || ic.StopSignal } : {}),
     ...(req.StopTimeout !== undefined && req.StopTimeout !== null ? { StopTimeout: req.StopTimeout } : {}),
     ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+    ...(req.NetworkDisabled ? { NetworkDisabled: true } : {}),
+    ...(req.MacAddress ? { MacAddress: req.MacAddress } : {}),
   };
   if (!config.Env.some((e) => e.startsWith('PATH='))) {
     config.Env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
@@ -154,6 +158,27 @@ export function buildContainerRecord({ id, name, imageId, image, req }: CreateIn
     HasBeenManuallyStopped: false,
     HasBeenStartedBefore: false,
   };
+}
+
+/** dockerd's /dev/shm size when ShmSize is 0. */
+const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+
+/**
+ * Where and how the container is placed, as dockerd on Linux takes it:
+ * Isolation only 'default', no StorageOpt on overlay over ext4, the local
+ * volume driver only (dockerd's words and status codes); a cgroup parent or
+ * shared cgroup, which Berth does not apply yet, refused by name.
+ */
+function validatePlacement(hc: Partial<HostConfig>): void {
+  const isolation = hc.Isolation as string | undefined;
+  if (isolation && isolation !== 'default') throw systemError(`Invalid isolation: "${isolation}" - linux only supports 'default'`);
+  if (hc.StorageOpt && Object.keys(hc.StorageOpt as object).length) throw systemError("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
+  const driver = hc.VolumeDriver as string | undefined;
+  if (driver && driver !== 'local') throw invalidParameter(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+  if (typeof hc.ShmSize === 'number' && hc.ShmSize < 0) throw invalidParameter('SHM size can not be less than 0');
+  for (const [field, flag] of [['CgroupParent', '--cgroup-parent'], ['Cgroup', '--cgroup']] as const) {
+    if (hc[field]) throw invalidParameter(`HostConfig.${field}: Berth places every container's cgroup under its own parent and does not support ${flag} yet; remove the option`);
+  }
 }
 
 /** The one runtime: containers run by the agent itself (`docker info` DefaultRuntime). */
@@ -175,6 +200,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
   const logOpts = hc.LogConfig?.Config ?? {};
   validateLogConfig(logType, logOpts);
   validateRuntime(hc.Runtime as string | undefined);
+  validatePlacement(hc);
   validateLimits(hc);
   hc = planResources(hc).hostConfig; // what the cgroups here cannot apply is dropped, with the warnings create answers
   validateSecurity(hc);
@@ -186,6 +212,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
     RestartPolicy: policy,
     LogConfig: { Type: logType, Config: logOpts },
     Runtime: RUNTIME,
+    ShmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : DEFAULT_SHM_SIZE,
     NetworkMode: mode === '' ? 'bridge' : mode,
     Binds: hc.Binds ?? null,
     ConsoleSize: hc.ConsoleSize ?? [0, 0],

@@ -21,15 +21,22 @@ import type { ContainerRecord } from './container-types.js';
 export class ContainerMounts {
   constructor(readonly volumes: VolumeService) {}
 
-  /** At create: the mount points to keep in the record (volumes exist afterwards). */
-  async prepare(rec: ContainerRecord): Promise<MountPoint[]> {
+  /**
+   * At create: the mount points to keep in the record (volumes exist
+   * afterwards). `--volumes-from` mounts come first, so the container's own
+   * binds, mounts and volumes at the same destination win, as in dockerd.
+   */
+  async prepare(rec: ContainerRecord, findContainer: (ref: string) => ContainerRecord): Promise<MountPoint[]> {
     const hc = rec.HostConfig;
-    const points = parseMounts({
+    const own = parseMounts({
       binds: hc.Binds,
       mounts: hc.Mounts as MountRequest[] | null | undefined,
       tmpfs: hc.Tmpfs as Record<string, string> | null | undefined,
       volumes: rec.Config.Volumes,
     });
+    const taken = new Set(own.map((m) => m.Destination));
+    const inherited = volumesFrom(hc.VolumesFrom as string[] | null | undefined, findContainer).filter((m) => !taken.has(m.Destination));
+    const points = [...inherited, ...own];
     for (const m of points) {
       if (m.Type === 'bind' && !m.CreateSource && !existsSync(m.Source)) {
         throw invalidParameter(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
@@ -110,4 +117,28 @@ export function mountsView(rec: ContainerRecord) {
       RW: m.RW,
       Propagation: m.Propagation,
     }));
+}
+
+/**
+ * `--volumes-from NAME[:ro|:rw]`: the mount points of another container,
+ * shared (never anonymous to this one, so `rm -v` here leaves them), read-only
+ * or read-write as asked, else as they are there.
+ */
+function volumesFrom(entries: string[] | null | undefined, findContainer: (ref: string) => ContainerRecord): MountPoint[] {
+  const out = new Map<string, MountPoint>();
+  for (const entry of entries ?? []) {
+    const [ref = '', mode, ...rest] = entry.split(':');
+    if (rest.length || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) throw invalidParameter(`invalid mode: ${mode ?? ''}${rest.length ? `:${rest.join(':')}` : ''}`);
+    let source: ContainerRecord;
+    try {
+      source = findContainer(ref);
+    } catch (err) {
+      throw invalidParameter((err as Error).message, err); // dockerd answers a missing one with a 400
+    }
+    for (const m of source.MountPoints ?? []) {
+      if (m.Type === 'tmpfs' && m.Hidden) continue; // --tmpfs is the other container's own
+      out.set(m.Destination, { ...m, RW: mode === undefined ? m.RW : mode === 'rw', Anonymous: false, CopyData: false });
+    }
+  }
+  return [...out.values()];
 }

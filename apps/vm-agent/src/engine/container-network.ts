@@ -8,6 +8,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { invalidParameter } from '../errors.js';
 import type { NetworkService } from '../network/network-service.js';
 import type { EndpointSettingsRequest } from '../network/network-types.js';
 import type { PortBindings } from '../network/port-spec.js';
@@ -24,8 +25,17 @@ export class ContainerNetwork implements NetworkAttacher {
 
   /** At create: records and validates the networks (404 unknown network, 400 a bad --ip). */
   configure(rec: ContainerRecord, networking: CreateRequest['NetworkingConfig']): Promise<void> {
-    const endpoints = (networking?.EndpointsConfig ?? {}) as Record<string, EndpointSettingsRequest>;
-    return this.networks.configure(rec.Id, rec.Name, rec.HostConfig.NetworkMode, endpoints);
+    const endpoints = { ...((networking?.EndpointsConfig ?? {}) as Record<string, EndpointSettingsRequest>) };
+    // NetworkDisabled: no network but the loopback, whatever the mode says (as dockerd skips network set-up)
+    const mode = rec.Config.NetworkDisabled ? 'none' : rec.HostConfig.NetworkMode;
+    const mac = rec.Config.MacAddress;
+    if (mac) {
+      if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw invalidParameter('conflicting options: mac-address and the network mode');
+      // API < 1.44 clients send it in Config; dockerd gives it to the endpoint of the container's own network
+      const key = mode === 'default' ? 'bridge' : mode;
+      endpoints[key] = { ...endpoints[key], MacAddress: endpoints[key]?.MacAddress || mac };
+    }
+    return this.networks.configure(rec.Id, rec.Name, mode, endpoints);
   }
 
   /** NetworkSettings.Networks and .Ports for inspect, and the Ports list of `docker ps`. */

@@ -31,6 +31,10 @@ export interface ContainerConfig {
   StopSignal?: string;
   StopTimeout?: number;
   Healthcheck?: HealthConfig;
+  /** No network at all (`NetworkDisabled`): the container gets only its loopback. */
+  NetworkDisabled?: boolean;
+  /** API < 1.44 clients' place for the MAC of the container's own network's endpoint. */
+  MacAddress?: string;
 }
 
 export interface RestartPolicy {

@@ -229,7 +229,7 @@ export class ContainerService {
     try {
       const rec = buildContainerRecord({ id, name: fullName, imageId: image.id, image: imageConfig, req });
       rotateOptions(rec.HostConfig.LogConfig.Config); // refuse bad log options at create, as dockerd does
-      if (this.mounts) rec.MountPoints = await this.mounts.prepare(rec);
+      if (this.mounts) rec.MountPoints = await this.mounts.prepare(rec, (ref) => this.get(ref));
       try {
         await this.network?.configure?.(rec, req.NetworkingConfig);
         trace(id, 'configured');
@@ -299,7 +299,8 @@ export class ContainerService {
         cgroup,
         mountCgroup2: cgroup.version === 2,
         readonlyRootfs: rec.HostConfig.ReadonlyRootfs === true,
-        hostNetwork: rec.HostConfig.NetworkMode === 'host',
+        hostNetwork: rec.HostConfig.NetworkMode === 'host' && !rec.Config.NetworkDisabled,
+        shmSize: typeof rec.HostConfig.ShmSize === 'number' ? rec.HostConfig.ShmSize : 0,
         ulimits: ulimitsOf(rec.HostConfig),
         ...processConfinement(rec.HostConfig),
         beforeStart: this.network ? (pid) => this.network!.attach(rec, pid) : undefined,

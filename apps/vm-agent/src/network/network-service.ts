@@ -333,6 +333,10 @@ export class NetworkService {
   }
 
   private validateEndpoint(n: NetworkRecord, s: EndpointSettingsRequest): void {
+    // a unicast Ethernet address (the kernel refuses a multicast one for a veth)
+    if (s.MacAddress && (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(s.MacAddress) || parseInt(s.MacAddress.slice(0, 2), 16) & 1)) {
+      throw invalidParameter(`${s.MacAddress} is not a valid mac address`);
+    }
     const ip = s.IPAMConfig?.IPv4Address;
     if (s.Aliases?.length && n.predefined) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
     if (!ip) return;

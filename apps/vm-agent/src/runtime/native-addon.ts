@@ -36,6 +36,8 @@ export interface NativeContainerSpec extends NativeSpec {
   mountCgroup2: boolean;
   /** Stay in the agent's network namespace (no CLONE_NEWNET). */
   hostNetwork?: boolean;
+  /** /dev/shm size in bytes; absent or 0: 64 MiB. */
+  shmSize?: number;
   /** In order: binds of host paths, or new tmpfs mounts (`flags`: MS_* bits; `data`: mount options). */
   binds: {
     type?: 'bind' | 'tmpfs'; source?: string; destination: string; readonly: boolean; flags?: number; data?: string;

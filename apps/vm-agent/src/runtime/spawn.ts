@@ -99,6 +99,8 @@ export interface ContainerSpec extends ProcessSpec {
   readonlyRootfs?: boolean;
   /** Share the agent's network namespace (`--network host`); `beforeStart` still runs. */
   hostNetwork?: boolean;
+  /** /dev/shm's size in bytes (Docker's ShmSize); absent or 0: 64 MiB, Docker's default. */
+  shmSize?: number;
   /** Mount the (namespaced) cgroup2 hierarchy read-only at /sys/fs/cgroup: true on a v2 host. */
   mountCgroup2?: boolean;
   /**
@@ -189,6 +191,7 @@ export function spawnContainer(spec: ContainerSpec): Promise<ContainerProcess> {
     readonlyRootfs: spec.readonlyRootfs ?? false,
     mountCgroup2: spec.mountCgroup2 ?? false,
     hostNetwork: spec.hostNetwork ?? false,
+    shmSize: spec.shmSize ?? 0,
     binds: (spec.binds ?? []).map(nativeMount),
     maskedPaths: MASKED_PATHS,
     readonlyPaths: READONLY_PATHS,
