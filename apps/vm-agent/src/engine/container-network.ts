@@ -38,6 +38,10 @@ export class ContainerNetwork implements NetworkAttacher {
     return this.networks.configure(rec.Id, rec.Name, mode, endpoints);
   }
 
+  linked(rec: ContainerRecord) {
+    return this.networks.linkedContainers(rec.Id, (rec.HostConfig.Links as string[] | null | undefined) ?? []);
+  }
+
   /** NetworkSettings.Networks and .Ports for inspect, and the Ports list of `docker ps`. */
   view(rec: ContainerRecord) {
     return {

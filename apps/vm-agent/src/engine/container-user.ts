@@ -108,3 +108,17 @@ export async function resolveUser(rootfs: string, spec: string): Promise<Process
       : (await groups()).filter((r) => (r[3] ?? '').split(',').includes(name) && Number(r[2]) !== gid).map((r) => Number(r[2]));
   return { uid, gid, additionalGids };
 }
+
+/**
+ * The home directory of `uid` in the container's /etc/passwd, as runc sets
+ * HOME; "/" when there is no entry or the file cannot be read safely (runc
+ * does not fail a start over HOME either).
+ */
+export async function homeOf(rootfs: string, uid: number): Promise<string> {
+  try {
+    const row = rows(await readRootfsFile(rootfs, 'etc/passwd')).find((r) => r[2] === String(uid));
+    return row?.[5] || '/';
+  } catch {
+    return '/';
+  }
+}

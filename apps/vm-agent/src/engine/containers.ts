@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, invalidParameter, notModified, systemError } from '../errors.js';
+import { conflict, invalidParameter, notFound, notModified, systemError } from '../errors.js';
 import type { ImageService } from '../images/image-service.js';
 import { Cgroup } from '../runtime/cgroups.js';
 import { CopyFreeze } from './copy-freeze.js';
@@ -25,13 +25,14 @@ import { processConfinement } from './container-security.js';
 import type { ContainerMounts } from './container-mounts.js';
 import { ContainerStore } from './container-store.js';
 import { type ContainerRecord, isActive, nowRfc3339, timeMs } from './container-types.js';
-import { resolveUser } from './container-user.js';
+import { homeOf, resolveUser } from './container-user.js';
 import type { EventBus } from './events.js';
 import { JsonFileLog, rotateOptions } from './json-log.js';
 import { nextBackoff, shouldRestart } from './restart-policy.js';
 import { etcFileMounts, etcFiles, mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
 import type { FsView } from './container-archive.js';
 import { diskUsage } from '../util/disk-usage.js';
+import { processEnv, withHome, type LinkedContainer } from './process-env.js';
 import { StdioHub } from './stdio-hub.js';
 import { trace } from '../util/trace.js';
 
@@ -48,6 +49,8 @@ export interface NetworkAttacher {
   detach(rec: ContainerRecord): Promise<void>;
   /** At rm. */
   forget?(rec: ContainerRecord): Promise<void>;
+  /** Before a start or exec: the running containers `--link` points at, with their address on this container's network. */
+  linked?(rec: ContainerRecord): { alias: string; id: string; address: string }[];
   /** What inspect (NetworkSettings.Networks, .Ports) and ps (Ports) show. */
   view?(rec: ContainerRecord): { Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string; IPPrefixLen: number }>; Ports: Record<string, unknown>; summaryPorts: unknown[] };
 }
@@ -288,7 +291,7 @@ export class ContainerService {
       proc = await spawnContainer({
         rootfs,
         args: [rec.Path, ...rec.Args],
-        env: rec.Config.Env,
+        env: await this.environment(rec, { tty: rec.Config.Tty, rootfs, uid: user.uid }),
         cwd: rec.Config.WorkingDir || '/',
         user,
         tty: rec.Config.Tty,
@@ -640,6 +643,42 @@ export class ContainerService {
       }, (err: Error) => this.warn(`container prune: ${c.Id}: ${err.message}`));
     }
     return { deleted, reclaimed };
+  }
+
+  /** `docker rm --link PARENT/ALIAS`: PARENT no longer links ALIAS (from its next start; its /etc/hosts is rewritten then). */
+  removeLink(parentRef: string, alias: string): Promise<void> {
+    let parent: ContainerRecord;
+    try {
+      parent = this.get(parentRef);
+    } catch {
+      throw invalidParameter(`Cannot get parent /${parentRef} for link name /${parentRef}/${alias}`);
+    }
+    return this.serial(parent, async () => {
+      const links = (parent.HostConfig.Links as string[] | null | undefined) ?? [];
+      const kept = links.filter((l) => {
+        const [name = '', a] = l.split(':');
+        return (a ?? name).split('/').pop() !== alias;
+      });
+      if (kept.length === links.length) throw notFound(`No such link: /${parentRef}/${alias}`);
+      parent.HostConfig = { ...parent.HostConfig, Links: kept.length ? kept : null };
+      await this.store.save(parent);
+    });
+  }
+
+  /**
+   * The environment of the container's init or of an exec (`extra`: its -e),
+   * as dockerd and runc give it (process-env.ts). A link whose container is
+   * not running fails a start, as dockerd's does; an exec goes without it.
+   */
+  async environment(rec: ContainerRecord, opts: { tty: boolean; extra?: string[]; rootfs: string; uid: number }): Promise<string[]> {
+    let links: LinkedContainer[] = [];
+    try {
+      links = (this.network?.linked?.(rec) ?? []).map((t) => ({ alias: t.alias, address: t.address, record: this.get(t.id) }));
+    } catch (err) {
+      if (!opts.extra) throw err;
+    }
+    const env = processEnv(rec, { tty: opts.tty, links, own: [rec.Config.Env, opts.extra ?? []] });
+    return withHome(env, () => homeOf(opts.rootfs, opts.uid));
   }
 
   /** Bytes in the container's writable layer (SizeRw of `docker ps -s`, `system df`, prune). */

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { conflict, invalidParameter, notFound } from '../errors.js';
 import { execInContainer } from '../runtime/exec.js';
 import type { ContainerProcess } from '../runtime/process.js';
-import { mergeEnv } from './container-create.js';
 import { ulimitsOf } from './container-limits.js';
 import { processConfinement } from './container-security.js';
 import type { ContainerRecord } from './container-types.js';
@@ -125,11 +124,13 @@ export class ExecService {
     const [rows, cols] = opts.consoleSize ?? exec.Config.ConsoleSize ?? [0, 0];
     let proc: ContainerProcess;
     try {
+      const rootfs = rootfsPaths(this.containers.store.dir(rec.Id)).target;
+      const user = await resolveUser(rootfs, exec.Config.User || rec.Config.User);
       proc = await execInContainer(init.pid, {
         args: exec.Config.Cmd,
-        env: mergeEnv(rec.Config.Env, exec.Config.Env),
+        env: await this.containers.environment(rec, { tty, extra: exec.Config.Env, rootfs, uid: user.uid }),
         cwd: exec.Config.WorkingDir || rec.Config.WorkingDir || '/',
-        user: await resolveUser(rootfsPaths(this.containers.store.dir(rec.Id)).target, exec.Config.User || rec.Config.User),
+        user,
         tty,
         stdin: exec.Config.AttachStdin,
         ...(cols && rows ? { consoleSize: { cols, rows } } : {}),

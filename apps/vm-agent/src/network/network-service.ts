@@ -111,6 +111,15 @@ interface Live {
   idle?: NodeJS.Timeout;
 }
 
+/** A container `--link` points at. */
+export interface LinkTarget {
+  alias: string;
+  id: string;
+  name: string;
+  /** Its address on the linking container's network. */
+  address: string;
+}
+
 export class NetworkService {
   private readonly store: NetworkStore;
   private ipam!: Ipam;
@@ -432,8 +441,12 @@ export class NetworkService {
 
   /** `--link name:alias`: "ip alias id12 name" lines for running containers on the same network. */
   private linkEntries(links: string[], net: NetworkRecord | undefined): HostsEntry[] {
-    const out: HostsEntry[] = [];
-    for (const link of links) {
+    return this.linkTargets(links, net).map((t) => ({ address: t.address, names: [...new Set([t.alias, t.id.slice(0, 12), t.name])] }));
+  }
+
+  /** The containers `--link name:alias` points at, running on `net`, with their address there. */
+  private linkTargets(links: string[], net: NetworkRecord | undefined): LinkTarget[] {
+    return links.map((link) => {
       const [rawName, rawAlias] = link.split(':');
       const name = stripSlash(rawName ?? '');
       const alias = (rawAlias ?? name).split('/').pop()!;
@@ -441,9 +454,16 @@ export class NetworkService {
       if (!found) throw notFound(`could not get container for ${name}: No such container: ${name}`);
       const ep = net ? found[1].active[net.Id] : undefined;
       if (!ep) throw invalidParameter(`cannot link to ${name}: it is not running on this container's network; start it first`);
-      out.push({ address: ep.address, names: [...new Set([alias, found[0].slice(0, 12), found[1].name])] });
-    }
-    return out;
+      return { alias, id: found[0], name: found[1].name, address: ep.address };
+    });
+  }
+
+  /** Before a start: the link targets on the container's own network, for the legacy link environment variables. */
+  linkedContainers(containerId: string, links: string[]): LinkTarget[] {
+    const c = this.containers[containerId];
+    if (!links.length || !c) return [];
+    const main = Object.keys(c.configured).map((id) => this.store.get(id)).find((n) => n?.Name === c.mode && n.Driver === 'bridge');
+    return this.linkTargets(links, main);
   }
 
   /** One veth into network `n`; starts the network's kernel state if it is the first. */

@@ -9,7 +9,7 @@ import type { CreateRequest } from '../../engine/container-create.js';
 import { planResources } from '../../engine/container-limits.js';
 import type { ContainerService } from '../../engine/containers.js';
 import type { Health } from '../../engine/health-rules.js';
-import { conflict, invalidParameter } from '../../errors.js';
+import { conflict, invalidParameter, notFound } from '../../errors.js';
 import { CONTAINER_CREATE, CONTAINER_UPDATE, checkBody } from '../body-shapes.js';
 import { parseFilters, queryBool, queryInt, readJson, sendJson, sendNoContent } from '../http-io.js';
 import type { Router } from '../router.js';
@@ -72,8 +72,15 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     sendNoContent(res);
   });
 
+  // `docker rm --link /webapp/db`: the CLI sends the link's name, "webapp/db"
+  r.delete('/containers/{parent}/{alias}', async ({ res, params, query }) => {
+    if (!queryBool(query, 'link')) throw notFound(`No such container: ${params.parent}/${params.alias}`);
+    await svc.removeLink(params.parent!, params.alias!);
+    sendNoContent(res);
+  });
+
   r.delete('/containers/{id}', async ({ res, params, query }) => {
-    if (queryBool(query, 'link')) throw invalidParameter('legacy links are not supported');
+    if (queryBool(query, 'link')) throw conflict('Conflict, cannot remove the default link name of the container');
     await svc.remove(params.id!, { force: queryBool(query, 'force'), volumes: queryBool(query, 'v') });
     sendNoContent(res);
   });
