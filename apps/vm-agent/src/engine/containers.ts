@@ -22,6 +22,7 @@ import { spawnContainer } from '../runtime/spawn.js';
 import { buildContainerRecord, type CreateRequest } from './container-create.js';
 import { cgroupLimits, LIMIT_FIELDS, ulimitsOf, validateLimits } from './container-limits.js';
 import { processConfinement } from './container-security.js';
+import { deviceAccess } from './container-devices.js';
 import type { ContainerMounts } from './container-mounts.js';
 import { ContainerStore } from './container-store.js';
 import { type ContainerRecord, isActive, nowRfc3339, timeMs } from './container-types.js';
@@ -281,6 +282,8 @@ export class ContainerService {
       const user = await resolveUser(rootfs, rec.Config.User);
       cgroup = Cgroup.create(rec.Id);
       cgroup.setLimits(cgroupLimits(rec.HostConfig));
+      const devices = deviceAccess(rec.HostConfig);
+      cgroup.allowDevices(devices.cgroupRules);
       trace(rec.Id, 'etc files, mounts, cgroup');
       const [cols, rows] = rec.HostConfig.ConsoleSize;
       proc = await spawnContainer({
@@ -300,6 +303,7 @@ export class ContainerService {
         hostNetwork: rec.HostConfig.NetworkMode === 'host',
         ulimits: ulimitsOf(rec.HostConfig),
         ...processConfinement(rec.HostConfig),
+        ...devices.runtime,
         beforeStart: this.network ? (pid) => this.network!.attach(rec, pid) : undefined,
       });
     } catch (err) {
