@@ -60,6 +60,18 @@ describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () 
     assert.match(r.stdout, /^Seccomp:\s+0$/m);
     const plain = await fx.docker.run(['run', '--rm', fx.image, 'ls', lines[0]!.split(' ')[0]!]);
     assert.notEqual(plain.code, 0, 'a default container has no such node');
+
+    // /sys and the cgroup2 mount read-write, no masks; a default container has them read-only and masked
+    const mounts = 'grep -E " /sys(/fs/cgroup)? | /proc/(kcore|keys|sys) " /proc/self/mountinfo | cut -d " " -f 5,6';
+    const priv = await fx.docker.ok(['run', '--rm', '--privileged', fx.image, 'sh', '-c', mounts]);
+    assert.match(priv.stdout, /^\/sys rw,/m);
+    assert.match(priv.stdout, /^\/sys\/fs\/cgroup rw,/m);
+    assert.doesNotMatch(priv.stdout, /\/proc\//);
+    const def = await fx.docker.ok(['run', '--rm', fx.image, 'sh', '-c', mounts]);
+    assert.match(def.stdout, /^\/sys ro,/m);
+    assert.match(def.stdout, /^\/sys\/fs\/cgroup ro,/m);
+    assert.match(def.stdout, /^\/proc\/kcore /m);
+    assert.match(def.stdout, /^\/proc\/sys ro,/m);
   });
 
   it('--device maps the disk read-only (v2 filter: reads, EPERM on a write open); --device-cgroup-rule opens a node made in it', async () => {
