@@ -94,6 +94,13 @@ describe('devices', () => {
     const defaults = await sh([], 'ls /dev');
     assert.ok(want.some((l) => !defaults.text.includes(l.split(' ')[0]!.slice(2))), 'the default /dev lacks some of them');
 
+    // with a terminal: /dev/console is the container's pty (the machine's console is never copied)
+    const tty = await fx.docker.run(['run', '--rm', '-t', '--privileged', fx.image, 'sh', '-c', 'tty; stat -c "%t:%T" /dev/console /dev/pts/0']);
+    assert.equal(tty.code, 0, tty.stderr);
+    const [ttyName, consoleNums, ptsNums] = tty.stdout.trim().split(/\r?\n/);
+    assert.equal(ttyName, '/dev/pts/0');
+    assert.equal(consoleNums, ptsNums);
+
     // the device cgroup is open: a node made for a device outside runc's list opens
     const open = await sh(['--privileged'], 'busybox mknod /dev/k2 c 1 11 && exec 3</dev/k2 && echo opened');
     assert.match(open.text, /opened/, open.text);
