@@ -18,6 +18,7 @@
         "src/exec.c",
         "src/wait.c",
         "src/relay.c",
+        "src/devices.c",
         "src/devices_bpf.c",
         "src/seccomp.c"
       ],

@@ -47,6 +47,15 @@ struct bind_spec {
   char *data;        /* tmpfs: mount data ("size=64m,mode=1777"), or NULL */
 };
 
+/* A device node made in the container (--device, --privileged) as it is on the host. */
+struct device_spec {
+  char *path; /* absolute, inside the container */
+  mode_t mode; /* S_IFCHR, S_IFBLK or S_IFIFO, with the permission bits */
+  dev_t dev;
+  uid_t uid;
+  gid_t gid;
+};
+
 /* setrlimit before exec; RLIM_INFINITY for "unlimited". */
 struct rlimit_spec {
   int resource;
@@ -84,6 +93,10 @@ struct child_spec {
   uint64_t shm_size;  /* /dev/shm in bytes (Docker's ShmSize); 0: Docker's default, 64 MiB */
   struct bind_spec *binds;
   size_t nbinds;
+  struct device_spec *devices; /* made after the default nodes, replacing one at the same path */
+  size_t ndevices;
+  bool sysfs_writable;  /* --privileged: /sys read-write */
+  bool cgroup_writable; /* --privileged: the cgroup2 mount read-write */
   char **masked_paths;
   char **readonly_paths;
 
@@ -111,6 +124,9 @@ void child_wait_for_go(const struct child_spec *s);
 void child_join_cgroups(const struct child_spec *s);
 void child_setup_rootfs(const struct child_spec *s); /* rootfs.c: mounts, /dev, pivot_root */
 void child_finish_rootfs(const struct child_spec *s); /* rootfs.c: after the pty: masks, read-only */
+void child_make_devices(const struct child_spec *s, int rootfd); /* devices.c: the spec's device nodes */
+/* rootfs.c: opens `path` in the root as O_PATH, making it (and its parents) when missing. */
+int child_open_in_root(const struct child_spec *s, int rootfd, const char *path, bool dir);
 void child_setup_stdio(const struct child_spec *s, bool console); /* pty.c or pipes */
 __attribute__((noreturn)) void child_exec(const struct child_spec *s); /* process.c: creds, caps, exec */
 
@@ -121,5 +137,8 @@ pid_t berth_clone3(uint64_t flags, int *pidfd);
 #include <node_api.h>
 bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *s);
 void spec_free(struct child_spec *s);
+/* devices.c: spec.devices, sysfsWritable, cgroupWritable; freed by spec_free. */
+bool spec_read_devices(napi_env env, napi_value obj, struct child_spec *s);
+void spec_free_devices(struct child_spec *s);
 
 #endif

@@ -27,7 +27,7 @@
 #include "args.h"
 #include "errors.h"
 
-#define MAX_RULES 128
+#define MAX_RULES 512 /* the defaults plus a --device per node of a directory such as /dev/snd */
 /* Per rule: type, access (3), major, minor, allow (2). Plus 5 loads and 2 to deny. */
 #define MAX_INSNS (MAX_RULES * 8 + 8)
 #define MAX_OLD_PROGS 64 /* the kernel's limit per cgroup and attach type (BPF_CGROUP_MAX_PROGS) */

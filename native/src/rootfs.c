@@ -75,6 +75,10 @@ static int resolve(const struct child_spec *s, int rootfd, const char *path, boo
   }
 }
 
+int child_open_in_root(const struct child_spec *s, int rootfd, const char *path, bool dir) {
+  return resolve(s, rootfd, path, dir);
+}
+
 static void mount_at(const struct child_spec *s, int rootfd, const char *path, const char *source, const char *fstype,
                      unsigned long flags, const char *data, bool dir) {
   char fdp[FD_PATH_MAX];
@@ -180,15 +184,17 @@ void child_setup_rootfs(const struct child_spec *s) {
   int devfd = resolve(s, rootfd, "/dev", true); /* reopened: now the tmpfs */
   make_dev(s, devfd);
   close(devfd);
+  child_make_devices(s, rootfd);
   mount_at(s, rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
            true);
   char shm_data[64];
   snprintf(shm_data, sizeof shm_data, "mode=1777,size=%llu", (unsigned long long)(s->shm_size ? s->shm_size : 64ULL << 20));
   mount_at(s, rootfd, "/dev/shm", "shm", "tmpfs", nse, shm_data, true);
   mount_at(s, rootfd, "/dev/mqueue", "mqueue", "mqueue", nse, NULL, true);
-  mount_at(s, rootfd, "/sys", "sysfs", "sysfs", nse | MS_RDONLY, NULL, true);
+  mount_at(s, rootfd, "/sys", "sysfs", "sysfs", nse | (s->sysfs_writable ? 0 : MS_RDONLY), NULL, true);
   if (s->mount_cgroup2)
-    mount_at(s, rootfd, "/sys/fs/cgroup", "cgroup", "cgroup2", nse | MS_RDONLY | MS_RELATIME, NULL, true);
+    mount_at(s, rootfd, "/sys/fs/cgroup", "cgroup", "cgroup2", nse | (s->cgroup_writable ? 0 : MS_RDONLY) | MS_RELATIME, NULL,
+             true);
   mount_binds(s, rootfd);
   pivot(s, rootfd);
   close(rootfd);

@@ -301,6 +301,7 @@ bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *
         !prop_strv(env, obj, "readonlyPaths", &s->readonly_paths, NULL))
       goto fail;
   }
+  if (container && !spec_read_devices(env, obj, s)) goto fail;
   if (!open_cgroup_files(env, obj, s)) goto fail;
   return true;
 fail:
@@ -326,6 +327,7 @@ void spec_free(struct child_spec *s) {
   free(s->binds);
   args_free_strv(s->masked_paths);
   args_free_strv(s->readonly_paths);
+  spec_free_devices(s);
   for (size_t i = 0; i < s->ncgroup_fds; i++) close(s->cgroup_fds[i]);
   free(s->cgroup_fds);
   memset(s, 0, sizeof *s);

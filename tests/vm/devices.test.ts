@@ -2,7 +2,8 @@
 // device rules are a BPF program on each container's cgroup): a container
 // keeps CAP_MKNOD, as in Docker, so it can make a node for the VM's data
 // disk; opening it must fail with EPERM while root in the guest reads the
-// disk. The default devices and a pty still work.
+// disk. The default devices and a pty still work. --device, --device-cgroup-rule
+// and --privileged open the disk as dockerd does: the filter then has more rules.
 //
 // Boots with `berth start` (tests/helpers/vm.ts; TCG here, about 1 min);
 // needs apps/vm-agent/dist built (`npm run build`).
@@ -44,6 +45,48 @@ describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () 
     assert.match(r.stderr, /head: \/dev\/vc: Operation not permitted/, why);
     assert.match(r.stderr, /can't create \/dev\/disk: Operation not permitted/, why);
     assert.match(r.stderr, /head: \/tmp\/disk: Permission denied/, why);
+  });
+
+  it('--privileged sees the guest\'s devices (its virtio disk, /dev/kmsg) with their numbers, and may read the disk', async () => {
+    const guest = await fx.vm.berth(['shell', '--', `${FIND_DISK}; stat -c "%n %t:%T %a" /dev/$d /dev/kmsg`]);
+    assert.equal(guest.code, 0, guest.stderr);
+    const lines = guest.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^\/dev\/vd[a-z] /, guest.stdout);
+    const r = await fx.docker.run(['run', '--rm', '--privileged', fx.image, 'sh', '-c',
+      `stat -c "%n %t:%T %a" ${lines.map((l) => l.split(' ')[0]).join(' ')}; head -c 512 ${lines[0]!.split(' ')[0]} | wc -c; grep -E "^(CapBnd|Seccomp):" /proc/self/status`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n').slice(0, 3).join('\n'), `${lines.join('\n')}\n512`);
+    assert.match(r.stdout, /^CapBnd:\s+000001ffffffffff$/m, 'every capability of the guest kernel (0-40)');
+    assert.match(r.stdout, /^Seccomp:\s+0$/m);
+    const plain = await fx.docker.run(['run', '--rm', fx.image, 'ls', lines[0]!.split(' ')[0]!]);
+    assert.notEqual(plain.code, 0, 'a default container has no such node');
+
+    // /sys and the cgroup2 mount read-write, no masks; a default container has them read-only and masked
+    const mounts = 'grep -E " /sys(/fs/cgroup)? | /proc/(kcore|keys|sys) " /proc/self/mountinfo | cut -d " " -f 5,6';
+    const priv = await fx.docker.ok(['run', '--rm', '--privileged', fx.image, 'sh', '-c', mounts]);
+    assert.match(priv.stdout, /^\/sys rw,/m);
+    assert.match(priv.stdout, /^\/sys\/fs\/cgroup rw,/m);
+    assert.doesNotMatch(priv.stdout, /\/proc\//);
+    const def = await fx.docker.ok(['run', '--rm', fx.image, 'sh', '-c', mounts]);
+    assert.match(def.stdout, /^\/sys ro,/m);
+    assert.match(def.stdout, /^\/sys\/fs\/cgroup ro,/m);
+    assert.match(def.stdout, /^\/proc\/kcore /m);
+    assert.match(def.stdout, /^\/proc\/sys ro,/m);
+  });
+
+  it('--device maps the disk read-only (v2 filter: reads, EPERM on a write open); --device-cgroup-rule opens a node made in it', async () => {
+    const r = await fx.docker.run(['run', '--rm', '--device', '/dev/vda:/dev/disk:r', fx.image, 'sh', '-c',
+      'stat -c "%t:%T %F" /dev/disk; head -c 512 /dev/disk | wc -c; exec 4>/dev/disk && echo write-open']);
+    const why = `${r.stdout}\n${r.stderr}`;
+    assert.match(r.stdout, /^[0-9a-f]+:0 block special file\n512\n$/, why);
+    assert.doesNotMatch(r.stdout, /write-open/, why);
+    assert.match(r.stderr, /can't create \/dev\/disk: Operation not permitted/, why);
+
+    const script = `${FIND_DISK}; busybox mknod /dev/d2 b $1 $2 && head -c 512 /dev/d2 | wc -c`;
+    const made = await fx.docker.run(['run', '--rm', '--device-cgroup-rule', 'b *:* r', fx.image, 'sh', '-c', script]);
+    assert.equal(made.stdout, '512\n', `${made.stdout}\n${made.stderr}`);
+    const refused = await fx.docker.run(['run', '--rm', '--device-cgroup-rule', 'c *:* r', fx.image, 'sh', '-c', script]);
+    assert.match(refused.stderr, /Operation not permitted/, 'a rule for the other type opens nothing (the assertion above can fail)');
   });
 
   it('the default devices and a pty still work', async () => {

@@ -157,6 +157,7 @@ export const HOST_CONFIG: StructShape = struct('container.HostConfig', {
   CpusetCpus: 'string',
   CpusetMems: 'string',
   DeviceCgroupRules: '[]string',
+  Devices: { array: struct('container.DeviceMapping', { PathOnHost: 'string', PathInContainer: 'string', CgroupPermissions: 'string' }) },
   KernelMemory: 'int64',
   MemoryReservation: 'int64',
   MemorySwap: 'int64',

@@ -1,7 +1,7 @@
 /** The confinement fields of HostConfig: dockerd's capability rules, SecurityOpt parsing, and the refusals. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_CAPABILITIES } from '../runtime/capabilities.js';
+import { DEFAULT_CAPABILITIES, heldCapabilities } from '../runtime/capabilities.js';
 import { containerCapabilities, parseSecurityOpt, processConfinement, validateSecurity } from './container-security.js';
 
 const sorted = (a: readonly string[]) => [...a].sort();
@@ -45,8 +45,7 @@ test('SecurityOpt: no-new-privileges in its spellings; what the VM cannot apply 
 
 test('fields Berth does not apply yet are refused by name; the values clients send by default pass', () => {
   const refused: [string, unknown][] = [
-    ['Privileged', true], ['Devices', [{ PathOnHost: '/dev/zero', PathInContainer: '/dev/z', CgroupPermissions: 'rwm' }]],
-    ['DeviceCgroupRules', ['c 1:3 rwm']], ['GroupAdd', ['audio']], ['PidMode', 'host'], ['IpcMode', 'host'],
+    ['GroupAdd', ['audio']], ['PidMode', 'host'], ['IpcMode', 'host'],
     ['IpcMode', 'container:abc'], ['UTSMode', 'host'], ['UsernsMode', 'private'], ['CgroupnsMode', 'host'],
     ['Sysctls', { 'net.ipv4.ip_forward': '1' }], ['OomScoreAdj', 500], ['Init', true], ['MaskedPaths', ['/proc/kcore']],
   ];
@@ -67,6 +66,23 @@ test('the runtime gets the capabilities, no_new_privs and a compiled filter unle
   assert.ok(confined.seccomp && confined.seccomp.length > 0 && confined.seccomp.length % 8 === 0, 'whole BPF instructions');
   // the capability entries change the program: SYS_ADMIN opens mount, unshare and the rest
   assert.notDeepEqual(processConfinement({ CapAdd: ['SYS_ADMIN'] }).seccomp, processConfinement({}).seccomp);
+});
+
+test('privileged: every capability the agent holds whatever CapDrop says, no seccomp unless a profile is named', () => {
+  const held = heldCapabilities();
+  assert.ok(held.length > DEFAULT_CAPABILITIES.length && held.includes('SYS_ADMIN'));
+  const p = processConfinement({ Privileged: true, CapDrop: ['NET_ADMIN', 'ALL'], CapAdd: ['SYS_TIME'] });
+  assert.deepEqual(p, { capabilities: held, noNewPrivileges: false });
+  assert.throws(() => validateSecurity({ Privileged: true, CapDrop: ['FLY'] }), { message: 'invalid CapDrop: unknown capability: "CAP_FLY"' });
+  assert.ok(processConfinement({ Privileged: true, SecurityOpt: ['seccomp={"defaultAction":"SCMP_ACT_ALLOW"}'] }).seccomp, 'a named profile applies');
+  assert.equal(processConfinement({ Privileged: true, SecurityOpt: ['seccomp=unconfined'] }).seccomp, undefined);
+  validateSecurity({ Privileged: true, DeviceCgroupRules: ['c 1:3 rwm'] });
+});
+
+test('exec --privileged: every capability, and the container\'s own seccomp filter (runc installs it in every exec)', () => {
+  const e = processConfinement({ CapDrop: ['ALL'] }, true);
+  assert.deepEqual(e.capabilities, heldCapabilities());
+  assert.deepEqual(e.seccomp, processConfinement({ CapDrop: ['ALL'] }).seccomp);
 });
 
 test('a profile libseccomp refuses is a 400 at create', () => {

@@ -7,16 +7,19 @@
  * Applied: CapAdd, CapDrop (moby oci/caps TweakCapabilities), SecurityOpt
  * no-new-privileges, seccomp (Berth's default profile, unconfined, or a
  * profile's JSON; seccomp-profile.ts), apparmor=unconfined and label=disable
- * (the VM has neither AppArmor nor SELinux). Refused until Berth applies
- * them: the rest. No I/O; compiling a filter calls into libseccomp.
+ * (the VM has neither AppArmor nor SELinux), Privileged (every capability
+ * the agent holds, seccomp unconfined unless a profile is named; its
+ * devices and kernel paths are container-devices.ts's, as are Devices and
+ * DeviceCgroupRules). Refused until Berth applies them: the rest. No I/O
+ * but container-devices.ts's look at the device paths; compiling a filter
+ * calls into libseccomp.
  */
 import { EngineError, invalidParameter } from '../errors.js';
-import { CAPABILITIES, capabilityName, DEFAULT_CAPABILITIES, type Capability } from '../runtime/capabilities.js';
+import { CAPABILITIES, capabilityName, DEFAULT_CAPABILITIES, heldCapabilities, type Capability } from '../runtime/capabilities.js';
 import { compileSeccomp } from '../runtime/native.js';
+import { validateDevices } from './container-devices.js';
 import type { HostConfig } from './container-types.js';
 import { agentSeccompTarget, builtinSeccompProfile, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp-profile.js';
-
-const ALL_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
 
 /** "cap_net_admin", "NET_ADMIN" -> "NET_ADMIN"; "ALL" stays; unknown names are a 400 naming the field. */
 function normalizeCapabilities(field: 'CapAdd' | 'CapDrop', names: readonly string[]): string[] {
@@ -30,12 +33,17 @@ function normalizeCapabilities(field: 'CapAdd' | 'CapDrop', names: readonly stri
 
 const asList = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' && v ? [v] : []);
 
-/** The capabilities a container's processes keep, in dockerd's order of rules. */
+/**
+ * The capabilities a container's processes keep, in dockerd's order of
+ * rules: privileged gets all (CapAdd and CapDrop are checked but moot, as
+ * in dockerd's TweakCapabilities), "all" being what the agent holds.
+ */
 export function containerCapabilities(hc: Partial<HostConfig>): Capability[] {
   const add = normalizeCapabilities('CapAdd', asList(hc.CapAdd));
   const drop = normalizeCapabilities('CapDrop', asList(hc.CapDrop));
+  if (hc.Privileged === true) return heldCapabilities();
   let caps: string[];
-  if (add.includes('ALL')) caps = ALL_CAPABILITIES.filter((c) => !drop.includes(c));
+  if (add.includes('ALL')) caps = heldCapabilities().filter((c) => !drop.includes(c));
   else if (drop.includes('ALL')) caps = add;
   else caps = [...DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c)), ...add];
   return [...new Set(caps)] as Capability[];
@@ -103,9 +111,6 @@ const isSet = (v: unknown, defaults: readonly unknown[] = []): boolean => {
 
 /** What each not-yet-applied field does in dockerd, for the refusal. */
 const NOT_APPLIED: Record<string, { what: string; defaults?: readonly unknown[]; hint?: string }> = {
-  Privileged: { what: 'privileged containers (every capability and the VM\'s devices)', hint: 'add the capabilities you need with --cap-add instead' },
-  Devices: { what: 'devices from the VM in the container (--device)' },
-  DeviceCgroupRules: { what: 'device cgroup rules (--device-cgroup-rule)' },
   DeviceRequests: { what: 'device requests (--gpus)' },
   GroupAdd: { what: 'supplementary groups (--group-add)' },
   PidMode: { what: 'sharing a pid namespace (--pid)' },
@@ -131,6 +136,7 @@ export function validateSecurity(hc: Partial<HostConfig>): void {
       throw invalidParameter(`HostConfig.${field}: Berth does not support ${what} yet, and refuses the container rather than run it without: ${hint ?? 'remove the option'}`);
     }
   }
+  validateDevices(hc);
   try {
     processConfinement(hc); // compiles the seccomp filter too, so a profile libseccomp refuses is a 400 here
   } catch (err) {
@@ -139,10 +145,19 @@ export function validateSecurity(hc: Partial<HostConfig>): void {
   }
 }
 
-/** The process-level confinement for the runtime spec (spawn.ts ProcessSpec). */
-export function processConfinement(hc: Partial<HostConfig>): { capabilities: Capability[]; noNewPrivileges: boolean; seccomp?: Buffer } {
+/**
+ * The process-level confinement for the runtime spec (spawn.ts ProcessSpec).
+ * A privileged container runs without seccomp unless a profile is named, as
+ * dockerd's WithSeccomp does. `privilegedExec` (docker exec --privileged)
+ * gives the process every capability and keeps the container's filter: runc
+ * installs the container's seccomp in every process it execs into it.
+ */
+export function processConfinement(hc: Partial<HostConfig>, privilegedExec = false): { capabilities: Capability[]; noNewPrivileges: boolean; seccomp?: Buffer } {
   const capabilities = containerCapabilities(hc);
-  const opts = parseSecurityOpt(asList(hc.SecurityOpt));
-  const seccomp = opts.seccomp === 'unconfined' ? undefined : compileSeccomp(resolveSeccomp(opts.seccomp, capabilities, agentSeccompTarget()));
-  return { capabilities, noNewPrivileges: opts.noNewPrivileges, ...(seccomp ? { seccomp } : {}) };
+  const secOpts = asList(hc.SecurityOpt);
+  const opts = parseSecurityOpt(secOpts);
+  const profileNamed = secOpts.some((o) => /^seccomp[=:]/.test(o));
+  const unconfined = opts.seccomp === 'unconfined' || (hc.Privileged === true && !profileNamed);
+  const seccomp = unconfined ? undefined : compileSeccomp(resolveSeccomp(opts.seccomp as SeccompProfile, capabilities, agentSeccompTarget()));
+  return { capabilities: privilegedExec ? heldCapabilities() : capabilities, noNewPrivileges: opts.noNewPrivileges, ...(seccomp ? { seccomp } : {}) };
 }

@@ -22,6 +22,7 @@ import { spawnContainer } from '../runtime/spawn.js';
 import { buildContainerRecord, type CreateRequest } from './container-create.js';
 import { cgroupLimits, mergeUpdate, planResources, ulimitsOf, validateLimits } from './container-limits.js';
 import { processConfinement } from './container-security.js';
+import { deviceAccess } from './container-devices.js';
 import type { ContainerMounts } from './container-mounts.js';
 import { ContainerStore } from './container-store.js';
 import { type ContainerRecord, isActive, nowRfc3339, timeMs } from './container-types.js';
@@ -286,6 +287,8 @@ export class ContainerService {
       const user = await resolveUser(rootfs, rec.Config.User);
       cgroup = Cgroup.create(rec.Id);
       cgroup.setLimits(cgroupLimits(rec.HostConfig));
+      const devices = deviceAccess(rec.HostConfig);
+      cgroup.allowDevices(devices.cgroupRules);
       trace(rec.Id, 'etc files, mounts, cgroup');
       const [cols, rows] = rec.HostConfig.ConsoleSize;
       proc = await spawnContainer({
@@ -306,6 +309,7 @@ export class ContainerService {
         shmSize: typeof rec.HostConfig.ShmSize === 'number' ? rec.HostConfig.ShmSize : 0,
         ulimits: ulimitsOf(rec.HostConfig),
         ...processConfinement(rec.HostConfig),
+        ...devices.runtime,
         beforeStart: this.network ? (pid) => this.network!.attach(rec, pid) : undefined,
       });
     } catch (err) {

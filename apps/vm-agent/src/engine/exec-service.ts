@@ -62,7 +62,6 @@ export class ExecService {
     this.containers.running(rec);
     const cmd = body.Cmd ?? [];
     if (cmd.length === 0 || cmd[0] === '') throw invalidParameter('No exec command specified');
-    if (body.Privileged) throw invalidParameter('Privileged: Berth does not support privileged exec yet (every capability for the process), and refuses it rather than run it without: remove --privileged');
     if (body.WorkingDir && !body.WorkingDir.startsWith('/')) {
       throw invalidParameter(`the working directory '${body.WorkingDir}' is invalid, it needs to be an absolute path`);
     }
@@ -136,7 +135,8 @@ export class ExecService {
         ...(cols && rows ? { consoleSize: { cols, rows } } : {}),
         cgroup: this.containers.liveState(rec).cgroup,
         ulimits: ulimitsOf(rec.HostConfig), // as runc gives exec'd processes the container's rlimits
-        ...processConfinement(rec.HostConfig), // the container's capabilities, no_new_privs and seccomp filter, as dockerd gives an exec
+        // the container's capabilities (all with --privileged), no_new_privs and seccomp filter, as dockerd gives an exec
+        ...processConfinement(rec.HostConfig, exec.Config.Privileged),
       });
     } catch (err) {
       const e = err as Error & { exitCode?: number };

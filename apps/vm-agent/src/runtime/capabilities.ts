@@ -1,7 +1,9 @@
 /**
  * Linux capability names (as Docker spells them, without CAP_) and numbers,
- * and Docker's default set for containers.
+ * Docker's default set for containers, and the set the agent itself holds.
  */
+import { readFileSync } from 'node:fs';
+
 export const CAPABILITIES = {
   CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6, SETUID: 7,
   SETPCAP: 8, LINUX_IMMUTABLE: 9, NET_BIND_SERVICE: 10, NET_BROADCAST: 11, NET_ADMIN: 12, NET_RAW: 13,
@@ -29,4 +31,20 @@ export function capabilityNumbers(names: readonly string[]): number[] {
     if (n === undefined) throw new Error(`unknown capability: "${raw}"`);
     return n;
   });
+}
+
+let held: Capability[] | undefined;
+
+/**
+ * Every capability the agent holds (its bounding set, which the kernel's
+ * cap_last_cap bounds too): what moby's GetAllCapabilities gives
+ * --privileged and --cap-add ALL. A process cannot be given more: the
+ * runtime could not keep a capability outside its own bounding set.
+ */
+export function heldCapabilities(): Capability[] {
+  if (held) return held;
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  const bounding = hex === undefined ? 0n : BigInt(`0x${hex}`);
+  held = (Object.entries(CAPABILITIES) as [Capability, number][]).filter(([, n]) => (bounding >> BigInt(n)) & 1n).map(([name]) => name);
+  return held;
 }

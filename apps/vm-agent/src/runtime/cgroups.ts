@@ -135,6 +135,24 @@ export class Cgroup {
     return new Cgroup(1, [...byKey.values()], (c) => [...byKey].find(([k]) => k.split(',').includes(c))?.[1]);
   }
 
+  /**
+   * Opens more devices on top of the default rules (--device,
+   * --device-cgroup-rule, --privileged's `a *:* rwm`); call it before any
+   * process joins. v2 replaces the filter with one of both lists; v1 adds
+   * the lines to devices.allow.
+   */
+  allowDevices(rules: readonly DeviceRule[]): void {
+    const extra = rules.filter(canMatch);
+    if (!extra.length) return;
+    if (this.version === 2) {
+      attachDeviceFilter(this.dirs[0]!, [...DEFAULT_DEVICE_RULES, ...extra]);
+      return;
+    }
+    const dir = this.#dir('devices');
+    if (!dir) throw new Error('the devices cgroup controller is not mounted; the container\'s device rules cannot be applied');
+    for (const line of extra.flatMap(v1Lines)) writeFileSync(join(dir, 'devices.allow'), line);
+  }
+
   /** The cgroup.procs files a process writes "0" to (or its pid) to join. */
   procsFiles(): string[] {
     return this.dirs.map((d) => join(d, 'cgroup.procs'));
@@ -419,4 +437,19 @@ export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
 function allowDefaultDevices(dir: string): void {
   writeFileSync(join(dir, 'devices.deny'), 'a');
   for (const r of DEFAULT_DEVICE_RULES) writeFileSync(join(dir, 'devices.allow'), `${r.type} ${r.major}:${r.minor} ${r.access}`);
+}
+
+/** A dev_t holds a 12-bit major and a 20-bit minor: a rule for larger numbers can match no node. */
+const canMatch = (r: DeviceRule) => (r.major === '*' || r.major <= 0xfff) && (r.minor === '*' || r.minor <= 0xfffff);
+
+/**
+ * v1 reads any line of type `a` as "allow everything", whatever numbers and
+ * access follow; the v2 filter reads `a 1:3 r` or `a *:* m` as both types
+ * with those numbers and that access only. So on v1 such a rule is written
+ * as its `b` and `c` lines; only `a *:* rwm` means everything on both.
+ */
+function v1Lines(r: DeviceRule): string[] {
+  const everything = r.major === '*' && r.minor === '*' && ['r', 'w', 'm'].every((c) => r.access.includes(c));
+  if (r.type === 'a' && !everything) return (['b', 'c'] as const).map((t) => `${t} ${r.major}:${r.minor} ${r.access}`);
+  return [`${r.type} ${r.major}:${r.minor} ${r.access}`];
 }

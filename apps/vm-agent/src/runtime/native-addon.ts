@@ -48,6 +48,12 @@ export interface NativeContainerSpec extends NativeSpec {
   }[];
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** Nodes made after the default ones, replacing one at the same path (native/src/devices.c). */
+  devices?: { path: string; type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number; uid: number; gid: number }[];
+  /** /sys mounted read-write (--privileged). */
+  sysfsWritable?: boolean;
+  /** The cgroup2 mount read-write (--privileged). */
+  cgroupWritable?: boolean;
 }
 
 /** A cloned child waiting at its start gate. */

@@ -13,6 +13,7 @@
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { capabilityNumbers, DEFAULT_CAPABILITIES } from './capabilities.js';
+import type { DeviceNode } from './devices.js';
 import { loadAddon } from './native.js';
 import { startLaunched, type ContainerProcess } from './process.js';
 
@@ -103,6 +104,13 @@ export interface ContainerSpec extends ProcessSpec {
   shmSize?: number;
   /** Mount the (namespaced) cgroup2 hierarchy read-only at /sys/fs/cgroup: true on a v2 host. */
   mountCgroup2?: boolean;
+  /** Device nodes beyond the default ones (devices.ts), made as on the host; the cgroup must allow them. */
+  devices?: readonly DeviceNode[];
+  /** dockerd's MASKED_PATHS and READONLY_PATHS when absent; --privileged gives none. */
+  maskedPaths?: readonly string[];
+  readonlyPaths?: readonly string[];
+  /** /sys and the cgroup2 mount read-write instead of read-only (--privileged). */
+  writableSysfs?: boolean;
   /**
    * Runs while the child waits, before it joins its cgroup or sees its
    * rootfs: attach its network namespace here. A throw aborts the start
@@ -193,8 +201,12 @@ export function spawnContainer(spec: ContainerSpec): Promise<ContainerProcess> {
     hostNetwork: spec.hostNetwork ?? false,
     shmSize: spec.shmSize ?? 0,
     binds: (spec.binds ?? []).map(nativeMount),
-    maskedPaths: MASKED_PATHS,
-    readonlyPaths: READONLY_PATHS,
+    maskedPaths: [...(spec.maskedPaths ?? MASKED_PATHS)],
+    readonlyPaths: [...(spec.readonlyPaths ?? READONLY_PATHS)],
+    // /dev/ptmx stays the link to the container's own devpts, as runc leaves it (a host's ptmx is another instance)
+    devices: (spec.devices ?? []).filter((d) => d.path !== '/dev/ptmx'),
+    sysfsWritable: spec.writableSysfs ?? false,
+    cgroupWritable: spec.writableSysfs ?? false,
   });
   return startLaunched(launched, false, spec.beforeStart);
 }
