@@ -55,6 +55,10 @@ export interface BuildOptions {
   labels: Record<string, string>;
   /** `-q`: only the image ID is printed. */
   quiet: boolean;
+  /** `--pull`: pull every FROM image named by reference, even when one is here. */
+  pull?: boolean;
+  /** RUN steps' containers: their HostConfig (--add-host, --network, limits) and when they are removed. */
+  run?: { hostConfig: Record<string, unknown>; remove: 'always' | 'on-success' | 'never' };
   /** Credentials for pulling a base image from a registry (by its domain). */
   credentials: (domain: string) => RegistryCredentials | undefined;
   signal?: AbortSignal;
@@ -233,7 +237,7 @@ class BuildRun {
   /** A local image by name or ID, else pulled with the X-Registry-Config credentials. */
   private async baseImage(name: string): Promise<ImageRecord> {
     const local = this.images.ctx.images.tryResolve(name);
-    if (local) return local;
+    if (local && (!this.opts.pull || /^(sha256:)?[0-9a-f]{12,64}$/.test(name))) return local;
     const ref = parseNormalizedNamed(name);
     await this.images.pull(name, (m) => {
       if (!this.opts.quiet) this.sink(m as unknown as Record<string, unknown>);
@@ -413,13 +417,17 @@ class BuildRun {
         WorkingDir: rc.WorkingDir ?? '',
         User: rc.User ?? '',
         Labels: {},
-        HostConfig: { LogConfig: { Type: 'none', Config: {} } },
+        HostConfig: { ...this.opts.run?.hostConfig, LogConfig: { Type: 'none', Config: {} } },
       });
       this.say(` ---> Running in ${short(rec.Id)}\n`);
       try {
         const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
         containers.liveState(rec).hub.attach({ stdout: true, stderr: true }, {
-          write: (stream, data) => this.say(decoders[stream].write(data)),
+          write: (stream, data) => {
+            const text = decoders[stream].write(data);
+            // dockerd's classic builder marks the step's stderr red in the stream, as clients expect
+            if (text) this.say(stream === 'stderr' ? `\x1b[91m${text}\x1b[0m` : text);
+          },
           end: () => {},
         });
         const exited = containers.nextExit(rec);
@@ -435,12 +443,23 @@ class BuildRun {
         }
         const upper = rootfsPaths(containers.store.dir(rec.Id)).upper;
         await dropInitPaths(upper, this.images.layerDirs(parent));
-        return await this.images.commit({ parent, layer: packLayer(upper), config: this.nextConfig({ ...st, image: parent }, rc, { created_by: createdBy }) });
-      } finally {
-        await containers.remove(rec.Id, { force: true }).catch((err) => this.say(` ---> [Warning] removing intermediate container ${short(rec.Id)}: ${errorMessage(err)}\n`));
-        this.say(` ---> Removed intermediate container ${short(rec.Id)}\n`);
+        const image = await this.images.commit({ parent, layer: packLayer(upper), config: this.nextConfig({ ...st, image: parent }, rc, { created_by: createdBy }) });
+        await this.removeIntermediate(rec.Id, true);
+        return image;
+      } catch (err) {
+        // --rm keeps a failed step's container for a look (dockerd's default); --force-rm removes it
+        await this.removeIntermediate(rec.Id, false);
+        throw err;
       }
     });
+  }
+
+  /** --rm (the default) removes a RUN step's container when the step succeeded, --force-rm always, --rm=false never. */
+  private async removeIntermediate(id: string, succeeded: boolean): Promise<void> {
+    const policy = this.opts.run?.remove ?? 'always';
+    if (policy === 'never' || (policy === 'on-success' && !succeeded)) return;
+    await this.deps.containers.remove(id, { force: true }).catch((err) => this.say(` ---> [Warning] removing intermediate container ${short(id)}: ${errorMessage(err)}\n`));
+    this.say(` ---> Removed intermediate container ${short(id)}\n`);
   }
 
   // ---- COPY, ADD, WORKDIR -------------------------------------------------
