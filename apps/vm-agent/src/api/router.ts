@@ -21,6 +21,8 @@ interface Route {
   pattern: RegExp;
   keys: string[];
   handler: Handler;
+  /** A catch-all shape (`/containers/{parent}/{alias}`): another method on a path it matches is a 404, not a 400. */
+  catchAll: boolean;
 }
 
 /**
@@ -32,13 +34,13 @@ interface Route {
 export class Router {
   private readonly routes: Route[] = [];
 
-  add(method: string, path: string, handler: Handler): this {
+  add(method: string, path: string, handler: Handler, opts: { catchAll?: boolean } = {}): this {
     const keys: string[] = [];
     const source = path.replace(/\{(\w+)(:\.\*)?\}/g, (_m, key: string, greedy?: string) => {
       keys.push(key);
       return greedy ? '(.+)' : '([^/]+)';
     });
-    this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), keys, handler });
+    this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), keys, handler, catchAll: opts.catchAll ?? false });
     return this;
   }
 
@@ -51,8 +53,8 @@ export class Router {
   put(path: string, h: Handler) {
     return this.add('PUT', path, h);
   }
-  delete(path: string, h: Handler) {
-    return this.add('DELETE', path, h);
+  delete(path: string, h: Handler, opts?: { catchAll?: boolean }) {
+    return this.add('DELETE', path, h, opts);
   }
   head(path: string, h: Handler) {
     return this.add('HEAD', path, h);
@@ -75,7 +77,7 @@ export class Router {
         const m = route.pattern.exec(path);
         if (!m) continue;
         if (route.method !== method) {
-          methodMismatch = true;
+          methodMismatch ||= !route.catchAll;
           continue;
         }
         const params: Record<string, string> = {};

@@ -113,13 +113,13 @@ export class ExecService {
    * before calling this. A command that cannot run is reported on the
    * stream (`onStartError`) with exit code 126 or 127, as dockerd does.
    */
-  async start(id: string, opts: { tty?: boolean; consoleSize?: [number, number] }, onStartError: (message: string) => void): Promise<void> {
+  async start(id: string, opts: { consoleSize?: [number, number] }, onStartError: (message: string) => void): Promise<void> {
     const exec = this.get(id);
     if (exec.started) throw conflict(`Exec command ${id} has already run`);
     const rec = this.containers.get(exec.ContainerID);
     const init = this.containers.running(rec);
     exec.started = true;
-    const tty = opts.tty ?? exec.Config.Tty;
+    const tty = exec.Config.Tty;
     const [rows, cols] = opts.consoleSize ?? exec.Config.ConsoleSize ?? [0, 0];
     let proc: ContainerProcess;
     try {

@@ -103,18 +103,20 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
     const body = ((await readJson(ctx.req)) ?? {}) as { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] };
     const exec = execs.get(ctx.params.id!);
     if (exec.started) throw conflict(`Exec command ${exec.ID} has already run`);
-    const tty = body.Tty ?? exec.Config.Tty;
+    // As dockerd: the process has a terminal if the exec was created with one; start's Tty only says
+    // whether the stream is raw or multiplexed (a client sending Tty:false still gets \r\n from the pty).
+    const raw = body.Tty ?? exec.Config.Tty;
     if (body.Detach) {
-      await execs.start(exec.ID, { tty, consoleSize: body.ConsoleSize }, () => {});
+      await execs.start(exec.ID, { consoleSize: body.ConsoleSize }, () => {});
       ctx.res.writeHead(200, { 'Content-Type': 'application/json' }).end();
       return;
     }
     const { stream, twoWay } = hijack(ctx);
-    const sink = streamSink(stream, tty);
+    const sink = streamSink(stream, raw);
     const input = exec.Config.AttachStdin && twoWay ? (stream as Duplex) : undefined;
     const remove = exec.hub.attach({ stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr, input, detachKeys: exec.Config.DetachKeys || undefined }, sink);
     stream.once('close', remove);
-    await execs.start(exec.ID, { tty, consoleSize: body.ConsoleSize }, (message) => sink.write('stdout', Buffer.from(message + '\r\n')));
+    await execs.start(exec.ID, { consoleSize: body.ConsoleSize }, (message) => sink.write('stdout', Buffer.from(message + '\r\n')));
   });
 
   r.post('/exec/{id}/resize', ({ res, params, query }) => {

@@ -77,7 +77,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     if (!queryBool(query, 'link')) throw notFound(`No such container: ${params.parent}/${params.alias}`);
     await svc.removeLink(params.parent!, params.alias!);
     sendNoContent(res);
-  });
+  }, { catchAll: true });
 
   r.delete('/containers/{id}', async ({ res, params, query }) => {
     if (queryBool(query, 'link')) throw conflict('Conflict, cannot remove the default link name of the container');
