@@ -29,6 +29,11 @@ const inContainer = async (args: string[], ...cmd: string[]) => out(await fx.doc
 const daemon = async (args: string[], nm: string, ...cmd: string[]) => fx.docker.ok(['run', '-d', '--name', nm, ...args, fx.image, ...cmd]);
 const execOut = async (nm: string, ...cmd: string[]) => out(await fx.docker.ok(['exec', nm, ...cmd]));
 const nsLink = (kind: string) => ['busybox', 'readlink', `/proc/self/ns/${kind}`];
+/** The agent's pid: the parent of a running container's init. */
+async function agentPid(container: string): Promise<string> {
+  const init = await inspect<number>(fx.docker, container, '{{json .State.Pid}}');
+  return readFileSync(`/proc/${init}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]!;
+}
 const containerCount = async () => out(await fx.docker.ok(['ps', '-aq'])).split('\n').filter(Boolean).length;
 
 /** POST /containers/create with HostConfig `hc`: the status and message. */
@@ -69,7 +74,14 @@ describe('ipc namespace', () => {
     const a = name('ipca');
     await daemon(['--ipc', 'shareable'], a, 'sh', '-c', 'echo from-a > /dev/shm/note; sleep 300');
     const aLink = await execOut(a, ...nsLink('ipc'));
+    // the join is made from a thread of its own: the agent's main thread stays where it was
+    const agentNs = (kind: string, agent: string) => readlinkSync(`/proc/${agent}/task/${agent}/ns/${kind}`);
+    const agent = await agentPid(a);
+    const before = ['ipc', 'pid_for_children'].map((k) => agentNs(k, agent));
     assert.equal(await inContainer(['--ipc', `container:${a}`], 'cat', '/dev/shm/note'), 'from-a');
+    assert.match(await inContainer(['--ipc', `container:${a}`, '--pid', `container:${a}`], 'ps'), /sleep 300/);
+    assert.deepEqual(['ipc', 'pid_for_children'].map((k) => agentNs(k, agent)), before);
+    assert.notEqual(before[0], aLink);
     assert.equal(await inContainer(['--ipc', `container:${a}`], ...nsLink('ipc')), aLink);
     // and the other way: what the joiner writes, A reads
     await inContainer(['--ipc', `container:${a}`], 'sh', '-c', 'echo from-b > /dev/shm/back');
@@ -111,14 +123,13 @@ describe('uts, sysctls, oom score, groups', () => {
     const nm = name('oom');
     await daemon(['--oom-score-adj', '500'], nm, 'sleep', '300');
     assert.equal(await execOut(nm, 'cat', '/proc/self/oom_score_adj'), '500');
-    // The agent (the init's parent) gets a score of its own; a default container must not inherit it.
-    const init = (await inspect<number>(fx.docker, nm, '{{json .State.Pid}}'));
-    const agentPid = readFileSync(`/proc/${init}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]!;
-    writeFileSync(`/proc/${agentPid}/oom_score_adj`, '200');
+    // The agent gets a score of its own; a default container must not inherit it.
+    const agent = await agentPid(nm);
+    writeFileSync(`/proc/${agent}/oom_score_adj`, '200');
     try {
       assert.equal(await inContainer([], 'cat', '/proc/self/oom_score_adj'), '0');
     } finally {
-      writeFileSync(`/proc/${agentPid}/oom_score_adj`, '0');
+      writeFileSync(`/proc/${agent}/oom_score_adj`, '0');
     }
     // Lowering the score takes CAP_SYS_RESOURCE, which the VM's agent has and a sandboxed host's root may lack.
     const canLower = (BigInt(`0x${/^CapEff:\s*(\w+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`) >> 24n) & 1n;
