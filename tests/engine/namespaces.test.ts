@@ -52,6 +52,7 @@ describe('pid namespace', () => {
     assert.equal(await execOut(nm, 'cat', '/proc/1/comm'), host);
     assert.equal(await execOut(nm, ...nsLink('pid')), readlinkSync('/proc/self/ns/pid'));
     assert.match(out(await fx.docker.ok(['top', nm])), /sleep 300/);
+    assert.equal(out(await fx.docker.ok(['stats', '--no-stream', '--format', '{{.PIDs}}', nm])), '1');
   });
 
   test('--pid container:A sees A\'s processes and shares its pid namespace', async () => {

@@ -18,8 +18,9 @@
  * `container:NAME` must exist then (404) and is stored as `container:ID`, as
  * dockerd does, and must be running at start (409).
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { conflict, invalidParameter, notFound } from '../errors.js';
+import { conflict, invalidParameter, notFound, systemError } from '../errors.js';
 import { mount } from '../runtime/native.js';
 import type { BindMount, ContainerMount, ContainerNamespaces } from '../runtime/spawn.js';
 import type { ContainerRecord, HostConfig } from './container-types.js';
@@ -179,6 +180,7 @@ export async function namespaceSpec(svc: ContainerService, rec: ContainerRecord,
     namespaces.ipc = { joinPidOf: d.pid };
     shm = { source: shmSourceOf(svc, d.rec), destination: '/dev/shm' };
   } else if (ipcMode === 'host') {
+    if (!existsSync('/dev/shm')) throw systemError('/dev/shm is not mounted, but must be for --ipc=host');
     namespaces.ipc = 'host';
     shm = { source: '/dev/shm', destination: '/dev/shm' };
   } else if (ipcMode === 'shareable' || ipcMode === '') {
