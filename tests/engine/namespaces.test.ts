@@ -119,6 +119,19 @@ describe('uts, sysctls, oom score, groups', () => {
     assert.equal(readFileSync('/proc/sys/kernel/shmmax', 'utf8').trim(), hostShmmax);
   });
 
+  test('dockerd\'s default sysctls in a network namespace of its own (ping and ports under 1024 for any user), overridable', async () => {
+    const read = (args: string[]) => inContainer(['--user', 'nobody', ...args], 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start', '/proc/sys/net/ipv4/ping_group_range');
+    assert.deepEqual((await read([])).split('\n').map((l) => l.split(/\s+/).join(' ')), ['0', '0 2147483647']);
+    assert.equal((await read(['--sysctl', 'net.ipv4.ip_unprivileged_port_start=1024'])).split('\n')[0], '1024');
+    // --network host keeps the host's
+    const host = ['ip_unprivileged_port_start', 'ping_group_range'].map((k) => readFileSync(`/proc/sys/net/ipv4/${k}`, 'utf8').trim().split(/\s+/).join(' '));
+    assert.deepEqual((await read(['--network', 'host'])).split('\n').map((l) => l.split(/\s+/).join(' ')), host);
+    // and nobody can listen on port 80 (0050, state 0A), which the kernel's default of 1024 refuses
+    const listen = (args: string[]) => inContainer(['--user', 'nobody', ...args], 'sh', '-c', 'nc -l -p 80 2>&1 & sleep 0.5; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null');
+    assert.match(await listen([]), /:0050 0+:0000 0A/);
+    assert.doesNotMatch(await listen(['--sysctl', 'net.ipv4.ip_unprivileged_port_start=1024']), /:0050 0+:0000 0A/);
+  });
+
   test('--oom-score-adj reaches the process and every exec; the default is 0, not the agent\'s', async () => {
     assert.equal(await inContainer(['--oom-score-adj', '500'], 'cat', '/proc/self/oom_score_adj'), '500');
     const nm = name('oom');

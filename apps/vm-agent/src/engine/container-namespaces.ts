@@ -11,14 +11,15 @@
  *   that `container:ID` can bind it beside joining the IPC namespace; `host`
  *   stays in the host's, with the host's /dev/shm.
  * - UTSMode: a new UTS namespace or the host's (`host`, no hostname set).
- * - Sysctls (only namespaced ones), OomScoreAdj (-1000..1000).
+ * - Sysctls (only namespaced ones, over dockerd's two defaults for a
+ *   private network namespace), OomScoreAdj (-1000..1000).
  * (ShmSize itself is container-create.ts's; it sizes a shareable /dev/shm here too.)
  *
  * Values are checked at create (400 in dockerd's or runc's words); a
  * `container:NAME` must exist then (404) and is stored as `container:ID`, as
  * dockerd does, and must be running at start (409).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { conflict, invalidParameter, notFound, systemError } from '../errors.js';
 import { mount } from '../runtime/native.js';
@@ -147,6 +148,21 @@ function shmSourceOf(svc: ContainerService, rec: ContainerRecord, depth = 0): st
   throw invalidParameter(`failed to join IPC namespace: container ${rec.Id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
 }
 
+/**
+ * dockerd's sysctls for a container with a network namespace of its own
+ * (withCommonOptions): ping without CAP_NET_RAW (not when the agent itself
+ * runs in a user namespace), ports under 1024 without CAP_NET_BIND_SERVICE;
+ * each only where the kernel has it, and HostConfig.Sysctls overrides them.
+ */
+function defaultSysctls(hc: HostConfig): Record<string, string> {
+  if (hc.NetworkMode === 'host' || str(hc.NetworkMode).startsWith('container:')) return {};
+  const out: Record<string, string> = {};
+  const inUserNs = !/^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'utf8'));
+  if (!inUserNs && existsSync('/proc/sys/net/ipv4/ping_group_range')) out['net/ipv4/ping_group_range'] = '0 2147483647';
+  if (existsSync('/proc/sys/net/ipv4/ip_unprivileged_port_start')) out['net/ipv4/ip_unprivileged_port_start'] = '0';
+  return out;
+}
+
 /** The runtime's namespace fields of a container about to start. */
 export interface NamespaceSpec {
   namespaces: ContainerNamespaces;
@@ -192,7 +208,8 @@ export async function namespaceSpec(svc: ContainerService, rec: ContainerRecord,
     }
     shm = { source: dir, destination: '/dev/shm' };
   }
-  const sysctls = Object.fromEntries(Object.entries((hc.Sysctls ?? {}) as Record<string, string>).map(([k, v]) => [sysctlPath(k), v]));
+  const asked = Object.entries((hc.Sysctls ?? {}) as Record<string, string>).map(([k, v]) => [sysctlPath(k), v]);
+  const sysctls = { ...defaultSysctls(hc), ...Object.fromEntries(asked) };
   return {
     namespaces,
     noShm: !!shm || ipcMode === 'none',
