@@ -11,6 +11,8 @@
         "src/spec.c",
         "src/child.c",
         "src/launch.c",
+        "src/ns_join.c",
+        "src/proc_settings.c",
         "src/rootfs.c",
         "src/pty.c",
         "src/process.c",

@@ -83,6 +83,8 @@ struct child_spec {
   uint16_t cols, rows; /* initial pty size, 0 for the kernel's default */
   struct rlimit_spec *rlimits;
   size_t nrlimits;
+  bool has_oom_score_adj; /* write oom_score_adj before exec (--oom-score-adj) */
+  int oom_score_adj;
 
   /* container (spawn.c only) */
   char *rootfs;
@@ -99,6 +101,12 @@ struct child_spec {
   bool cgroup_writable; /* --privileged: the cgroup2 mount read-write */
   char **masked_paths;
   char **readonly_paths;
+  /* namespaces shared instead of new (--pid/--ipc/--uts host), and pidfds of
+   * the processes whose pid or ipc namespace is joined (container:ID; -1: none) */
+  bool host_pid, host_ipc, host_uts;
+  int join_pid_fd, join_ipc_fd;
+  bool no_shm;      /* no /dev/shm tmpfs: --ipc none, or a bind of a shared one provides it */
+  char **sysctls;   /* "path=value", path under /proc/sys; written after /proc is mounted */
 
   /* fds, opened by the parent; -1 when unused */
   int stdio[3]; /* child ends; stdio[0] == -1 and !tty: /dev/null */
@@ -129,6 +137,8 @@ void child_make_devices(const struct child_spec *s, int rootfd); /* devices.c: t
 int child_open_in_root(const struct child_spec *s, int rootfd, const char *path, bool dir);
 void child_setup_stdio(const struct child_spec *s, bool console); /* pty.c or pipes */
 __attribute__((noreturn)) void child_exec(const struct child_spec *s); /* process.c: creds, caps, exec */
+void child_write_sysctls(const struct child_spec *s); /* proc_settings.c: after the rootfs, before /proc/sys is read-only */
+void child_set_oom_score_adj(const struct child_spec *s); /* proc_settings.c: in child_exec */
 
 /* clone3 without a new stack (fork-like); *pidfd gets a pidfd when wanted. */
 pid_t berth_clone3(uint64_t flags, int *pidfd);

@@ -66,17 +66,9 @@ napi_value launch(napi_env env, struct child_spec *s, uint64_t flags, void (*bod
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = berth_clone3(flags, &pidfd);
-  if (pid == 0) {
-    body(s);
-    _exit(127);
-  }
-  int err = errno;
+  pid_t pid = launch_clone(env, s, flags, &pidfd, body);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (pid < 0) {
-    berth_throw_errno(env, err, "clone3", "clone3 (flags 0x%llx)", (unsigned long long)flags);
-    goto out;
-  }
+  if (pid < 0) goto out;
   NAPI_CALL(env, napi_create_object(env, &result));
   berth_set_int(env, result, "pid", pid);
   berth_set_int(env, result, "pidfd", pidfd);

@@ -139,6 +139,7 @@ static void set_seccomp(const struct child_spec *s) {
 
 void child_exec(const struct child_spec *s) {
   set_rlimits(s);
+  child_set_oom_score_adj(s);
   make_cwd(s);
   /* Everything above 2 closes at exec; the report socket stays usable until then. */
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)

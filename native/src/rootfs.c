@@ -187,9 +187,11 @@ void child_setup_rootfs(const struct child_spec *s) {
   child_make_devices(s, rootfd);
   mount_at(s, rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
            true);
-  char shm_data[64];
-  snprintf(shm_data, sizeof shm_data, "mode=1777,size=%llu", (unsigned long long)(s->shm_size ? s->shm_size : 64ULL << 20));
-  mount_at(s, rootfd, "/dev/shm", "shm", "tmpfs", nse, shm_data, true);
+  if (!s->no_shm) { /* else --ipc none, or a bind of a shared one comes with the binds */
+    char shm_data[64];
+    snprintf(shm_data, sizeof shm_data, "mode=1777,size=%llu", (unsigned long long)(s->shm_size ? s->shm_size : 64ULL << 20));
+    mount_at(s, rootfd, "/dev/shm", "shm", "tmpfs", nse, shm_data, true);
+  }
   mount_at(s, rootfd, "/dev/mqueue", "mqueue", "mqueue", nse, NULL, true);
   mount_at(s, rootfd, "/sys", "sysfs", "sysfs", nse | (s->sysfs_writable ? 0 : MS_RDONLY), NULL, true);
   if (s->mount_cgroup2)
@@ -198,7 +200,8 @@ void child_setup_rootfs(const struct child_spec *s) {
   mount_binds(s, rootfd);
   pivot(s, rootfd);
   close(rootfd);
-  if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) != 0)
+  /* --uts host: the name is the host's, never the container's to set */
+  if (s->hostname && !s->host_uts && sethostname(s->hostname, strlen(s->hostname)) != 0)
     child_fail(s, errno, "sethostname", "sethostname `%s`", s->hostname);
   if (!s->host_network) loopback_up(s); /* the host's lo is the host's business */
 }

@@ -1,9 +1,10 @@
 /*
  * spawn(spec): a container's init. The child is cloned straight into new
- * pid, mount, uts, ipc and (unless it shares the host's) net namespaces (never by unsharing the
- * multi-threaded agent), waits at the start gate, joins its cgroups, then
- * unshares its cgroup namespace (so the cgroup it joined is its root),
- * builds the rootfs and execs.
+ * pid, mount, uts, ipc and net namespaces, or the ones it shares (the host's,
+ * or another container's: ns_join.c), never by unsharing the multi-threaded
+ * agent; it waits at the start gate, joins its cgroups, then unshares its
+ * cgroup namespace (so the cgroup it joined is its root), builds the rootfs,
+ * writes its sysctls and execs.
  */
 #include <linux/sched.h>
 
@@ -18,6 +19,7 @@ static void container_main(struct child_spec *s) {
   child_wait_for_go(s);
   child_join_cgroups(s);
   child_setup_rootfs(s);
+  child_write_sysctls(s);
   child_setup_stdio(s, true);
   child_finish_rootfs(s);
   child_exec(s);
@@ -27,8 +29,11 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   struct child_spec s;
   if (!args_get(env, info, 1, argv) || !spec_read(env, argv[0], true, &s)) return NULL;
-  /* `--network host`: the container stays in the agent's network namespace. */
-  uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (s.host_network ? 0 : CLONE_NEWNET);
+  /* `--network host` (and --pid, --ipc, --uts host): the container stays in
+   * the agent's namespace; container:ID joins one (ns_join.c) instead. */
+  uint64_t flags = CLONE_NEWNS | (s.host_network ? 0 : CLONE_NEWNET) | (s.host_uts ? 0 : CLONE_NEWUTS) |
+                   (s.host_pid || s.join_pid_fd >= 0 ? 0 : CLONE_NEWPID) |
+                   (s.host_ipc || s.join_ipc_fd >= 0 ? 0 : CLONE_NEWIPC);
   napi_value result = launch(env, &s, flags, container_main);
   spec_free(&s);
   return result;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/filter.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -214,6 +215,51 @@ static bool read_seccomp(napi_env env, napi_value obj, struct child_spec *s) {
   return true;
 }
 
+/* An optional integer property; *has tells whether it was given. */
+static bool prop_i64(napi_env env, napi_value obj, const char *key, int64_t dflt, int64_t *out, bool *has) {
+  struct prop p;
+  *out = dflt;
+  if (has) *has = false;
+  if (!prop_get(env, obj, key, &p)) return false;
+  if (!p.present) return true;
+  if (has) *has = true;
+  return args_int64(env, p.v, p.what, out);
+}
+
+/* spec.oomScoreAdj: -1000..1000, as the kernel takes it. */
+static bool read_oom_score_adj(napi_env env, napi_value obj, struct child_spec *s) {
+  int64_t v;
+  if (!prop_i64(env, obj, "oomScoreAdj", 0, &v, &s->has_oom_score_adj)) return false;
+  if (v < -1000 || v > 1000) {
+    berth_throw_type(env, "spec.oomScoreAdj must be between -1000 and 1000, got %lld", (long long)v);
+    return false;
+  }
+  s->oom_score_adj = (int)v;
+  return true;
+}
+
+/* spec.joinPidOf / joinIpcOf: a pid whose namespace to join (0: none), held as a pidfd until the clone. */
+static bool open_join(napi_env env, napi_value obj, const char *key, int *fd) {
+  uint32_t pid;
+  if (!prop_u32(env, obj, key, 0, &pid)) return false;
+  if (pid == 0) return true;
+  *fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (*fd < 0) {
+    berth_throw_errno(env, errno, "pidfd_open", "open process %u to join its namespace (spec.%s)", pid, key);
+    return false;
+  }
+  return true;
+}
+
+/* The namespaces a container shares, /dev/shm and its sysctls. */
+static bool read_namespaces(napi_env env, napi_value obj, struct child_spec *s) {
+  return prop_bool(env, obj, "hostPid", &s->host_pid) && prop_bool(env, obj, "hostIpc", &s->host_ipc) &&
+         prop_bool(env, obj, "hostUts", &s->host_uts) && open_join(env, obj, "joinPidOf", &s->join_pid_fd) &&
+         open_join(env, obj, "joinIpcOf", &s->join_ipc_fd) &&
+         prop_bool(env, obj, "noShm", &s->no_shm) &&
+         prop_strv(env, obj, "sysctls", &s->sysctls, NULL);
+}
+
 /* The highest capability number this kernel knows. */
 static bool read_cap_last(napi_env env, int *out) {
   char buf[16] = "";
@@ -255,6 +301,7 @@ bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *
   memset(s, 0, sizeof *s);
   s->stdio[0] = s->stdio[1] = s->stdio[2] = -1;
   s->sync_fd = s->msg_fd = s->target_pidfd = -1;
+  s->join_pid_fd = s->join_ipc_fd = -1;
   napi_valuetype t;
   if (napi_typeof(env, obj, &t) != napi_ok || t != napi_object) {
     berth_throw_type(env, "spec must be an object");
@@ -270,7 +317,7 @@ bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *
       !prop_u32v(env, obj, "groups", &s->groups, &s->ngroups) || !prop_u32v(env, obj, "capabilities", &caps, &ncaps) ||
       !prop_bool(env, obj, "noNewPrivileges", &s->no_new_privs) || !prop_bool(env, obj, "tty", &s->tty) ||
       !prop_u32(env, obj, "cols", 0, &cols) || !prop_u32(env, obj, "rows", 0, &rows) || !read_cap_last(env, &s->cap_last) ||
-      !read_rlimits(env, obj, s) || !read_seccomp(env, obj, s))
+      !read_rlimits(env, obj, s) || !read_seccomp(env, obj, s) || !read_oom_score_adj(env, obj, s))
     goto fail;
   bool with_stdin = false;
   if (!prop_bool(env, obj, "stdin", &with_stdin)) goto fail;
@@ -291,6 +338,7 @@ bool spec_read(napi_env env, napi_value obj, bool container, struct child_spec *
   s->path_env = default_path;
   for (char **e = s->envp; *e; e++)
     if (strncmp(*e, "PATH=", 5) == 0) s->path_env = *e + 5;
+  if (container && !read_namespaces(env, obj, s)) goto fail;
   if (container) {
     if (!prop_string(env, obj, "rootfs", true, &s->rootfs) || !prop_string(env, obj, "hostname", false, &s->hostname) ||
         !prop_bool(env, obj, "readonlyRootfs", &s->readonly_rootfs) ||
@@ -317,6 +365,9 @@ void spec_free(struct child_spec *s) {
   free(s->groups);
   free(s->rootfs);
   free(s->hostname);
+  args_free_strv(s->sysctls);
+  if (s->join_pid_fd >= 0) close(s->join_pid_fd);
+  if (s->join_ipc_fd >= 0) close(s->join_ipc_fd);
   for (size_t i = 0; i < s->nbinds; i++) {
     free(s->binds[i].source);
     free(s->binds[i].destination);

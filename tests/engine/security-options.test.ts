@@ -3,7 +3,7 @@
  * sees them (/proc/self/status): --cap-drop/--cap-add in dockerd's rules,
  * --security-opt no-new-privileges (also for docker exec), and a 400 naming
  * the field for what Berth does not apply yet, so nothing is stored and
- * then ignored.
+ * then ignored (the namespace fields: namespaces.test.ts).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -61,8 +61,9 @@ describe('security options', () => {
       [['--security-opt', 'apparmor=docker-default'], /no AppArmor/],
       // --privileged, --device and --device-cgroup-rule are applied now: devices.test.ts
       [['--device', '/dev/nope'], /error gathering device information while adding custom device "\/dev\/nope"/],
-      [['--pid', 'host'], /HostConfig\.PidMode/],
-      [['--sysctl', 'net.ipv4.ip_forward=1'], /HostConfig\.Sysctls/],
+      // --pid, --ipc, --uts, --sysctl, --oom-score-adj, --group-add are applied (namespaces.test.ts); their bad values are refused
+      [['--pid', `container:nosuch-${run}`], new RegExp(`No such container: nosuch-${run}`)],
+      [['--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1'], /sysctl "net\.ipv4\.ip_forward" not allowed in host network namespace/],
       [['--init'], /HostConfig\.Init/],
     ];
     const before = out(await d.ok(['ps', '-aq'])).split('\n').filter(Boolean).length;

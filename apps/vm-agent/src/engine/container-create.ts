@@ -8,6 +8,7 @@ import { invalidParameter, systemError } from '../errors.js';
 import type { ImageConfig } from '../images/manifest.js';
 import type { EndpointSettingsRequest } from '../network/network-types.js';
 import { planResources, validateLimits } from './container-limits.js';
+import { namespaceDefaults, validateNamespaces } from './container-namespaces.js';
 import { validateSecurity } from './container-security.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { mergeHealthcheck, validateHealthcheck, type HealthConfig } from './health-rules.js';
@@ -108,6 +109,7 @@ export function buildContainerRecord({ id, name, imageId, image, req }: CreateIn
   if (workingDir && !workingDir.startsWith('/')) {
     throw invalidParameter(`the working directory '${workingDir}' is invalid, it needs to be an absolute path`);
   }
+  validateNamespaces(req.HostConfig ?? {}, req.Hostname);
   const hostConfig = normalizeHostConfig(req.HostConfig ?? {});
   if (req.StopTimeout !== undefined && req.StopTimeout !== null && req.StopTimeout < -1) {
     throw invalidParameter(`invalid stop timeout ${req.StopTimeout}: it must be -1 (wait forever) or more`);
@@ -216,5 +218,6 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
     NetworkMode: mode === '' ? 'bridge' : mode,
     Binds: hc.Binds ?? null,
     ConsoleSize: hc.ConsoleSize ?? [0, 0],
+    ...namespaceDefaults(hc),
   };
 }

@@ -10,9 +10,10 @@
  * (the VM has neither AppArmor nor SELinux), Privileged (every capability
  * the agent holds, seccomp unconfined unless a profile is named; its
  * devices and kernel paths are container-devices.ts's, as are Devices and
- * DeviceCgroupRules). Refused until Berth applies them: the rest. No I/O
- * but container-devices.ts's look at the device paths; compiling a filter
- * calls into libseccomp.
+ * DeviceCgroupRules). PidMode, IpcMode, UTSMode, Sysctls, OomScoreAdj and
+ * GroupAdd are container-namespaces.ts's and container-user.ts's. Refused
+ * until Berth applies them: the rest. No I/O but container-devices.ts's
+ * look at the device paths; compiling a filter calls into libseccomp.
  */
 import { EngineError, invalidParameter } from '../errors.js';
 import { CAPABILITIES, capabilityName, DEFAULT_CAPABILITIES, heldCapabilities, type Capability } from '../runtime/capabilities.js';
@@ -112,14 +113,8 @@ const isSet = (v: unknown, defaults: readonly unknown[] = []): boolean => {
 /** What each not-yet-applied field does in dockerd, for the refusal. */
 const NOT_APPLIED: Record<string, { what: string; defaults?: readonly unknown[]; hint?: string }> = {
   DeviceRequests: { what: 'device requests (--gpus)' },
-  GroupAdd: { what: 'supplementary groups (--group-add)' },
-  PidMode: { what: 'sharing a pid namespace (--pid)' },
-  IpcMode: { what: 'sharing an IPC namespace (--ipc)', defaults: ['private', 'shareable'] },
-  UTSMode: { what: 'sharing the UTS namespace (--uts)' },
   UsernsMode: { what: 'a user namespace mode (--userns)', defaults: ['host'] },
   CgroupnsMode: { what: 'the host cgroup namespace (--cgroupns host)', defaults: ['private'] },
-  Sysctls: { what: 'namespaced sysctls (--sysctl)' },
-  OomScoreAdj: { what: 'an OOM score adjustment (--oom-score-adj)' },
   Init: { what: 'an init process as PID 1 (--init)' },
   MaskedPaths: { what: 'changing the masked kernel paths (--security-opt systempaths=unconfined)' },
   ReadonlyPaths: { what: 'changing the read-only kernel paths (--security-opt systempaths=unconfined)' },

@@ -65,7 +65,36 @@ async function table(rootfs: string, path: string, what: 'user' | 'group', spec:
   }
 }
 
-export async function resolveUser(rootfs: string, spec: string): Promise<ProcessUser> {
+/** Go's int32 range, which moby/sys/user holds group ids to. */
+const MAX_GID = 2 ** 31 - 1;
+
+/**
+ * HostConfig.GroupAdd (`--group-add audio`, `--group-add 1234`) as
+ * moby/sys/user GetAdditionalGroups: a name or id found in the container's
+ * /etc/group gives that group's id, an id not found is taken as it is, a
+ * name not found is dockerd's "Unable to find group audio". Read only when
+ * asked for.
+ */
+async function additionalGroups(rootfs: string, wanted: readonly string[]): Promise<number[]> {
+  if (wanted.length === 0) return [];
+  const rowsOf = await table(rootfs, 'etc/group', 'group', wanted.join(','));
+  return wanted.map((g) => {
+    const row = rowsOf.find((r) => r[0] === g || r[2] === g);
+    if (row) return Number(row[2]);
+    if (!/^\d+$/.test(g)) throw invalidParameter(`Unable to find group ${g}: no matching entries in group file`);
+    if (Number(g) > MAX_GID) throw invalidParameter(`uids and gids must be in range 0-${MAX_GID}`);
+    return Number(g);
+  });
+}
+
+/** `groupAdd`: HostConfig.GroupAdd, added to the user's supplementary groups. */
+export async function resolveUser(rootfs: string, spec: string, groupAdd: readonly string[] = []): Promise<ProcessUser> {
+  const user = await resolveUserSpec(rootfs, spec);
+  const extra = await additionalGroups(rootfs, groupAdd);
+  return extra.length ? { ...user, additionalGids: [...new Set([...(user.additionalGids ?? []), ...extra])] } : user;
+}
+
+async function resolveUserSpec(rootfs: string, spec: string): Promise<ProcessUser> {
   const [userPart = '', groupPart] = spec.split(':', 2);
   if (userPart === '' && !groupPart) return { uid: 0, gid: 0, additionalGids: [] };
   // Read lazily: `--user 0:0` needs neither file.

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, invalidParameter, notFound, notModified, systemError } from '../errors.js';
+import { conflict, invalidParameter, isEngineError, notFound, notModified, systemError } from '../errors.js';
 import type { ImageService } from '../images/image-service.js';
 import { Cgroup } from '../runtime/cgroups.js';
 import { CopyFreeze } from './copy-freeze.js';
@@ -21,6 +21,7 @@ import { signalNumber, type ContainerProcess, type ExitStatus } from '../runtime
 import { spawnContainer } from '../runtime/spawn.js';
 import { buildContainerRecord, type CreateRequest } from './container-create.js';
 import { cgroupLimits, mergeUpdate, planResources, ulimitsOf, validateLimits } from './container-limits.js';
+import { adoptSharedNamespaces, groupAddOf, namespaceSpec, oomScoreAdjOf } from './container-namespaces.js';
 import { processConfinement } from './container-security.js';
 import { deviceAccess } from './container-devices.js';
 import type { ContainerMounts } from './container-mounts.js';
@@ -232,6 +233,7 @@ export class ContainerService {
     const releaseName = this.store.reserveName(fullName, id);
     try {
       const rec = buildContainerRecord({ id, name: fullName, imageId: image.id, image: imageConfig, req });
+      adoptSharedNamespaces(rec.HostConfig, (term) => this.get(term));
       rotateOptions(rec.HostConfig.LogConfig.Config); // refuse bad log options at create, as dockerd does
       if (this.mounts) rec.MountPoints = await this.mounts.prepare(rec, (ref) => this.get(ref));
       try {
@@ -284,7 +286,7 @@ export class ContainerService {
       const rootfs = await mountRootfs(dir, this.images.layerDirs(image));
       trace(rec.Id, 'rootfs mounted');
       const binds = [...(await etcFiles(dir, rec.Config.Hostname)), ...((await this.mounts?.runtimeMounts(rec, rootfs)) ?? [])];
-      const user = await resolveUser(rootfs, rec.Config.User);
+      const user = await resolveUser(rootfs, rec.Config.User, groupAddOf(rec.HostConfig));
       cgroup = Cgroup.create(rec.Id);
       cgroup.setLimits(cgroupLimits(rec.HostConfig));
       const devices = deviceAccess(rec.HostConfig);
@@ -301,7 +303,8 @@ export class ContainerService {
         stdin: rec.Config.OpenStdin,
         ...(cols && rows ? { consoleSize: { cols, rows } } : {}),
         hostname: rec.Config.Hostname,
-        binds,
+        oomScoreAdj: oomScoreAdjOf(rec.HostConfig),
+        ...(await namespaceSpec(this, rec, binds)), // its binds: these, with a shared /dev/shm
         cgroup,
         mountCgroup2: cgroup.version === 2,
         readonlyRootfs: rec.HostConfig.ReadonlyRootfs === true,
@@ -321,8 +324,9 @@ export class ContainerService {
       rec.State = { ...rec.State, Status: rec.HasBeenStartedBefore ? 'exited' : 'created', Pid: 0, ExitCode: e.exitCode ?? 128, Error: message };
       await this.store.save(rec);
       if (rec.HostConfig.AutoRemove) await this.removeNow(rec);
-      const wrapped = e.exitCode === 127 || e.exitCode === 126 ? invalidParameter(message, err) : systemError(message, err);
-      throw wrapped;
+      // A container to share a namespace with that is gone or stopped keeps its 404 or 409.
+      if (isEngineError(err, 'not-found') || isEngineError(err, 'conflict')) throw err;
+      throw e.exitCode === 127 || e.exitCode === 126 ? invalidParameter(message, err) : systemError(message, err);
     }
 
     trace(rec.Id, 'spawned');

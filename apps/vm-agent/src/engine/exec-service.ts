@@ -8,6 +8,7 @@ import { conflict, invalidParameter, notFound } from '../errors.js';
 import { execInContainer } from '../runtime/exec.js';
 import type { ContainerProcess } from '../runtime/process.js';
 import { ulimitsOf } from './container-limits.js';
+import { groupAddOf, oomScoreAdjOf } from './container-namespaces.js';
 import { processConfinement } from './container-security.js';
 import type { ContainerRecord } from './container-types.js';
 import { resolveUser } from './container-user.js';
@@ -124,7 +125,7 @@ export class ExecService {
     let proc: ContainerProcess;
     try {
       const rootfs = rootfsPaths(this.containers.store.dir(rec.Id)).target;
-      const user = await resolveUser(rootfs, exec.Config.User || rec.Config.User);
+      const user = await resolveUser(rootfs, exec.Config.User || rec.Config.User, groupAddOf(rec.HostConfig));
       proc = await execInContainer(init.pid, {
         args: exec.Config.Cmd,
         env: await this.containers.environment(rec, { tty, extra: exec.Config.Env, rootfs, uid: user.uid }),
@@ -134,6 +135,7 @@ export class ExecService {
         stdin: exec.Config.AttachStdin,
         ...(cols && rows ? { consoleSize: { cols, rows } } : {}),
         cgroup: this.containers.liveState(rec).cgroup,
+        oomScoreAdj: oomScoreAdjOf(rec.HostConfig), // the container's OOM score adjustment (runc exec writes the spec's)
         ulimits: ulimitsOf(rec.HostConfig), // as runc gives exec'd processes the container's rlimits
         // the container's capabilities (all with --privileged), no_new_privs and seccomp filter, as dockerd gives an exec
         ...processConfinement(rec.HostConfig, exec.Config.Privileged),

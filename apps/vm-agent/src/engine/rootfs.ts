@@ -21,6 +21,8 @@ export interface RootfsPaths {
   target: string;
   /** An empty dir used as the only lower layer of an image without layers. */
   empty: string;
+  /** Where a shareable container's /dev/shm tmpfs is mounted (container-namespaces.ts). */
+  shm: string;
 }
 
 export function rootfsPaths(containerDir: string): RootfsPaths {
@@ -29,6 +31,7 @@ export function rootfsPaths(containerDir: string): RootfsPaths {
     work: join(containerDir, 'work'),
     target: join(containerDir, 'rootfs'),
     empty: join(containerDir, 'empty'),
+    shm: join(containerDir, 'shm'),
   };
 }
 
@@ -86,10 +89,15 @@ export async function mountRootfs(containerDir: string, lowerDirs: string[]): Pr
   return p.target;
 }
 
-/** Unmounts the rootfs if mounted (lazily: a process of ours may still hold a file in it). */
+/**
+ * Unmounts the rootfs, and a shareable /dev/shm, if mounted (lazily: a
+ * process of ours may still hold a file in it, a container that joined the
+ * IPC namespace still has the /dev/shm bound).
+ */
 export function unmountRootfs(containerDir: string): void {
-  const { target } = rootfsPaths(containerDir);
-  if (isMounted(target)) umount(target, ['detach']);
+  const { target, shm } = rootfsPaths(containerDir);
+  const mounted = mountPoints();
+  for (const path of [target, shm]) if (mounted.has(path)) umount(path, ['detach']);
 }
 
 const HOSTS = `127.0.0.1\tlocalhost

@@ -26,6 +26,8 @@ export interface NativeSpec {
   rlimits?: { resource: number; soft: number; hard: number }[];
   /** A seccomp filter from seccompCompile, installed before the user changes; absent: unconfined. */
   seccomp?: Uint8Array;
+  /** Written to /proc/self/oom_score_adj before exec (-1000..1000); absent: inherited from the agent. */
+  oomScoreAdj?: number;
 }
 
 /** spawn() only: what makes a container. */
@@ -38,6 +40,17 @@ export interface NativeContainerSpec extends NativeSpec {
   hostNetwork?: boolean;
   /** /dev/shm size in bytes; absent or 0: 64 MiB. */
   shmSize?: number;
+  /** Stay in the agent's pid, ipc or uts namespace (no CLONE_NEWPID, NEWIPC, NEWUTS; no sethostname). */
+  hostPid?: boolean;
+  hostIpc?: boolean;
+  hostUts?: boolean;
+  /** Join the pid or ipc namespace of this process (a running container's init) instead of a new one. */
+  joinPidOf?: number;
+  joinIpcOf?: number;
+  /** No /dev/shm tmpfs (--ipc none, or a bind in `binds` provides it). */
+  noShm?: boolean;
+  /** "path=value", the path under /proc/sys ("net/ipv4/ip_forward=1"); written after /proc is mounted. */
+  sysctls?: string[];
   /** In order: binds of host paths, or new tmpfs mounts (`flags`: MS_* bits; `data`: mount options). */
   binds: {
     type?: 'bind' | 'tmpfs'; source?: string; destination: string; readonly: boolean; flags?: number; data?: string;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { collect, makeRootfs, type TestRootfs } from './test-rootfs.js';
+import { collect, makeRootfs, runScript, TEST_ENV, type TestRootfs } from './test-rootfs.js';
 import { spawnContainer, type ContainerSpec } from './spawn.js';
 import { isNativeError } from './native.js';
 
@@ -14,13 +14,8 @@ before(() => {
 });
 after(() => fx.cleanup());
 
-const ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root'];
-
-async function run(script: string, extra: Partial<ContainerSpec> = {}) {
-  const p = await spawnContainer({ rootfs: fx.rootfs, args: ['sh', '-c', script], env: ENV, ...extra });
-  const [stdout, stderr, status] = await Promise.all([collect(p.stdout), collect(p.stderr), p.exited]);
-  return { stdout, stderr, status, pid: p.pid };
-}
+const ENV = TEST_ENV;
+const run = (script: string, extra: Partial<ContainerSpec> = {}) => runScript(fx.rootfs, script, extra);
 
 test('the command is PID 1 and sees only its own processes; hostname is set', async () => {
   const r = await run('echo $$; hostname; ps -o pid,comm; true', { hostname: 'box1' }); // `; true`: sh would exec a last ps

@@ -4,8 +4,8 @@
  * The caller prepares the rootfs (an overlay mounted on the host, as
  * containerd does) and the files to bind (/etc/hosts, /etc/hostname,
  * /etc/resolv.conf, volumes) or tmpfs mounts; spawnContainer clones the
- * process into new pid, mount, uts, ipc, net (unless `hostNetwork`) and
- * cgroup namespaces, lets `beforeStart` wire
+ * process into new pid, mount, uts, ipc, net and cgroup namespaces (or the
+ * host's or another container's, `hostNetwork` and `namespaces`), lets `beforeStart` wire
  * it (its network namespace is /proc/<pid>/ns/net) while it waits, then it
  * joins its cgroup, builds its filesystem view, drops to Docker's default
  * capabilities and the given user, and execs.
@@ -48,6 +48,8 @@ export interface ProcessSpec {
   cgroup?: { procsFiles(): string[] };
   /** Set before exec (`--ulimit`); names are checked here (unknown: throws). */
   ulimits?: Ulimit[];
+  /** /proc/self/oom_score_adj before exec (`--oom-score-adj`); absent: the agent's. */
+  oomScoreAdj?: number;
 }
 
 export interface BindMount {
@@ -102,6 +104,12 @@ export interface ContainerSpec extends ProcessSpec {
   hostNetwork?: boolean;
   /** /dev/shm's size in bytes (Docker's ShmSize); absent or 0: 64 MiB, Docker's default. */
   shmSize?: number;
+  /** Namespaces shared instead of new: the agent's ('host'), or a running process's (its pid). */
+  namespaces?: ContainerNamespaces;
+  /** No /dev/shm tmpfs (`--ipc none`, or `binds` brings a shared one). */
+  noShm?: boolean;
+  /** Namespaced sysctls by their /proc/sys path ("net/ipv4/ip_forward"), written before /proc/sys turns read-only. */
+  sysctls?: Record<string, string>;
   /** Mount the (namespaced) cgroup2 hierarchy read-only at /sys/fs/cgroup: true on a v2 host. */
   mountCgroup2?: boolean;
   /** Device nodes beyond the default ones (devices.ts), made as on the host; the cgroup must allow them. */
@@ -117,6 +125,28 @@ export interface ContainerSpec extends ProcessSpec {
    * (the child is killed and reaped) and rejects spawnContainer with it.
    */
   beforeStart?: (pid: number) => Promise<void> | void;
+}
+
+/** For each namespace, absent means a new one. */
+export interface ContainerNamespaces {
+  pid?: 'host' | { joinPidOf: number };
+  ipc?: 'host' | { joinPidOf: number };
+  uts?: 'host';
+}
+
+/** The addon's namespace fields: the flags to clone with and what to join. */
+function nativeNamespaces(spec: ContainerSpec) {
+  const ns = spec.namespaces ?? {};
+  const join = (n: ContainerNamespaces['pid']) => (typeof n === 'object' ? n.joinPidOf : undefined);
+  return {
+    hostPid: ns.pid === 'host',
+    hostIpc: ns.ipc === 'host',
+    hostUts: ns.uts === 'host',
+    joinPidOf: join(ns.pid),
+    joinIpcOf: join(ns.ipc),
+    noShm: spec.noShm ?? false,
+    sysctls: Object.entries(spec.sysctls ?? {}).map(([path, value]) => `${path}=${value}`),
+  };
 }
 
 /** dockerd's defaults: kernel interfaces hidden from (masked) or read-only in containers. */
@@ -138,6 +168,7 @@ export function nativeProcessSpec(spec: ProcessSpec) {
     capabilities: capabilityNumbers(spec.capabilities ?? DEFAULT_CAPABILITIES),
     noNewPrivileges: spec.noNewPrivileges ?? false,
     ...(spec.seccomp ? { seccomp: spec.seccomp } : {}),
+    ...(spec.oomScoreAdj !== undefined ? { oomScoreAdj: spec.oomScoreAdj } : {}),
     tty: spec.tty ?? false,
     stdin: spec.stdin ?? false,
     cols: spec.consoleSize?.cols,
@@ -195,11 +226,12 @@ export function spawnContainer(spec: ContainerSpec): Promise<ContainerProcess> {
   const launched = loadAddon().spawn({
     ...nativeProcessSpec(spec),
     rootfs: spec.rootfs,
-    hostname: spec.hostname,
+    hostname: spec.namespaces?.uts === 'host' ? undefined : spec.hostname,
     readonlyRootfs: spec.readonlyRootfs ?? false,
     mountCgroup2: spec.mountCgroup2 ?? false,
     hostNetwork: spec.hostNetwork ?? false,
     shmSize: spec.shmSize ?? 0,
+    ...nativeNamespaces(spec),
     binds: (spec.binds ?? []).map(nativeMount),
     maskedPaths: [...(spec.maskedPaths ?? MASKED_PATHS)],
     readonlyPaths: [...(spec.readonlyPaths ?? READONLY_PATHS)],

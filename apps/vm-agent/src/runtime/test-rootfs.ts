@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { mount, umount } from './native.js';
+import { spawnContainer, type ContainerSpec } from './spawn.js';
 
 const BUSYBOX = '/bin/busybox';
 
@@ -54,4 +55,14 @@ export function collect(stream: Readable | undefined): Promise<string> {
     stream.on('close', () => resolve(out));
     stream.on('error', reject);
   });
+}
+
+/** Docker's default PATH and a HOME, the environment of the tests' containers. */
+export const TEST_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root'];
+
+/** Runs `sh -c script` as a container on `rootfs` to its end: its output and exit. */
+export async function runScript(rootfs: string, script: string, extra: Partial<ContainerSpec> = {}) {
+  const p = await spawnContainer({ rootfs, args: ['sh', '-c', script], env: TEST_ENV, ...extra });
+  const [stdout, stderr, status] = await Promise.all([collect(p.stdout), collect(p.stderr), p.exited]);
+  return { stdout, stderr, status, pid: p.pid };
 }
