@@ -48,10 +48,11 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
       const text = Buffer.from(timestamps ? `${e.time} ${e.log}` : e.log);
       res.write(tty ? text : muxFrame(e.stream, text));
     };
-    // Read, then subscribe, in one tick: the writer is synchronous, so nothing falls between.
+    // Read, ask the log whether its run goes on, subscribe: one tick, so nothing falls
+    // between. Not the record's state: it says running until the exit is fully handled,
+    // after the log's `close`, and a follow subscribed then would never end.
     for (const e of readLogFiles(log.path, rotateOptions(rec.HostConfig.LogConfig.Config).maxFiles, o)) send(e);
-    const live = containers.liveState(rec).proc !== undefined;
-    if (!queryBool(query, 'follow') || !live) return void res.end();
+    if (!queryBool(query, 'follow') || !log.running) return void res.end();
     const onEntry = (e: LogEntry) => {
       if (o.untilNs > 0n && timeNs(e.time) > o.untilNs) return done();
       if (entryMatches(e, { ...o, sinceNs: 0n })) send(e);
