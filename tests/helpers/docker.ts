@@ -34,15 +34,15 @@ export class DockerCli {
   readonly host: string;
   readonly configDir: string;
 
-  /** `socketOrHost`: a socket path or a `unix://` / `tcp://` host. */
-  constructor(socketOrHost: string) {
+  /** `socketOrHost`: a socket path or a `unix://` / `tcp://` host; `bin`: another docker CLI (the 20.10 one, say). */
+  constructor(socketOrHost: string, readonly bin = DOCKER_BIN) {
     this.host = socketOrHost.includes('://') ? socketOrHost : `unix://${socketOrHost}`;
     this.configDir = mkdtempSync(join(tmpdir(), 'berth-docker-config-'));
   }
 
   /** `docker ARGS...`; never throws for a non-zero exit (check `code`). */
   run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
-    return runCommand(DOCKER_BIN, args, {
+    return runCommand(this.bin, args, {
       ...opts,
       env: { DOCKER_HOST: this.host, DOCKER_CONFIG: this.configDir, DOCKER_CLI_HINTS: 'false', ...opts.env },
     });

@@ -80,7 +80,7 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
     if (!queryBool(query, 'stream')) return void sink.end('exit');
     const hub = containers.liveState(rec).hub;
     const input = want.stdin && twoWay ? (stream as Duplex) : undefined;
-    const remove = hub.attach({ stdout: want.stdout, stderr: want.stderr, input, detachKeys }, sink);
+    const remove = hub.attach({ stdout: want.stdout, stderr: want.stderr, input, tty: rec.Config.Tty, detachKeys }, sink);
     stream.once('close', remove);
     containers.emit(rec, 'attach');
   });
@@ -113,7 +113,7 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
     const { stream, twoWay } = hijack(ctx);
     const sink = streamSink(stream, tty);
     const input = exec.Config.AttachStdin && twoWay ? (stream as Duplex) : undefined;
-    const remove = exec.hub.attach({ stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr, input, detachKeys: exec.Config.DetachKeys || undefined }, sink);
+    const remove = exec.hub.attach({ stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr, input, tty, detachKeys: exec.Config.DetachKeys || undefined }, sink);
     stream.once('close', remove);
     await execs.start(exec.ID, { tty, consoleSize: body.ConsoleSize }, (message) => sink.write('stdout', Buffer.from(message + '\r\n')));
   });
