@@ -34,15 +34,15 @@ export class DockerCli {
   readonly host: string;
   readonly configDir: string;
 
-  /** `socketOrHost`: a socket path or a `unix://` / `tcp://` host. */
-  constructor(socketOrHost: string) {
+  /** `socketOrHost`: a socket path or a `unix://` / `tcp://` host; `bin`: another docker CLI (the 20.10 one, say). */
+  constructor(socketOrHost: string, readonly bin = DOCKER_BIN) {
     this.host = socketOrHost.includes('://') ? socketOrHost : `unix://${socketOrHost}`;
     this.configDir = mkdtempSync(join(tmpdir(), 'berth-docker-config-'));
   }
 
   /** `docker ARGS...`; never throws for a non-zero exit (check `code`). */
   run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
-    return runCommand(DOCKER_BIN, args, {
+    return runCommand(this.bin, args, {
       ...opts,
       env: { DOCKER_HOST: this.host, DOCKER_CONFIG: this.configDir, DOCKER_CLI_HINTS: 'false', ...opts.env },
     });
@@ -157,4 +157,24 @@ export function engineRequest(
     });
     req.end(payload);
   });
+}
+
+/**
+ * A whole multiplexed body (logs, attach, exec without a TTY) split into its
+ * streams: 8-byte headers (type, three zeros, big-endian length) and payloads.
+ * Throws if the body is not made of whole frames.
+ */
+export function demuxBody(body: Buffer): { stdout: Buffer; stderr: Buffer } {
+  const parts: Record<number, Buffer[]> = { 0: [], 1: [], 2: [] };
+  let at = 0;
+  while (at < body.length) {
+    if (body.length - at < 8) throw new Error(`multiplexed body ends inside a frame header at byte ${at}`);
+    const type = body[at]!;
+    const size = body.readUInt32BE(at + 4);
+    if (type > 2 || body.readUIntBE(at + 1, 3) !== 0) throw new Error(`not a multiplexed stream: bad frame header at byte ${at}`);
+    if (body.length - at - 8 < size) throw new Error(`multiplexed body ends inside a frame at byte ${at}`);
+    parts[type]!.push(body.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return { stdout: Buffer.concat(parts[1]!), stderr: Buffer.concat(parts[2]!) };
 }

@@ -14,6 +14,7 @@ export type ErrorKind =
   | 'conflict' // 409: clashes with existing state
   | 'not-modified' // 304: already in the requested state
   | 'unavailable' // 503: a dependency (registry, kernel feature) is not there
+  | 'not-implemented' // 501: a Docker feature Berth does not have (swarm mode, engine plugins)
   | 'system'; // 500: our fault or the machine's
 
 export class EngineError extends Error {
@@ -34,6 +35,7 @@ export const notFound = (message: string, cause?: unknown) => new EngineError('n
 export const conflict = (message: string, cause?: unknown) => new EngineError('conflict', message, { cause });
 export const notModified = (message: string) => new EngineError('not-modified', message);
 export const unavailable = (message: string, cause?: unknown) => new EngineError('unavailable', message, { cause });
+export const notImplemented = (message: string) => new EngineError('not-implemented', message);
 export const systemError = (message: string, cause?: unknown) => new EngineError('system', message, { cause });
 
 export function isEngineError(err: unknown, kind?: ErrorKind): err is EngineError {

@@ -16,6 +16,8 @@ import { containerSizes, containerSummary } from './routes/container-views.js';
 import { buildRoutes } from './routes/build.js';
 import { containerStatsRoutes } from './routes/container-stats.js';
 import { volumeRoutes, volumeUsage } from './routes/volumes.js';
+import { swarmRoutes } from './routes/swarm.js';
+import { pluginRoutes } from './routes/plugins.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 
 export interface ApiDeps {
@@ -63,5 +65,7 @@ export function buildRouter(deps: ApiDeps): Router {
   if (deps.builder) buildRoutes(router, deps.builder);
   containerStatsRoutes(router, deps.containers);
   volumeRoutes(router, deps.volumes);
+  swarmRoutes(router);
+  pluginRoutes(router);
   return router;
 }

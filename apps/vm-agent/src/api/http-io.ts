@@ -12,6 +12,7 @@ const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   'not-modified': 304,
   unavailable: 503,
+  'not-implemented': 501,
   system: 500,
 };
 

@@ -3,13 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { buildContainerRecord, mergeEnv } from './container-create.js';
 import { statusText } from './human-duration.js';
 import { JsonFileLog, parseSize, readLogFiles } from './json-log.js';
 import { nextBackoff, shouldRestart, validateRestartPolicy } from './restart-policy.js';
-import { parseDetachKeys, StdioHub } from './stdio-hub.js';
 
 const image = { rootfs: { type: 'layers' as const, diff_ids: [] }, config: { Entrypoint: ['/entry'], Cmd: ['default'], Env: ['PATH=/bin', 'A=img'], WorkingDir: '/app', Labels: { a: '1' } } };
 const make = (req: object) => buildContainerRecord({ id: 'f'.repeat(64), name: '/x', imageId: 'sha256:' + '0'.repeat(64), image, req: { Image: 'img', ...req } });
@@ -56,25 +54,6 @@ test('status text as docker ps shows it', () => {
   assert.equal(statusText(rec, now), 'Up 3 seconds');
   rec.State = { ...rec.State, Status: 'exited', ExitCode: 1, FinishedAt: '2023-12-31T23:58:00Z' };
   assert.equal(statusText(rec, now), 'Exited (1) 3 minutes ago');
-});
-
-test('detach keys are caught across chunks; other bytes pass', () => {
-  assert.deepEqual([...parseDetachKeys('ctrl-p,ctrl-q')], [16, 17]);
-  assert.throws(() => parseDetachKeys('ctrl-pp'), /Invalid detach keys/);
-  const hub = new StdioHub(false, true);
-  const stdin = new PassThrough();
-  const got: Buffer[] = [];
-  stdin.on('data', (b: Buffer) => got.push(b));
-  hub.setStdin(stdin);
-  let ended = '';
-  const input = new PassThrough();
-  hub.attach({ stdout: true, stderr: true, input }, { write() {}, end: (why) => (ended = why) });
-  input.write(Buffer.from([97, 16, 98, 16]));
-  input.write(Buffer.from([17, 99]));
-  setImmediate(() => {
-    assert.deepEqual([...Buffer.concat(got)], [97, 16, 98]);
-    assert.equal(ended, 'detach');
-  });
 });
 
 test('json-file log lines, rotation and reading back', () => {

@@ -342,6 +342,7 @@ export class ContainerService {
     // ended before anyone listened would never say so, and the exit handler
     // would wait for it until its time limit.
     const log = this.logger(rec);
+    log?.beginRun();
     const drained: Promise<void>[] = [];
     const feed = (stream: 'stdout' | 'stderr', src: NodeJS.ReadableStream | undefined) => {
       if (!src) return;

@@ -57,3 +57,24 @@ test('a log write to a full disk is reported once, never thrown, and logging res
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('running turns false with the last entry and close, in one step: a follower checking it cannot miss the end', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-run-'));
+  try {
+    const log = new JsonFileLog(join(dir, 'c-json.log'), { maxSize: 0, maxFiles: 1 });
+    assert.equal(log.running, false, 'before any run');
+    log.beginRun();
+    assert.equal(log.running, true);
+    log.write('stdout', 'no newline yet');
+    const seen: string[] = [];
+    log.on('entry', (e: { log: string }) => seen.push(`${e.log} running=${log.running}`));
+    log.once('close', () => seen.push(`close running=${log.running}`));
+    log.endRun();
+    // The flushed partial line still goes to followers as part of the run; close comes after running is false.
+    assert.deepEqual(seen, ['no newline yet running=true', 'close running=false']);
+    assert.equal(log.running, false);
+    log.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

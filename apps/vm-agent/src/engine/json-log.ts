@@ -71,6 +71,13 @@ export function timeNs(t: string): bigint {
 /**
  * Writes a container's output to its log files. Emits `entry` (LogEntry) for
  * followers after each write, and `close` when the container's run ended.
+ *
+ * A follower reads the files, checks `running` and subscribes in one tick.
+ * `running` turns false in the same synchronous step that flushes the last
+ * entries and emits `close`, so a follower either sees `running` false (and
+ * has read everything) or is subscribed before `close`: never neither. The
+ * container's record is no guide here: it says running until its exit has
+ * been fully handled, well after `close`.
  */
 export class JsonFileLog extends EventEmitter {
   private fd: number | undefined;
@@ -80,6 +87,7 @@ export class JsonFileLog extends EventEmitter {
   private failing: string | undefined;
   /** A line was cut short by a failed write: the next one starts on a new line so only the torn one is lost. */
   private torn = false;
+  private live = false;
 
   constructor(
     readonly path: string,
@@ -113,12 +121,23 @@ export class JsonFileLog extends EventEmitter {
     this.partial[stream] = text;
   }
 
+  /** True from beginRun() to endRun(): a follower may still get entries and will get `close`. */
+  get running(): boolean {
+    return this.live;
+  }
+
+  /** A run of the container starts: its output comes next. */
+  beginRun(): void {
+    this.live = true;
+  }
+
   /** Flushes partial lines and tells followers this run is over. */
   endRun(): void {
     for (const stream of ['stdout', 'stderr'] as const) {
       if (this.partial[stream]) this.append({ log: this.partial[stream], stream, time: logTime() });
       this.partial[stream] = '';
     }
+    this.live = false;
     this.emit('close');
   }
 

@@ -1,9 +1,18 @@
 /**
  * Fan-out of a process's output to attached clients, and their input to its
  * stdin. The engine feeds `output()` from the process (and its log); the API
- * gives each client a sink. A client's input may carry the detach sequence
- * (Ctrl-P Ctrl-Q by default): the client is then let go, the process keeps
- * running.
+ * gives each client a sink.
+ *
+ * On a terminal, a client's input may carry the detach sequence (Ctrl-P
+ * Ctrl-Q by default): the client is then let go, the process keeps running.
+ * Without one, input is passed on byte for byte, as dockerd does (it reads
+ * detach keys only on a TTY): binary data piped into `docker run -i` holds
+ * 0x10 0x11 every 64 KiB or so on average.
+ *
+ * Input is flow-controlled: a client is paused while the process's stdin
+ * pipe is full, or while more than PENDING_LIMIT bytes wait for the process
+ * to start, and resumed when it drains; memory stays bounded whatever the
+ * client sends and however slowly the process reads.
  */
 import type { Readable, Writable } from 'node:stream';
 import { invalidParameter } from '../errors.js';
@@ -20,9 +29,14 @@ export interface AttachRequest {
   stderr: boolean;
   /** The client's input, when it attaches stdin. */
   input?: Readable;
+  /** The process has a terminal: only then is the input scanned for the detach keys. */
+  tty?: boolean;
   /** "ctrl-p,ctrl-q" style; empty string disables detaching. */
   detachKeys?: string;
 }
+
+/** Input held for a process not started yet before its clients are paused. */
+const PENDING_LIMIT = 1024 * 1024;
 
 export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
 
@@ -46,7 +60,10 @@ export class StdioHub {
   private stdin: Writable | undefined;
   /** Input that arrived before the process started (docker run attaches first). */
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private endPending = false;
+  /** Clients paused until the stdin pipe drains or a process starts or goes. */
+  private readonly held = new Set<Readable>();
 
   constructor(
     private readonly stdinOnce: boolean,
@@ -56,10 +73,14 @@ export class StdioHub {
   /** Sets the process's stdin (a pipe or the pty) when it starts, or none when it exits. */
   setStdin(stdin: Writable | undefined): void {
     this.stdin = stdin;
-    if (!stdin) return;
-    for (const b of this.pending.splice(0)) stdin.write(b);
+    if (!stdin) return this.release();
+    let full = false;
+    for (const b of this.pending.splice(0)) full = !stdin.write(b) || full;
+    this.pendingBytes = 0;
     if (this.endPending) stdin.end();
     this.endPending = false;
+    if (full) stdin.once('drain', () => this.release());
+    else this.release();
   }
 
   output(stream: StreamName, data: Buffer): void {
@@ -83,13 +104,29 @@ export class StdioHub {
     const detach = () => {
       if (this.sinks.delete(entry)) sink.end('detach');
     };
-    if (req.input) this.pipeInput(req.input, parseDetachKeys(req.detachKeys ?? DEFAULT_DETACH_KEYS), detach);
+    const keys = req.tty ? parseDetachKeys(req.detachKeys ?? DEFAULT_DETACH_KEYS) : Buffer.alloc(0);
+    if (req.input) this.pipeInput(req.input, keys, detach);
     return () => void this.sinks.delete(entry);
   }
 
-  private send(b: Buffer): void {
-    if (this.stdin) this.stdin.write(b);
-    else this.pending.push(b);
+  /** Passes input on; pauses `from` when the pipe, or what waits for the start, is full. */
+  private send(b: Buffer, from: Readable): void {
+    const stdin = this.stdin;
+    if (stdin) {
+      if (stdin.write(b)) return;
+      if (this.held.size === 0) stdin.once('drain', () => this.release());
+    } else {
+      this.pending.push(b);
+      this.pendingBytes += b.length;
+      if (this.pendingBytes < PENDING_LIMIT) return;
+    }
+    from.pause();
+    this.held.add(from);
+  }
+
+  private release(): void {
+    for (const input of this.held) input.resume();
+    this.held.clear();
   }
 
   private pipeInput(input: Readable, keys: Buffer, detach: () => void): void {
@@ -99,13 +136,13 @@ export class StdioHub {
     }
     let held = 0; // bytes of `keys` seen at the end of the input so far, not yet passed on
     const onData = (chunk: Buffer) => {
-      if (keys.length === 0) return void this.send(chunk);
+      if (keys.length === 0) return void this.send(chunk, input);
       const out: number[] = [];
       for (const byte of chunk) {
         if (byte === keys[held]) {
           if (++held === keys.length) {
             // Bytes before the sequence go through; the sequence itself does not.
-            if (out.length) this.send(Buffer.from(out));
+            if (out.length) this.send(Buffer.from(out), input);
             input.off('data', onData);
             input.off('end', onEnd);
             detach();
@@ -118,7 +155,7 @@ export class StdioHub {
         if (byte === keys[0]) held = 1;
         else out.push(byte);
       }
-      if (out.length) this.send(Buffer.from(out));
+      if (out.length) this.send(Buffer.from(out), input);
     };
     const onEnd = () => {
       if (!this.stdinOnce) return;

@@ -13,6 +13,7 @@ import { pushImage } from './push.js';
 import { saveImages } from './archive-save.js';
 import { commitImage, type CommitInput } from './image-commit.js';
 import { loadImages } from './archive-load.js';
+import { importImage, type ImportInput } from './image-import.js';
 import type { Readable } from 'node:stream';
 import type { ProgressSink } from './progress.js';
 import { familiarString, parseNormalizedNamed, parseReference, type Reference } from './reference.js';
@@ -139,6 +140,11 @@ export class ImageService {
   /** A new untagged image: `parent` plus an optional layer tar, with the given config (commit, build steps). */
   commit(input: CommitInput): Promise<ImageRecord> {
     return commitImage(this.ctx, input);
+  }
+
+  /** `docker import`: a one-layer image from a tar stream. */
+  import(input: ImportInput): Promise<ImageRecord> {
+    return importImage(this.ctx, input);
   }
 
   /** `docker tag SOURCE TARGET`. */

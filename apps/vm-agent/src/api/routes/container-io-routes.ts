@@ -48,10 +48,11 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
       const text = Buffer.from(timestamps ? `${e.time} ${e.log}` : e.log);
       res.write(tty ? text : muxFrame(e.stream, text));
     };
-    // Read, then subscribe, in one tick: the writer is synchronous, so nothing falls between.
+    // Read, ask the log whether its run goes on, subscribe: one tick, so nothing falls
+    // between. Not the record's state: it says running until the exit is fully handled,
+    // after the log's `close`, and a follow subscribed then would never end.
     for (const e of readLogFiles(log.path, rotateOptions(rec.HostConfig.LogConfig.Config).maxFiles, o)) send(e);
-    const live = containers.liveState(rec).proc !== undefined;
-    if (!queryBool(query, 'follow') || !live) return void res.end();
+    if (!queryBool(query, 'follow') || !log.running) return void res.end();
     const onEntry = (e: LogEntry) => {
       if (o.untilNs > 0n && timeNs(e.time) > o.untilNs) return done();
       if (entryMatches(e, { ...o, sinceNs: 0n })) send(e);
@@ -79,7 +80,7 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
     if (!queryBool(query, 'stream')) return void sink.end('exit');
     const hub = containers.liveState(rec).hub;
     const input = want.stdin && twoWay ? (stream as Duplex) : undefined;
-    const remove = hub.attach({ stdout: want.stdout, stderr: want.stderr, input, detachKeys }, sink);
+    const remove = hub.attach({ stdout: want.stdout, stderr: want.stderr, input, tty: rec.Config.Tty, detachKeys }, sink);
     stream.once('close', remove);
     containers.emit(rec, 'attach');
   });
@@ -114,7 +115,7 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
     const { stream, twoWay } = hijack(ctx);
     const sink = streamSink(stream, raw);
     const input = exec.Config.AttachStdin && twoWay ? (stream as Duplex) : undefined;
-    const remove = exec.hub.attach({ stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr, input, detachKeys: exec.Config.DetachKeys || undefined }, sink);
+    const remove = exec.hub.attach({ stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr, input, tty, detachKeys: exec.Config.DetachKeys || undefined }, sink);
     stream.once('close', remove);
     await execs.start(exec.ID, { consoleSize: body.ConsoleSize }, (message) => sink.write('stdout', Buffer.from(message + '\r\n')));
   });

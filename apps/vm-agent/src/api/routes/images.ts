@@ -7,6 +7,7 @@ import { JsonLines, checkFilterKeys, parseFilters, queryBool, readJson, sendJson
 import type { RegistryCredentials } from '../../images/registry-client.js';
 import { registryAuthFrom } from '../registry-auth-header.js';
 import { legacyImageFields } from './image-legacy-fields.js';
+import { importFromRequest } from './image-import.js';
 import type { Router } from '../router.js';
 
 export interface ImageRoutesDeps {
@@ -33,10 +34,11 @@ export function imageRoutes(r: Router, deps: ImageRoutesDeps): void {
     sendJson(res, 200, out);
   });
 
-  r.post('/images/create', async ({ req, res, query }) => {
+  r.post('/images/create', async (ctx) => {
+    const { req, res, query } = ctx;
     const fromImage = query.get('fromImage');
-    if (query.get('fromSrc')) throw invalidParameter('importing from a tarball (docker import) is not supported yet');
-    if (!fromImage) throw invalidParameter('fromImage is required');
+    if (!fromImage && query.get('fromSrc')) return importFromRequest(ctx, images);
+    if (!fromImage) throw invalidParameter('fromImage is required: the image to pull, or fromSrc to import');
     const tag = query.get('tag');
     // The CLI sends the tag (or digest) separately; join them back into one reference.
     const name = tag ? (tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`) : fromImage;

@@ -116,6 +116,8 @@ export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
       Isolation: '',
       InitBinary: '',
       SecurityOptions: ['name=seccomp,profile=builtin', `name=cgroupns`],
+      // As dockerd in no swarm reports it: `docker info` shows "Swarm: inactive".
+      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       Warnings: [],
     });
   });
