@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -26,6 +27,7 @@
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
+#include "exec_shim.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -60,6 +62,7 @@ napi_value launch(napi_env env, struct child_spec *s, uint64_t flags, void (*bod
   s->stdio[0] = io[0][0]; /* child reads stdin, writes stdout/stderr */
   s->stdio[1] = io[1][1];
   s->stdio[2] = io[2][1];
+  if (!shim_argv_make(env, s)) goto out;
 
   /* Block signals across clone so no Node handler runs in the child; the
    * child resets every disposition and unblocks before exec. */
@@ -68,6 +71,9 @@ napi_value launch(napi_env env, struct child_spec *s, uint64_t flags, void (*bod
   pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t pid = berth_clone3(flags, &pidfd);
   if (pid == 0) {
+    /* Not dumpable while it is still node: no process in the container can
+     * open its /proc/PID/exe (or mem) before the exec (exec_shim.c). */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     body(s);
     _exit(127);
   }
@@ -98,6 +104,8 @@ out:
     close_fd(&io[i][0]);
     close_fd(&io[i][1]);
   }
+  free(s->shim_argv); /* the strings are s->argv's and static */
+  s->shim_argv = NULL;
   s->sync_fd = s->msg_fd = -1;
   s->stdio[0] = s->stdio[1] = s->stdio[2] = -1;
   return result;
