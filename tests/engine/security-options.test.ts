@@ -63,7 +63,6 @@ describe('security options', () => {
       [['--device', '/dev/nope'], /error gathering device information while adding custom device "\/dev\/nope"/],
       [['--pid', 'host'], /HostConfig\.PidMode/],
       [['--sysctl', 'net.ipv4.ip_forward=1'], /HostConfig\.Sysctls/],
-      [['--init'], /HostConfig\.Init/],
     ];
     const before = out(await d.ok(['ps', '-aq'])).split('\n').filter(Boolean).length;
     for (const [args, message] of refusals) {

@@ -47,7 +47,7 @@ test('fields Berth does not apply yet are refused by name; the values clients se
   const refused: [string, unknown][] = [
     ['GroupAdd', ['audio']], ['PidMode', 'host'], ['IpcMode', 'host'],
     ['IpcMode', 'container:abc'], ['UTSMode', 'host'], ['UsernsMode', 'private'], ['CgroupnsMode', 'host'],
-    ['Sysctls', { 'net.ipv4.ip_forward': '1' }], ['OomScoreAdj', 500], ['Init', true], ['MaskedPaths', ['/proc/kcore']],
+    ['Sysctls', { 'net.ipv4.ip_forward': '1' }], ['OomScoreAdj', 500], ['MaskedPaths', ['/proc/kcore']],
   ];
   for (const [field, value] of refused) {
     assert.throws(() => validateSecurity({ [field]: value }), { kind: 'invalid-parameter', message: new RegExp(`^HostConfig\\.${field}: Berth does not support`) }, field);

@@ -10,9 +10,9 @@
  * (the VM has neither AppArmor nor SELinux), Privileged (every capability
  * the agent holds, seccomp unconfined unless a profile is named; its
  * devices and kernel paths are container-devices.ts's, as are Devices and
- * DeviceCgroupRules). Refused until Berth applies them: the rest. No I/O
- * but container-devices.ts's look at the device paths; compiling a filter
- * calls into libseccomp.
+ * DeviceCgroupRules); Init is applied by container-init.ts. Refused until
+ * Berth applies them: the rest. No I/O but container-devices.ts's look at
+ * the device paths; compiling a filter calls into libseccomp.
  */
 import { EngineError, invalidParameter } from '../errors.js';
 import { CAPABILITIES, capabilityName, DEFAULT_CAPABILITIES, heldCapabilities, type Capability } from '../runtime/capabilities.js';
@@ -120,7 +120,6 @@ const NOT_APPLIED: Record<string, { what: string; defaults?: readonly unknown[];
   CgroupnsMode: { what: 'the host cgroup namespace (--cgroupns host)', defaults: ['private'] },
   Sysctls: { what: 'namespaced sysctls (--sysctl)' },
   OomScoreAdj: { what: 'an OOM score adjustment (--oom-score-adj)' },
-  Init: { what: 'an init process as PID 1 (--init)' },
   MaskedPaths: { what: 'changing the masked kernel paths (--security-opt systempaths=unconfined)' },
   ReadonlyPaths: { what: 'changing the read-only kernel paths (--security-opt systempaths=unconfined)' },
 };
