@@ -18,8 +18,8 @@
 // the EROFS image has a fixed UUID (lib/erofs.mjs).
 //
 // --agent DIR (or BERTH_VM_AGENT_DIR) takes main.js (and berth_native.node
-// when present) from DIR instead of apps/vm-agent/dist; tests use it for a
-// stand-in agent.
+// with its berth-shim when present) from DIR instead of apps/vm-agent/dist;
+// tests use it for a stand-in agent.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {

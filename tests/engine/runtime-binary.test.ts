@@ -85,11 +85,11 @@ describe('the agent binary out of reach (CVE-2019-5736)', () => {
     assert.equal(first.ExitCode, 126);
   });
 
-  test('a process in set-up cannot be reached through /proc/PID/exe by another process in the container', async () => {
+  test('a process in set-up cannot be reached through /proc/PID/exe, and the shim it becomes cannot be written', async () => {
     await fx.docker.ok(['run', '-d', '--name', 'cve-watch', image, 'exe-watcher', '240', '2']);
     await eventually('the watcher runs', async () => (await fx.docker.run(['logs', 'cve-watch'])).stdout.includes('watching'));
-    // A large environment: the exec copies it while still node, with the
-    // container's capabilities already, which widens the window to catch.
+    // A large environment: the exec copies it while still node (and, for the
+    // command, while still the shim), which widens the windows to catch.
     const env = Array.from({ length: 8 }, (_, i) => ['-e', `PAD${i}=${'x'.repeat(120_000)}`]).flat();
     let logs = '';
     for (let i = 0; i < 300 && !logs.includes('done'); i++) {
@@ -103,6 +103,8 @@ describe('the agent binary out of reach (CVE-2019-5736)', () => {
       assert.match(line, /path=EACCES/, `O_PATH of /proc/PID/exe of a process in set-up: ${line}`);
       assert.doesNotMatch(line, /write=opened/, line);
     }
+    // The shim's memfd, reached while it ran and reopened once idle: sealed.
+    assert.match(logs, /^shim reopen=opened write=EPERM$/m, logs);
   });
 
   test('the shim still reports a failed exec in runc\'s words, for run and exec (126, 127)', async () => {
