@@ -73,7 +73,7 @@ napi_value launch(napi_env env, struct child_spec *s, uint64_t flags, void (*bod
   if (pid == 0) {
     /* Not dumpable while it is still node: no process in the container can
      * open its /proc/PID/exe (or mem) before the exec (exec_shim.c). */
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) child_fail(s, errno, "prctl", "PR_SET_DUMPABLE 0");
     body(s);
     _exit(127);
   }
