@@ -67,6 +67,13 @@ describe('--init', () => {
     assert.match(missing.stderr, /docker-init: exec: "nosuch": executable file not found in \$PATH/);
   });
 
+  test('with a TTY the command keeps the terminal under the init', async () => {
+    const r = await fx.docker.ok(['run', '--rm', '-t', '--init', fx.image, 'sh', '-c', 'tty; cat /proc/1/comm']);
+    const [tty, comm] = r.stdout.trim().split(/\r?\n/);
+    assert.match(tty!, /^\/dev\/pts\/\d+$/);
+    assert.equal(comm, 'docker-init');
+  });
+
   test('docker info names the init binary; Init false and unset run the command as PID 1', async () => {
     assert.equal(out(await fx.docker.ok(['info', '--format', '{{.InitBinary}}'])), 'docker-init');
     assert.equal(out(await fx.docker.ok(['run', '--rm', fx.image, 'cat', '/proc/1/comm'])), 'cat');
