@@ -35,6 +35,9 @@
 #include "args.h"
 #include "errors.h"
 
+/* linux/memfd.h's MFD_EXEC, absent from older headers. */
+#define BERTH_MFD_EXEC 0x0010U
+
 int berth_shim_fd = -1;
 
 /* Copies the file into a new memfd and seals it; -1 with errno (and *step) on failure. */
@@ -51,7 +54,11 @@ static int seal_copy(const char *path, const char **step) {
     err = EINVAL, *step = "fstat";
     goto out;
   }
-  fd = memfd_create("berth-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  /* MFD_EXEC: with vm.memfd_noexec 1, a memfd made without it is sealed
+   * non-executable (Linux 6.3+); kernels before 6.3 know no such flag
+   * (EINVAL) and every memfd is executable there. */
+  fd = memfd_create("berth-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING | BERTH_MFD_EXEC);
+  if (fd < 0 && errno == EINVAL) fd = memfd_create("berth-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) {
     err = errno, *step = "memfd_create";
     goto out;
