@@ -22,11 +22,50 @@
         "src/relay.c",
         "src/devices.c",
         "src/devices_bpf.c",
-        "src/seccomp.c"
+        "src/seccomp.c",
+        "src/exec_shim.c"
       ],
-      "libraries": ["-lseccomp"],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration"],
-      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
+      "libraries": [
+        "-lseccomp"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter",
+        "-Werror=implicit-function-declaration"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "_GNU_SOURCE"
+      ],
+      "dependencies": [
+        "berth-shim"
+      ]
+    },
+    {
+      "target_name": "berth-shim",
+      "type": "executable",
+      "sources": [
+        "shim/main.c",
+        "shim/lookup.c",
+        "shim/init.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-Os",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter",
+        "-Werror=implicit-function-declaration"
+      ],
+      "ldflags": [
+        "-static",
+        "-s"
+      ],
+      "defines": [
+        "_GNU_SOURCE"
+      ]
     }
   ]
 }

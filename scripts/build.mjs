@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Bundles each Node program into one file with esbuild (type checking is
 // `tsc -b`, run before this by `npm run build`). One file per program keeps the
-// VM image small and start-up fast; the native addon is copied beside the
-// agent's bundle, where runtime/native.ts looks first.
+// VM image small and start-up fast; the native addon and its exec shim are
+// copied beside the agent's bundle, where runtime/native.ts looks first.
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, chmodSync, renameSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,13 +36,15 @@ for (const p of programs) {
   chmodSync(join(root, p.out), 0o755);
 }
 
-const addon = join(root, 'native/build/Release/berth_native.node');
-if (existsSync(addon)) {
+// The addon and its exec shim (berth-shim, which it loads from beside itself).
+for (const file of ['berth_native.node', 'berth-shim']) {
+  const from = join(root, 'native/build/Release', file);
+  if (!existsSync(from)) continue;
   mkdirSync(join(root, 'apps/vm-agent/dist'), { recursive: true });
-  // Copy then rename: a running agent has the old file mapped, and writing
-  // into it in place would crash that agent.
-  const dest = join(root, 'apps/vm-agent/dist/berth_native.node');
-  copyFileSync(addon, `${dest}.tmp`);
+  // Copy then rename: a running agent has the old file mapped (or the shim
+  // bound at /sbin/docker-init), and writing into it in place would crash it.
+  const dest = join(root, 'apps/vm-agent/dist', file);
+  copyFileSync(from, `${dest}.tmp`);
   renameSync(`${dest}.tmp`, dest);
 }
 console.log(`built ${programs.map((p) => p.out).join(', ')}`);

@@ -16,5 +16,6 @@ void berth_init_wait(napi_env env, napi_value exports);
 void berth_init_relay(napi_env env, napi_value exports);
 void berth_init_devices_bpf(napi_env env, napi_value exports);
 void berth_init_seccomp(napi_env env, napi_value exports);
+void berth_init_exec_shim(napi_env env, napi_value exports);
 
 #endif

@@ -3,6 +3,7 @@
  * cgroups. Runs after clone: no malloc, no locks, no stdio streams.
  */
 #include "child.h"
+#include "exec_shim.h"
 
 #include <errno.h>
 #include <linux/sched.h>
@@ -87,7 +88,7 @@ static void sort_ints(int *a, size_t n) {
 void child_close_other_fds(const struct child_spec *s) {
   int keep[64];
   size_t n = 0;
-  int own[] = {0, 1, 2, s->stdio[0], s->stdio[1], s->stdio[2], s->sync_fd, s->msg_fd, s->target_pidfd};
+  int own[] = {0, 1, 2, s->stdio[0], s->stdio[1], s->stdio[2], s->sync_fd, s->msg_fd, s->target_pidfd, berth_shim_fd};
   for (size_t i = 0; i < sizeof own / sizeof *own; i++)
     if (own[i] >= 0) keep[n++] = own[i];
   for (size_t i = 0; i < s->ncgroup_fds && n < 64; i++) keep[n++] = s->cgroup_fds[i];

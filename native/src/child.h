@@ -21,20 +21,7 @@
 
 struct sock_filter;
 
-enum child_msg_type {
-  MSG_ERROR = 1, /* err, syscall, text: the child failed and will exit */
-  MSG_PTY = 2,   /* the pty master rides along as SCM_RIGHTS */
-  MSG_EXEC = 3,  /* exec mode: pid of the process in the container; its pidfd rides along */
-};
-
-struct child_msg {
-  int32_t type;
-  int32_t err;          /* positive errno, 0 when `text` is the whole message */
-  int32_t pid;          /* MSG_EXEC */
-  int32_t complete;     /* MSG_ERROR: `text` is the whole message (no strerror suffix) */
-  char syscall[32];
-  char text[900];
-};
+#include "report.h"
 
 struct bind_spec {
   char *source;      /* bind: the host path; tmpfs: NULL */
@@ -115,6 +102,7 @@ struct child_spec {
   int sync_fd;   /* read end: one byte means go, EOF means abort */
   int msg_fd;    /* child end of the socketpair */
   int target_pidfd; /* exec mode: the container's init */
+  char **shim_argv; /* the exec shim's argv (report.h), made by shim_argv_make in the parent */
 };
 
 /* Sends an error and exits. `err` is errno (0: `fmt` is the whole message). */

@@ -26,6 +26,7 @@
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
+#include "exec_shim.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -60,6 +61,7 @@ napi_value launch(napi_env env, struct child_spec *s, uint64_t flags, void (*bod
   s->stdio[0] = io[0][0]; /* child reads stdin, writes stdout/stderr */
   s->stdio[1] = io[1][1];
   s->stdio[2] = io[2][1];
+  if (!shim_argv_make(env, s)) goto out;
 
   /* Block signals across clone so no Node handler runs in the child; the
    * child resets every disposition and unblocks before exec. */
@@ -90,6 +92,8 @@ out:
     close_fd(&io[i][0]);
     close_fd(&io[i][1]);
   }
+  free(s->shim_argv); /* the strings are s->argv's and static */
+  s->shim_argv = NULL;
   s->sync_fd = s->msg_fd = -1;
   s->stdio[0] = s->stdio[1] = s->stdio[2] = -1;
   return result;

@@ -20,6 +20,7 @@
 #include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -50,6 +51,9 @@ static void *clone_joined(void *arg) {
   }
   j->pid = berth_clone3(j->flags, j->pidfd);
   if (j->pid == 0) {
+    /* Not dumpable while it is still node: no process in the container can
+     * open its /proc/PID/exe (or mem) before the exec (exec_shim.c). */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) child_fail(j->s, errno, "prctl", "PR_SET_DUMPABLE 0");
     j->body(j->s);
     _exit(127);
   }

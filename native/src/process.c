@@ -1,11 +1,13 @@
 /*
  * The last steps before exec, shared by containers and exec'd processes:
  * working directory, fds, capabilities (Docker's default set), no_new_privs,
- * the seccomp filter, groups and ids, signal dispositions, then execve with a
- * PATH lookup in the container's own PATH (as runc does, so a missing command
- * reads as dockerd's `exec: "x": executable file not found in $PATH`).
+ * the seccomp filter, groups and ids, signal dispositions, then the exec
+ * shim (exec_shim.c), which looks the command up in the container's own PATH
+ * and execs it (as runc does, so a missing command reads as dockerd's
+ * `exec: "x": executable file not found in $PATH`).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "exec_shim.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -88,30 +91,20 @@ static void reset_signals(const struct child_spec *s) {
   if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) child_fail(s, errno, "sigprocmask", "unblock signals");
 }
 
-static void exec_lookup(const struct child_spec *s) {
-  const char *file = s->argv[0];
-  if (strchr(file, '/')) {
-    execve(file, s->argv, s->envp);
-    if (errno == ENOENT)
-      child_fail_text(s, ENOENT, "execve", "exec: \"%s\": stat %s: no such file or directory", file, file);
-    if (errno == EACCES) child_fail_text(s, EACCES, "execve", "exec: \"%s\": permission denied", file);
-    child_fail(s, errno, "execve", "exec `%s`", file);
-  }
-  bool denied = false;
-  char path[4096];
-  for (const char *dir = s->path_env; dir;) {
-    const char *colon = strchr(dir, ':');
-    int len = colon ? (int)(colon - dir) : (int)strlen(dir);
-    /* An empty PATH entry means the current directory. */
-    if (snprintf(path, sizeof path, "%.*s%s%s", len, len ? dir : ".", "/", file) < (int)sizeof path) {
-      execve(path, s->argv, s->envp);
-      if (errno == EACCES) denied = true;
-      else if (errno != ENOENT && errno != ENOTDIR) child_fail(s, errno, "execve", "exec `%s`", path);
-    }
-    dir = colon ? colon + 1 : NULL;
-  }
-  if (denied) child_fail_text(s, EACCES, "execve", "exec: \"%s\": permission denied", file);
-  child_fail_text(s, ENOENT, "execve", "exec: \"%s\": executable file not found in $PATH", file);
+/*
+ * The last step: exec the shim from its sealed memfd (exec_shim.c), which
+ * looks the command up in PATH and execs it, reporting a failure on the
+ * report socket in runc's words. The socket stays open across this exec
+ * (the shim marks it close-on-exec again), so the parent still reads to its
+ * end-of-file at the command's exec.
+ */
+static void exec_shim(const struct child_spec *s) {
+  char fd[16];
+  snprintf(fd, sizeof fd, "%d", s->msg_fd);
+  s->shim_argv[SHIM_ARG_FD] = fd;
+  if (fcntl(s->msg_fd, F_SETFD, 0) != 0) child_fail(s, errno, "fcntl", "keep the report socket open for the exec shim");
+  syscall(SYS_execveat, berth_shim_fd, "", s->shim_argv, s->envp, AT_EMPTY_PATH);
+  child_fail(s, errno, "execveat", "exec Berth's exec shim (memfd %d)", berth_shim_fd);
 }
 
 /* --ulimit: set while the child still has CAP_SYS_RESOURCE (raising a hard limit needs it). */
@@ -128,7 +121,7 @@ static void set_rlimits(const struct child_spec *s) {
  * The seccomp filter goes on while the child is still root with every
  * capability of the agent (CAP_SYS_ADMIN lets it install a filter without
  * no_new_privs) and before setgroups/setresuid/capset/execve, which the
- * profile must therefore allow, as Docker's does.
+ * profile must therefore allow, as Docker's does (and execveat, the shim's exec).
  */
 static void set_seccomp(const struct child_spec *s) {
   if (!s->seccomp_filter) return;
@@ -150,6 +143,6 @@ void child_exec(const struct child_spec *s) {
   set_seccomp(s);
   set_user(s);
   reset_signals(s);
-  exec_lookup(s);
+  exec_shim(s);
   _exit(127);
 }

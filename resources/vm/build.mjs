@@ -18,8 +18,8 @@
 // the EROFS image has a fixed UUID (lib/erofs.mjs).
 //
 // --agent DIR (or BERTH_VM_AGENT_DIR) takes main.js (and berth_native.node
-// when present) from DIR instead of apps/vm-agent/dist; tests use it for a
-// stand-in agent.
+// with its berth-shim when present) from DIR instead of apps/vm-agent/dist;
+// tests use it for a stand-in agent.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -34,7 +34,7 @@ import { guestArch, isNative } from './lib/arch.mjs';
 import { makeCpio, gzipReproducible } from './lib/cpio.mjs';
 import { makeErofs, stageTree } from './lib/erofs.mjs';
 import { depmod, resolveModules } from './lib/kernel-modules.mjs';
-import { crossCompileAddon, crossStrip, fetchNode, foreignSharedLibs } from './lib/foreign.mjs';
+import { crossCompileAddon, crossCompileShim, crossStrip, fetchNode, foreignSharedLibs } from './lib/foreign.mjs';
 import { sharedLibs } from './lib/shared-libs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -82,6 +82,7 @@ function agentFiles(dirArg) {
   const dir = dirArg ?? join(repo, 'apps/vm-agent/dist');
   const main = join(dir, 'main.js');
   const native = join(dir, 'berth_native.node');
+  const shim = join(dir, 'berth-shim'); // the addon's exec shim, loaded from beside it
   if (!existsSync(main)) {
     fail(explicit
       ? `no main.js in ${dir} (given with --agent or BERTH_VM_AGENT_DIR)`
@@ -90,7 +91,10 @@ function agentFiles(dirArg) {
   if (!existsSync(native) && !explicit) {
     fail(`the agent's native addon is not built: ${relative(repo, native)} is missing; run 'npm run build' first`);
   }
-  return { main, native: existsSync(native) ? native : null };
+  if (existsSync(native) && !existsSync(shim)) {
+    fail(`the addon's exec shim is missing beside it: ${shim}; run 'npm run build' (the agent cannot start containers without it)`);
+  }
+  return { main, native: existsSync(native) ? native : null, shim: existsSync(shim) ? shim : null };
 }
 
 /** A package file that may live under / or /usr depending on the release. */
@@ -249,9 +253,12 @@ function main() {
 
     // the agent's addon, built for the guest's architecture; its libraries are found with the tools' below
     let nativeAddon = agent.native;
+    let shim = agent.shim; // static: no libraries to find
     if (nativeAddon && foreign && foreignNode) {
       nativeAddon = join(work, 'berth_native.node');
       crossCompileAddon(arch, repo, foreignNode.include, nativeAddon, libDirs);
+      shim = join(work, 'berth-shim');
+      crossCompileShim(arch, repo, shim);
     }
     if (nativeAddon) elfs.push(nativeAddon);
 
@@ -298,6 +305,7 @@ function main() {
     // the agent (its bundle is plain JS; the addon is built for the guest's architecture)
     addFile('opt/berth/main.js', readFileSync(agent.main), false);
     if (nativeAddon) addFile('opt/berth/berth_native.node', readFileSync(nativeAddon), false);
+    if (shim) addFile('opt/berth/berth-shim', readFileSync(shim), true);
 
     // init and configuration (stage 1, guest/init, is in the initramfs below)
     const guest = (n) => readFileSync(join(here, 'guest', n));
@@ -355,6 +363,7 @@ function main() {
       agent: {
         'main.js': sha256(readFileSync(agent.main)),
         'berth_native.node': nativeAddon ? sha256(readFileSync(nativeAddon)) : null,
+        'berth-shim': shim ? sha256(readFileSync(shim)) : null,
       },
       modules: order.map((m) => m.replace(/^.*\//, '').replace(/\.ko$/, '')),
       builtinModules: builtin,

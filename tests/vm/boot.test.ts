@@ -44,7 +44,7 @@ function stageAgent(work: string): string {
   const dir = path.join(work, 'agent');
   fs.mkdirSync(dir, { recursive: true });
   if (realAgent) {
-    for (const f of ['main.js', 'berth_native.node']) {
+    for (const f of ['main.js', 'berth_native.node', 'berth-shim']) {
       const src = path.join(repo, 'apps/vm-agent/dist', f);
       if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, f));
     }

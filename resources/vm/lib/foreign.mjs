@@ -104,6 +104,27 @@ export function crossCompileAddon(arch, repo, nodeInclude, out, libDirs) {
   }
 }
 
+/**
+ * Compiles the addon's exec shim (binding.gyp's berth-shim target: static,
+ * so it needs no library of the guest) with TRIPLET-gcc into `out`.
+ */
+export function crossCompileShim(arch, repo, out) {
+  const gyp = JSON.parse(readFileSync(join(repo, 'native/binding.gyp'), 'utf8'));
+  const target = gyp.targets.find((t) => t.target_name === 'berth-shim');
+  if (!target) throw new Error('native/binding.gyp has no berth-shim target');
+  const gcc = `${arch.triplet}-gcc`;
+  const args = [
+    ...target.cflags, ...target.defines.map((d) => `-D${d}`), ...target.ldflags,
+    `-ffile-prefix-map=${repo}=.`, '-o', out, ...target.sources.map((s) => join('native', s)),
+  ];
+  try {
+    execFileSync(gcc, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    if (err.code === 'ENOENT') throw new Error(`${gcc} is not installed (Debian: apt-get install gcc-${arch.triplet.replace(/_/g, '-')}); it compiles the agent's exec shim for ${arch.debian}`);
+    throw new Error(`${gcc} failed compiling native/shim/: ${String(err.stderr ?? '').trim()}`);
+  }
+}
+
 /** Strips debug symbols with TRIPLET-strip (false if it is not installed). */
 export function crossStrip(arch, from, to) {
   try {

@@ -11,9 +11,10 @@
  * the agent holds, seccomp unconfined unless a profile is named; its
  * devices and kernel paths are container-devices.ts's, as are Devices and
  * DeviceCgroupRules). PidMode, IpcMode, UTSMode, Sysctls, OomScoreAdj and
- * GroupAdd are container-namespaces.ts's and container-user.ts's. Refused
- * until Berth applies them: the rest. No I/O but container-devices.ts's
- * look at the device paths; compiling a filter calls into libseccomp.
+ * GroupAdd are container-namespaces.ts's and container-user.ts's; Init is
+ * container-init.ts's. Refused until Berth applies them: the rest. No I/O
+ * but container-devices.ts's look at the device paths; compiling a filter
+ * calls into libseccomp.
  */
 import { EngineError, invalidParameter } from '../errors.js';
 import { CAPABILITIES, capabilityName, DEFAULT_CAPABILITIES, heldCapabilities, type Capability } from '../runtime/capabilities.js';
@@ -115,7 +116,6 @@ const NOT_APPLIED: Record<string, { what: string; defaults?: readonly unknown[];
   DeviceRequests: { what: 'device requests (--gpus)' },
   UsernsMode: { what: 'a user namespace mode (--userns)', defaults: ['host'] },
   CgroupnsMode: { what: 'the host cgroup namespace (--cgroupns host)', defaults: ['private'] },
-  Init: { what: 'an init process as PID 1 (--init)' },
   MaskedPaths: { what: 'changing the masked kernel paths (--security-opt systempaths=unconfined)' },
   ReadonlyPaths: { what: 'changing the read-only kernel paths (--security-opt systempaths=unconfined)' },
 };

@@ -20,6 +20,7 @@ import { CopyFreeze } from './copy-freeze.js';
 import { signalNumber, type ContainerProcess, type ExitStatus } from '../runtime/process.js';
 import { spawnContainer } from '../runtime/spawn.js';
 import { buildContainerRecord, type CreateRequest } from './container-create.js';
+import { withInit } from './container-init.js';
 import { cgroupLimits, mergeUpdate, planResources, ulimitsOf, validateLimits } from './container-limits.js';
 import { adoptSharedNamespaces, groupAddOf, namespaceSpec, oomScoreAdjOf } from './container-namespaces.js';
 import { processConfinement } from './container-security.js';
@@ -293,9 +294,10 @@ export class ContainerService {
       cgroup.allowDevices(devices.cgroupRules);
       trace(rec.Id, 'etc files, mounts, cgroup');
       const [cols, rows] = rec.HostConfig.ConsoleSize;
+      const init = withInit(rec.HostConfig, [rec.Path, ...rec.Args]);
       proc = await spawnContainer({
         rootfs,
-        args: [rec.Path, ...rec.Args],
+        args: init.args,
         env: await this.environment(rec, { tty: rec.Config.Tty, rootfs, uid: user.uid }),
         cwd: rec.Config.WorkingDir || '/',
         user,
@@ -304,7 +306,7 @@ export class ContainerService {
         ...(cols && rows ? { consoleSize: { cols, rows } } : {}),
         hostname: rec.Config.Hostname,
         oomScoreAdj: oomScoreAdjOf(rec.HostConfig),
-        ...(await namespaceSpec(this, rec, binds)), // its binds: these, with a shared /dev/shm
+        ...(await namespaceSpec(this, rec, [...binds, ...init.binds])), // its binds: these and --init's, with a shared /dev/shm
         cgroup,
         mountCgroup2: cgroup.version === 2,
         readonlyRootfs: rec.HostConfig.ReadonlyRootfs === true,

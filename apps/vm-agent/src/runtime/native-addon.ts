@@ -94,6 +94,11 @@ export interface Addon {
   mount(source: string | null, target: string, fstype: string | null, flags: readonly string[] | number, data: string | null): void;
   umount(target: string, flags: readonly string[] | number): void;
 
+  /**
+   * Reads the exec shim (native/shim/) into a sealed memfd, once per process;
+   * every spawn and exec then ends in it (native/src/exec_shim.c).
+   */
+  shimLoad(path: string): void;
   spawn(spec: NativeContainerSpec): Launched;
   exec(pid: number, spec: NativeSpec): Launched;
   /** Opens the gate; closes syncFd and msgFd, never pidfd. On failure the child is reaped. */

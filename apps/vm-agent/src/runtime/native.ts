@@ -9,6 +9,9 @@
  *   3. `native/build/Release/berth_native.node` in the repository, found by
  *      walking up from this module (running from source under tsx).
  * The addon is loaded on first use, so importing this module never fails.
+ * Its exec shim, `berth-shim`, is the file beside it (binding.gyp builds
+ * both; the bundle and the guest carry both): loaded into a sealed memfd
+ * with the addon, and bound at /sbin/docker-init for --init.
  *
  * Errors thrown by the addon are Node-style system errors: `code` ("ENOENT"),
  * `errno` (negative), `syscall` ("mount"), and a message naming the step and
@@ -24,6 +27,7 @@ import type { Addon, NativeDeviceRule, NativeSeccompFilter } from './native-addo
 export type { NativeSeccompAction, NativeSeccompArg, NativeSeccompFilter as SeccompFilter } from './native-addon.js';
 
 const ADDON_FILE = 'berth_native.node';
+const SHIM_FILE = 'berth-shim';
 
 /** Names accepted by `mount` for its flags (MS_*); a number is also accepted. */
 export type MountFlag =
@@ -45,6 +49,7 @@ export function isNativeError(err: unknown): err is NativeError {
 }
 
 let addon: Addon | undefined;
+let shim: string | undefined;
 
 function candidates(): string[] {
   const out: string[] = [];
@@ -70,8 +75,21 @@ export function loadAddon(): Addon {
         'run `npm run build:native`, or set BERTH_NATIVE_ADDON to its path',
     );
   }
-  addon = createRequire(import.meta.url)(found) as Addon;
+  const loaded = createRequire(import.meta.url)(found) as Addon;
+  const shimFile = join(dirname(found), SHIM_FILE);
+  if (!existsSync(shimFile)) {
+    throw new Error(`the exec shim ${shimFile} is missing beside the addon ${found}; run \`npm run build:native\` (it builds both)`);
+  }
+  loaded.shimLoad(shimFile);
+  shim = shimFile;
+  addon = loaded;
   return addon;
+}
+
+/** The exec shim's path (berth-shim beside the addon), which --init binds at /sbin/docker-init. */
+export function shimPath(): string {
+  loadAddon();
+  return shim!;
 }
 
 /**

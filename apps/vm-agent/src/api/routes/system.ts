@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import { RUNTIME } from '../../engine/container-create.js';
+import { INIT_BINARY } from '../../engine/container-init.js';
 import type { EventBus, EngineEvent } from '../../engine/events.js';
 import { invalidParameter } from '../../errors.js';
 import type { ImageService } from '../../images/image-service.js';
@@ -114,7 +115,7 @@ export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
       DefaultRuntime: RUNTIME,
       LiveRestoreEnabled: false,
       Isolation: '',
-      InitBinary: '',
+      InitBinary: INIT_BINARY, // --init runs Berth's own (engine/container-init.ts)
       SecurityOptions: ['name=seccomp,profile=builtin', `name=cgroupns`],
       // As dockerd in no swarm reports it: `docker info` shows "Swarm: inactive".
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
