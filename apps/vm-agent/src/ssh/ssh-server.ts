@@ -2,8 +2,9 @@
  * The agent's SSH server: how the host reaches the engine in the VM.
  *
  * - Listens only on the address given (`--ssh-listen HOST:PORT`); in the VM
- *   that is guest :22, reachable only through QEMU's forward bound to the
- *   host's 127.0.0.1.
+ *   that is 10.0.2.15:22, eth0's address, where QEMU's forward from the
+ *   host's 127.0.0.1 arrives (not the container bridges; a guest INPUT rule
+ *   refuses :22 arriving anywhere but eth0, resources/vm/guest/rc.init).
  * - Public-key auth only, against the one authorized key (the host's; see
  *   authorized-key.ts). Password, keyboard-interactive, none and host-based
  *   are refused; only `publickey` is ever offered. The key file is re-read
@@ -48,7 +49,7 @@ export interface SshServer {
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`--ssh-listen must be HOST:PORT (e.g. 0.0.0.0:22), got "${listen}"`);
+  if (!m || port > 65535) throw new Error(`--ssh-listen must be HOST:PORT (e.g. 10.0.2.15:22), got "${listen}"`);
   return { host: (m[1] ?? m[2])!, port };
 }
 
