@@ -16,6 +16,8 @@ import { buildRoutes } from './routes/build.js';
 import { containerStatsRoutes } from './routes/container-stats.js';
 import { volumeRoutes, volumeUsage } from './routes/volumes.js';
 import type { VolumeService } from '../volumes/volume-service.js';
+import type { HostControls } from '../network/host-controls.js';
+import { hostControlRoutes } from './routes/host-controls.js';
 
 export interface ApiDeps {
   engineId: string;
@@ -30,6 +32,8 @@ export interface ApiDeps {
   health?: HealthMonitor;
   /** Image builds (POST /build); absent, the route is not served. */
   builder?: Builder;
+  /** In a VM: the host's ports nothing inside may dial; absent, /berth/host-controls answers 404. */
+  hostControls?: HostControls;
 }
 
 /** All Docker API routes, bound to the engine's services. */
@@ -61,5 +65,6 @@ export function buildRouter(deps: ApiDeps): Router {
   if (deps.builder) buildRoutes(router, deps.builder);
   containerStatsRoutes(router, deps.containers);
   volumeRoutes(router, deps.volumes);
+  hostControlRoutes(router, deps.hostControls);
   return router;
 }
