@@ -113,6 +113,16 @@ describe('the host side from inside the VM', { timeout: 900_000 }, () => {
     web = undefined;
     assert.deepEqual(await controls(), [sshPort], webLog);
   });
+
+  it("Berth's call refuses a bad port (400) and never lets the SSH forward's port through (403)", async () => {
+    const bad = await engineRequest(fx.vm.socket, 'PUT', '/berth/host-controls/70000');
+    assert.equal(bad.status, 400);
+    assert.match(bad.json<{ message: string }>().message, /the port must be a TCP port \(1-65535\), got "70000"/);
+    const vmPort = await engineRequest(fx.vm.socket, 'DELETE', `/berth/host-controls/${sshPort}`);
+    assert.equal(vmPort.status, 403);
+    assert.match(vmPort.json<{ message: string }>().message, new RegExp(`port ${sshPort} is the VM's own control`));
+    assert.deepEqual(await controls(), [sshPort]);
+  });
 });
 
 function sleep(ms: number): Promise<void> {
