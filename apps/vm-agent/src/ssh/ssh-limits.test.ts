@@ -90,7 +90,7 @@ const stillOpen = (closed: Promise<number>, ms: number) =>
 
 test('silent peers are dropped after the grace time, the 9th is refused at once, and a logged-in link keeps working', async () => {
   const log: string[] = [];
-  const grace = 1500;
+  const grace = 3000;
   const srv = await server({ loginGraceMs: grace }, log);
   try {
     const port = portOf(srv);
@@ -99,10 +99,11 @@ test('silent peers are dropped after the grace time, the 9th is refused at once,
 
     const start = Date.now();
     const silent = await Promise.all(Array.from({ length: 8 }, () => silentPeer(port)));
+    const ninthAt = Date.now();
     const ninth = await silentPeer(port);
     const ninthClosed = await Promise.race([ninth.closed, new Promise<number>((r) => setTimeout(() => r(-1), 1000))]);
     assert.notEqual(ninthClosed, -1, 'the 9th unauthenticated peer must be closed at once');
-    assert.ok(ninthClosed - start < grace, `the 9th peer was closed after ${ninthClosed - start} ms, not at once`);
+    assert.ok(ninthClosed - ninthAt < 1000, `the 9th peer was closed after ${ninthClosed - ninthAt} ms, not at once`);
     assert.ok(log.some((l) => /refused: 8 connections are still authenticating/.test(l)), log.join('\n'));
 
     // The eight are still open before the grace time, and the link works meanwhile.
@@ -112,9 +113,9 @@ test('silent peers are dropped after the grace time, the 9th is refused at once,
     const times = await Promise.all(silent.map((s) => s.closed));
     for (const t of times) {
       assert.ok(t - start >= grace - 100, `a silent peer was dropped after ${t - start} ms, before the ${grace} ms grace time`);
-      assert.ok(t - start < grace + 3000, `a silent peer was dropped only after ${t - start} ms`);
+      assert.ok(t - start < grace + 5000, `a silent peer was dropped only after ${t - start} ms`);
     }
-    assert.ok(log.some((l) => /not authenticated within 1\.5 s; closing/.test(l)), log.join('\n'));
+    assert.ok(log.some((l) => /not authenticated within 3 s; closing/.test(l)), log.join('\n'));
 
     // The authenticated link is past its own grace time and still serves.
     assert.equal(await roundTrip(link, 'after'), 'after');
