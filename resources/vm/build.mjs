@@ -56,6 +56,8 @@ const MODULES = [
   'nf_tables', 'nft_compat', 'nft_chain_nat', 'nft_nat', 'nft_masq', 'nft_ct', 'nft_fib_inet', 'nft_fib_ipv4',
   'nf_nat', 'nf_conntrack', 'ip_tables', 'iptable_nat', 'iptable_filter', 'ip6_tables', 'ip6table_nat', 'ip6table_filter',
   'xt_MASQUERADE', 'xt_nat', 'xt_conntrack', 'xt_addrtype', 'xt_tcpudp', 'xt_comment', 'xt_mark', 'xt_multiport',
+  // REJECT: SSH only from eth0 (rc.init), the host's controls (agent's host-controls.ts)
+  'nf_reject_ipv4', 'nft_reject', 'nft_reject_ipv4', 'nft_reject_inet', 'ipt_REJECT',
 ];
 
 /**

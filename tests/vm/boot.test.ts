@@ -147,6 +147,8 @@ describe('VM boot', { timeout: 600_000 }, () => {
       assert.match(modules, new RegExp(` ${m}( |$)`), `module ${m} not loaded: ${modules}`);
     }
     has(/berth-init: .*network: eth0 10\.0\.2\.15\/24/);
+    // The second wall around the agent's SSH server (the REJECT modules are loaded and work).
+    has(/berth-init: .*firewall: tcp :22 only from eth0$/);
     has(/berth-init: .*formatted \/dev\/vda/);
     has(new RegExp(`berth-init: .*mounted host share berthhome at ${home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
     if (agentTakesSsh) has(/berth-init: .*authorized key written to \/run\/berth\/authorized_key/);

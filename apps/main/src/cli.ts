@@ -18,6 +18,7 @@ import { hostSocketAddress } from './engine/host-socket.js';
 import { findElectron } from './engine/electron-binary.js';
 import { openBrowser, removeLaunchPage } from './web/open-browser.js';
 import { startWebServer } from './web/web-server.js';
+import { refuseFromVm } from './web/vm-refused-port.js';
 import { ACCELERATOR_CHOICES, loadSettings, parseSettingValue, settingsPath, updateSettings, USER_SETTINGS, type AcceleratorChoice } from './settings/settings.js';
 import { parseVmArch } from './vm/arch.js';
 import { runVmDaemon, type VmOverrides } from './vm/vm-daemon.js';
@@ -82,6 +83,8 @@ async function web(flags: WebFlags): Promise<void> {
   if (!rendererDir) console.error('warning: the dashboard is not built (apps/renderer/dist): run `npm run build:renderer`');
   const server = await startWebServer({ service: createDashboardService(target, { bundledDir: findBundledDir() }), rendererDir, port: flags.port });
   console.log(`Dashboard: ${server.url}`);
+  // Containers in the VM reach the host's loopback; not this port.
+  const refused = refuseFromVm(target, server.port, (m) => console.error(`warning: ${m}`));
   const runDir = vmPaths(home).runDir;
   if (flags.open) openBrowser(runDir, server.port, server.url);
   const engineStarted = target.start();
@@ -92,6 +95,7 @@ async function web(flags: WebFlags): Promise<void> {
     stopping = true;
     console.error(`berth: ${signal}, stopping`);
     await server.close();
+    await refused.release();
     // The token dies with this run, but leave nothing that looks like a live link.
     removeLaunchPage(runDir, server.port);
     await engineStarted.catch(() => {});

@@ -21,6 +21,7 @@ import { ExecService } from './engine/exec-service.js';
 import { HealthMonitor } from './engine/health-monitor.js';
 import { errorMessage } from './errors.js';
 import { ImageService } from './images/image-service.js';
+import { HostControls, parsePortList } from './network/host-controls.js';
 import { NetworkService } from './network/network-service.js';
 import { ContainerMounts } from './engine/container-mounts.js';
 import { VolumeService } from './volumes/volume-service.js';
@@ -40,7 +41,10 @@ Runs as root: it creates namespaces, mounts and cgroups.
   --max-layer-bytes N   refuse an image layer larger than N bytes unpacked (default 64 GiB)
   --registry-stall-timeout S  fail a layer download that receives nothing for S seconds (default 60)
   --host-gateway ADDR   in a VM: the address reaching the host's loopback; registries on
-                        localhost/127.0.0.1 are dialed there (QEMU user networking: 10.0.2.2)
+                        localhost/127.0.0.1 are dialed there (QEMU user networking: 10.0.2.2),
+                        and containers get it as host.docker.internal
+  --host-controls PORTS with --host-gateway: the host's own listeners behind it (comma-separated
+                        TCP ports, e.g. the SSH forward's); nothing in the VM may dial them
   --version             print the version and exit`;
 
 async function main(): Promise<void> {
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
       'max-layer-bytes': { type: 'string' },
       'registry-stall-timeout': { type: 'string' },
       'host-gateway': { type: 'string' },
+      'host-controls': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -79,7 +84,9 @@ async function main(): Promise<void> {
     throw new Error(`--max-layer-bytes must be a positive number of bytes, got ${values['max-layer-bytes']}`);
   }
   const hostGateway = values['host-gateway'];
-  if (hostGateway !== undefined && isIP(hostGateway) === 0) throw new Error(`--host-gateway must be an IP address, got ${hostGateway}`);
+  if (hostGateway !== undefined && isIP(hostGateway) !== 4) throw new Error(`--host-gateway must be an IPv4 address, got ${hostGateway}`);
+  if (values['host-controls'] !== undefined && !hostGateway) throw new Error('--host-controls needs --host-gateway (the address the ports are on)');
+  const controlPorts = parsePortList(values['host-controls'] ?? '');
   await mkdir(dataRoot, { recursive: true, mode: 0o711 });
 
   const engineId = await loadEngineId(dataRoot);
@@ -93,8 +100,15 @@ async function main(): Promise<void> {
     ...(hostGateway ? { loopbackGateway: hostGateway } : {}),
   });
   await images.init();
+  // Before anything in the VM runs: the host's own controls are out of reach from the start.
+  const hostControls = hostGateway ? new HostControls(engineId.slice(0, 8), hostGateway) : undefined;
+  await hostControls?.init(controlPorts);
   // Networks first: restoring containers may start some (restart policies).
-  const networks = new NetworkService({ root: NetworkService.rootFor(dataRoot), tag: engineId.slice(0, 8) });
+  const networks = new NetworkService({
+    root: NetworkService.rootFor(dataRoot),
+    tag: engineId.slice(0, 8),
+    ...(hostGateway ? { hostGateway, hostControls } : {}),
+  });
   await networks.init();
   const volumes = new VolumeService({ root: VolumeService.rootFor(dataRoot), emit: (ev) => events.publish({ Type: 'volume', ...ev }) });
   await volumes.init();
@@ -110,7 +124,7 @@ async function main(): Promise<void> {
   const builder = new Builder({ images, containers, root: join(dataRoot, 'build') });
   await builder.init();
 
-  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks, volumes, builder, health });
+  const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks, volumes, builder, health, hostControls });
   const server = createApiServer(router);
   serveUpgrades(server, router);
   await listenUnix(server, socketPath);

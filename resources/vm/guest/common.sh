@@ -2,6 +2,8 @@
 # seconds since boot, which the host reads to follow the boot.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
+# QEMU user networking's fixed address for the guest (eth0); its host forwards arrive there.
+GUEST_ADDRESS=10.0.2.15
 
 log() {
   read -r up _ < /proc/uptime

@@ -5,7 +5,7 @@
  *
  * Before the VM boots, the launcher calls `ensureLinkKeys(home)` and gives
  * the guest `publicKey` as /run/berth/authorized_key (the guest init then
- * starts the agent with `--ssh-listen 0.0.0.0:22 --ssh-authorized-key
+ * starts the agent with `--ssh-listen 10.0.2.15:22 --ssh-authorized-key
  * /run/berth/authorized_key`), and forwards guest :22 to host
  * 127.0.0.1:`sshPort`.
  */

@@ -139,6 +139,18 @@ describe('kernelCmdline', () => {
     assert.equal(Buffer.from(params['berth.key']!, 'base64').toString(), key);
     assert.equal(Buffer.from(params['berth.home']!, 'base64').toString(), '/Users/a b');
   });
+
+  it("names the host's control ports the guest must refuse: the SSH forward's, and QMP's when it is TCP", () => {
+    const controls = (qmp: { unix: string } | { tcpPort: number }) => {
+      const line = kernelCmdline({ arch: 'x86_64', sshPort: 2222, qmp });
+      const params = Object.fromEntries(line.split(' ').map((p) => p.split(/=(.*)/s).slice(0, 2)));
+      return Buffer.from(params['berth.controls']!, 'base64').toString();
+    };
+    assert.equal(controls({ unix: '/run/qmp.sock' }), '2222');
+    assert.equal(controls({ tcpPort: 4444 }), '2222,4444');
+    const args = buildQemuArgs(config('win32', 'x86_64', 'whpx', { sshPort: 2223, qmp: { tcpPort: 4445 } }));
+    assert.match(args[args.indexOf('-append') + 1]!, new RegExp(`berth\\.controls=${Buffer.from('2223,4445').toString('base64')}`));
+  });
 });
 
 describe('guestPathFor', () => {

@@ -85,14 +85,25 @@ function accelArgs(cfg: QemuConfig): string[] {
   }
 }
 
+/**
+ * The host's own listeners that QEMU's user network lets the guest reach as
+ * 10.0.2.2:PORT (its view of the host's 127.0.0.1): the SSH forward's port
+ * and QMP's when it is TCP. The guest's agent refuses them to everything in
+ * the VM (apps/vm-agent/src/network/host-controls.ts).
+ */
+export function hostControlPorts(cfg: Pick<QemuConfig, 'sshPort' | 'qmp'>): number[] {
+  return [cfg.sshPort, ...('tcpPort' in cfg.qmp ? [cfg.qmp.tcpPort] : [])];
+}
+
 /** The kernel command line; values init reads are base64 so spaces and '=' survive. */
-export function kernelCmdline(cfg: Pick<QemuConfig, 'arch' | 'share' | 'extraShares' | 'authorizedKey'>): string {
+export function kernelCmdline(cfg: Pick<QemuConfig, 'arch' | 'share' | 'extraShares' | 'authorizedKey'> & Partial<Pick<QemuConfig, 'sshPort' | 'qmp'>>): string {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   const parts = [`console=${VM_ARCHES[cfg.arch].console}`, 'panic=-1'];
   if (cfg.share) parts.push(`berth.home=${b64(cfg.share.guestPath)}`);
   // One guest path a line, in tag order (settings.ts refuses paths holding a line break).
   if (cfg.extraShares?.length) parts.push(`berth.shares=${b64(cfg.extraShares.map((s) => s.guestPath).join('\n'))}`);
   if (cfg.authorizedKey) parts.push(`berth.key=${b64(cfg.authorizedKey.trim())}`);
+  if (cfg.sshPort && cfg.qmp) parts.push(`berth.controls=${b64(hostControlPorts({ sshPort: cfg.sshPort, qmp: cfg.qmp }).join(','))}`);
   return parts.join(' ');
 }
 

@@ -19,6 +19,8 @@ import { volumeRoutes, volumeUsage } from './routes/volumes.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { pluginRoutes } from './routes/plugins.js';
 import type { VolumeService } from '../volumes/volume-service.js';
+import type { HostControls } from '../network/host-controls.js';
+import { hostControlRoutes } from './routes/host-controls.js';
 
 export interface ApiDeps {
   engineId: string;
@@ -33,6 +35,8 @@ export interface ApiDeps {
   health?: HealthMonitor;
   /** Image builds (POST /build); absent, the route is not served. */
   builder?: Builder;
+  /** In a VM: the host's ports nothing inside may dial; absent, /berth/host-controls answers 404. */
+  hostControls?: HostControls;
 }
 
 /** All Docker API routes, bound to the engine's services. */
@@ -67,5 +71,6 @@ export function buildRouter(deps: ApiDeps): Router {
   volumeRoutes(router, deps.volumes);
   swarmRoutes(router);
   pluginRoutes(router);
+  hostControlRoutes(router, deps.hostControls);
   return router;
 }

@@ -100,3 +100,18 @@ export function parseExtraHosts(entries: string[], hostGateway: string): HostsEn
     return { address, names: [entry.slice(0, sep)] };
   });
 }
+
+/** The name Docker Desktop gives the host in every container. */
+export const HOST_DOCKER_INTERNAL = 'host.docker.internal';
+
+/**
+ * A container's extra /etc/hosts entries: its --add-host ones, then, in a VM
+ * (`hostGateway` set: the address reaching the host's loopback), the host as
+ * host.docker.internal unless the user named it; there host-gateway means the
+ * host too, as on Docker Desktop. Natively host-gateway is `gateway`.
+ */
+export function containerExtraHosts(entries: string[], gateway: string, hostGateway?: string): HostsEntry[] {
+  const extra = parseExtraHosts(entries, hostGateway ?? gateway);
+  if (hostGateway && !extra.some((e) => e.names.includes(HOST_DOCKER_INTERNAL))) extra.push({ address: hostGateway, names: [HOST_DOCKER_INTERNAL] });
+  return extra;
+}

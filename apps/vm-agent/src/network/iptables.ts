@@ -37,12 +37,12 @@ export function detectIptables(): Promise<string> {
   return detected;
 }
 
-async function iptables(args: string[]): Promise<void> {
+export async function iptables(args: string[]): Promise<void> {
   await runTool(await detectIptables(), ['-w', ...args]);
 }
 
 /** True when the rule or chain is there (`-C`, `-S chain` exit codes). */
-async function check(args: string[]): Promise<boolean> {
+export async function check(args: string[]): Promise<boolean> {
   try {
     await iptables(args);
     return true;
@@ -52,16 +52,16 @@ async function check(args: string[]): Promise<boolean> {
   }
 }
 
-async function ensureRule(table: string, chain: string, rule: string[], position?: number): Promise<void> {
+export async function ensureRule(table: string, chain: string, rule: string[], position?: number): Promise<void> {
   if (await check(['-t', table, '-C', chain, ...rule])) return;
   await iptables(['-t', table, position ? '-I' : '-A', chain, ...(position ? [String(position)] : []), ...rule]);
 }
 
-async function deleteRule(table: string, chain: string, rule: string[]): Promise<void> {
+export async function deleteRule(table: string, chain: string, rule: string[]): Promise<void> {
   while (await check(['-t', table, '-C', chain, ...rule])) await iptables(['-t', table, '-D', chain, ...rule]);
 }
 
-async function ensureChain(table: string, chain: string): Promise<void> {
+export async function ensureChain(table: string, chain: string): Promise<void> {
   if (!(await check(['-t', table, '-S', chain]))) await iptables(['-t', table, '-N', chain]);
 }
 

@@ -33,15 +33,16 @@ import { overlaps, parseSubnet, tryParseIp } from './cidr.js';
 import {
   buildHostsFile,
   buildResolvConf,
+  containerExtraHosts,
   type DnsSettings,
   type HostsEntry,
-  parseExtraHosts,
   parseResolvConf,
   type ResolvConf,
   upstreamServers,
 } from './container-files.js';
 import { EmbeddedDns } from './dns-server.js';
 import { enableIpForward, hostRoutedSubnets } from './host-tools.js';
+import type { HostControls } from './host-controls.js';
 import { BridgeFirewall } from './iptables.js';
 import { Ipam } from './ipam.js';
 import { attachVeth, detachVeth, ensureBridge, newVethName, removeBridge } from './links.js';
@@ -67,6 +68,14 @@ export interface NetworkServiceOptions {
   resolvConfPath?: string;
   /** How long a network's kernel state outlives its last container (default 30 s). */
   idleTeardownMs?: number;
+  /**
+   * In a VM: the address reaching the host's loopback (QEMU's 10.0.2.2).
+   * Containers get it as host.docker.internal, and `--add-host NAME:host-gateway`
+   * means it, as on Docker Desktop; natively host-gateway is the bridge's gateway.
+   */
+  hostGateway?: string;
+  /** In a VM: the chain that keeps containers off the host's own controls; its jump must stay first in FORWARD. */
+  hostControls?: HostControls;
 }
 
 export interface CreateNetworkRequest {
@@ -406,7 +415,7 @@ export class NetworkService {
     if (c.mode === 'host') {
       // The host's own files (dockerd copies them).
       const hosts = await readFile('/etc/hosts', 'utf8').catch(() => buildHostsFile({}));
-      const extra = parseExtraHosts(spec.extraHosts ?? [], '127.0.0.1');
+      const extra = containerExtraHosts(spec.extraHosts ?? [], '127.0.0.1', this.opts.hostGateway);
       return { hosts: hosts + buildHostsFile({ extra }).split('\n').slice(6).join('\n'), resolvConf: buildResolvConf(host, dns), hostname: osHostname() };
     }
     const nets = Object.keys(c.configured).map((id) => this.store.get(id)).filter((n): n is NetworkRecord => !!n);
@@ -433,7 +442,7 @@ export class NetworkService {
     const gateway = first?.gateway ?? '127.0.0.1';
     const userNet = bridges[0] && !bridges[0].predefined ? bridges[0] : undefined;
     return {
-      hosts: buildHostsFile({ extra: parseExtraHosts(spec.extraHosts ?? [], gateway), links: this.linkEntries(spec.links ?? [], bridges[0]), own }),
+      hosts: buildHostsFile({ extra: containerExtraHosts(spec.extraHosts ?? [], gateway, this.opts.hostGateway), links: this.linkEntries(spec.links ?? [], bridges[0]), own }),
       resolvConf: buildResolvConf(host, dns, userNet ? first!.gateway : undefined),
       hostname: spec.hostname,
     };
@@ -503,7 +512,13 @@ export class NetworkService {
   private async repairFirewall(n: NetworkRecord): Promise<void> {
     if (await this.firewall.hooked()) return;
     this.log(`the firewall rules of network ${n.Name} were removed by someone else: adding them again`);
+    await this.firewallUp(n);
+  }
+
+  /** A network's rules; then the host controls' jump back in front of them (host-controls.ts). */
+  private async firewallUp(n: NetworkRecord): Promise<void> {
     await this.firewall.addNetwork(n.bridge, n.IPAM.Config[0]!.Subnet, { masquerade: !n.Internal });
+    await this.opts.hostControls?.jumpFirst();
   }
 
   private readonly dnsSettings = new Map<string, DnsSettings>();
@@ -663,7 +678,7 @@ export class NetworkService {
         const { prefix } = parseSubnet(n.IPAM.Config[0]!.Subnet);
         await ensureBridge(n.bridge, `${n.IPAM.Config[0]!.Gateway}/${prefix}`);
       });
-      await this.firewall.addNetwork(n.bridge, n.IPAM.Config[0]!.Subnet, { masquerade: !n.Internal });
+      await this.firewallUp(n);
       if (!n.Internal) await enableIpForward();
       live.up = true;
       built = true;

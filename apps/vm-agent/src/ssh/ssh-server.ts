@@ -2,8 +2,9 @@
  * The agent's SSH server: how the host reaches the engine in the VM.
  *
  * - Listens only on the address given (`--ssh-listen HOST:PORT`); in the VM
- *   that is guest :22, reachable only through QEMU's forward bound to the
- *   host's 127.0.0.1.
+ *   that is 10.0.2.15:22, eth0's address, where QEMU's forward from the
+ *   host's 127.0.0.1 arrives (not the container bridges; a guest INPUT rule
+ *   refuses :22 arriving anywhere but eth0, resources/vm/guest/rc.init).
  * - Public-key auth only, against the one authorized key (the host's; see
  *   authorized-key.ts). Password, keyboard-interactive, none and host-based
  *   are refused; only `publickey` is ever offered. The key file is re-read
@@ -13,11 +14,16 @@
  *   for exec/shell (session.ts). Remote forwards (`tcpip-forward`,
  *   `streamlocal-forward`) are refused.
  * - Keepalives every 10 s; a host that misses three is dropped.
+ * - Limits (connection-gate.ts): 20 s to authenticate, at most 8 connections
+ *   authenticating and 32 in all; over a limit or past the grace time the
+ *   socket is destroyed. The TCP listener is ours, not ssh2's, so the gate
+ *   holds every raw socket; ssh2 gets the admitted ones (`injectSocket`).
  */
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import ssh2, { type AuthContext, type Connection } from 'ssh2';
 import { AuthorizedKey } from './authorized-key.js';
 import { allowStreamLocal, allowTcpDestination, localAddresses } from './channel-policy.js';
+import { ConnectionGate, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, peerKey } from './connection-gate.js';
 import { serveSession } from './session.js';
 
 export interface SshServerOptions {
@@ -30,6 +36,8 @@ export interface SshServerOptions {
   /** The Docker API socket, the only streamlocal destination. */
   engineSocket: string;
   log?: (message: string) => void;
+  /** Default DEFAULT_CONNECTION_LIMITS (tests shorten the grace time). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export interface SshServer {
@@ -41,7 +49,7 @@ export interface SshServer {
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`--ssh-listen must be HOST:PORT (e.g. 0.0.0.0:22), got "${listen}"`);
+  if (!m || port > 65535) throw new Error(`--ssh-listen must be HOST:PORT (e.g. 10.0.2.15:22), got "${listen}"`);
   return { host: (m[1] ?? m[2])!, port };
 }
 
@@ -51,18 +59,25 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   // Fail at start-up, not at the first login, when the key file is wrong.
   await AuthorizedKey.load(opts.authorizedKeyFile);
   const clients = new Set<Connection>();
+  const gate = new ConnectionGate({ ...DEFAULT_CONNECTION_LIMITS, ...opts.limits }, log);
 
-  const server = new ssh2.Server(
+  const ssh = new ssh2.Server(
     { hostKeys: [opts.hostKey], ident: 'berth-agent', keepaliveInterval: 10_000, keepaliveCountMax: 3 },
     (client, info) => {
       clients.add(client);
-      const peer = `${info.ip}:${info.port}`;
+      const peer = peerKey(info.ip, info.port);
       client.on('error', (err) => log(`ssh ${peer}: ${err.message}`));
       client.on('close', () => clients.delete(client));
       client.on('authentication', (ctx) => authenticate(ctx, opts.authorizedKeyFile, peer, log));
-      client.on('ready', () => serveClient(client, opts.engineSocket, log));
+      client.on('ready', () => {
+        gate.authenticated(peer);
+        serveClient(client, opts.engineSocket, log);
+      });
     },
   );
+  const server = createServer((socket) => {
+    if (gate.admit(socket)) ssh.injectSocket(socket);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -78,6 +93,8 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of clients) c.end();
+        // end() leaves a silent peer's socket open; close() waits for every socket.
+        gate.destroyAll();
         server.close(() => resolve());
       }),
   };

@@ -115,7 +115,7 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
     const { stream, twoWay } = hijack(ctx);
     const sink = streamSink(stream, raw);
     const input = exec.Config.AttachStdin && twoWay ? (stream as Duplex) : undefined;
-    const remove = exec.hub.attach({ stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr, input, tty, detachKeys: exec.Config.DetachKeys || undefined }, sink);
+    const remove = exec.hub.attach({ stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr, input, tty: exec.Config.Tty, detachKeys: exec.Config.DetachKeys || undefined }, sink);
     stream.once('close', remove);
     await execs.start(exec.ID, { consoleSize: body.ConsoleSize }, (message) => sink.write('stdout', Buffer.from(message + '\r\n')));
   });
