@@ -138,7 +138,10 @@ test('a pty: the slave is /dev/pts/0 and the controlling terminal; resize reache
   });
   assert.equal(p.stdout, undefined);
   const out = collect(p.pty);
-  await new Promise((r) => setTimeout(r, 200));
+  // resize only once the first size is printed (a fixed wait raced the shell on a loaded machine)
+  let seen = '';
+  p.pty!.on('data', (c: Buffer) => (seen += c.toString()));
+  for (let i = 0; i < 500 && !seen.includes('30 100'); i++) await new Promise((r) => setTimeout(r, 10));
   p.resize(120, 40);
   p.pty!.write('hello\n');
   const text = (await out).replace(/\r/g, '');
