@@ -14,8 +14,9 @@ import tseslint from 'typescript-eslint';
 
 /**
  * The agent's layers (apps/vm-agent/src): what each folder may import besides
- * itself and src/'s top-level files (errors.ts). Every folder has a line
- * (tests/unit/lint.test.ts checks), so a new folder gets its rule when made.
+ * itself and src/'s top-level files (errors.ts). Every folder of both tables
+ * has a line (tests/unit/lint.test.ts checks), so a new folder gets its rule
+ * when it is made; an import of a folder not named is refused.
  */
 export const AGENT_LAYERS = {
   util: [],
@@ -27,6 +28,27 @@ export const AGENT_LAYERS = {
   build: ['util', 'runtime', 'images', 'network', 'volumes', 'engine'],
   api: ['util', 'runtime', 'images', 'network', 'volumes', 'engine', 'build'],
   ssh: ['util', 'runtime'],
+};
+
+/**
+ * main's folders (apps/main/src), bottom to top: the main/renderer contract
+ * and the utilities; the VM (QEMU), its settings and the SSH link; the host
+ * services; the VM daemon; the engine targets; the dashboard's service; the
+ * two transports and cli.ts, the composition roots, which nothing imports.
+ */
+export const MAIN_LAYERS = {
+  shared: [],
+  util: [],
+  vm: ['util'],
+  settings: ['util', 'vm'],
+  link: ['util'],
+  host: ['util', 'link'],
+  daemon: ['util', 'vm', 'settings', 'link', 'host'],
+  bundled: ['shared', 'util'],
+  engines: ['shared', 'util', 'settings', 'host', 'daemon'],
+  dashboard: ['shared', 'util', 'settings', 'bundled', 'engines', 'daemon'],
+  web: ['shared', 'util'],
+  electron: ['shared', 'util', 'vm', 'settings', 'link', 'host', 'daemon', 'bundled', 'engines', 'dashboard', 'web'],
 };
 
 /** How deep below src/ files may sit (src/LAYER/a/b/file.ts is 3). */
@@ -53,7 +75,8 @@ function rulesFor({ restrictions, paths = [], properties = [] }) {
 
 /** From a file `depth` folders below `src` in `layer`: imports of src/ folders neither `layer` nor allowed. */
 function layerRestriction(src, layer, allowed, depth) {
-  const ok = [layer, ...allowed].map(escape).join('|');
+  // `..` is no folder: an import that leaves src/ is for the app-wide rules to judge.
+  const ok = [...[layer, ...allowed].map(escape), '\\.\\.'].join('|');
   return restriction(`^${ups(depth)}(?!(?:${ok})/)[^/]+/`, `${src}/${layer}/ may import only ${allowed.length ? `${allowed.join(', ')} of the other folders` : 'itself'}: lower layers never import upper ones (docs/architecture.md)`);
 }
 
@@ -100,17 +123,16 @@ const agent = appConfigs({
   }),
 });
 
+const NO_AGENT = 'apps/main never imports the agent: it talks to it over the link';
 const main = appConfigs({
   src: 'apps/main/src',
-  restrictionsFor: (_layer, depth) => ({
-    restrictions: [noElectron, restriction(`^${ups(depth + 2)}vm-agent/`, 'apps/main never imports the agent: it talks to it over the link')],
-  }),
-});
-// electron/ is the one folder that imports Electron.
-const electron = appConfigs({
-  src: 'apps/main/src/electron',
-  restrictionsFor: (_layer, depth) => ({
-    restrictions: [restriction(`^${ups(depth + 3)}vm-agent/`, 'apps/main never imports the agent: it talks to it over the link')],
+  layers: MAIN_LAYERS,
+  restrictionsFor: (layer, depth) => ({
+    restrictions: [
+      ...(layer ? [layerRestriction('apps/main/src', layer, MAIN_LAYERS[layer], depth), restriction(`^${ups(depth)}cli(?:\\.[jt]s)?$`, 'cli.ts is a composition root: nothing imports it')] : []),
+      ...(layer === 'electron' ? [] : [noElectron]),
+      restriction(`^${ups(depth + 2)}vm-agent/`, NO_AGENT),
+    ],
   }),
 });
 
@@ -161,6 +183,5 @@ export default defineConfig(
   },
   ...agent,
   ...main,
-  ...electron,
   ...renderer,
 );

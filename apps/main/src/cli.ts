@@ -11,18 +11,18 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { findBundledDir } from './bundled/bundled-images.js';
-import { findInCheckout } from './engine/checkout-path.js';
-import { berthHome, chooseEngine } from './engine/choose-engine.js';
-import { createDashboardService } from './engine/dashboard-service.js';
-import { hostSocketAddress } from './engine/host-socket.js';
-import { findElectron } from './engine/electron-binary.js';
+import { findInCheckout } from './util/checkout-path.js';
+import { chooseEngine } from './engines/choose-engine.js';
+import { createDashboardService } from './dashboard/dashboard-service.js';
+import { berthHome, hostSocketAddress } from './util/berth-home.js';
+import { findElectron } from './util/electron-binary.js';
 import { openBrowser, removeLaunchPage } from './web/open-browser.js';
 import { startWebServer } from './web/web-server.js';
 import { ACCELERATOR_CHOICES, loadSettings, parseSettingValue, settingsPath, updateSettings, USER_SETTINGS, type AcceleratorChoice } from './settings/settings.js';
 import { parseVmArch } from './vm/arch.js';
-import { runVmDaemon, type VmOverrides } from './vm/vm-daemon.js';
+import { runVmDaemon, type VmOverrides } from './daemon/vm-daemon.js';
 import { vmPaths } from './vm/vm-state.js';
-import { startVm, stopVm, vmShell, vmStatus, VmError } from './vm/vm-control.js';
+import { startVm, stopVm, vmShell, vmStatus, VmError } from './daemon/vm-control.js';
 
 const USAGE = `Usage: berth COMMAND [options]
 

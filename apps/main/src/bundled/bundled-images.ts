@@ -12,8 +12,8 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { isAbsolute, join } from 'node:path';
 import type { BundledImageState, BundledImagesState } from '../shared/berth-api.js';
-import { engineFetch } from '../engine/engine-client.js';
-import { findInCheckout } from '../engine/checkout-path.js';
+import { engineFetch } from '../util/engine-client.js';
+import { findInCheckout } from '../util/checkout-path.js';
 
 interface ManifestImage {
   name: string;

@@ -5,7 +5,7 @@
  * is gone comes back on one that exists.
  */
 import { join } from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../settings/json-file.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
 
 export interface Bounds {
   x: number;

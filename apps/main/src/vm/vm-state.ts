@@ -18,8 +18,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { hostSocketAddress } from '../engine/host-socket.js';
-import { readJsonIfExists, writeJsonAtomic } from '../settings/json-file.js';
+import { hostSocketAddress } from '../util/berth-home.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
 
 export interface VmPaths {
   home: string;

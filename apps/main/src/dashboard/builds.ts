@@ -9,7 +9,7 @@
  *   its log), then the log as it grows, then the finished record; a page
  *   that navigates away and back follows it again. Only `cancel` stops it.
  * - Records persist under `$BERTH_HOME/builds/ID.json`, one file each,
- *   written atomically (json-file.ts) when a build starts and when it ends,
+ *   written atomically (util/atomic-file.ts) when a build starts and when it ends,
  *   so a dashboard restart lists them again. A record still `running` when
  *   loaded was cut short by Berth stopping: it loads as failed, saying so.
  * - Bounded: the newest MAX_BUILDS records (older files are deleted) and the
@@ -27,9 +27,9 @@ import { request } from 'node:http';
 import { isAbsolute, join } from 'node:path';
 import type { BuildItem, BuildRecord, BuildRequest } from '../shared/berth-api.js';
 import { LineSplitter } from '../shared/lines.js';
-import { readJsonIfExists, writeJsonAtomic } from '../settings/json-file.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
 import { packContext } from './build-context.js';
-import { engineErrorMessage } from './engine-client.js';
+import { engineErrorMessage } from '../util/engine-client.js';
 
 export const MAX_BUILDS = 50;
 /** The log kept per build; the head is dropped beyond it. */

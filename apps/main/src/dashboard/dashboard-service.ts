@@ -7,15 +7,15 @@ import type { Socket } from 'node:net';
 import type { BerthService, BuildItem, BuildRequest, BundledImagesState, DashboardSettings, DockerRequest, DockerResponse, EngineState, HostLog, ResetPlan, SessionItem } from '../shared/berth-api.js';
 import { loadSettings, nativeUnavailable, updateSettings, USER_SETTINGS } from '../settings/settings.js';
 import { BuildError, Builds } from './builds.js';
-import { berthHome } from './choose-engine.js';
+import { berthHome } from '../util/berth-home.js';
 import { LineSplitter } from '../shared/lines.js';
 import { ensureBundledImages } from '../bundled/bundled-images.js';
-import { engineErrorMessage, engineFetch, engineOpen } from './engine-client.js';
-import { engineHijack } from './engine-hijack.js';
+import { engineErrorMessage, engineFetch, engineOpen } from '../util/engine-client.js';
+import { engineHijack } from '../util/engine-hijack.js';
 import { factoryReset, resetPlan } from './factory-reset.js';
 import { readHostLogs } from './host-logs.js';
-import { stopVm } from '../vm/vm-control.js';
-import type { EngineTarget } from './engine-target.js';
+import { stopVm } from '../daemon/vm-control.js';
+import type { EngineTarget } from '../engines/engine-target.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE']);
 

@@ -12,9 +12,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { findInCheckout } from './checkout-path.js';
-import { ensureDockerContext } from './docker-context.js';
-import { enginePing } from './engine-client.js';
+import { findInCheckout } from '../util/checkout-path.js';
+import { ensureDockerContext } from '../host/docker-context.js';
+import { enginePing } from '../util/engine-client.js';
 import { EngineStateHolder, type EngineTarget } from './engine-target.js';
 
 export interface NativeEngineOptions {
