@@ -14,14 +14,13 @@ import { findBundledDir } from './bundled/bundled-images.js';
 import { findInCheckout } from './util/checkout-path.js';
 import { chooseEngine } from './engines/choose-engine.js';
 import { createDashboardService } from './dashboard/dashboard-service.js';
-import { berthHome, hostSocketAddress } from './util/berth-home.js';
+import { berthHome, homeLayout, hostSocketAddress } from './util/berth-home.js';
 import { findElectron } from './util/electron-binary.js';
 import { openBrowser, removeLaunchPage } from './web/open-browser.js';
 import { startWebServer } from './web/web-server.js';
 import { ACCELERATOR_CHOICES, loadSettings, parseSettingValue, settingsPath, updateSettings, USER_SETTINGS, type AcceleratorChoice } from './settings/settings.js';
 import { parseVmArch } from './vm/arch.js';
 import { runVmDaemon, type VmOverrides } from './daemon/vm-daemon.js';
-import { vmPaths } from './vm/vm-state.js';
 import { startVm, stopVm, vmShell, vmStatus, VmError } from './daemon/vm-control.js';
 
 const USAGE = `Usage: berth COMMAND [options]
@@ -82,7 +81,7 @@ async function web(flags: WebFlags): Promise<void> {
   if (!rendererDir) console.error('warning: the dashboard is not built (apps/renderer/dist): run `npm run build:renderer`');
   const server = await startWebServer({ service: createDashboardService(target, { bundledDir: findBundledDir() }), rendererDir, port: flags.port });
   console.log(`Dashboard: ${server.url}`);
-  const runDir = vmPaths(home).runDir;
+  const runDir = homeLayout(home).runDir;
   if (flags.open) openBrowser(runDir, server.port, server.url);
   const engineStarted = target.start();
 

@@ -28,6 +28,7 @@ import { isAbsolute, join } from 'node:path';
 import type { BuildItem, BuildRecord, BuildRequest } from '../shared/berth-api.js';
 import { LineSplitter } from '../shared/lines.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { homeLayout } from '../util/berth-home.js';
 import { packContext } from './build-context.js';
 import { engineErrorMessage } from '../util/engine-client.js';
 
@@ -60,7 +61,7 @@ export class Builds {
 
   /** `home`: where the records persist (`home/builds`); undefined keeps them in memory. */
   constructor(home?: string) {
-    this.#dir = home === undefined ? undefined : join(home, 'builds');
+    this.#dir = home === undefined ? undefined : homeLayout(home).buildsDir;
     if (this.#dir) this.#records.push(...loadRecords(this.#dir));
   }
 

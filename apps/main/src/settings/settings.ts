@@ -24,11 +24,12 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism, homedir, totalmem } from 'node:os';
-import { delimiter, isAbsolute, join, normalize, sep } from 'node:path';
+import { delimiter, isAbsolute, normalize, sep } from 'node:path';
 import { z } from 'zod';
 import { defaultAccelerator } from '../vm/accel.js';
 import { guestPathFor, type Accelerator, type HostOs } from '../vm/qemu-args.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { homeLayout } from '../util/berth-home.js';
 
 export const ENGINE_MODES = ['vm', 'native'] as const;
 export type EngineModeChoice = (typeof ENGINE_MODES)[number];
@@ -68,7 +69,7 @@ export const USER_SETTINGS = ['cpus', 'memoryMiB', 'diskGiB', 'accelerator', 'fi
 export type UserSetting = (typeof USER_SETTINGS)[number];
 
 export function settingsPath(home: string): string {
-  return join(home, 'settings.json');
+  return homeLayout(home).settingsFile;
 }
 
 /**
