@@ -38,11 +38,11 @@ export const AGENT_LAYERS = {
  */
 export const MAIN_LAYERS = {
   shared: [],
-  util: [],
+  util: ['shared'],
   vm: ['util'],
   settings: ['util', 'vm'],
   link: ['util'],
-  host: ['util', 'link'],
+  host: ['shared', 'util', 'link'],
   daemon: ['util', 'vm', 'settings', 'link', 'host'],
   bundled: ['shared', 'util'],
   engines: ['shared', 'util', 'settings', 'host', 'daemon'],

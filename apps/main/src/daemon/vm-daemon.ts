@@ -17,7 +17,8 @@ import { findInCheckout } from '../util/checkout-path.js';
 import { startVmHostServices, type VmHostServices } from '../host/vm-host-services.js';
 import { freePort } from '../vm/free-port.js';
 import { ensureLinkKeys } from '../link/keys.js';
-import { linkJson } from '../link/link-http.js';
+import { linkEngine } from '../link/link-http.js';
+import { engineJson } from '../util/engine-client.js';
 import { bootShares, planAccelerator, loadSettings, updateSettings, type AcceleratorChoice, type Settings } from '../settings/settings.js';
 import { hostOs } from '../vm/accel.js';
 import { hostVmArch, VM_ARCHES, type VmArch } from '../vm/arch.js';
@@ -229,7 +230,7 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     if ('exit' in first) return await fail(`The VM stopped while booting: ${first.exit.message}`, vm.lastConsoleLines(20));
     if ('stop' in first) return await stop();
     services = first.services;
-    const version = await linkJson<{ Version?: string }>(services.link, { method: 'GET', path: '/version', timeoutMs: 60_000 });
+    const version = await engineJson<{ Version?: string }>(linkEngine(services.link), { method: 'GET', path: '/version', timeoutMs: 60_000 });
     services.link.on('state', (s: string) => {
       if (ending) return;
       publish({

@@ -21,7 +21,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { VmLink } from '../link/vm-link.js';
-import { linkJson } from '../link/link-http.js';
+import { linkEngine } from '../link/link-http.js';
+import { engineJson } from '../util/engine-client.js';
 import { RequestFramer, type Segment } from './http-request-framer.js';
 import { requestedBindings, startedContainer } from './port-bindings.js';
 import type { PortForwarder } from './port-forwarder.js';
@@ -163,7 +164,7 @@ export class HostDockerSocket {
   async #gate(id: string): Promise<string | undefined> {
     let inspect: { Id: string; State?: { Running?: boolean }; HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> } };
     try {
-      inspect = (await linkJson<typeof inspect>(this.#opts.link, { method: 'GET', path: `/containers/${encodeURIComponent(id)}/json` })).body;
+      inspect = (await engineJson<typeof inspect>(linkEngine(this.#opts.link), { method: 'GET', path: `/containers/${encodeURIComponent(id)}/json`, timeoutMs: 30_000 })).body;
     } catch {
       return undefined; // no such container, or the link dropped: the engine answers the start itself
     }
