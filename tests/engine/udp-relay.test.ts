@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import ssh2 from 'ssh2';
-import { listenUdpRelay } from '../../apps/main/src/engine/port-forwarder.js';
+import { listenUdpRelay } from '../../apps/main/src/host/port-forwarder.js';
 import { ensureLinkKeys } from '../../apps/main/src/link/keys.js';
 import { VmLink } from '../../apps/main/src/link/vm-link.js';
 import { startSshServer, type SshServer } from '../../apps/vm-agent/src/ssh/ssh-server.js';

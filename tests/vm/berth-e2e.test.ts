@@ -22,7 +22,7 @@ import { DockerCli, runCommand, type RunResult } from '../helpers/docker.js';
 import { freePort } from '../helpers/net.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
-import { chooseEngine, SettingsEngine } from '../../apps/main/src/engine/choose-engine.js';
+import { chooseEngine, SettingsEngine } from '../../apps/main/src/engines/choose-engine.js';
 import { qmpCommand } from '../../apps/main/src/vm/qmp.js';
 
 const execFileP = promisify(execFile);

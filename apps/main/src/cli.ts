@@ -11,19 +11,18 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { findBundledDir } from './bundled/bundled-images.js';
-import { findInCheckout } from './engine/checkout-path.js';
-import { berthHome, chooseEngine } from './engine/choose-engine.js';
-import { createDashboardService } from './engine/dashboard-service.js';
-import { hostSocketAddress } from './engine/host-socket.js';
-import { findElectron } from './engine/electron-binary.js';
+import { findInCheckout } from './util/checkout-path.js';
+import { chooseEngine } from './engines/choose-engine.js';
+import { createDashboardService } from './dashboard/dashboard-service.js';
+import { berthHome, homeLayout, hostSocketAddress } from './util/berth-home.js';
+import { findElectron } from './util/electron-binary.js';
 import { openBrowser, removeLaunchPage } from './web/open-browser.js';
 import { startWebServer } from './web/web-server.js';
 import { refuseFromVm } from './web/vm-refused-port.js';
 import { ACCELERATOR_CHOICES, loadSettings, parseSettingValue, settingsPath, updateSettings, USER_SETTINGS, type AcceleratorChoice } from './settings/settings.js';
 import { parseVmArch } from './vm/arch.js';
-import { runVmDaemon, type VmOverrides } from './vm/vm-daemon.js';
-import { vmPaths } from './vm/vm-state.js';
-import { startVm, stopVm, vmShell, vmStatus, VmError } from './vm/vm-control.js';
+import { runVmDaemon, type VmOverrides } from './daemon/vm-daemon.js';
+import { startVm, stopVm, vmShell, vmStatus, VmError } from './daemon/vm-control.js';
 
 const USAGE = `Usage: berth COMMAND [options]
 
@@ -85,7 +84,7 @@ async function web(flags: WebFlags): Promise<void> {
   console.log(`Dashboard: ${server.url}`);
   // Containers in the VM reach the host's loopback; not this port.
   const refused = refuseFromVm(target, server.port, (m) => console.error(`warning: ${m}`));
-  const runDir = vmPaths(home).runDir;
+  const runDir = homeLayout(home).runDir;
   if (flags.open) openBrowser(runDir, server.port, server.url);
   const engineStarted = target.start();
 

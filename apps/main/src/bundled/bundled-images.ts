@@ -9,11 +9,10 @@
  * load` gives). An image counts as present when its first tag names that ID.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { request } from 'node:http';
 import { isAbsolute, join } from 'node:path';
 import type { BundledImageState, BundledImagesState } from '../shared/berth-api.js';
-import { engineFetch } from '../engine/engine-client.js';
-import { findInCheckout } from '../engine/checkout-path.js';
+import { engineFetch } from '../util/engine-client.js';
+import { findInCheckout } from '../util/checkout-path.js';
 
 interface ManifestImage {
   name: string;
@@ -91,31 +90,15 @@ async function imageIdOf(socket: string, ref: string): Promise<string | undefine
 }
 
 /** POST /images/load with the tar as the body; the engine reports failures in-band as JSON lines. */
-function loadArchive(socket: string, file: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const r = request(
-      {
-        socketPath: socket,
-        method: 'POST',
-        path: '/images/load?quiet=1',
-        headers: { host: 'berth', 'content-type': 'application/x-tar', 'content-length': String(statSync(file).size) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.once('end', () => {
-          if ((res.statusCode ?? 0) >= 400) return reject(new Error(`the engine answered ${res.statusCode}: ${text.trim()}`));
-          for (const line of text.split('\n')) {
-            if (!line.trim()) continue;
-            const m = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
-            if (m.error || m.errorDetail) return reject(new Error(m.errorDetail?.message ?? m.error));
-          }
-          resolve();
-        });
-      },
-    );
-    r.once('error', reject);
-    createReadStream(file).once('error', (err) => r.destroy(err)).pipe(r);
-  });
+async function loadArchive(socket: string, file: string): Promise<void> {
+  const upload = { data: createReadStream(file), contentType: 'application/x-tar', length: statSync(file).size };
+  // No limit on the answer's head: it comes once the whole archive is sent.
+  const res = await engineFetch(socket, { method: 'POST', path: '/images/load?quiet=1', upload, timeoutMs: 0 });
+  const text = res.body.toString('utf8');
+  if (res.status >= 400) throw new Error(`the engine answered ${res.status}: ${text.trim()}`);
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const m = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
+    if (m.error || m.errorDetail) throw new Error(m.errorDetail?.message ?? m.error);
+  }
 }

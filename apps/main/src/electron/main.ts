@@ -11,9 +11,10 @@
 import { app, BrowserWindow, dialog, screen, shell, type Tray, type WebFrameMain } from 'electron';
 import { fileURLToPath } from 'node:url';
 import { findBundledDir } from '../bundled/bundled-images.js';
-import { berthHome, chooseEngine } from '../engine/choose-engine.js';
-import { createDashboardService } from '../engine/dashboard-service.js';
-import { stopVm } from '../vm/vm-control.js';
+import { chooseEngine } from '../engines/choose-engine.js';
+import { berthHome } from '../util/berth-home.js';
+import { createDashboardService } from '../dashboard/dashboard-service.js';
+import { stopVm } from '../daemon/vm-control.js';
 import { serveIpc } from './ipc.js';
 import { createTray } from './tray.js';
 import { loadWindowState, saveWindowState } from './window-bounds.js';

@@ -5,7 +5,7 @@
  */
 import { Menu, Tray, nativeImage } from 'electron';
 import type { EngineState } from '../shared/berth-api.js';
-import type { EngineTarget } from '../engine/engine-target.js';
+import type { EngineTarget } from '../engines/engine-target.js';
 import { dotBitmap } from './tray-icon.js';
 
 export interface TrayActions {

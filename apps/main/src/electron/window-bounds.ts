@@ -4,8 +4,8 @@
  * side gives the displays' work areas, so a window saved on a monitor that
  * is gone comes back on one that exists.
  */
-import { join } from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../settings/json-file.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { homeLayout } from '../util/berth-home.js';
 
 export interface Bounds {
   x: number;
@@ -20,7 +20,7 @@ export interface WindowState {
 }
 
 export function windowStatePath(home: string): string {
-  return join(home, 'window-state.json');
+  return homeLayout(home).windowStateFile;
 }
 
 function isBounds(v: unknown): v is Bounds {

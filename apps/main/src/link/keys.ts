@@ -8,13 +8,14 @@
  *   known_host       the agent's host key, pinned on first connect (TOFU)
  *                    unless the VM build passed one
  *
- * Files are written to a temp name and renamed, so a crash never leaves a
- * half-written key.
+ * Files are written with main's one atomic writer (0600), so a crash never
+ * leaves a half-written key. Their paths are named in util/berth-home.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { homeLayout } from '../util/berth-home.js';
 
 export interface LinkKeys {
   /** OpenSSH private key text. */
@@ -23,15 +24,6 @@ export interface LinkKeys {
   publicKey: string;
 }
 
-export function sshDir(berthHome: string): string {
-  return join(berthHome, 'ssh');
-}
-
-function writePrivateFile(path: string, text: string): void {
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, path);
-}
 
 function readIfExists(path: string): string | undefined {
   try {
@@ -44,21 +36,19 @@ function readIfExists(path: string): string | undefined {
 
 /** The host's key pair, made on first use. */
 export function ensureLinkKeys(berthHome: string): LinkKeys {
-  const dir = sshDir(berthHome);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keyPath = join(dir, 'id_ed25519');
+  // The writer makes ssh/ 0700 when it first writes a key.
+  const { sshPrivateKey: keyPath, sshPublicKey: pubPath } = homeLayout(berthHome);
   let privateKey = readIfExists(keyPath);
   if (privateKey === undefined) {
     const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'berth-host' });
-    writePrivateFile(keyPath, pair.private);
+    writeFileAtomic(keyPath, pair.private, 0o600);
     privateKey = pair.private;
   }
   const parsed = ssh2.utils.parseKey(privateKey);
   if (parsed instanceof Error) throw new Error(`${keyPath} is not a usable SSH private key (${parsed.message}); delete it to make a new one`);
   const key = Array.isArray(parsed) ? parsed[0]! : parsed;
   const publicKey = `${key.type} ${key.getPublicSSH().toString('base64')} berth-host\n`;
-  const pubPath = join(dir, 'id_ed25519.pub');
-  if (readIfExists(pubPath) !== publicKey) writePrivateFile(pubPath, publicKey);
+  if (readIfExists(pubPath) !== publicKey) writeFileAtomic(pubPath, publicKey, 0o600);
   return { privateKey, publicKey };
 }
 
@@ -74,20 +64,17 @@ export function fingerprint(blob: Buffer): string {
  */
 export class HostKeyPin {
   readonly path: string;
-  readonly #dir: string;
   /** Why the last verification failed, for the link's error message. */
   lastMismatch: string | undefined;
 
   constructor(berthHome: string) {
-    this.#dir = sshDir(berthHome);
-    this.path = join(this.#dir, 'known_host');
+    this.path = homeLayout(berthHome).sshKnownHost;
   }
 
   /** Pins a known key (`ssh-ed25519 AAAA...`), replacing any other. */
   pin(publicKeyLine: string): void {
-    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
     const [type, b64] = publicKeyLine.trim().split(/\s+/);
-    writePrivateFile(this.path, `${type} ${b64}\n`);
+    writeFileAtomic(this.path, `${type} ${b64}\n`, 0o600);
   }
 
   pinned(): Buffer | undefined {

@@ -6,7 +6,7 @@
  *   (a hand-edited file may hold only what it changes), ignores fields it
  *   does not know (a newer Berth's), and throws for a value out of range,
  *   naming the file, the field and what is allowed.
- * - `saveSettings` validates first and writes atomically (json-file.ts).
+ * - `saveSettings` validates first and writes atomically (util/atomic-file.ts).
  * - `berth start` flags (`--cpus` ...) are one-off overrides for that boot
  *   and are not saved, as Docker Desktop keeps settings in its Settings page;
  *   `berth settings KEY VALUE` (and the dashboard, later) saves them.
@@ -24,11 +24,12 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism, homedir, totalmem } from 'node:os';
-import { delimiter, isAbsolute, join, normalize, sep } from 'node:path';
+import { delimiter, isAbsolute, normalize, sep } from 'node:path';
 import { z } from 'zod';
 import { defaultAccelerator } from '../vm/accel.js';
 import { guestPathFor, type Accelerator, type HostOs } from '../vm/qemu-args.js';
-import { readJsonIfExists, writeJsonAtomic } from './json-file.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { homeLayout } from '../util/berth-home.js';
 
 export const ENGINE_MODES = ['vm', 'native'] as const;
 export type EngineModeChoice = (typeof ENGINE_MODES)[number];
@@ -68,7 +69,7 @@ export const USER_SETTINGS = ['cpus', 'memoryMiB', 'diskGiB', 'accelerator', 'fi
 export type UserSetting = (typeof USER_SETTINGS)[number];
 
 export function settingsPath(home: string): string {
-  return join(home, 'settings.json');
+  return homeLayout(home).settingsFile;
 }
 
 /**

@@ -11,6 +11,7 @@ import { ConsoleLog } from './console-log.js';
 import { ensureDataDisk, type DiskFormat } from './data-disk.js';
 import { qmpCommand } from './qmp.js';
 import { buildQemuArgs, qemuBinary, type Accelerator, type HostOs, type QmpEndpoint, type VmArch } from './qemu-args.js';
+import { VM_STATE_FILES } from '../util/berth-home.js';
 
 export interface QemuVmOptions {
   /** Holds the data disk (data.disk), the console log (console.log) and the QMP socket. */
@@ -85,8 +86,8 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
 
   constructor(private readonly opts: QemuVmOptions) {
     super();
-    this.consoleLogPath = path.join(opts.stateDir, 'console.log');
-    this.qmp = opts.qmpPort !== undefined ? { tcpPort: opts.qmpPort } : { unix: path.join(opts.stateDir, 'qmp.sock') };
+    this.consoleLogPath = path.join(opts.stateDir, VM_STATE_FILES.consoleLog);
+    this.qmp = opts.qmpPort !== undefined ? { tcpPort: opts.qmpPort } : { unix: path.join(opts.stateDir, VM_STATE_FILES.qmpSocket) };
   }
 
   get running(): boolean {
@@ -109,7 +110,7 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
       if (!fs.existsSync(file)) throw new Error(`the VM ${what} ${file} is missing; run 'npm run build:vm'`);
     }
     fs.mkdirSync(o.stateDir, { recursive: true });
-    const disk = await ensureDataDisk(path.join(o.stateDir, 'data.disk'), o.diskSizeGiB, o.qemuImg === undefined ? 'qemu-img' : o.qemuImg);
+    const disk = await ensureDataDisk(path.join(o.stateDir, VM_STATE_FILES.dataDisk), o.diskSizeGiB, o.qemuImg === undefined ? 'qemu-img' : o.qemuImg);
 
     let accel = o.accel;
     let fellBack: VmStarted['fellBack'];

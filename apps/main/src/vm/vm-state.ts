@@ -1,14 +1,8 @@
 /**
- * Where the VM keeps its files under `$BERTH_HOME`, and the run state the VM
- * daemon publishes for `berth start|stop|status` and the dashboard.
- *
- *   settings.json          settings (settings/settings.ts)
- *   ssh/                   the host key pair and the VM's pinned host key (link/keys.ts)
- *   vm/data.disk           the data disk; vm/console.log the guest console; vm/qmp.sock
- *   run/docker.sock        the host Docker socket (0600; a named pipe on Windows)
- *   run/state.json         the run state below (written only by the daemon)
- *   run/daemon.lock        the daemon's pid: one daemon per home
- *   logs/vm-daemon.log     the daemon's own output
+ * The VM's paths under `$BERTH_HOME` (named in util/berth-home.ts), and the
+ * run state the VM daemon publishes for `berth start|stop|status` and the
+ * dashboard: run/state.json, written only by the daemon that holds
+ * run/daemon.lock (its pid: one daemon per home).
  *
  * Contract of the run state: written atomically by the daemon that holds the
  * lock, every time its phase changes; `daemonPid` says whose it is. A state
@@ -16,10 +10,9 @@
  * daemon died mid-way); readers decide by checking the pid.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { hostSocketAddress } from '../engine/host-socket.js';
-import { readJsonIfExists, writeJsonAtomic } from '../settings/json-file.js';
+import { homeLayout, hostSocketAddress } from '../util/berth-home.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
 
 export interface VmPaths {
   home: string;
@@ -34,18 +27,17 @@ export interface VmPaths {
 }
 
 export function vmPaths(home: string): VmPaths {
-  const vmDir = join(home, 'vm');
-  const runDir = join(home, 'run');
+  const at = homeLayout(home);
   return {
     home,
-    vmDir,
-    runDir,
-    stateFile: join(runDir, 'state.json'),
-    lockFile: join(runDir, 'daemon.lock'),
+    vmDir: at.vmDir,
+    runDir: at.runDir,
+    stateFile: at.runStateFile,
+    lockFile: at.daemonLockFile,
     socket: hostSocketAddress(home).path,
-    consoleLog: join(vmDir, 'console.log'),
-    qmpSocket: join(vmDir, 'qmp.sock'),
-    daemonLog: join(home, 'logs', 'vm-daemon.log'),
+    consoleLog: at.consoleLog,
+    qmpSocket: at.qmpSocket,
+    daemonLog: at.daemonLog,
   };
 }
 

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../settings/json-file.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 /** The launch page's path for the dashboard on `port` (one per port, so two `berth web` do not race). */
 export function launchPagePath(runDir: string, port: number): string {

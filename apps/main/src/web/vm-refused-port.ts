@@ -9,16 +9,21 @@
  * when the dashboard stops. Other engines (native, a socket) have no such
  * route to the host and are left alone.
  */
-import { engineErrorMessage, engineFetch } from '../engine/engine-client.js';
-import type { EngineTarget } from '../engine/engine-target.js';
+import { engineErrorMessage, engineFetch } from '../util/engine-client.js';
 import type { EngineState } from '../shared/berth-api.js';
+
+/** What this needs of an engine target (engines/engine-target.ts): its state and its changes. */
+export interface EngineStates {
+  readonly state: EngineState;
+  onChange(fn: (s: EngineState) => void): () => void;
+}
 
 export interface RefusedPort {
   /** Asks the agent to let the port through again and stops following the engine. */
   release(): Promise<void>;
 }
 
-export function refuseFromVm(target: EngineTarget, port: number, log: (message: string) => void): RefusedPort {
+export function refuseFromVm(target: EngineStates, port: number, log: (message: string) => void): RefusedPort {
   const path = `/berth/host-controls/${port}`;
   const vmSocket = (s: EngineState) => (s.state === 'running' && s.mode === 'vm' ? s.socket : undefined);
   const call = async (socket: string, method: 'PUT' | 'DELETE') => {

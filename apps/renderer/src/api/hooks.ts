@@ -6,7 +6,7 @@
  * (events may have been missed while it was down).
  */
 import { createContext, useContext, useEffect, useState } from 'react';
-import { useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { useQuery, type QueryClient } from '@tanstack/react-query';
 import type { EngineState } from '../../../main/src/shared/berth-api.js';
 import type { BerthClient } from './client.js';
 import type { ContainerInspect, ContainerSummary, EngineEvent, ImageSummary, NetworkSummary, VolumeList } from './docker-types.js';

@@ -8,7 +8,7 @@
  * its rootfs; exec'd processes likewise). Every container cgroup gets
  * runc's default device rules when it is created, before any process joins.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 

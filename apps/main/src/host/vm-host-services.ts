@@ -12,7 +12,8 @@
 import { ensureLinkKeys, HostKeyPin } from '../link/keys.js';
 import { VmLink } from '../link/vm-link.js';
 import { ensureDockerContext } from './docker-context.js';
-import { HostDockerSocket, hostSocketAddress } from './host-socket.js';
+import { HostDockerSocket } from './host-socket.js';
+import { hostSocketAddress } from '../util/berth-home.js';
 import { PortForwarder } from './port-forwarder.js';
 
 export interface VmHostServicesOptions {

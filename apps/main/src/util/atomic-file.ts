@@ -1,6 +1,7 @@
 /**
- * The host side's one atomic file writer (settings, the VM's run state, the
- * web dashboard's launch page). Contract: when `writeFileAtomic` (or
+ * The host side's one atomic file writer: settings, the window state, SSH
+ * keys, the VM's run state, build records, the docker context, the web
+ * dashboard's launch page. Contract: when `writeFileAtomic` (or
  * `writeJsonAtomic`) returns, `path` holds the content durably;
  * a crash at any point before leaves the old content (or no file), never a
  * half-written one: temp file beside it, fsync, rename, fsync the directory.

@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ClientChannel } from 'ssh2';
-import { findInCheckout } from '../engine/checkout-path.js';
-import { enginePing, engineFetch } from '../engine/engine-client.js';
+import { findInCheckout } from '../util/checkout-path.js';
+import { enginePing, engineFetch } from '../util/engine-client.js';
 import { ensureLinkKeys, HostKeyPin } from '../link/keys.js';
 import { VmLink } from '../link/vm-link.js';
 import type { VmOverrides } from './vm-daemon.js';
-import { BOOT_PHASES, isOurQemu, lastFileLines, lockHolder, pidAlive, readRunState, vmPaths, type VmPaths, type VmPhase, type VmRunState } from './vm-state.js';
+import { BOOT_PHASES, isOurQemu, lastFileLines, lockHolder, pidAlive, readRunState, vmPaths, type VmPaths, type VmPhase, type VmRunState } from '../vm/vm-state.js';
 
 export class VmError extends Error {
   override name = 'VmError';

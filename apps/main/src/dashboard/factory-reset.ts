@@ -1,6 +1,7 @@
 /**
  * Reset to factory defaults: what Berth keeps under $BERTH_HOME, and deleting
- * it. Only these fixed entries are touched, each checked to be inside the
+ * it. Only the home's entries (HOME_ENTRIES in util/berth-home.ts, which names
+ * every path Berth writes there) are touched, each checked to be inside the
  * home (a symlink is removed as a link, never followed); anything else the
  * user put there stays. The caller stops the engine first.
  */
@@ -8,23 +9,13 @@ import { lstat, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import type { ResetPlan } from '../shared/berth-api.js';
-
-/** Everything Berth writes in its home (see vm/vm-state.ts for the layout). */
-export const BERTH_ENTRIES = [
-  { name: 'vm', what: 'the VM’s data disk (images, containers, volumes) and console log' },
-  { name: 'native', what: 'the native engine’s images, containers and volumes' },
-  { name: 'ssh', what: 'the SSH keys to the VM' },
-  { name: 'settings.json', what: 'settings' },
-  { name: 'window-state.json', what: 'the window position' },
-  { name: 'logs', what: 'logs' },
-  { name: 'run', what: 'run state and the Docker socket' },
-] as const;
+import { HOME_ENTRIES } from '../util/berth-home.js';
 
 /** What a reset would delete now (the entries that exist). */
 export async function resetPlan(home: string): Promise<ResetPlan> {
   const root = checkedHome(home);
   const entries: ResetPlan['entries'] = [];
-  for (const e of BERTH_ENTRIES) {
+  for (const e of Object.values(HOME_ENTRIES)) {
     const path = inside(root, e.name);
     const st = await lstat(path).catch(() => undefined);
     if (st) entries.push({ path, what: e.what, kind: st.isDirectory() ? 'dir' : 'file' });

@@ -10,9 +10,10 @@
  * switched.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 export interface DockerContextOptions {
   /** `unix:///...` of the host socket. */
@@ -50,9 +51,8 @@ export function ensureDockerContext(opts: DockerContextOptions): string {
     Metadata: { ...meta.Metadata, Description: opts.description ?? 'Berth (containers in the Berth VM)' },
     Endpoints: { ...meta.Endpoints, docker: { Host: opts.host, SkipTLSVerify: false } },
   };
+  // The CLI's own folders are 0755 (the atomic writer would make a missing one 0700).
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o755 });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(next), { mode: 0o644 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(next), 0o644);
   return path;
 }

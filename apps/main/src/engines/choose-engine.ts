@@ -9,15 +9,14 @@
  * the new one. An explicit flag is a one-off choice, as for the VM's
  * resources (settings.ts).
  */
-import { homedir } from 'node:os';
 import type { EngineState } from '../shared/berth-api.js';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { EngineStateHolder, NoEngine, type EngineTarget } from './engine-target.js';
 import { NativeEngine } from './native-engine.js';
 import { SocketEngine } from './socket-engine.js';
 import { loadSettings, nativeUnavailable, type EngineModeChoice } from '../settings/settings.js';
-import { VmEngine } from '../vm/vm-engine.js';
-import { stopVm } from '../vm/vm-control.js';
+import { VmEngine } from './vm-engine.js';
+import { stopVm } from '../daemon/vm-control.js';
 
 export interface EngineChoice {
   /** `native`, or undefined for the default. */
@@ -25,11 +24,6 @@ export interface EngineChoice {
   /** An engine already serving this socket. */
   engineSocket?: string;
   home: string;
-}
-
-/** `$BERTH_HOME`, default `~/.berth`. */
-export function berthHome(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.BERTH_HOME || join(homedir(), '.berth'));
 }
 
 export function chooseEngine(choice: EngineChoice): EngineTarget {

@@ -12,9 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { findInCheckout } from './checkout-path.js';
-import { ensureDockerContext } from './docker-context.js';
-import { enginePing } from './engine-client.js';
+import { homeLayout } from '../util/berth-home.js';
+import { findInCheckout } from '../util/checkout-path.js';
+import { ensureDockerContext } from '../host/docker-context.js';
+import { enginePing } from '../util/engine-client.js';
 import { EngineStateHolder, type EngineTarget } from './engine-target.js';
 
 export interface NativeEngineOptions {
@@ -42,9 +43,10 @@ export class NativeEngine extends EngineStateHolder implements EngineTarget {
 
   constructor(private readonly opts: NativeEngineOptions) {
     super({ state: 'stopped', mode: 'native', message: 'The native engine is not started.', canRestart: true });
-    this.socket = join(opts.home, 'run', 'docker.sock');
-    this.dataRoot = join(opts.home, 'native', 'data');
-    this.logFile = join(opts.home, 'logs', 'native-engine.log');
+    const at = homeLayout(opts.home);
+    this.socket = at.dockerSocket;
+    this.dataRoot = at.nativeDataRoot;
+    this.logFile = at.nativeEngineLog;
     this.agentMain = opts.agentMain ?? findAgentMain();
   }
 

@@ -13,17 +13,18 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { findInCheckout } from '../engine/checkout-path.js';
-import { startVmHostServices, type VmHostServices } from '../engine/vm-host-services.js';
-import { freePort } from './free-port.js';
+import { findInCheckout } from '../util/checkout-path.js';
+import { startVmHostServices, type VmHostServices } from '../host/vm-host-services.js';
+import { freePort } from '../vm/free-port.js';
 import { ensureLinkKeys } from '../link/keys.js';
-import { linkJson } from '../link/link-http.js';
+import { linkEngine } from '../link/link-http.js';
+import { engineJson } from '../util/engine-client.js';
 import { bootShares, planAccelerator, loadSettings, updateSettings, type AcceleratorChoice, type Settings } from '../settings/settings.js';
-import { hostOs } from './accel.js';
-import { hostVmArch, VM_ARCHES, type VmArch } from './arch.js';
-import { qmpCommand } from './qmp.js';
-import { QemuVm, VmStartError, type VmExit } from './qemu-vm.js';
-import { BOOT_PHASES, isOurQemu, lockHolder, pidAlive, readRunState, vmPaths, writeRunState, type VmPaths, type VmRunState } from './vm-state.js';
+import { hostOs } from '../vm/accel.js';
+import { hostVmArch, VM_ARCHES, type VmArch } from '../vm/arch.js';
+import { qmpCommand } from '../vm/qmp.js';
+import { QemuVm, VmStartError, type VmExit } from '../vm/qemu-vm.js';
+import { BOOT_PHASES, isOurQemu, lockHolder, pidAlive, readRunState, vmPaths, writeRunState, type VmPaths, type VmRunState } from '../vm/vm-state.js';
 
 export interface VmOverrides {
   accel?: AcceleratorChoice;
@@ -229,7 +230,7 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     if ('exit' in first) return await fail(`The VM stopped while booting: ${first.exit.message}`, vm.lastConsoleLines(20));
     if ('stop' in first) return await stop();
     services = first.services;
-    const version = await linkJson<{ Version?: string }>(services.link, { method: 'GET', path: '/version', timeoutMs: 60_000 });
+    const version = await engineJson<{ Version?: string }>(linkEngine(services.link), { method: 'GET', path: '/version', timeoutMs: 60_000 });
     services.link.on('state', (s: string) => {
       if (ending) return;
       publish({

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { startVm, VmError } from './vm-control.js';
-import { vmPaths, writeRunState } from './vm-state.js';
+import { vmPaths, writeRunState } from '../vm/vm-state.js';
 
 describe('startVm progress', () => {
   it('a watcher that arrives late still prints every step of the boot, in order, then the failure', async () => {

@@ -2,7 +2,7 @@
  * An engine someone else runs, reached by its socket (`--engine-socket`):
  * running while it answers /_ping; we never start or stop it.
  */
-import { enginePing } from './engine-client.js';
+import { enginePing } from '../util/engine-client.js';
 import { EngineStateHolder, type EngineTarget } from './engine-target.js';
 
 export class SocketEngine extends EngineStateHolder implements EngineTarget {

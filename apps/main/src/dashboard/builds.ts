@@ -9,7 +9,7 @@
  *   its log), then the log as it grows, then the finished record; a page
  *   that navigates away and back follows it again. Only `cancel` stops it.
  * - Records persist under `$BERTH_HOME/builds/ID.json`, one file each,
- *   written atomically (json-file.ts) when a build starts and when it ends,
+ *   written atomically (util/atomic-file.ts) when a build starts and when it ends,
  *   so a dashboard restart lists them again. A record still `running` when
  *   loaded was cut short by Berth stopping: it loads as failed, saying so.
  * - Bounded: the newest MAX_BUILDS records (older files are deleted) and the
@@ -23,13 +23,12 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { request } from 'node:http';
 import { isAbsolute, join } from 'node:path';
 import type { BuildItem, BuildRecord, BuildRequest } from '../shared/berth-api.js';
-import { LineSplitter } from '../shared/lines.js';
-import { readJsonIfExists, writeJsonAtomic } from '../settings/json-file.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { homeLayout } from '../util/berth-home.js';
 import { packContext } from './build-context.js';
-import { engineErrorMessage } from './engine-client.js';
+import { engineStream, jsonLines } from '../util/engine-client.js';
 
 export const MAX_BUILDS = 50;
 /** The log kept per build; the head is dropped beyond it. */
@@ -60,7 +59,7 @@ export class Builds {
 
   /** `home`: where the records persist (`home/builds`); undefined keeps them in memory. */
   constructor(home?: string) {
-    this.#dir = home === undefined ? undefined : join(home, 'builds');
+    this.#dir = home === undefined ? undefined : homeLayout(home).buildsDir;
     if (this.#dir) this.#records.push(...loadRecords(this.#dir));
   }
 
@@ -218,26 +217,14 @@ async function checkBuildRequest(req: BuildRequest): Promise<BuildRequest> {
 /** POST /build with the packed folder as the body; yields the answer's JSON lines. */
 async function* postBuild(socket: string, context: string, tag: string, signal: AbortSignal): AsyncIterable<unknown> {
   const tar = packContext(context);
-  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-    const r = request(
-      { socketPath: socket, method: 'POST', path: `/build?t=${encodeURIComponent(tag)}&rm=1`, headers: { host: 'berth', 'content-type': 'application/x-tar' }, signal },
-      resolve,
-    );
-    r.on('error', reject);
-    tar.on('error', (err) => r.destroy(err));
-    tar.pipe(r);
+  // No limit on the answer's head: it comes once the whole context is sent.
+  const upload = { data: tar, contentType: 'application/x-tar' };
+  const res = await engineStream(socket, { method: 'POST', path: `/build?t=${encodeURIComponent(tag)}&rm=1`, upload, signal, timeoutMs: 0 }).catch((err: Error) => {
+    tar.destroy();
+    throw err;
   });
   try {
-    const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) {
-      const chunks: Buffer[] = [];
-      for await (const c of res) chunks.push(c as Buffer);
-      throw new BuildError(engineErrorMessage(status, Buffer.concat(chunks)), status);
-    }
-    res.setEncoding('utf8');
-    const lines = new LineSplitter();
-    for await (const chunk of res) for (const line of lines.push(chunk as string)) yield JSON.parse(line);
-    for (const line of lines.end()) yield JSON.parse(line);
+    yield* jsonLines(res);
   } finally {
     res.destroy();
     tar.destroy();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ensureDockerContext } from './docker-context.js';
-import { hostSocketAddress, isNamedPipe } from './host-socket.js';
+import { hostSocketAddress, isNamedPipe } from '../util/berth-home.js';
 
 const DOCKER = process.env.BERTH_DOCKER_BIN ?? '/usr/local/bin/docker';
 

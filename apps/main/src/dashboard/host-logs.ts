@@ -4,18 +4,19 @@
  * native engine). Only the tail of each is read, so a huge log costs little.
  */
 import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { HostLog } from '../shared/berth-api.js';
+import { homeLayout } from '../util/berth-home.js';
 
 /** Bytes read from a log's end: enough for a few thousand lines. */
 const TAIL_BYTES = 256 * 1024;
 
 export async function readHostLogs(home: string, lines: number): Promise<HostLog[]> {
-  const files: { name: string; path: string }[] = [{ name: 'VM console', path: join(home, 'vm', 'console.log') }];
-  const logsDir = join(home, 'logs');
+  const { consoleLog, logsDir, daemonLog } = homeLayout(home);
+  const files: { name: string; path: string }[] = [{ name: 'VM console', path: consoleLog }];
   const names = await readdir(logsDir).catch(() => [] as string[]);
   for (const f of names.filter((n) => n.endsWith('.log')).sort()) files.push({ name: f.replace(/\.log$/, ''), path: join(logsDir, f) });
-  if (!names.includes('vm-daemon.log')) files.splice(1, 0, { name: 'vm-daemon', path: join(logsDir, 'vm-daemon.log') });
+  if (!names.includes(basename(daemonLog))) files.splice(1, 0, { name: 'vm-daemon', path: daemonLog });
   return Promise.all(files.map(async (f) => ({ ...f, ...(await tail(f.path, lines)) })));
 }
 

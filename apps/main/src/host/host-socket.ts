@@ -16,38 +16,17 @@
  * Only request heads are parsed (http-request-framer.ts); bodies and
  * hijacked streams are never looked at.
  */
-import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { VmLink } from '../link/vm-link.js';
-import { linkJson } from '../link/link-http.js';
+import { linkEngine } from '../link/link-http.js';
+import { engineJson } from '../util/engine-client.js';
 import { RequestFramer, type Segment } from './http-request-framer.js';
 import { requestedBindings, startedContainer } from './port-bindings.js';
 import type { PortForwarder } from './port-forwarder.js';
-
-/**
- * Where the host socket of the engine under `home` listens, and the
- * DOCKER_HOST that reaches it. Unix: `home/run/docker.sock`. Windows: a
- * named pipe (the docker CLI's `npipe://` scheme; `unix://` is not what
- * Windows clients use), named after `home` so that two Berth homes (a test
- * run beside the user's) each get their own.
- */
-export function hostSocketAddress(home: string, platform: NodeJS.Platform = process.platform): { path: string; dockerHost: string } {
-  if (platform === 'win32') {
-    // Windows paths are case-insensitive: C:\Users\A and c:\users\a are one home.
-    const name = `berth_engine-${createHash('sha256').update(home.toLowerCase()).digest('hex').slice(0, 8)}`;
-    return { path: `\\\\.\\pipe\\${name}`, dockerHost: `npipe:////./pipe/${name}` };
-  }
-  const path = join(home, 'run', 'docker.sock');
-  return { path, dockerHost: `unix://${path}` };
-}
-
-/** `\\.\pipe\NAME`: a Windows named pipe, which has no file to make, clean up or chmod. */
-export function isNamedPipe(path: string): boolean {
-  return /^\\\\[.?]\\pipe\\/i.test(path);
-}
+import { isNamedPipe } from '../util/berth-home.js';
 
 export interface HostSocketOptions {
   /** The socket path (its directory is made 0700), or a named pipe (hostSocketAddress). */
@@ -185,7 +164,7 @@ export class HostDockerSocket {
   async #gate(id: string): Promise<string | undefined> {
     let inspect: { Id: string; State?: { Running?: boolean }; HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> } };
     try {
-      inspect = (await linkJson<typeof inspect>(this.#opts.link, { method: 'GET', path: `/containers/${encodeURIComponent(id)}/json` })).body;
+      inspect = (await engineJson<typeof inspect>(linkEngine(this.#opts.link), { method: 'GET', path: `/containers/${encodeURIComponent(id)}/json`, timeoutMs: 30_000 })).body;
     } catch {
       return undefined; // no such container, or the link dropped: the engine answers the start itself
     }

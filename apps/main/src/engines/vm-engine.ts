@@ -12,10 +12,10 @@
  * died, or an agent that stopped answering, turns into an error state with
  * the last console lines.
  */
-import { EngineStateHolder, type EngineTarget } from '../engine/engine-target.js';
-import { hostSocketAddress } from '../engine/host-socket.js';
+import { EngineStateHolder, type EngineTarget } from './engine-target.js';
+import { hostSocketAddress } from '../util/berth-home.js';
 import type { EngineState } from '../shared/berth-api.js';
-import { startVm, stopVm, vmStatus, VmError, type StartOptions } from './vm-control.js';
+import { startVm, stopVm, vmStatus, VmError, type StartOptions } from '../daemon/vm-control.js';
 
 export interface VmEngineOptions {
   home: string;

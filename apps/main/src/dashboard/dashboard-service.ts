@@ -3,19 +3,17 @@
  * target. Both transports (web/ and electron/) serve this one object.
  */
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { BerthService, BuildItem, BuildRequest, BundledImagesState, DashboardSettings, DockerRequest, DockerResponse, EngineState, HostLog, ResetPlan, SessionItem } from '../shared/berth-api.js';
 import { loadSettings, nativeUnavailable, updateSettings, USER_SETTINGS } from '../settings/settings.js';
 import { BuildError, Builds } from './builds.js';
-import { berthHome } from './choose-engine.js';
-import { LineSplitter } from '../shared/lines.js';
+import { berthHome } from '../util/berth-home.js';
 import { ensureBundledImages } from '../bundled/bundled-images.js';
-import { engineErrorMessage, engineFetch, engineOpen } from './engine-client.js';
-import { engineHijack } from './engine-hijack.js';
+import { engineFetch, engineHijack, engineStream, jsonLines } from '../util/engine-client.js';
 import { factoryReset, resetPlan } from './factory-reset.js';
 import { readHostLogs } from './host-logs.js';
-import { stopVm } from '../vm/vm-control.js';
-import type { EngineTarget } from './engine-target.js';
+import { stopVm } from '../daemon/vm-control.js';
+import type { EngineTarget } from '../engines/engine-target.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE']);
 
@@ -68,7 +66,7 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
   };
 
   /** Hijacked connections by session id; a session ends with its stream. */
-  const sessions = new Map<string, Socket>();
+  const sessions = new Map<string, Duplex>();
 
   // One load at a time: the welcome page and an engine (re)start may ask together.
   let loading: Promise<BundledImagesState> | undefined;
@@ -94,8 +92,7 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
     },
 
     async docker(req: DockerRequest): Promise<DockerResponse> {
-      checkRequest(req);
-      const res = await engineFetch(socketOrThrow(), req);
+      const res = await engineFetch(socketOrThrow(), checkRequest(req));
       const text = res.body.toString('utf8');
       let body: unknown = text;
       if (res.contentType.includes('json') && text.trim()) {
@@ -188,14 +185,7 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
     },
 
     async *dockerBytes(signal: AbortSignal, req: DockerRequest): AsyncIterable<string> {
-      checkRequest(req);
-      const res = await engineOpen(socketOrThrow(), { ...req, signal });
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) {
-        const chunks: Buffer[] = [];
-        for await (const c of res) chunks.push(c as Buffer);
-        throw new ServiceError(engineErrorMessage(status, Buffer.concat(chunks)), status);
-      }
+      const res = await engineStream(socketOrThrow(), { ...checkRequest(req), signal });
       try {
         for await (const chunk of res) yield (chunk as Buffer).toString('base64');
       } catch (err) {
@@ -207,8 +197,7 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
     },
 
     async *dockerSession(signal: AbortSignal, req: DockerRequest): AsyncIterable<SessionItem> {
-      checkRequest(req);
-      const socket = await engineHijack(socketOrThrow(), req);
+      const socket = await engineHijack(socketOrThrow(), checkRequest(req));
       const id = randomUUID();
       sessions.set(id, socket);
       const onAbort = () => socket.destroy();
@@ -248,21 +237,9 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
     },
 
     async *dockerJson(signal: AbortSignal, req: DockerRequest): AsyncIterable<unknown> {
-      checkRequest(req);
-      const res = await engineOpen(socketOrThrow(), { ...req, signal, timeoutMs: 5 * 60_000 });
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) {
-        const chunks: Buffer[] = [];
-        for await (const c of res) chunks.push(c as Buffer);
-        throw new ServiceError(engineErrorMessage(status, Buffer.concat(chunks)), status);
-      }
-      res.setEncoding('utf8');
-      const lines = new LineSplitter();
+      const res = await engineStream(socketOrThrow(), { ...checkRequest(req), signal, timeoutMs: 5 * 60_000 });
       try {
-        for await (const chunk of res) {
-          for (const line of lines.push(chunk as string)) yield parseLine(line);
-        }
-        for (const line of lines.end()) yield parseLine(line);
+        yield* jsonLines(res);
       } catch (err) {
         if (signal.aborted) return;
         throw err;
@@ -273,19 +250,12 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
   };
 }
 
-function parseLine(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    throw new ServiceError(`the engine sent a line that is not JSON: ${line.slice(0, 200)}`, 502);
-  }
-}
-
-/** Refuses requests that are not a plain Docker API path. */
-function checkRequest(req: DockerRequest): void {
+/** Refuses requests that are not a plain Docker API path; answers what the engine is sent (nothing else of what the page passed). */
+function checkRequest(req: DockerRequest): DockerRequest {
   if (!req || typeof req !== 'object') throw new ServiceError('a Docker request needs {method, path}', 400);
   if (!METHODS.has(req.method)) throw new ServiceError(`method ${String(req.method)} is not forwarded to the engine`, 400);
   if (typeof req.path !== 'string' || !req.path.startsWith('/') || req.path.startsWith('//') || /[\s\0]/.test(req.path)) {
     throw new ServiceError(`not a Docker API path: ${String(req.path).slice(0, 100)}`, 400);
   }
+  return { method: req.method, path: req.path, ...(req.body === undefined ? {} : { body: req.body }) };
 }

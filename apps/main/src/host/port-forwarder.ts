@@ -31,7 +31,9 @@ import { createSocket } from 'node:dgram';
 import { createServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { VmLink } from '../link/vm-link.js';
-import { linkJson, linkOpen } from '../link/link-http.js';
+import { linkEngine } from '../link/link-http.js';
+import { LineSplitter } from '../shared/lines.js';
+import { engineJson, engineOpen } from '../util/engine-client.js';
 import { bindingKey, datagramDecoder, desiredBindings, frameDatagram, planListeners, portsNotAvailable, type HostBinding, type ListedPort } from './port-bindings.js';
 
 const RESERVE_MS = 15_000;
@@ -131,7 +133,7 @@ export class PortForwarder {
   }
 
   async #syncOnce(): Promise<void> {
-    const { body } = await linkJson<{ Id: string; Ports?: ListedPort[] }[]>(this.#link, { method: 'GET', path: '/containers/json' });
+    const { body } = await engineJson<{ Id: string; Ports?: ListedPort[] }[]>(linkEngine(this.#link), { method: 'GET', path: '/containers/json', timeoutMs: 30_000 });
     if (this.#stopped) return;
     const desired = desiredBindings(body);
     const now = Date.now();
@@ -167,19 +169,14 @@ export class PortForwarder {
     if (this.#stopped) return;
     this.#events?.destroy();
     const filters = encodeURIComponent(JSON.stringify({ type: ['container', 'network'] }));
-    linkOpen(this.#link, { method: 'GET', path: `/events?filters=${filters}`, timeoutMs: 10_000 }).then(
+    engineOpen(linkEngine(this.#link), { method: 'GET', path: `/events?filters=${filters}`, timeoutMs: 10_000 }).then(
       (res) => {
         if (this.#stopped) return void res.destroy();
         this.#events = res;
-        let buf = '';
+        const lines = new LineSplitter();
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
-          buf += chunk;
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (!line) continue;
+          for (const line of lines.push(chunk)) {
             try {
               const ev = JSON.parse(line) as { Action?: string; status?: string };
               const action = (ev.Action ?? ev.status ?? '').split(':')[0]!;
