@@ -68,7 +68,10 @@ function rulesFor({ restrictions, paths = [], properties = [] }) {
   return {
     'no-restricted-imports': ['error', { paths, patterns: restrictions.map(({ regex, message }) => ({ regex, message })) }],
     // esquery cannot take a '/' inside a regex literal: written as \x2F, which means the same to RegExp.
-    'no-restricted-syntax': ['error', ...restrictions.map(({ regex, message }) => ({ selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\x2F')}/]`, message }))],
+    'no-restricted-syntax': [
+      'error',
+      ...restrictions.map(({ regex, message }) => ({ selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\x2F')}/]`, message })),
+    ],
     'no-restricted-properties': ['error', ...properties],
   };
 }
@@ -77,7 +80,10 @@ function rulesFor({ restrictions, paths = [], properties = [] }) {
 function layerRestriction(src, layer, allowed, depth) {
   // `..` is no folder: an import that leaves src/ is for the app-wide rules to judge.
   const ok = [...[layer, ...allowed].map(escape), '\\.\\.'].join('|');
-  return restriction(`^${ups(depth)}(?!(?:${ok})/)[^/]+/`, `${src}/${layer}/ may import only ${allowed.length ? `${allowed.join(', ')} of the other folders` : 'itself'}: lower layers never import upper ones (docs/architecture.md)`);
+  return restriction(
+    `^${ups(depth)}(?!(?:${ok})/)[^/]+/`,
+    `${src}/${layer}/ may import only ${allowed.length ? `${allowed.join(', ')} of the other folders` : 'itself'}: lower layers never import upper ones (docs/architecture.md)`,
+  );
 }
 
 /**
@@ -129,7 +135,12 @@ const main = appConfigs({
   layers: MAIN_LAYERS,
   restrictionsFor: (layer, depth) => ({
     restrictions: [
-      ...(layer ? [layerRestriction('apps/main/src', layer, MAIN_LAYERS[layer], depth), restriction(`^${ups(depth)}cli(?:\\.[jt]s)?$`, 'cli.ts is a composition root: nothing imports it')] : []),
+      ...(layer
+        ? [
+            layerRestriction('apps/main/src', layer, MAIN_LAYERS[layer], depth),
+            restriction(`^${ups(depth)}cli(?:\\.[jt]s)?$`, 'cli.ts is a composition root: nothing imports it'),
+          ]
+        : []),
       ...(layer === 'electron' ? [] : [noElectron]),
       restriction(`^${ups(depth + 2)}vm-agent/`, NO_AGENT),
     ],
@@ -143,7 +154,10 @@ const renderer = appConfigs({
       nodeBuiltins,
       noElectron,
       // depth+2 ups reach apps/: from there only main/src/shared/ may be named.
-      restriction(`^${ups(depth + 2)}(?!main/src/shared/)`, 'the renderer imports nothing outside apps/renderer but the main/renderer contract in apps/main/src/shared/'),
+      restriction(
+        `^${ups(depth + 2)}(?!main/src/shared/)`,
+        'the renderer imports nothing outside apps/renderer but the main/renderer contract in apps/main/src/shared/',
+      ),
     ],
   }),
 });
@@ -163,7 +177,10 @@ export default defineConfig(
     files: [`**/*.${CODE}`],
     rules: {
       // `_name` marks a value left out on purpose (a rest sibling, a positional argument).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       // Comma sequences (`done(), resolve()`) are a style the code uses, not a lost value.
       '@typescript-eslint/no-unused-expressions': 'off',
       // One finding (apps/vm-agent/src/build/builder.ts), left to that file's next change rather than churned here.

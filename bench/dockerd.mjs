@@ -27,7 +27,11 @@ export async function startDockerd({ bridge } = {}) {
   const dataRoot = join(dir, 'data');
   const bridgeName = bridge?.name ?? 'docker0';
   if (bridge?.name) {
-    for (const args of [['link', 'add', 'name', bridge.name, 'type', 'bridge'], ['addr', 'add', bridge.address, 'dev', bridge.name], ['link', 'set', bridge.name, 'up']]) {
+    for (const args of [
+      ['link', 'add', 'name', bridge.name, 'type', 'bridge'],
+      ['addr', 'add', bridge.address, 'dev', bridge.name],
+      ['link', 'set', bridge.name, 'up'],
+    ]) {
       const code = await new Promise((resolve) => spawn('ip', args, { stdio: 'ignore' }).once('exit', resolve));
       if (code !== 0) throw new Error(`ip ${args.join(' ')} failed: is ${bridge.name} in use by another benchmark?`);
     }
@@ -35,10 +39,14 @@ export async function startDockerd({ bridge } = {}) {
   const child = spawn(
     DOCKERD_BIN,
     [
-      '--data-root', dataRoot,
-      '--exec-root', join(dir, 'exec'),
-      '--pidfile', join(dir, 'dockerd.pid'),
-      '-H', `unix://${socket}`,
+      '--data-root',
+      dataRoot,
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'dockerd.pid'),
+      '-H',
+      `unix://${socket}`,
       ...(bridge?.name ? ['--bridge', bridge.name] : bridge ? ['--bip', bridge.address] : ['--bridge=none']),
       '--iptables=false',
     ],

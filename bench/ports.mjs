@@ -90,8 +90,18 @@ function proxyPid(engine, eng, port) {
 async function serve(docker, image) {
   const port = await freePort();
   const name = `bench-ports-${process.pid}`;
-  await docker.ok(['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:80`, image, 'sh', '-c',
-    `mkdir -p /w && echo hello > /w/small.txt && dd if=/dev/zero of=/w/big.bin bs=1M count=${opts.mb} 2>/dev/null && httpd -f -p 80 -h /w`]);
+  await docker.ok([
+    'run',
+    '-d',
+    '--name',
+    name,
+    '-p',
+    `127.0.0.1:${port}:80`,
+    image,
+    'sh',
+    '-c',
+    `mkdir -p /w && echo hello > /w/small.txt && dd if=/dev/zero of=/w/big.bin bs=1M count=${opts.mb} 2>/dev/null && httpd -f -p 80 -h /w`,
+  ]);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {
@@ -140,7 +150,9 @@ try {
     for (const { engine, ctr, pid } of order) {
       const s = await once(ctr.url, pid);
       for (const k of Object.keys(s)) samples[engine][k].push(s[k]);
-      console.log(`run ${r + 1} ${engine}: ${s.rps.toFixed(0)} req/s, ${s.mbps.toFixed(0)} MB/s; proxy CPU ${s.cpuPerK.toFixed(0)} ms/1000 req, ${s.cpuPerGb.toFixed(0)} ms/GB`);
+      console.log(
+        `run ${r + 1} ${engine}: ${s.rps.toFixed(0)} req/s, ${s.mbps.toFixed(0)} MB/s; proxy CPU ${s.cpuPerK.toFixed(0)} ms/1000 req, ${s.cpuPerGb.toFixed(0)} ms/GB`,
+      );
     }
   }
   console.log(`load after: ${(await sh('uptime')).stdout.trim()}`);

@@ -26,7 +26,10 @@ const { values: opts } = parseArgs({
 });
 const runs = Number(opts.runs);
 const totalMb = Number(opts.mb);
-const engines = opts.engines.split(',').map((s) => s.trim()).filter(Boolean);
+const engines = opts.engines
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const e of engines) if (e !== 'berth' && e !== 'dockerd') throw new Error(`unknown engine ${e}: use berth and/or dockerd`);
 if (process.getuid?.() !== 0) throw new Error('run as root: both engines need it');
 
@@ -79,7 +82,10 @@ const duBytes = (dir) => {
 
 const cleanups = [];
 const cleanup = async () => {
-  while (cleanups.length) await cleanups.pop()().catch((e) => console.error(`cleanup: ${e.message}`));
+  while (cleanups.length)
+    await cleanups
+      .pop()()
+      .catch((e) => console.error(`cleanup: ${e.message}`));
 };
 process.on('SIGINT', () => cleanup().finally(() => process.exit(130)));
 
@@ -88,7 +94,9 @@ try {
   const image = await buildBenchImage(totalMb);
   const download = image.layers.reduce((n, l) => n + l.size, 0);
   const unpacked = image.layers.reduce((n, l) => n + l.tar.length, 0);
-  console.log(`image: 3 layers, ${(download / 1e6).toFixed(1)} MB compressed, ${(unpacked / 1e6).toFixed(1)} MB unpacked (built in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `image: 3 layers, ${(download / 1e6).toFixed(1)} MB compressed, ${(unpacked / 1e6).toFixed(1)} MB unpacked (built in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 
   const registry = await startRegistry();
   cleanups.push(() => registry.stop());
@@ -112,7 +120,8 @@ try {
       const start = process.hrtime.bigint();
       const r = await t.cli.run(['pull', '-q', ref], { timeoutMs: 600_000 });
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      if (r.code !== 0) throw new Error(`${t.name}: docker pull failed (${r.code}):\n${r.stdout}\n${r.stderr}\n--- engine log ---\n${t.engine.logs().slice(-4000)}`);
+      if (r.code !== 0)
+        throw new Error(`${t.name}: docker pull failed (${r.code}):\n${r.stdout}\n${r.stderr}\n--- engine log ---\n${t.engine.logs().slice(-4000)}`);
       const id = (await t.cli.ok(['image', 'inspect', '--format', '{{.Id}}', ref])).stdout.trim();
       if (id !== image.config.digest) throw new Error(`${t.name}: pulled image id ${id}, expected ${image.config.digest}`);
       t.times.push(seconds);
@@ -127,7 +136,11 @@ try {
   console.log('\nengine    version                 median s   min s   max s   data root after rmi');
   for (const t of targets) {
     console.log(
-      `${t.name.padEnd(9)} ${t.version.slice(0, 22).padEnd(23)} ${median(t.times).toFixed(2).padStart(8)} ${Math.min(...t.times).toFixed(2).padStart(7)} ${Math.max(...t.times).toFixed(2).padStart(7)}   ${(t.leftAfterRmi / 1e6).toFixed(1)} MB`,
+      `${t.name.padEnd(9)} ${t.version.slice(0, 22).padEnd(23)} ${median(t.times).toFixed(2).padStart(8)} ${Math.min(...t.times)
+        .toFixed(2)
+        .padStart(7)} ${Math.max(...t.times)
+        .toFixed(2)
+        .padStart(7)}   ${(t.leftAfterRmi / 1e6).toFixed(1)} MB`,
     );
   }
   const b = targets.find((t) => t.name === 'berth');

@@ -35,7 +35,10 @@ const { values: opts } = parseArgs({
 });
 const runs = Number(opts.runs);
 const series = Number(opts.series);
-const engines = opts.engines.split(',').map((s) => s.trim()).filter(Boolean);
+const engines = opts.engines
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const e of engines) if (e !== 'berth' && e !== 'dockerd') throw new Error(`unknown engine ${e}: use berth and/or dockerd`);
 if (process.getuid?.() !== 0) throw new Error('run as root: both engines need it');
 const netArgs = opts.network === 'default' ? [] : ['--network', opts.network];
@@ -57,7 +60,10 @@ async function timed(fn) {
 
 /** The agent's trace lines of one run, as milliseconds since its first line and since the previous one. */
 function printTrace(log) {
-  const lines = log.split('\n').filter((l) => l.startsWith('berth-trace ')).map((l) => l.split(' '));
+  const lines = log
+    .split('\n')
+    .filter((l) => l.startsWith('berth-trace '))
+    .map((l) => l.split(' '));
   if (!lines.length) return console.log('no trace lines: is the agent built with util/trace.ts?');
   const t0 = Number(lines[0][1]);
   let prev = t0;
@@ -71,7 +77,10 @@ function printTrace(log) {
 
 const cleanups = [];
 const cleanup = async () => {
-  while (cleanups.length) await cleanups.pop()().catch((e) => console.error(`cleanup: ${e.message}`));
+  while (cleanups.length)
+    await cleanups
+      .pop()()
+      .catch((e) => console.error(`cleanup: ${e.message}`));
 };
 process.on('SIGINT', () => cleanup().finally(() => process.exit(130)));
 
@@ -83,7 +92,10 @@ try {
 
   const targets = [];
   for (const name of engines) {
-    const engine = name === 'berth' ? await startAgent(opts.trace ? { env: { BERTH_TRACE: '1' } } : {}) : await startDockerd({ bridge: { name: 'brbench-run', address: '10.198.0.1/24' } });
+    const engine =
+      name === 'berth'
+        ? await startAgent(opts.trace ? { env: { BERTH_TRACE: '1' } } : {})
+        : await startDockerd({ bridge: { name: 'brbench-run', address: '10.198.0.1/24' } });
     cleanups.push(() => engine.dispose());
     const cli = new DockerCli(engine.socket);
     cleanups.push(async () => cli.dispose());
@@ -126,16 +138,19 @@ try {
   console.log('\nengine    version       run --rm median (min-max)   create median   start median   ' + `${series} create+start`);
   for (const t of targets) {
     console.log(
-      `${t.name.padEnd(9)} ${t.version.slice(0, 12).padEnd(13)} ${ms(median(t.run)).padStart(8)} (${ms(Math.min(...t.run))}-${ms(Math.max(...t.run))})`.padEnd(56) +
-        `${ms(median(t.create)).padStart(8)}   ${ms(median(t.start)).padStart(12)}   ${ms(t.series).padStart(10)}`,
+      `${t.name.padEnd(9)} ${t.version.slice(0, 12).padEnd(13)} ${ms(median(t.run)).padStart(8)} (${ms(Math.min(...t.run))}-${ms(Math.max(...t.run))})`.padEnd(
+        56,
+      ) + `${ms(median(t.create)).padStart(8)}   ${ms(median(t.start)).padStart(12)}   ${ms(t.series).padStart(10)}`,
     );
   }
   const b = targets.find((t) => t.name === 'berth');
   const d = targets.find((t) => t.name === 'dockerd');
   if (b && d) {
     const ratio = (x, y) => (x / y).toFixed(2);
-    console.log(`\nberth/dockerd: run --rm (medians) ${ratio(median(b.run), median(d.run))}x (target at most 0.50x); ` +
-      `${series} create+start ${ratio(b.series, d.series)}x`);
+    console.log(
+      `\nberth/dockerd: run --rm (medians) ${ratio(median(b.run), median(d.run))}x (target at most 0.50x); ` +
+        `${series} create+start ${ratio(b.series, d.series)}x`,
+    );
   }
 } finally {
   await cleanup();

@@ -65,7 +65,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** From launching `berth start` to the first `docker version` that answers. */
 async function timedStart() {
   const t0 = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'apps/main/src/cli.ts'), 'start', '--accel', opts.accel, ...(opts.memory ? ['--memory', opts.memory] : [])], { env, cwd: repo, stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repo, 'apps/main/src/cli.ts'), 'start', '--accel', opts.accel, ...(opts.memory ? ['--memory', opts.memory] : [])],
+    { env, cwd: repo, stdio: 'ignore' },
+  );
   const exited = new Promise((r) => child.once('exit', r));
   for (;;) {
     const r = await vmDocker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 5000 });
@@ -86,8 +90,18 @@ async function ab(args) {
 
 async function serveHttp(docker, ref) {
   const port = await freePort();
-  await docker.ok(['run', '-d', '--name', `bench-vm-${process.pid}`, '-p', `127.0.0.1:${port}:80`, ref, 'sh', '-c',
-    `mkdir -p /w && echo hello > /w/small.txt && dd if=/dev/zero of=/w/big.bin bs=1M count=${opts.mb} 2>/dev/null && httpd -f -p 80 -h /w`]);
+  await docker.ok([
+    'run',
+    '-d',
+    '--name',
+    `bench-vm-${process.pid}`,
+    '-p',
+    `127.0.0.1:${port}:80`,
+    ref,
+    'sh',
+    '-c',
+    `mkdir -p /w && echo hello > /w/small.txt && dd if=/dev/zero of=/w/big.bin bs=1M count=${opts.mb} 2>/dev/null && httpd -f -p 80 -h /w`,
+  ]);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     try {
@@ -117,16 +131,27 @@ try {
   // As free(1) counts: used = MemTotal - MemFree - Buffers - Cached - SReclaimable (page cache and
   // reclaimable slab are given back on demand). MemTotal - MemAvailable is shown too: it also holds the
   // kernel's free-page watermarks, which grow with the guest's RAM, not with what it runs.
-  const guest = (await berth('shell', '--', "awk '{m[$1]=$2}END{printf \"%d MiB (MemTotal - MemAvailable %d MiB, tmpfs %d MiB, page cache %d MiB)\", (m[\"MemTotal:\"]-m[\"MemFree:\"]-m[\"Buffers:\"]-m[\"Cached:\"]-m[\"SReclaimable:\"])/1024, (m[\"MemTotal:\"]-m[\"MemAvailable:\"])/1024, m[\"Shmem:\"]/1024, m[\"Cached:\"]/1024}' /proc/meminfo")).stdout.trim();
+  const guest = (
+    await berth(
+      'shell',
+      '--',
+      'awk \'{m[$1]=$2}END{printf "%d MiB (MemTotal - MemAvailable %d MiB, tmpfs %d MiB, page cache %d MiB)", (m["MemTotal:"]-m["MemFree:"]-m["Buffers:"]-m["Cached:"]-m["SReclaimable:"])/1024, (m["MemTotal:"]-m["MemAvailable:"])/1024, m["Shmem:"]/1024, m["Cached:"]/1024}\' /proc/meminfo',
+    )
+  ).stdout.trim();
   const ram = guestRamRssMiB(run.qemuPid, run.memoryMiB);
-  console.log(`idle after ${opts.idle} s: QEMU RSS ${rssMiB(run.qemuPid).toFixed(0)} MiB (guest RAM ${ram.toFixed(0)} MiB of it; the rest is QEMU itself and, under TCG, its translated code), guest used ${guest}, host daemon RSS ${rssMiB(run.daemonPid).toFixed(0)} MiB`);
+  console.log(
+    `idle after ${opts.idle} s: QEMU RSS ${rssMiB(run.qemuPid).toFixed(0)} MiB (guest RAM ${ram.toFixed(0)} MiB of it; the rest is QEMU itself and, under TCG, its translated code), guest used ${guest}, host daemon RSS ${rssMiB(run.daemonPid).toFixed(0)} MiB`,
+  );
 
   await pushImage({ url: reg.url }, 'bench/busybox', 'latest', await buildBusyboxImage({}));
   const ref = `${reg.domain}/bench/busybox:latest`;
   native = await startAgent();
   const nativeDocker = new DockerCli(native.socket);
   const urls = {};
-  for (const [name, docker] of [['vm', vmDocker], ['native', nativeDocker]]) {
+  for (const [name, docker] of [
+    ['vm', vmDocker],
+    ['native', nativeDocker],
+  ]) {
     await docker.ok(['pull', '-q', ref], { timeoutMs: 300_000 });
     urls[name] = await serveHttp(docker, ref);
   }
@@ -140,8 +165,11 @@ try {
       console.log(`run ${r + 1} ${name}: ${rps.toFixed(0)} req/s, ${(kbps / 1024).toFixed(1)} MB/s`);
     }
   }
-  for (const name of ['vm', 'native']) console.log(`${name}: median ${median(samples[name].rps).toFixed(0)} req/s, ${median(samples[name].mbps).toFixed(1)} MB/s`);
-  console.log(`vm/native (medians): requests ${(median(samples.vm.rps) / median(samples.native.rps)).toFixed(2)}x, throughput ${(median(samples.vm.mbps) / median(samples.native.mbps)).toFixed(2)}x`);
+  for (const name of ['vm', 'native'])
+    console.log(`${name}: median ${median(samples[name].rps).toFixed(0)} req/s, ${median(samples[name].mbps).toFixed(1)} MB/s`);
+  console.log(
+    `vm/native (medians): requests ${(median(samples.vm.rps) / median(samples.native.rps)).toFixed(2)}x, throughput ${(median(samples.vm.mbps) / median(samples.native.mbps)).toFixed(2)}x`,
+  );
   nativeDocker.dispose();
 } finally {
   await berth('stop').catch(() => {});

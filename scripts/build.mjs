@@ -26,9 +26,7 @@ const common = {
   },
 };
 
-const programs = [
-  { entry: 'apps/vm-agent/src/main.ts', out: 'apps/vm-agent/dist/main.js' },
-];
+const programs = [{ entry: 'apps/vm-agent/src/main.ts', out: 'apps/vm-agent/dist/main.js' }];
 if (existsSync(join(root, 'apps/main/src/cli.ts'))) programs.push({ entry: 'apps/main/src/cli.ts', out: 'apps/main/dist/cli.js' });
 
 for (const p of programs) {

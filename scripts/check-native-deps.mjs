@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 
 if (process.platform === 'linux' && !existsSync('/usr/include/seccomp.h')) {
-  console.error("build:native: libseccomp's headers are missing (/usr/include/seccomp.h).\n" +
-    "The addon compiles containers' seccomp filters with libseccomp. On Debian or Ubuntu: apt-get install libseccomp-dev");
+  console.error(
+    "build:native: libseccomp's headers are missing (/usr/include/seccomp.h).\n" +
+      "The addon compiles containers' seccomp filters with libseccomp. On Debian or Ubuntu: apt-get install libseccomp-dev",
+  );
   process.exit(1);
 }

@@ -44,7 +44,16 @@ const VITEST_LIMIT_MIN = Number(process.env.BERTH_COMPONENT_LIMIT_MIN ?? 10);
 
 /** `vitest run` with its usual output on stdout and a JSON report (the counts) in `countFile`. */
 function vitestArgs(config, countFile, files) {
-  return [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${countFile}`, ...files.map((f) => relative(root, f))];
+  return [
+    join(root, 'node_modules/vitest/vitest.mjs'),
+    'run',
+    '--config',
+    config,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${countFile}`,
+    ...files.map((f) => relative(root, f)),
+  ];
 }
 
 /** A file that fails to load has no failed test but a failed suite: count it, so it never reads as green. */
@@ -79,21 +88,28 @@ for (const name of chosen) {
   const code = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      suite.vitest ? vitestArgs(suite.vitest, countFile, files) : [
-        '--import', 'tsx',
-        '--test',
-        `--test-concurrency=${suite.concurrency}`,
-        '--test-reporter=spec', '--test-reporter-destination=stdout',
-        `--test-reporter=${join(root, 'scripts/count-reporter.mjs')}`, `--test-reporter-destination=${countFile}`,
-        ...files,
-      ],
+      suite.vitest
+        ? vitestArgs(suite.vitest, countFile, files)
+        : [
+            '--import',
+            'tsx',
+            '--test',
+            `--test-concurrency=${suite.concurrency}`,
+            '--test-reporter=spec',
+            '--test-reporter-destination=stdout',
+            `--test-reporter=${join(root, 'scripts/count-reporter.mjs')}`,
+            `--test-reporter-destination=${countFile}`,
+            ...files,
+          ],
       { cwd: root, stdio: 'inherit', env: { ...process.env, BERTH_REPO: root } },
     );
     // A browser that never answers must not hold `npm test` forever: a stuck run counts as failed.
-    const limit = suite.vitest && setTimeout(() => {
-      console.log(`# suite ${name}: no result after ${VITEST_LIMIT_MIN} minutes; stopped`);
-      child.kill('SIGKILL');
-    }, VITEST_LIMIT_MIN * 60_000);
+    const limit =
+      suite.vitest &&
+      setTimeout(() => {
+        console.log(`# suite ${name}: no result after ${VITEST_LIMIT_MIN} minutes; stopped`);
+        child.kill('SIGKILL');
+      }, VITEST_LIMIT_MIN * 60_000);
     child.on('exit', (c, sig) => {
       clearTimeout(limit);
       resolve(c ?? (sig ? 128 : 1));

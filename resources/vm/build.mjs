@@ -22,9 +22,7 @@
 // tests use it for a stand-in agent.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,21 +41,57 @@ const repo = join(here, '../..');
 /** Modules the engine and the init need (and the architecture's own, lib/arch.mjs); their dependencies come along. */
 const MODULES = [
   // devices QEMU gives the guest
-  'virtio_pci', 'virtio_net', 'virtio_blk', 'virtio_console', 'virtio_rng',
+  'virtio_pci',
+  'virtio_net',
+  'virtio_blk',
+  'virtio_console',
+  'virtio_rng',
   // free page reporting: the host takes back memory the guest has freed
   'virtio_balloon',
-  '9p', '9pnet_virtio',
+  '9p',
+  '9pnet_virtio',
   // the ACPI power button, so `system_powerdown` reaches acpid
-  'button', 'evdev',
+  'button',
+  'evdev',
   // the data disk (ext4 checksums use crc32c, which ext4 asks for by name)
-  'crc32c_generic', 'ext4',
+  'crc32c_generic',
+  'ext4',
   // containers: rootfs, networks, NAT and port publishing
-  'overlay', 'veth', 'bridge', 'br_netfilter', 'tun',
-  'nf_tables', 'nft_compat', 'nft_chain_nat', 'nft_nat', 'nft_masq', 'nft_ct', 'nft_fib_inet', 'nft_fib_ipv4',
-  'nf_nat', 'nf_conntrack', 'ip_tables', 'iptable_nat', 'iptable_filter', 'ip6_tables', 'ip6table_nat', 'ip6table_filter',
-  'xt_MASQUERADE', 'xt_nat', 'xt_conntrack', 'xt_addrtype', 'xt_tcpudp', 'xt_comment', 'xt_mark', 'xt_multiport',
+  'overlay',
+  'veth',
+  'bridge',
+  'br_netfilter',
+  'tun',
+  'nf_tables',
+  'nft_compat',
+  'nft_chain_nat',
+  'nft_nat',
+  'nft_masq',
+  'nft_ct',
+  'nft_fib_inet',
+  'nft_fib_ipv4',
+  'nf_nat',
+  'nf_conntrack',
+  'ip_tables',
+  'iptable_nat',
+  'iptable_filter',
+  'ip6_tables',
+  'ip6table_nat',
+  'ip6table_filter',
+  'xt_MASQUERADE',
+  'xt_nat',
+  'xt_conntrack',
+  'xt_addrtype',
+  'xt_tcpudp',
+  'xt_comment',
+  'xt_mark',
+  'xt_multiport',
   // REJECT: SSH only from eth0 (rc.init), the host's controls (agent's host-controls.ts)
-  'nf_reject_ipv4', 'nft_reject', 'nft_reject_ipv4', 'nft_reject_inet', 'ipt_REJECT',
+  'nf_reject_ipv4',
+  'nft_reject',
+  'nft_reject_ipv4',
+  'nft_reject_inet',
+  'ipt_REJECT',
 ];
 
 /**
@@ -86,9 +120,11 @@ function agentFiles(dirArg) {
   const native = join(dir, 'berth_native.node');
   const shim = join(dir, 'berth-shim'); // the addon's exec shim, loaded from beside it
   if (!existsSync(main)) {
-    fail(explicit
-      ? `no main.js in ${dir} (given with --agent or BERTH_VM_AGENT_DIR)`
-      : `the agent is not built: ${relative(repo, main)} is missing; run 'npm run build' first`);
+    fail(
+      explicit
+        ? `no main.js in ${dir} (given with --agent or BERTH_VM_AGENT_DIR)`
+        : `the agent is not built: ${relative(repo, main)} is missing; run 'npm run build' first`,
+    );
   }
   if (!existsSync(native) && !explicit) {
     fail(`the agent's native addon is not built: ${relative(repo, native)} is missing; run 'npm run build' first`);
@@ -146,8 +182,11 @@ function main() {
 
   // --- packages
   console.log(`build-vm: fetching ${arch.debian} packages`);
-  const kernelPkgName = process.env.BERTH_VM_KERNEL_PACKAGE
-    ?? depends([arch.kernelPackage], foreign).get(arch.kernelPackage)?.find((d) => d.startsWith('linux-image-'));
+  const kernelPkgName =
+    process.env.BERTH_VM_KERNEL_PACKAGE ??
+    depends([arch.kernelPackage], foreign)
+      .get(arch.kernelPackage)
+      ?.find((d) => d.startsWith('linux-image-'));
   if (!kernelPkgName) fail(`cannot tell which kernel ${arch.kernelPackage} stands for; set BERTH_VM_KERNEL_PACKAGE`);
   const tools = ['e2fsprogs', 'iproute2', 'iptables'];
   // a foreign node takes its C runtime from packages too
@@ -249,7 +288,9 @@ function main() {
       const [base, suffix = ''] = n.split(/(?=-save|-restore)/);
       add({ path: `usr/sbin/${n}`, type: 'symlink', target: `${base}-nft${suffix}` });
     }
-    const xtDir = multiarchDirs(ipt).map((d) => join(d, 'xtables')).find(existsSync);
+    const xtDir = multiarchDirs(ipt)
+      .map((d) => join(d, 'xtables'))
+      .find(existsSync);
     if (!xtDir) fail(`no xtables extension directory in ${ipt}`);
     for (const n of readdirSync(xtDir).sort()) addElf(relative(ipt, join(xtDir, n)), join(xtDir, n));
 
@@ -266,7 +307,13 @@ function main() {
 
     const usedLibPkgs = new Set();
     const hostLibs = new Set();
-    const libs = foreign ? foreignSharedLibs(elfs, libDirs, libPkgs.map((p) => p.root)) : sharedLibs(elfs, libDirs);
+    const libs = foreign
+      ? foreignSharedLibs(
+          elfs,
+          libDirs,
+          libPkgs.map((p) => p.root),
+        )
+      : sharedLibs(elfs, libDirs);
     for (const lib of libs) {
       const pkg = libPkgs.find((p) => lib.startsWith(p.root + '/'));
       if (pkg) usedLibPkgs.add(pkg);
@@ -299,7 +346,9 @@ function main() {
       writeFileSync(join(modDir, f), readFileSync(join(kernel.root, 'lib/modules', release, f)));
     }
     depmod(modRoot, release); // so busybox modprobe (the kernel's request_module) finds them too
-    for (const f of readdirSync(modDir).filter((n) => n.startsWith('modules.')).sort()) {
+    for (const f of readdirSync(modDir)
+      .filter((n) => n.startsWith('modules.'))
+      .sort()) {
       addFile(`lib/modules/${release}/${f}`, readFileSync(join(modDir, f)), false);
     }
     addFile('etc/berth/modules', Buffer.from(order.join('\n') + '\n'), false);
@@ -333,7 +382,10 @@ function main() {
       { path: 'bin/busybox', type: 'file', data: readFileSync(join(busybox.root, bbPath)), mode: 0o755 },
       { path: 'etc', type: 'dir' },
       { path: 'etc/modules', type: 'file', data: Buffer.from(stage1.order.join('\n') + '\n'), mode: 0o644 },
-      ...['dev', 'proc', 'sys', 'ro', 'rw', 'newroot', 'lib', 'lib/modules', `lib/modules/${release}`].map((d) => ({ path: d, type: /** @type {const} */ ('dir') })),
+      ...['dev', 'proc', 'sys', 'ro', 'rw', 'newroot', 'lib', 'lib/modules', `lib/modules/${release}`].map((d) => ({
+        path: d,
+        type: /** @type {const} */ ('dir'),
+      })),
     ];
     const modDirs = new Set();
     for (const m of stage1.order) {
@@ -390,9 +442,13 @@ function main() {
     const shown = (p) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
     console.log(`build-vm: ${arch.debian}, kernel ${release} (${kernel.name} ${kernel.version}), node ${nodeVersion}, ${order.length} modules`);
     console.log(`build-vm: ${shown(join(outDir, 'vmlinuz'))}  ${mib(vmlinuz.length)}`);
-    console.log(`build-vm: ${shown(join(outDir, 'initramfs.cpio.gz'))}  ${mib(initramfs.length)} (${mib(cpio.length)} unpacked, ${initEntries.length} entries)`);
+    console.log(
+      `build-vm: ${shown(join(outDir, 'initramfs.cpio.gz'))}  ${mib(initramfs.length)} (${mib(cpio.length)} unpacked, ${initEntries.length} entries)`,
+    );
     console.log(`build-vm: ${shown(join(outDir, 'root.erofs'))}  ${mib(rootImage.length)} (${mib(rootBytes)} of files, ${entries.size} entries)`);
-    console.log(`build-vm: sha256 ${manifest.files['root.erofs'].sha256} root, ${manifest.files['initramfs.cpio.gz'].sha256} initramfs  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `build-vm: sha256 ${manifest.files['root.erofs'].sha256} root, ${manifest.files['initramfs.cpio.gz'].sha256} initramfs  (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -8,11 +8,28 @@ import { renderWithEngine } from './render.js';
 
 function container(name: string, state: string, extra: Partial<ContainerSummary> = {}): ContainerSummary {
   const id = `${name}`.padEnd(12, '0') + 'a'.repeat(52);
-  return { Id: id, Names: [`/${name}`], Image: `img/${name}:1`, ImageID: 'sha256:x', Command: 'sh', Created: Math.floor(Date.now() / 1000) - 60, State: state, Status: state, Ports: [], Labels: {}, ...extra } as ContainerSummary;
+  return {
+    Id: id,
+    Names: [`/${name}`],
+    Image: `img/${name}:1`,
+    ImageID: 'sha256:x',
+    Command: 'sh',
+    Created: Math.floor(Date.now() / 1000) - 60,
+    State: state,
+    Status: state,
+    Ports: [],
+    Labels: {},
+    ...extra,
+  } as ContainerSummary;
 }
 
 const LIST = [
-  container('web', 'running', { Ports: [{ PrivatePort: 80, PublicPort: 8080, Type: 'tcp', IP: '0.0.0.0' }, { PrivatePort: 80, PublicPort: 8080, Type: 'tcp', IP: '::' }] }),
+  container('web', 'running', {
+    Ports: [
+      { PrivatePort: 80, PublicPort: 8080, Type: 'tcp', IP: '0.0.0.0' },
+      { PrivatePort: 80, PublicPort: 8080, Type: 'tcp', IP: '::' },
+    ],
+  }),
   container('db', 'exited'),
   container('cache', 'paused'),
 ];
@@ -74,7 +91,9 @@ describe('ContainersPage', () => {
     // Resume fits neither: db is exited, web is running.
     expect((within(bar).getByRole('button', { name: 'Resume' }) as HTMLButtonElement).disabled).toBe(true);
     await userEvent.click(within(bar).getByRole('button', { name: 'Start' }));
-    await waitFor(() => expect(bridge.dockerRequests().filter((r) => r.method === 'POST')).toEqual([{ method: 'POST', path: `/containers/${LIST[1]!.Id}/start` }]));
+    await waitFor(() =>
+      expect(bridge.dockerRequests().filter((r) => r.method === 'POST')).toEqual([{ method: 'POST', path: `/containers/${LIST[1]!.Id}/start` }]),
+    );
     await userEvent.click(within(bar).getByRole('button', { name: 'Clear' }));
     expect(screen.queryByRole('toolbar', { name: 'Selected containers' })).toBeNull();
   });
@@ -101,7 +120,14 @@ describe('ContainersPage', () => {
       expect(bridge.dockerRequests().some((r) => r.method === 'DELETE')).toBe(false);
       answer = true;
       await userEvent.click(screen.getByRole('button', { name: 'Delete web' }));
-      await waitFor(() => expect(bridge.dockerRequests().filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([`/containers/${LIST[0]!.Id}?force=1`]));
+      await waitFor(() =>
+        expect(
+          bridge
+            .dockerRequests()
+            .filter((r) => r.method === 'DELETE')
+            .map((r) => r.path),
+        ).toEqual([`/containers/${LIST[0]!.Id}?force=1`]),
+      );
     } finally {
       window.confirm = confirm;
     }
@@ -146,6 +172,13 @@ describe('ContainersPage from the keyboard', () => {
     expect(screen.getByRole('toolbar', { name: 'Selected containers' }).textContent).toContain('3 selected');
     screen.getByRole('button', { name: 'Start db' }).focus();
     await userEvent.keyboard('{Enter}');
-    await waitFor(() => expect(bridge.dockerRequests().filter((r) => r.method === 'POST').map((r) => r.path)).toEqual([`/containers/${LIST[1]!.Id}/start`]));
+    await waitFor(() =>
+      expect(
+        bridge
+          .dockerRequests()
+          .filter((r) => r.method === 'POST')
+          .map((r) => r.path),
+      ).toEqual([`/containers/${LIST[1]!.Id}/start`]),
+    );
   });
 });

@@ -15,7 +15,8 @@ export interface DockerRequest {
 }
 
 /** An answer to a Docker request: a status and body, or a function computing one. */
-export type DockerAnswer = { status: number; body?: unknown } | ((req: DockerRequest) => { status: number; body?: unknown } | Promise<{ status: number; body?: unknown }>);
+export type DockerAnswer =
+  { status: number; body?: unknown } | ((req: DockerRequest) => { status: number; body?: unknown } | Promise<{ status: number; body?: unknown }>);
 
 export interface OpenStream {
   name: string;

@@ -7,7 +7,17 @@ import { FakeBridge, RUNNING } from './fake-bridge.js';
 import { renderWithEngine } from './render.js';
 
 const image = (id: string, tags: string[], size: number, containers = 0) =>
-  ({ Id: `sha256:${id.padEnd(64, '0')}`, RepoTags: tags, RepoDigests: [], Created: 1_700_000_000, Size: size, Containers: containers, Labels: {}, ParentId: '', SharedSize: 0 }) as unknown as ImageSummary;
+  ({
+    Id: `sha256:${id.padEnd(64, '0')}`,
+    RepoTags: tags,
+    RepoDigests: [],
+    Created: 1_700_000_000,
+    Size: size,
+    Containers: containers,
+    Labels: {},
+    ParentId: '',
+    SharedSize: 0,
+  }) as unknown as ImageSummary;
 
 function engine(images: ImageSummary[]) {
   const bridge = new FakeBridge(RUNNING);
@@ -21,7 +31,9 @@ const bars = () => screen.getAllByRole('progressbar').map((b) => b.getAttribute(
 
 describe('ImagesPage', () => {
   test('one row per tag, the untagged image by ID, in-use badges and the total size', async () => {
-    renderWithEngine(<ImagesPage />, { bridge: engine([image('aa', ['busybox:latest', 'busybox:1.36'], 4_400_000, 1), image('bb', ['<none>:<none>'], 1_000_000)]) });
+    renderWithEngine(<ImagesPage />, {
+      bridge: engine([image('aa', ['busybox:latest', 'busybox:1.36'], 4_400_000, 1), image('bb', ['<none>:<none>'], 1_000_000)]),
+    });
     const table = await screen.findByRole('table', { name: 'Images' });
     await waitFor(() => expect(within(table).getAllByRole('row')).toHaveLength(4));
     expect(screen.getByText(/^2 images · /)).toBeTruthy();
@@ -80,7 +92,10 @@ describe('ImagesPage', () => {
 
   test('Delete reports the engine’s answer; Run opens the run dialog for that tag', async () => {
     const bridge = engine([image('aa', ['busybox:latest'], 4_400_000, 1)]);
-    bridge.docker.set('DELETE /images/busybox%3Alatest', { status: 409, body: { message: 'conflict: unable to remove repository reference "busybox:latest" (must force) - container abc is using its referenced image aa' } });
+    bridge.docker.set('DELETE /images/busybox%3Alatest', {
+      status: 409,
+      body: { message: 'conflict: unable to remove repository reference "busybox:latest" (must force) - container abc is using its referenced image aa' },
+    });
     renderWithEngine(<ImagesPage />, { bridge });
     await userEvent.click(await screen.findByRole('button', { name: 'Delete busybox:latest' }));
     expect((await screen.findByRole('alert')).textContent).toContain('container abc is using its referenced image');

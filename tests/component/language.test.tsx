@@ -25,9 +25,17 @@ describe('languages', () => {
     expect(screen.getByText('还没有容器。可以在“镜像”页面运行一个，或在“快速入门”中运行教程。')).toBeTruthy();
     expect(screen.getByRole('searchbox', { name: '搜索容器' }).getAttribute('placeholder')).toBe('搜索名称、镜像或 ID');
     const filters = screen.getByRole('radiogroup', { name: '显示' });
-    expect(within(filters).getAllByRole('radio').map((r) => r.textContent)).toEqual(['全部', '运行中', '已暂停', '已停止']);
+    expect(
+      within(filters)
+        .getAllByRole('radio')
+        .map((r) => r.textContent),
+    ).toEqual(['全部', '运行中', '已暂停', '已停止']);
     const table = screen.getByRole('table', { name: '容器' });
-    expect(within(table).getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['', '名称', '镜像', '状态', '端口', '创建时间', '操作']);
+    expect(
+      within(table)
+        .getAllByRole('columnheader')
+        .map((h) => h.textContent),
+    ).toEqual(['', '名称', '镜像', '状态', '端口', '创建时间', '操作']);
     expect(document.documentElement.lang).toBe('zh-CN');
     expect(localStorage.getItem('berth.lang')).toBe('zh');
 
@@ -47,7 +55,20 @@ describe('languages', () => {
     const bridge = new FakeBridge(RUNNING);
     bridge.docker.set('GET /containers/json?all=1', {
       status: 200,
-      body: [{ Id: 'f'.repeat(64), Names: ['/web'], Image: 'nginx', ImageID: 'x', Command: '', Created: 0, State: 'exited', Status: 'Exited (0)', Ports: [], Labels: {} }],
+      body: [
+        {
+          Id: 'f'.repeat(64),
+          Names: ['/web'],
+          Image: 'nginx',
+          ImageID: 'x',
+          Command: '',
+          Created: 0,
+          State: 'exited',
+          Status: 'Exited (0)',
+          Ports: [],
+          Labels: {},
+        },
+      ],
     });
     renderWithEngine(<ContainersPage />, { bridge });
     await userEvent.click(await screen.findByLabelText('选择 web'));

@@ -17,7 +17,10 @@ const network = (name: string, id: string, containers: string[] = []) => ({
 describe('VolumesPage', () => {
   test('a refused delete shows the engine’s reason word for word; the volume stays listed', async () => {
     const bridge = new FakeBridge(RUNNING);
-    bridge.docker.set('GET /volumes', { status: 200, body: { Volumes: [{ Name: 'data', Driver: 'local', Mountpoint: '/x', CreatedAt: '2026-01-01T00:00:00Z' }], Warnings: [] } });
+    bridge.docker.set('GET /volumes', {
+      status: 200,
+      body: { Volumes: [{ Name: 'data', Driver: 'local', Mountpoint: '/x', CreatedAt: '2026-01-01T00:00:00Z' }], Warnings: [] },
+    });
     bridge.docker.set('DELETE /volumes/data', { status: 409, body: { message: 'remove data: volume is in use - [c0ffee]' } });
     renderWithEngine(<VolumesPage />, { bridge });
     expect(await screen.findByText('1 volume')).toBeTruthy();
@@ -41,7 +44,12 @@ describe('VolumesPage', () => {
     expect((screen.getByLabelText('New volume name') as HTMLInputElement).value).toBe('');
     await userEvent.click(screen.getByRole('button', { name: 'Create' }));
     await screen.findByText('Created a volume');
-    expect(bridge.dockerRequests().filter((r) => r.method === 'POST').map((r) => r.body)).toEqual([{ Name: 'cache' }, {}]);
+    expect(
+      bridge
+        .dockerRequests()
+        .filter((r) => r.method === 'POST')
+        .map((r) => r.body),
+    ).toEqual([{ Name: 'cache' }, {}]);
 
     // The list follows the engine's events: one says a volume changed, the page refetches.
     bridge.docker.set('GET /volumes', { status: 200, body: { Volumes: [{ Name: 'cache', Driver: 'local', Mountpoint: '/x' }], Warnings: [] } });
@@ -64,7 +72,10 @@ describe('NetworksPage', () => {
   test('the predefined networks cannot be deleted; a refused delete shows why', async () => {
     const bridge = new FakeBridge(RUNNING);
     bridge.docker.set('GET /networks', { status: 200, body: [network('bridge', 'b1'), network('host', 'h1'), network('app', 'a1', ['c1', 'c2'])] });
-    bridge.docker.set(`DELETE /networks/${'a1'.padEnd(64, '0')}`, { status: 403, body: { message: 'error while removing network: network app id a1 has active endpoints' } });
+    bridge.docker.set(`DELETE /networks/${'a1'.padEnd(64, '0')}`, {
+      status: 403,
+      body: { message: 'error while removing network: network app id a1 has active endpoints' },
+    });
     renderWithEngine(<NetworksPage />, { bridge });
     const bridgeDelete = (await screen.findByRole('button', { name: 'Delete bridge' })) as HTMLButtonElement;
     expect(bridgeDelete.disabled).toBe(true);
@@ -88,6 +99,10 @@ describe('NetworksPage', () => {
     expect(create.disabled).toBe(false);
     await userEvent.click(create);
     await screen.findByText('Created my-app');
-    expect(bridge.dockerRequests().find((r) => r.method === 'POST')).toEqual({ method: 'POST', path: '/networks/create', body: { Name: 'my-app', Driver: 'bridge', CheckDuplicate: true } });
+    expect(bridge.dockerRequests().find((r) => r.method === 'POST')).toEqual({
+      method: 'POST',
+      path: '/networks/create',
+      body: { Name: 'my-app', Driver: 'bridge', CheckDuplicate: true },
+    });
   });
 });

@@ -28,7 +28,13 @@ describe('StatusBar', () => {
   });
 
   test('an error shows the message, the last console lines, and a Restart that asks main', async () => {
-    const bridge = new FakeBridge({ state: 'error', mode: 'vm', message: 'The VM exited (code 1).', canRestart: true, logTail: ['[    0.10] Kernel panic', 'end trace'] });
+    const bridge = new FakeBridge({
+      state: 'error',
+      mode: 'vm',
+      message: 'The VM exited (code 1).',
+      canRestart: true,
+      logTail: ['[    0.10] Kernel panic', 'end trace'],
+    });
     let restarts = 0;
     let refuse = true;
     bridge.handlers.set('restartEngine', () => {
@@ -56,7 +62,9 @@ describe('StatusBar', () => {
   });
 
   test('a stopped socket engine offers Retry; an engine main cannot restart offers nothing', async () => {
-    const first = renderWithEngine(<StatusBar eventsConnected={false} />, { state: { state: 'stopped', mode: 'socket', message: 'Nothing answers on /var/run/docker.sock.', canRestart: true } });
+    const first = renderWithEngine(<StatusBar eventsConnected={false} />, {
+      state: { state: 'stopped', mode: 'socket', message: 'Nothing answers on /var/run/docker.sock.', canRestart: true },
+    });
     expect(await screen.findByRole('button', { name: 'Retry' })).toBeTruthy();
     first.unmount();
     renderWithEngine(<StatusBar eventsConnected={false} />, { state: { state: 'error', mode: 'none', message: 'No engine.', canRestart: false } });

@@ -65,7 +65,11 @@ describe('TroubleshootPage', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Reset to factory defaults…' }));
     const dialog = await screen.findByRole('dialog', { name: 'Reset to factory defaults?' });
     expect(dialog.matches(':modal')).toBe(true);
-    expect(within(dialog).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['/root/.berth/vm — the VM disk', '/root/.berth/settings.json — settings']);
+    expect(
+      within(dialog)
+        .getAllByRole('listitem')
+        .map((li) => li.textContent),
+    ).toEqual(['/root/.berth/vm — the VM disk', '/root/.berth/settings.json — settings']);
     await waitFor(() => expect(document.activeElement).toBe(within(dialog).getByRole('button', { name: 'Cancel' })));
     await userEvent.keyboard('{Escape}');
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());

@@ -74,7 +74,9 @@ describe('WelcomePage', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Run the tutorial' }));
     const link = await screen.findByTestId('tutorial-link');
     expect(link.textContent).toBe('http://localhost:8080');
-    expect(screen.getByRole('status').textContent).toBe('Port 80 was not available (Bind for 0.0.0.0:80 failed: port is already allocated), so the tutorial is on port 8080 instead.');
+    expect(screen.getByRole('status').textContent).toBe(
+      'Port 80 was not available (Bind for 0.0.0.0:80 failed: port is already allocated), so the tutorial is on port 8080 instead.',
+    );
     expect(screen.getByTestId('tutorial-command').textContent).toBe('docker run -d -p 8080:80 --name getting-started berth/getting-started');
     expect(opened).toEqual(['http://localhost:8080']);
     expect(screen.getByRole('button', { name: 'Open the tutorial again' })).toBeTruthy();

@@ -85,7 +85,7 @@ describe('dashboard builds, web mode', () => {
     await page.locator(`tr[data-ref="${tag}"]`).waitFor({ timeout: 10_000 });
   });
 
-  test('a failing RUN shows as failed, with the builder\'s message in the log', async () => {
+  test("a failing RUN shows as failed, with the builder's message in the log", async () => {
     const bad = join(context, 'bad');
     await mkdir(bad);
     await writeFile(join(bad, 'Dockerfile'), `FROM ${image.ref}\nRUN echo about-to-fail && exit 3\n`);

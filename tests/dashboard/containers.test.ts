@@ -188,12 +188,18 @@ describe('dashboard containers, web mode', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     const row = page.locator(`tr[data-name="${net}"]`);
     await row.waitFor({ timeout: 10_000 });
-    await page.getByRole('status').filter({ hasText: `Created ${net}` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Created ${net}` })
+      .waitFor();
 
     // The same name again: the engine refuses, and its words reach the page.
     await page.getByLabel('New network name').fill(net);
     await page.getByRole('button', { name: 'Create' }).click();
-    await page.getByRole('alert').filter({ hasText: /already exists/ }).waitFor({ timeout: 10_000 });
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /already exists/ })
+      .waitFor({ timeout: 10_000 });
 
     await row.getByRole('button', { name: `Inspect ${net}` }).click();
     const inspect = JSON.parse((await page.getByRole('dialog').getByTestId('inspect-json').textContent()) ?? '') as { Name: string; Driver: string };

@@ -24,7 +24,11 @@ describe('dashboard engine mode from settings, web mode', () => {
     const home = join(work, 'home');
     await mkdir(home);
     await writeFile(join(home, 'settings.json'), JSON.stringify({ engineMode: 'native' }));
-    web = await startWebMode([], { BERTH_HOME: home, DOCKER_CONFIG: join(work, 'docker-config'), BERTH_BUNDLED_IMAGES: join(tmpdir(), 'berth-no-bundled-images') });
+    web = await startWebMode([], {
+      BERTH_HOME: home,
+      DOCKER_CONFIG: join(work, 'docker-config'),
+      BERTH_BUNDLED_IMAGES: join(tmpdir(), 'berth-no-bundled-images'),
+    });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
     await page.goto(web.url);

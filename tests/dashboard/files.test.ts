@@ -59,7 +59,7 @@ describe('dashboard container files, web mode', () => {
   const table = () => dash.page.getByRole('table', { name: /^Files in / });
   const row = (n: string) => table().locator(`tr[data-name="${n}"]`);
 
-  test('a stopped container\'s folders are listed, with sizes, modes and symlinks', async () => {
+  test("a stopped container's folders are listed, with sizes, modes and symlinks", async () => {
     await row('data').waitFor({ timeout: 15_000 });
     assert.equal(await row('data').getAttribute('data-type'), 'directory');
     await row('data').getByRole('button', { name: 'data/', exact: true }).click();

@@ -79,7 +79,10 @@ describe('dashboard settings, web mode', () => {
 
     await add(join(home, 'missing'));
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('alert').filter({ hasText: /fileShares: ".*missing" does not exist/ }).waitFor({ timeout: 10_000 });
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /fileShares: ".*missing" does not exist/ })
+      .waitFor({ timeout: 10_000 });
     await page.getByRole('button', { name: `Remove ${join(home, 'missing')}` }).click();
 
     await add(join(shared, 'inner'));
@@ -95,7 +98,10 @@ describe('dashboard settings, web mode', () => {
   });
 
   test('engine mode native is saved with a restart-needed step this engine cannot take itself', async () => {
-    assert.equal(await page.getByTestId('native-note').textContent(), 'Native runs containers directly on this Linux host, without the VM. Applies at next engine start.');
+    assert.equal(
+      await page.getByTestId('native-note').textContent(),
+      'Native runs containers directly on this Linux host, without the VM. Applies at next engine start.',
+    );
     await page.getByLabel('Native (this Linux host)').check();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('status').filter({ hasText: 'next start' }).waitFor({ timeout: 10_000 });

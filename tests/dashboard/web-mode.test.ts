@@ -61,8 +61,17 @@ describe('dashboard, web mode', () => {
 
   test('without the token header every API request is refused with 401, whatever else it carries', async () => {
     const wrong = 'x'.repeat(web.token.length);
-    for (const [method, path] of [['GET', '/api/call/engineState'], ['POST', '/api/call/engineState'], ['POST', '/api/stream/engineStates']] as const) {
-      for (const headers of [{}, { 'x-berth-token': wrong }, { cookie: `berth_token_${web.port}=${web.token}` }, { authorization: `Bearer ${web.token}` }] as Record<string, string>[]) {
+    for (const [method, path] of [
+      ['GET', '/api/call/engineState'],
+      ['POST', '/api/call/engineState'],
+      ['POST', '/api/stream/engineStates'],
+    ] as const) {
+      for (const headers of [
+        {},
+        { 'x-berth-token': wrong },
+        { cookie: `berth_token_${web.port}=${web.token}` },
+        { authorization: `Bearer ${web.token}` },
+      ] as Record<string, string>[]) {
         const res = await fetch(`${web.origin}${path}`, { method, headers });
         assert.equal(res.status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
         assert.match(await res.text(), /Unauthorized/);
@@ -71,10 +80,23 @@ describe('dashboard, web mode', () => {
       assert.equal(query.status, 401, `${method} ${path}?token=`);
     }
     // A WebSocket cannot set the header, and the server upgrades nothing: the attempt is refused like any call.
-    const upgrade = { host: `127.0.0.1:${web.port}`, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    const upgrade = {
+      host: `127.0.0.1:${web.port}`,
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    };
     assert.equal((await rawRequest(web.port, 'GET', '/api/stream/engineStates', upgrade)).status, 401);
-    assert.equal((await rawRequest(web.port, 'GET', '/api/stream/engineStates', { ...upgrade, 'sec-websocket-protocol': `berth, token.${web.token}` })).status, 401);
-    const ok = await fetch(`${web.origin}/api/call/engineState`, { method: 'POST', headers: { 'x-berth-token': web.token, 'content-type': 'application/json' }, body: '[]' });
+    assert.equal(
+      (await rawRequest(web.port, 'GET', '/api/stream/engineStates', { ...upgrade, 'sec-websocket-protocol': `berth, token.${web.token}` })).status,
+      401,
+    );
+    const ok = await fetch(`${web.origin}/api/call/engineState`, {
+      method: 'POST',
+      headers: { 'x-berth-token': web.token, 'content-type': 'application/json' },
+      body: '[]',
+    });
     assert.equal(ok.status, 200, 'the same call with the header passes');
   });
 
@@ -139,7 +161,10 @@ describe('dashboard, web mode', () => {
   test('deleting an image from the table removes it', async () => {
     await page.getByRole('button', { name: `Delete ${second.ref}` }).click();
     await page.locator(`tr[data-ref="${second.ref}"]`).waitFor({ state: 'detached', timeout: 10_000 });
-    await page.getByRole('status').filter({ hasText: `Deleted ${second.ref}` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Deleted ${second.ref}` })
+      .waitFor();
     const left = await docker.ok(['images', '--format', '{{.Repository}}:{{.Tag}}']);
     assert.deepEqual(left.stdout.trim().split('\n'), [first.ref]);
   });
@@ -149,10 +174,17 @@ describe('dashboard, web mode', () => {
     await docker.ok(['tag', first.ref, 'e2e/alias:v1']);
     await page.locator('tr[data-ref="e2e/alias:v1"]').waitFor({ timeout: 10_000 });
     const id = (await docker.ok(['image', 'inspect', '--format', '{{.Id}}', first.ref])).stdout.trim();
-    const res = await page.evaluate(async ({ ref, token }) => {
-      const r = await fetch('/api/call/docker', { method: 'POST', headers: { 'content-type': 'application/json', 'x-berth-token': token }, body: JSON.stringify([{ method: 'DELETE', path: `/images/${ref}` }]) });
-      return (await r.json()) as { ok: boolean; value: { status: number; body: { message: string } } };
-    }, { ref: id, token: web.token });
+    const res = await page.evaluate(
+      async ({ ref, token }) => {
+        const r = await fetch('/api/call/docker', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-berth-token': token },
+          body: JSON.stringify([{ method: 'DELETE', path: `/images/${ref}` }]),
+        });
+        return (await r.json()) as { ok: boolean; value: { status: number; body: { message: string } } };
+      },
+      { ref: id, token: web.token },
+    );
     assert.equal(res.ok, true);
     assert.equal(res.value.status, 409);
     assert.match(res.value.body.message, /must be forced|referenced in multiple repositories/);

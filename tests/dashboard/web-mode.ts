@@ -126,7 +126,10 @@ export async function openDashboard(socket: string, env: Record<string, string> 
  * Inside a describe(): opens the dashboard on the agent before the tests and
  * closes it after; `page` is set once `before` has run.
  */
-export function useDashboard(agentReady: Promise<{ socket: string }>, env: () => Record<string, string> = () => ({})): { readonly page: import('playwright-core').Page } {
+export function useDashboard(
+  agentReady: Promise<{ socket: string }>,
+  env: () => Record<string, string> = () => ({}),
+): { readonly page: import('playwright-core').Page } {
   let open: OpenDashboard | undefined;
   before(async () => {
     open = await openDashboard((await agentReady).socket, env());

@@ -128,7 +128,9 @@ describe('dashboard, web mode: the token', () => {
     // The browser context's own requests (its cookies, were there any) without the header are refused.
     const bare = await page.request.post(`${web.origin}/api/call/engineState`, { data: [], headers: { origin: web.origin } });
     assert.equal(bare.status(), 401);
-    const fromPage = await page.evaluate(`fetch('/api/call/engineState', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' }).then((r) => r.status)`);
+    const fromPage = await page.evaluate(
+      `fetch('/api/call/engineState', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' }).then((r) => r.status)`,
+    );
     assert.equal(fromPage, 401, 'a same-origin fetch without the header');
   });
 

@@ -78,19 +78,32 @@ describe('dashboard first run, web mode', () => {
     await page.getByTestId('engine-status').and(page.locator('[data-state="running"]')).waitFor({ timeout: 15_000 });
     assert.equal(await page.getByTestId('tutorial-command').textContent(), 'docker run -d -p 80:80 --name getting-started berth/getting-started');
 
-    const popup = page.context().waitForEvent('page', { timeout: 30_000 }).catch(() => undefined);
+    const popup = page
+      .context()
+      .waitForEvent('page', { timeout: 30_000 })
+      .catch(() => undefined);
     await page.getByRole('button', { name: 'Run the tutorial' }).click();
     const link = page.getByTestId('tutorial-link');
     await link.waitFor({ timeout: 30_000 });
     const url = new URL((await link.getAttribute('href')) ?? '');
     const port = Number(url.port || 80);
     assert.equal(url.hostname, 'localhost');
-    assert.match((await page.getByTestId('tutorial-command').textContent()) ?? '', new RegExp(`^docker run -d -p ${port}:80 --name getting-started berth/getting-started$`));
+    assert.match(
+      (await page.getByTestId('tutorial-command').textContent()) ?? '',
+      new RegExp(`^docker run -d -p ${port}:80 --name getting-started berth/getting-started$`),
+    );
     // Port 80 is held by this test (or by someone else): the notice says why another port is used.
-    if (port !== 80) await page.getByRole('status').filter({ hasText: `on port ${port} instead` }).waitFor();
+    if (port !== 80)
+      await page
+        .getByRole('status')
+        .filter({ hasText: `on port ${port} instead` })
+        .waitFor();
     else assert.equal(port80, undefined, 'port 80 was held, yet the tutorial claims it');
 
-    const inspect = JSON.parse((await docker.ok(['inspect', 'getting-started'])).stdout) as { State: { Running: boolean }; NetworkSettings: { Ports: Record<string, { HostPort: string }[]> } }[];
+    const inspect = JSON.parse((await docker.ok(['inspect', 'getting-started'])).stdout) as {
+      State: { Running: boolean };
+      NetworkSettings: { Ports: Record<string, { HostPort: string }[]> };
+    }[];
     assert.equal(inspect[0]!.State.Running, true);
     assert.equal(inspect[0]!.NetworkSettings.Ports['80/tcp']?.[0]?.HostPort, String(port));
 

@@ -111,4 +111,3 @@ test('SIGTERM stops the agent with status 0', async () => {
     cli.dispose();
   }
 });
-

@@ -22,12 +22,23 @@ test('SIGTERM stops running containers gracefully and restart policies apply at 
   const { docker } = fx;
   // One that exits on SIGTERM (recording it), one that ignores it (killed after its 1 s timeout).
   const graceful = out(
-    await docker.ok(['run', '-d', '--restart', 'always', '-v', 'shutdown-vol:/data', fx.image, 'sh', '-c', 'trap "echo got-term > /data/term; exit 0" TERM; while :; do sleep 0.1; done']),
+    await docker.ok([
+      'run',
+      '-d',
+      '--restart',
+      'always',
+      '-v',
+      'shutdown-vol:/data',
+      fx.image,
+      'sh',
+      '-c',
+      'trap "echo got-term > /data/term; exit 0" TERM; while :; do sleep 0.1; done',
+    ]),
   );
   const stubborn = out(await docker.ok(['run', '-d', '--stop-timeout', '1', fx.image, 'sh', '-c', 'trap "" TERM; while :; do sleep 0.1; done']));
   const manual = out(await docker.ok(['run', '-d', '--restart', 'unless-stopped', fx.image, 'sleep', '1000']));
   await docker.ok(['stop', '-t', '1', manual]);
-  const pid = (await inspect<number>(docker, stubborn, '{{json .State.Pid}}'));
+  const pid = await inspect<number>(docker, stubborn, '{{json .State.Pid}}');
   const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
   assert.match(cgroups, new RegExp(stubborn));
 

@@ -51,15 +51,30 @@ describe('two agents on one host', () => {
     // Both first containers at once: both bridges come up together.
     await Promise.all(
       clis.map((d, i) =>
-        d.ok(['run', '-d', '--name', `web-${run}`, '-p', `127.0.0.1:${ports[i]}:80`, image,
-          'sh', '-c', `mkdir -p /www && echo agent-${i} > /www/index.html && httpd -f -p 80 -h /www`]),
+        d.ok([
+          'run',
+          '-d',
+          '--name',
+          `web-${run}`,
+          '-p',
+          `127.0.0.1:${ports[i]}:80`,
+          image,
+          'sh',
+          '-c',
+          `mkdir -p /www && echo agent-${i} > /www/index.html && httpd -f -p 80 -h /www`,
+        ]),
       ),
     );
-    const subnets = await Promise.all(clis.map(async (d) => out(await d.ok(['network', 'inspect', '--format', '{{(index .IPAM.Config 0).Subnet}}', 'bridge']))));
+    const subnets = await Promise.all(
+      clis.map(async (d) => out(await d.ok(['network', 'inspect', '--format', '{{(index .IPAM.Config 0).Subnet}}', 'bridge']))),
+    );
     assert.notEqual(subnets[0], subnets[1], `both agents' default bridges use ${subnets[0]}`);
     for (const [i, d] of clis.entries()) {
       const ip = out(await d.ok(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', `web-${run}`]));
-      await eventually(`agent ${i}'s httpd answers through its published port`, async () => (await httpGet(`http://127.0.0.1:${ports[i]}/`).catch(() => '')) === `agent-${i}\n`);
+      await eventually(
+        `agent ${i}'s httpd answers through its published port`,
+        async () => (await httpGet(`http://127.0.0.1:${ports[i]}/`).catch(() => '')) === `agent-${i}\n`,
+      );
       assert.equal(await httpGet(`http://${ip}/`), `agent-${i}\n`, `the host reached ${ip} on the other agent's bridge`);
     }
   });

@@ -38,7 +38,11 @@ async function probe(mountArgs: string[]): Promise<string> {
 
 describe('bind mounts and their submounts', () => {
   test(':ro and --mount readonly are read-only on the mounts under the source too', async () => {
-    for (const args of [['-v', `${dir}:/m:ro`], ['--mount', `type=bind,src=${dir},dst=/m,readonly`], ['--mount', `type=bind,src=${dir},dst=/m,readonly,bind-recursive=readonly,bind-propagation=rprivate`]]) {
+    for (const args of [
+      ['-v', `${dir}:/m:ro`],
+      ['--mount', `type=bind,src=${dir},dst=/m,readonly`],
+      ['--mount', `type=bind,src=${dir},dst=/m,readonly,bind-recursive=readonly,bind-propagation=rprivate`],
+    ]) {
       assert.match(await probe(args), /^top=1 sub=1\n/, args.join(' '));
     }
     const info = out(await fx.docker.ok(['run', '--rm', '-v', `${dir}:/m:ro`, fx.image, 'grep', ' /m/sub ', '/proc/self/mountinfo']));

@@ -35,15 +35,25 @@ async function contextTar(files: Record<string, string>): Promise<Buffer> {
 }
 
 async function apiBuild(query: string, dockerfile: string): Promise<{ status: number; lines: Record<string, unknown>[]; text: string }> {
-  const r = await engineRequest(fx.agent.current.socket, 'POST', `/build?${query}`, { body: await contextTar({ Dockerfile: dockerfile }), headers: { 'content-type': 'application/x-tar' }, timeoutMs: 120_000 });
+  const r = await engineRequest(fx.agent.current.socket, 'POST', `/build?${query}`, {
+    body: await contextTar({ Dockerfile: dockerfile }),
+    headers: { 'content-type': 'application/x-tar' },
+    timeoutMs: 120_000,
+  });
   const text = r.text();
-  const lines = r.status === 200 ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+  const lines =
+    r.status === 200
+      ? text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+      : [];
   return { status: r.status, lines, text };
 }
 
 const cli = (args: string[]): Promise<RunResult> => fx.docker.run(['build', ...args, dir], { env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
 
-test('a RUN step\'s stderr is in the stream marked red, as dockerd\'s classic builder sends it', async () => {
+test("a RUN step's stderr is in the stream marked red, as dockerd's classic builder sends it", async () => {
   const r = await apiBuild('nocache=1', `FROM ${fx.image}\nRUN sh -c ">&2 echo 'to stderr'; echo 'to stdout'"\n`);
   assert.equal(r.status, 200);
   const streams = r.lines.map((l) => l.stream).filter((s): s is string => typeof s === 'string');
@@ -52,21 +62,31 @@ test('a RUN step\'s stderr is in the stream marked red, as dockerd\'s classic bu
 });
 
 test('--add-host and --network reach the RUN steps; --shm-size too', async () => {
-  await writeFile(join(dir, 'Dockerfile'), `FROM ${fx.image}\nRUN grep buildhost /etc/hosts > /hosts-line; ls /sys/class/net > /nets; df -k /dev/shm | tail -1 | awk '{print $2}' > /shm\n`);
+  await writeFile(
+    join(dir, 'Dockerfile'),
+    `FROM ${fx.image}\nRUN grep buildhost /etc/hosts > /hosts-line; ls /sys/class/net > /nets; df -k /dev/shm | tail -1 | awk '{print $2}' > /shm\n`,
+  );
   const b = await cli(['--no-cache', '-t', 'opts/hosts', '--add-host', 'buildhost:10.9.8.7', '--network', 'none', '--shm-size', '16m']);
   assert.equal(b.code, 0, b.stderr);
   const r = out(await fx.docker.ok(['run', '--rm', 'opts/hosts', 'cat', '/hosts-line', '/nets', '/shm']));
-  assert.deepEqual(r.split('\n').map((l) => l.trim()), ['10.9.8.7\tbuildhost', 'lo', '16384']);
+  assert.deepEqual(
+    r.split('\n').map((l) => l.trim()),
+    ['10.9.8.7\tbuildhost', 'lo', '16384'],
+  );
 });
 
 test('--rm=false keeps the intermediate containers; --pull pulls a base that is here', async () => {
-  const before = out(await fx.docker.ok(['ps', '-aq'])).split('\n').filter(Boolean);
+  const before = out(await fx.docker.ok(['ps', '-aq']))
+    .split('\n')
+    .filter(Boolean);
   await writeFile(join(dir, 'Dockerfile'), `FROM ${fx.image}\nRUN echo one > /one\nRUN echo two > /two\n`);
   const b = await cli(['--no-cache', '--rm=false', '--pull', '-t', 'opts/none']);
   assert.equal(b.code, 0, b.stderr);
   assert.match(b.stdout, /Pulling from|Digest: sha256:|Status: Image is up to date/, 'the base image was pulled again');
   assert.doesNotMatch(b.stdout, /Removed intermediate container/);
-  const kept = out(await fx.docker.ok(['ps', '-aq'])).split('\n').filter((id) => id && !before.includes(id));
+  const kept = out(await fx.docker.ok(['ps', '-aq']))
+    .split('\n')
+    .filter((id) => id && !before.includes(id));
   assert.equal(kept.length, 2, 'one container per RUN step is kept');
   await fx.docker.ok(['rm', ...kept]);
 });

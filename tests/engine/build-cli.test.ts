@@ -55,7 +55,7 @@ describe('docker build', () => {
 
   test('a multi-stage build of a small program; the image runs; a second build is all cache hits', async () => {
     const dir = await context({
-      'Dockerfile': `ARG BASE=${base}
+      Dockerfile: `ARG BASE=${base}
 FROM \${BASE} AS gen
 WORKDIR /src
 COPY greet.sh .
@@ -69,7 +69,10 @@ CMD ["cat", "/app/out.txt"]
     const first = await buildOk(dir, ['-t', 'built/multi:1']);
     assert.match(first.stdout, /Step 1\/8 : ARG BASE=/);
     assert.match(first.stdout, /Step 2\/8 : FROM \$\{BASE\} AS gen\n ---> [0-9a-f]{12}\n/);
-    assert.match(first.stdout, /Step 5\/8 : RUN sh greet.sh > out.txt && echo "built in stage one"\n ---> Running in ([0-9a-f]{12})\nbuilt in stage one\n ---> Removed intermediate container \1\n ---> [0-9a-f]{12}\n/);
+    assert.match(
+      first.stdout,
+      /Step 5\/8 : RUN sh greet.sh > out.txt && echo "built in stage one"\n ---> Running in ([0-9a-f]{12})\nbuilt in stage one\n ---> Removed intermediate container \1\n ---> [0-9a-f]{12}\n/,
+    );
     assert.match(first.stdout, /Successfully tagged built\/multi:1\n/);
     assert.doesNotMatch(first.stdout, /Using cache/);
     assert.equal(out(await fx.docker.ok(['run', '--rm', 'built/multi:1'])), 'hello from a berth build');
@@ -102,7 +105,9 @@ CMD ["cat", "/app/out.txt"]
     });
     await buildOk(dir, ['-t', 'layers/app:1']);
     // The step images of this build: the history IDs other than the final image and the base.
-    const ids = out(await fx.docker.ok(['history', '-q', 'layers/app:1'])).split('\n').filter((l) => l && l !== '<missing>');
+    const ids = out(await fx.docker.ok(['history', '-q', 'layers/app:1']))
+      .split('\n')
+      .filter((l) => l && l !== '<missing>');
     const steps = ids.slice(1, 3);
     assert.equal(steps.length, 2, `two RUN step images in the history: ${ids.join(', ')}`);
     const shown = out(await fx.docker.ok(['images', '-q'])).split('\n');
@@ -115,7 +120,7 @@ CMD ["cat", "/app/out.txt"]
   });
 
   test('the cache survives an agent restart', async () => {
-    const dir = await context({ 'Dockerfile': `FROM ${base}\nRUN echo one > /one\nENV X=1\n` });
+    const dir = await context({ Dockerfile: `FROM ${base}\nRUN echo one > /one\nENV X=1\n` });
     const a = await buildOk(dir);
     await fx.agent.current.restart();
     const b = await buildOk(dir);
@@ -125,7 +130,7 @@ CMD ["cat", "/app/out.txt"]
 
   test('.dockerignore: patterns, ** and ! exceptions (applied by the engine too)', async () => {
     const files = {
-      'Dockerfile': `FROM ${base}\nCOPY . /ctx/\n`,
+      Dockerfile: `FROM ${base}\nCOPY . /ctx/\n`,
       '.dockerignore': '# comment\nsecret.txt\n**/*.log\ndocs\n!docs/keep.md\n',
       'secret.txt': 'no',
       'app/run.log': 'no',
@@ -140,7 +145,11 @@ CMD ["cat", "/app/out.txt"]
 
     // The CLI filters too; send the whole context over the API to see the engine's own filtering.
     const tar = await makeTar(Object.entries(files).map(([path, content]) => ({ path, content })));
-    const res = await engineRequest(fx.agent.current.socket, 'POST', '/build?t=built/ignore-api', { body: tar, headers: { 'content-type': 'application/x-tar' }, timeoutMs: 60_000 });
+    const res = await engineRequest(fx.agent.current.socket, 'POST', '/build?t=built/ignore-api', {
+      body: tar,
+      headers: { 'content-type': 'application/x-tar' },
+      timeoutMs: 60_000,
+    });
     assert.equal(res.status, 200, res.body.toString());
     assert.match(res.body.toString(), /"aux":\{"ID":"sha256:[0-9a-f]{64}"\}/);
     const viaApi = out(await fx.docker.ok(['run', '--rm', 'built/ignore-api', 'find', '/ctx', '-type', 'f']));
@@ -150,7 +159,7 @@ CMD ["cat", "/app/out.txt"]
   test('every instruction lands in the config; history shows the steps', async () => {
     const archive = await makeTar([{ path: 'unpacked/inner.txt', content: 'from the archive\n' }]);
     const dir = await context({
-      'Dockerfile': `# escape=\`
+      Dockerfile: `# escape=\`
 FROM ${base}
 MAINTAINER Berth Tests <tests@berth.invalid>
 ARG VERSION=1.0
@@ -177,7 +186,11 @@ CMD ["cat greeting.txt"]
     const r = await buildOk(dir, ['-t', 'built/all', '--build-arg', 'VERSION=2.5', '--label', 'from.cli=yes']);
     assert.match(r.stdout, /Step 19\/19 : LABEL "from.cli"="yes"/);
     const c = await inspect<Record<string, unknown>>(fx.docker, 'built/all', '{{json .Config}}');
-    assert.deepEqual((c.Env as string[]).filter((e) => !e.startsWith('PATH=')), ['APP_HOME=/opt/app', 'GREETING=hello world'], 'ARG values are not kept in the image');
+    assert.deepEqual(
+      (c.Env as string[]).filter((e) => !e.startsWith('PATH=')),
+      ['APP_HOME=/opt/app', 'GREETING=hello world'],
+      'ARG values are not kept in the image',
+    );
     assert.deepEqual(c.Cmd, ['cat greeting.txt']);
     assert.deepEqual(c.Entrypoint, ['/bin/sh', '-c']);
     assert.equal(c.WorkingDir, '/opt/app');
@@ -198,11 +211,14 @@ CMD ["cat greeting.txt"]
     const history = out(await fx.docker.ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'built/all'])).split('\n');
     assert.ok(history.includes('/bin/sh -ec #(nop)  CMD ["cat greeting.txt"]'), history.join('\n'));
     assert.ok(history.includes('|1 VERSION=2.5 /bin/sh -c echo "$GREETING v$VERSION" > greeting.txt'), history.join('\n'));
-    assert.ok(history.some((h) => /^\/bin\/sh -c #\(nop\) COPY dir:[0-9a-f]{64} in \/opt\/app\/files\/ $/.test(h)), history.join('\n'));
+    assert.ok(
+      history.some((h) => /^\/bin\/sh -c #\(nop\) COPY dir:[0-9a-f]{64} in \/opt\/app\/files\/ $/.test(h)),
+      history.join('\n'),
+    );
     assert.ok(history.includes('/bin/sh -c #(nop) WORKDIR /opt/app'), history.join('\n'));
 
     // ONBUILD triggers run in a build FROM the image.
-    const child = await context({ 'Dockerfile': 'FROM built/all\nRUN true\n' });
+    const child = await context({ Dockerfile: 'FROM built/all\nRUN true\n' });
     const cr = await buildOk(child, ['-t', 'built/child']);
     assert.match(cr.stdout, /# Executing 1 build trigger\n(.|\n)*triggered\n/);
   });
@@ -223,7 +239,7 @@ CMD ["cat greeting.txt"]
   });
 
   test('the built image pushes and saves like a pulled one', async () => {
-    const dir = await context({ 'Dockerfile': `FROM ${base}\nRUN echo pushed > /p\n` });
+    const dir = await context({ Dockerfile: `FROM ${base}\nRUN echo pushed > /p\n` });
     const ref = `${fx.reg.domain}/built/push:1`;
     await buildOk(dir, ['-t', ref]);
     await fx.docker.ok(['push', ref]);
@@ -237,13 +253,13 @@ CMD ["cat greeting.txt"]
     assert.equal(out(await fx.docker.ok(['run', '--rm', ref, 'cat', '/p'])), 'pushed');
   });
 
-  test('errors point at the line; a failed build tags nothing and leaves the failed step\'s container (as dockerd\'s --rm), none with --force-rm', async () => {
-    const unknown = await context({ 'Dockerfile': `FROM ${base}\nRUN true\nFORM x\n` });
+  test("errors point at the line; a failed build tags nothing and leaves the failed step's container (as dockerd's --rm), none with --force-rm", async () => {
+    const unknown = await context({ Dockerfile: `FROM ${base}\nRUN true\nFORM x\n` });
     const u = await build(unknown, ['-t', 'built/bad']);
     assert.notEqual(u.code, 0);
     assert.match(u.stderr, /dockerfile parse error on line 3: unknown instruction: FORM/);
 
-    const failing = await context({ 'Dockerfile': `FROM ${base}\nRUN echo partial > /x\nRUN echo "about to fail" && exit 3\nCMD ["sh"]\n` });
+    const failing = await context({ Dockerfile: `FROM ${base}\nRUN echo partial > /x\nRUN echo "about to fail" && exit 3\nCMD ["sh"]\n` });
     const f = await build(failing, ['-t', 'built/fails']);
     assert.equal(f.code, 1);
     assert.match(f.stdout, /about to fail\n/);
@@ -260,17 +276,20 @@ CMD ["cat greeting.txt"]
     assert.equal(forced.code, 1);
     assert.equal(await leftoverContainers(), '', '--force-rm removes it');
 
-    const missing = await context({ 'Dockerfile': `FROM ${base}\nCOPY nope.txt /\n` });
+    const missing = await context({ Dockerfile: `FROM ${base}\nCOPY nope.txt /\n` });
     const m = await build(missing);
     assert.notEqual(m.code, 0);
-    assert.match(m.stderr, /COPY failed: file not found in build context or excluded by \.dockerignore: stat nope\.txt: file does not exist \(Dockerfile line 2\)/);
+    assert.match(
+      m.stderr,
+      /COPY failed: file not found in build context or excluded by \.dockerignore: stat nope\.txt: file does not exist \(Dockerfile line 2\)/,
+    );
 
-    const outside = await context({ 'Dockerfile': `FROM ${base}\n\nCOPY ../../etc/passwd /stolen\n` });
+    const outside = await context({ Dockerfile: `FROM ${base}\n\nCOPY ../../etc/passwd /stolen\n` });
     const o = await build(outside);
     assert.notEqual(o.code, 0);
     assert.match(o.stderr, /COPY failed: forbidden path outside the build context: \.\.\/\.\.\/etc\/passwd \(\) \(Dockerfile line 3\)/);
 
-    const url = await context({ 'Dockerfile': `FROM ${base}\nADD http://example.invalid/x /x\n` });
+    const url = await context({ Dockerfile: `FROM ${base}\nADD http://example.invalid/x /x\n` });
     const a = await build(url);
     assert.match(a.stderr, /ADD from a URL \(http:\/\/example.invalid\/x\) is not supported/);
     assert.equal(await leftoverContainers(), '');

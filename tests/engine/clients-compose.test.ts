@@ -73,7 +73,8 @@ async function compose(args: string[], timeoutMs = 90_000): Promise<RunResult> {
     timeoutMs,
     env: { DOCKER_HOST: fx.agent.current.host, COMPOSE_INTERACTIVE_NO_CLI: '1' },
   });
-  if (r.code !== 0) assert.fail(`docker-compose ${args.join(' ')} exited ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  if (r.code !== 0)
+    assert.fail(`docker-compose ${args.join(' ')} exited ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
 }
 
@@ -119,7 +120,8 @@ describe('docker-compose 1.29', { timeout: 300_000 }, () => {
   });
   after(async () => {
     if (dir) {
-      if (fx.agent.current) await runCommand(COMPOSE_BIN, ['-p', PROJECT, 'down', '-v'], { cwd: dir, timeoutMs: 60_000, env: { DOCKER_HOST: fx.agent.current.host } });
+      if (fx.agent.current)
+        await runCommand(COMPOSE_BIN, ['-p', PROJECT, 'down', '-v'], { cwd: dir, timeoutMs: 60_000, env: { DOCKER_HOST: fx.agent.current.host } });
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -148,7 +150,10 @@ describe('docker-compose 1.29', { timeout: 300_000 }, () => {
     assert.equal(web.HostConfig.RestartPolicy.Name, 'unless-stopped');
     assert.deepEqual(web.NetworkSettings.Ports['80/tcp'], [{ HostIp: '127.0.0.1', HostPort: String(port) }]);
     assert.ok(web.NetworkSettings.Networks[`${PROJECT}_backend`]?.Aliases?.includes('web'), JSON.stringify(web.NetworkSettings.Networks));
-    assert.deepEqual(web.Mounts.map((m) => [m.Type, m.Name, m.Destination]), [['volume', `${PROJECT}_webdata`, '/data']]);
+    assert.deepEqual(
+      web.Mounts.map((m) => [m.Type, m.Name, m.Destination]),
+      [['volume', `${PROJECT}_webdata`, '/data']],
+    );
     const client = await api<Inspect>(`/containers/${cs.get('client')!.Id}/json`);
     assert.equal(client.HostConfig.RestartPolicy.Name, 'always');
     // condition: service_healthy: compose started the client only once web's check had passed.
@@ -157,7 +162,11 @@ describe('docker-compose 1.29', { timeout: 300_000 }, () => {
     assert.ok(Date.parse(client.State.StartedAt) >= Date.parse(firstPass.End), `${client.State.StartedAt} < ${firstPass.End}`);
 
     await eventually('the page on the published port', async () => (await page().catch(() => '')) === '200 web says hello\n');
-    await eventually('the client fetched web by name', async () => (await compose(['logs', '--no-color', 'client'])).stdout.includes('fetched-by-name'), 20_000);
+    await eventually(
+      'the client fetched web by name',
+      async () => (await compose(['logs', '--no-color', 'client'])).stdout.includes('fetched-by-name'),
+      20_000,
+    );
 
     const nets = await api<{ Name: string; Labels: Record<string, string> }[]>('/networks');
     assert.equal(nets.find((n) => n.Name === `${PROJECT}_backend`)?.Labels['com.docker.compose.network'], 'backend');
@@ -169,8 +178,14 @@ describe('docker-compose 1.29', { timeout: 300_000 }, () => {
     const ps = await compose(['ps']);
     const rows = ps.stdout.trim().split('\n').slice(2);
     assert.equal(rows.length, 2, ps.stdout);
-    assert.match(rows.find((r) => r.startsWith(`${PROJECT}_web_1 `))!, new RegExp(`\\s+Up \\(healthy\\)\\s+127\\.0\\.0\\.1:${port}->80/tcp\\s*$`));
-    assert.match(rows.find((r) => r.startsWith(`${PROJECT}_client_1 `))!, /\s+Up\s*$/);
+    assert.match(
+      rows.find((r) => r.startsWith(`${PROJECT}_web_1 `))!,
+      new RegExp(`\\s+Up \\(healthy\\)\\s+127\\.0\\.0\\.1:${port}->80/tcp\\s*$`),
+    );
+    assert.match(
+      rows.find((r) => r.startsWith(`${PROJECT}_client_1 `))!,
+      /\s+Up\s*$/,
+    );
 
     const logs = await compose(['logs', '--no-color', 'web']);
     assert.match(logs.stdout, /web_1 +\| web-ready/);

@@ -25,10 +25,11 @@ function demux(docker: Docker, stream: NodeJS.ReadableStream): { stdout: () => s
   return { stdout: () => o, stderr: () => e };
 }
 
-const ended = (s: NodeJS.ReadableStream) => new Promise<void>((resolve) => {
-  s.once('end', resolve);
-  s.once('close', resolve);
-});
+const ended = (s: NodeJS.ReadableStream) =>
+  new Promise<void>((resolve) => {
+    s.once('end', resolve);
+    s.once('close', resolve);
+  });
 
 interface ProgressEvent {
   status?: string;
@@ -43,11 +44,18 @@ describe('dockerode', { timeout: 60_000 }, () => {
     const stream = await docker.pull(fx.image);
     const seen: ProgressEvent[] = [];
     const output = await new Promise<ProgressEvent[]>((resolve, reject) =>
-      docker.modem.followProgress(stream, (err: Error | null, res: ProgressEvent[]) => (err ? reject(err) : resolve(res)), (ev: ProgressEvent) => seen.push(ev)),
+      docker.modem.followProgress(
+        stream,
+        (err: Error | null, res: ProgressEvent[]) => (err ? reject(err) : resolve(res)),
+        (ev: ProgressEvent) => seen.push(ev),
+      ),
     );
     assert.deepEqual(output, seen);
     assert.ok(!seen.some((e) => e.error), JSON.stringify(seen));
-    assert.ok(seen.some((e) => e.status === 'Downloading' && e.id && (e.progressDetail?.total ?? 0) > 0), 'per-layer byte progress');
+    assert.ok(
+      seen.some((e) => e.status === 'Downloading' && e.id && (e.progressDetail?.total ?? 0) > 0),
+      'per-layer byte progress',
+    );
     assert.ok(seen.some((e) => e.status === 'Pull complete' && e.id));
     assert.match(seen.at(-1)!.status!, new RegExp(`^Status: Downloaded newer image for ${fx.image.replace(/[.]/g, '\\.')}$`));
     const images = await docker.listImages();
@@ -79,7 +87,10 @@ describe('dockerode', { timeout: 60_000 }, () => {
     assert.equal(att.stderr(), 'hello-err\n');
 
     const listed = await docker.listContainers({ filters: { label: ['berth.test=dockerode'] } });
-    assert.deepEqual(listed.map((c) => [c.Id, c.Names, c.State, c.Image]), [[container.id, ['/dockerode-ticker'], 'running', fx.image]]);
+    assert.deepEqual(
+      listed.map((c) => [c.Id, c.Names, c.State, c.Image]),
+      [[container.id, ['/dockerode-ticker'], 'running', fx.image]],
+    );
     const info = await container.inspect();
     assert.equal(info.State.Running, true);
     assert.ok(info.State.Pid > 0);
@@ -110,7 +121,10 @@ describe('dockerode', { timeout: 60_000 }, () => {
     const stopped = await container.inspect();
     assert.equal(stopped.State.Status, 'exited');
     assert.equal(stopped.State.Running, false);
-    assert.deepEqual((await docker.listContainers({ all: true, filters: { label: ['berth.test=dockerode'] } })).map((c) => c.State), ['exited']);
+    assert.deepEqual(
+      (await docker.listContainers({ all: true, filters: { label: ['berth.test=dockerode'] } })).map((c) => c.State),
+      ['exited'],
+    );
 
     await container.remove();
     await assert.rejects(container.inspect(), (err: Error & { statusCode?: number }) => {
@@ -172,7 +186,10 @@ describe('dockerode', { timeout: 60_000 }, () => {
     await container.remove();
     await eventually('the destroy event', async () => seen.some((e) => e.Action === 'destroy'));
     events.destroy();
-    assert.deepEqual(seen.map((e) => e.Action), ['create', 'start', 'die', 'destroy']);
+    assert.deepEqual(
+      seen.map((e) => e.Action),
+      ['create', 'start', 'die', 'destroy'],
+    );
     assert.ok(seen.every((e) => e.id === container.id && e.Actor.Attributes['berth.test'] === 'events'));
     assert.equal(seen.find((e) => e.Action === 'die')!.Actor.Attributes.exitCode, '0');
   });

@@ -31,10 +31,7 @@ after(async () => {
 });
 
 /** A busybox httpd serving /www on port 80, with a log line once it is up. */
-const httpd = () =>
-  new GenericContainer(fx.image)
-    .withCommand(['sh', '-c', 'echo "httpd starting"; exec httpd -f -v -p 80 -h /www'])
-    .withExposedPorts(80);
+const httpd = () => new GenericContainer(fx.image).withCommand(['sh', '-c', 'echo "httpd starting"; exec httpd -f -v -p 80 -h /www']).withExposedPorts(80);
 
 describe('testcontainers', { timeout: 120_000 }, () => {
   test('GenericContainer: pull, wait for a log line and the port, fetch the page on the mapped port, exec, copy, stop', async () => {

@@ -11,8 +11,24 @@ const fx = useContainersFixture();
 
 test('commit --change sets CMD, ENV and EXPOSE in the new image', async () => {
   await fx.docker.ok(['run', '--name', 'tochange', fx.image, 'sh', '-c', 'echo kept > /kept.txt']);
-  await fx.docker.ok(['commit', '--change', 'CMD ["sh","-c","echo hi $A; cat /kept.txt"]', '--change', 'ENV A=1', '--change', 'EXPOSE 8080', '--change', 'WORKDIR /srv', 'tochange', 'changed:v1']);
-  const cfg = await inspect<{ Cmd: string[]; Env: string[]; ExposedPorts: Record<string, object>; WorkingDir: string }>(fx.docker, 'changed:v1', '{{json .Config}}');
+  await fx.docker.ok([
+    'commit',
+    '--change',
+    'CMD ["sh","-c","echo hi $A; cat /kept.txt"]',
+    '--change',
+    'ENV A=1',
+    '--change',
+    'EXPOSE 8080',
+    '--change',
+    'WORKDIR /srv',
+    'tochange',
+    'changed:v1',
+  ]);
+  const cfg = await inspect<{ Cmd: string[]; Env: string[]; ExposedPorts: Record<string, object>; WorkingDir: string }>(
+    fx.docker,
+    'changed:v1',
+    '{{json .Config}}',
+  );
   assert.deepEqual(cfg.Cmd, ['sh', '-c', 'echo hi $A; cat /kept.txt']);
   assert.ok(cfg.Env.includes('A=1'), `Env: ${cfg.Env.join(' ')}`);
   assert.deepEqual(Object.keys(cfg.ExposedPorts), ['8080/tcp']);

@@ -29,7 +29,20 @@ test('cp reaches into a named volume and a bind, running and stopped', async () 
   await mkdir(bind);
   await writeFile(join(bind, 'host.txt'), 'on the host\n');
   await writeFile(join(dir, 'in.txt'), 'copied in\n');
-  await fx.docker.ok(['run', '-d', '--name', 'cpvol', '-v', 'cpvol-data:/data', '-v', `${bind}:/bind`, fx.image, 'sh', '-c', 'echo made inside > /data/made.txt; ln -s /etc/hostname /data/hn; sleep 1000']);
+  await fx.docker.ok([
+    'run',
+    '-d',
+    '--name',
+    'cpvol',
+    '-v',
+    'cpvol-data:/data',
+    '-v',
+    `${bind}:/bind`,
+    fx.image,
+    'sh',
+    '-c',
+    'echo made inside > /data/made.txt; ln -s /etc/hostname /data/hn; sleep 1000',
+  ]);
   await fx.docker.ok(['exec', 'cpvol', 'test', '-e', '/data/made.txt']);
 
   // out of the volume and the bind

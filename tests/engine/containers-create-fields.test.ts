@@ -38,11 +38,29 @@ test('--shm-size sets /dev/shm, 64 MiB by default as dockerd', async () => {
   assert.match(neg.text, /SHM size can not be less than 0/);
 });
 
-test('--volumes-from shares the other container\'s volumes and binds, read-only when asked', async () => {
+test("--volumes-from shares the other container's volumes and binds, read-only when asked", async () => {
   const [src, ro, rw] = names;
   await fx.docker.ok(['run', '--name', src!, '-v', `vf-named-${run}:/data`, '-v', '/anon', fx.image, 'sh', '-c', 'echo shared > /data/f; echo anon > /anon/g']);
-  assert.equal(out(await fx.docker.ok(['run', '--name', ro!, '--volumes-from', `${src}:ro`, fx.image, 'sh', '-c', 'cat /data/f /anon/g; touch /data/x 2>/dev/null && echo wrote || echo refused'])), 'shared\nanon\nrefused');
-  assert.equal(out(await fx.docker.ok(['run', '--name', rw!, '--volumes-from', src!, fx.image, 'sh', '-c', 'echo more >> /data/f && cat /data/f'])), 'shared\nmore');
+  assert.equal(
+    out(
+      await fx.docker.ok([
+        'run',
+        '--name',
+        ro!,
+        '--volumes-from',
+        `${src}:ro`,
+        fx.image,
+        'sh',
+        '-c',
+        'cat /data/f /anon/g; touch /data/x 2>/dev/null && echo wrote || echo refused',
+      ]),
+    ),
+    'shared\nanon\nrefused',
+  );
+  assert.equal(
+    out(await fx.docker.ok(['run', '--name', rw!, '--volumes-from', src!, fx.image, 'sh', '-c', 'echo more >> /data/f && cat /data/f'])),
+    'shared\nmore',
+  );
   // rm -v of a container that only borrowed the anonymous volume leaves it to its owner
   await fx.docker.ok(['rm', '-v', rw!]);
   assert.equal(out(await fx.docker.ok(['start', '-a', ro!])), 'shared\nmore\nanon\nrefused');
@@ -53,15 +71,24 @@ test('--volumes-from shares the other container\'s volumes and binds, read-only 
 
 test('NetworkDisabled leaves the loopback only; a MAC address reaches eth0 from both CLIs', async () => {
   const [, , , nonet, mac20, mac28] = names;
-  const r = await engineRequest(fx.agent.current.socket, 'POST', `/containers/create?name=${nonet}`, { body: { Image: fx.image, Cmd: ['ls', '/sys/class/net'], NetworkDisabled: true } });
+  const r = await engineRequest(fx.agent.current.socket, 'POST', `/containers/create?name=${nonet}`, {
+    body: { Image: fx.image, Cmd: ['ls', '/sys/class/net'], NetworkDisabled: true },
+  });
   assert.equal(r.status, 201, r.text());
   assert.equal(out(await fx.docker.ok(['start', '-a', nonet!])), 'lo');
 
   // the 20.10 CLI sends Config.MacAddress
-  const old = await runCommand('/usr/bin/docker', ['run', '--name', mac20!, '--mac-address', '02:42:ac:11:00:99', fx.image, 'cat', '/sys/class/net/eth0/address'], { env: { DOCKER_HOST: fx.docker.host, DOCKER_CONFIG: fx.docker.configDir } });
+  const old = await runCommand(
+    '/usr/bin/docker',
+    ['run', '--name', mac20!, '--mac-address', '02:42:ac:11:00:99', fx.image, 'cat', '/sys/class/net/eth0/address'],
+    { env: { DOCKER_HOST: fx.docker.host, DOCKER_CONFIG: fx.docker.configDir } },
+  );
   assert.equal(old.code, 0, old.stderr);
   assert.equal(old.stdout.trim(), '02:42:ac:11:00:99');
-  assert.equal(out(await fx.docker.ok(['run', '--name', mac28!, '--mac-address', '02:42:ac:11:00:98', fx.image, 'cat', '/sys/class/net/eth0/address'])), '02:42:ac:11:00:98');
+  assert.equal(
+    out(await fx.docker.ok(['run', '--name', mac28!, '--mac-address', '02:42:ac:11:00:98', fx.image, 'cat', '/sys/class/net/eth0/address'])),
+    '02:42:ac:11:00:98',
+  );
   const bad = await create({ MacAddress: 'zz' });
   assert.equal(bad.status, 400);
   assert.match(bad.text, /zz is not a valid mac address/);
@@ -70,7 +97,7 @@ test('NetworkDisabled leaves the loopback only; a MAC address reaches eth0 from 
   assert.match(host.text, /conflicting options: mac-address and the network mode/);
 });
 
-test('Isolation, StorageOpt, VolumeDriver, CgroupParent: dockerd\'s answers, or refused by name', async () => {
+test("Isolation, StorageOpt, VolumeDriver, CgroupParent: dockerd's answers, or refused by name", async () => {
   const cases: [Record<string, unknown>, number, RegExp][] = [
     [{ Isolation: 'hyperv' }, 500, /Invalid isolation: "hyperv" - linux only supports 'default'/],
     [{ StorageOpt: { size: '1G' } }, 500, /--storage-opt is supported only for overlay over xfs with 'pquota' mount option/],
@@ -82,5 +109,6 @@ test('Isolation, StorageOpt, VolumeDriver, CgroupParent: dockerd\'s answers, or 
     assert.equal(r.status, status, JSON.stringify(hc));
     assert.match(r.text, message);
   }
-  for (const hc of [{ Isolation: 'default' }, { VolumeDriver: 'local' }, { StorageOpt: {} }]) assert.equal((await create({ HostConfig: hc })).status, 201, JSON.stringify(hc));
+  for (const hc of [{ Isolation: 'default' }, { VolumeDriver: 'local' }, { StorageOpt: {} }])
+    assert.equal((await create({ HostConfig: hc })).status, 201, JSON.stringify(hc));
 });

@@ -40,10 +40,16 @@ test('--link sets the legacy link variables; docker rm --link removes the link',
   const env = out(await fx.docker.ok(['start', '-a', web])).split('\n');
   for (const line of [
     `MY_DB_PORT=tcp://${ip}:80`,
-    `MY_DB_PORT_80_TCP=tcp://${ip}:80`, `MY_DB_PORT_80_TCP_ADDR=${ip}`, 'MY_DB_PORT_80_TCP_PORT=80', 'MY_DB_PORT_80_TCP_PROTO=tcp',
-    `MY_DB_PORT_5432_TCP=tcp://${ip}:5432`, `MY_DB_PORT_5432_TCP_ADDR=${ip}`,
-    `MY_DB_NAME=/${web}/my-db`, 'MY_DB_ENV_SECRET=s3',
-  ]) assert.ok(env.includes(line), `${line} missing from:\n${env.join('\n')}`);
+    `MY_DB_PORT_80_TCP=tcp://${ip}:80`,
+    `MY_DB_PORT_80_TCP_ADDR=${ip}`,
+    'MY_DB_PORT_80_TCP_PORT=80',
+    'MY_DB_PORT_80_TCP_PROTO=tcp',
+    `MY_DB_PORT_5432_TCP=tcp://${ip}:5432`,
+    `MY_DB_PORT_5432_TCP_ADDR=${ip}`,
+    `MY_DB_NAME=/${web}/my-db`,
+    'MY_DB_ENV_SECRET=s3',
+  ])
+    assert.ok(env.includes(line), `${line} missing from:\n${env.join('\n')}`);
   assert.ok(!env.some((l) => l.startsWith('MY_DB_ENV_PATH=') || l.startsWith('MY_DB_ENV_HOME=')));
 
   await fx.docker.ok(['rm', '--link', `/${web}/my-db`]);

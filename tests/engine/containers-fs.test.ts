@@ -22,7 +22,9 @@ after(async () => {
 
 test('diff lists added, changed and deleted paths', async () => {
   await fx.docker.ok(['run', '--name', 'changed', fx.image, 'sh', '-c', 'echo new > /tmp/added.txt; rm /www/index.html; mkdir -p /data/sub']);
-  const lines = out(await fx.docker.ok(['diff', 'changed'])).split('\n').sort();
+  const lines = out(await fx.docker.ok(['diff', 'changed']))
+    .split('\n')
+    .sort();
   assert.deepEqual(lines, ['A /data', 'A /data/sub', 'A /tmp/added.txt', 'C /tmp', 'C /www', 'D /www/index.html']);
 });
 
@@ -67,7 +69,15 @@ test('cp follows symlinks inside the container only', async () => {
   const marker = join(dir, 'host-secret');
   await writeFile(marker, 'host only\n');
   // A link to the host path, as absolute: inside the container it resolves under its own root.
-  await fx.docker.ok(['run', '--name', 'linky', fx.image, 'sh', '-c', `mkdir -p ${dir}; echo container > ${marker}; ln -s / /tmp/root; ln -s ../../../../../.. /tmp/up`]);
+  await fx.docker.ok([
+    'run',
+    '--name',
+    'linky',
+    fx.image,
+    'sh',
+    '-c',
+    `mkdir -p ${dir}; echo container > ${marker}; ln -s / /tmp/root; ln -s ../../../../../.. /tmp/up`,
+  ]);
   await fx.docker.ok(['cp', `linky:/tmp/root${marker}`, join(dir, 'got1')]);
   assert.equal(await readFile(join(dir, 'got1'), 'utf8'), 'container\n');
   await fx.docker.ok(['cp', `linky:/tmp/up${marker}`, join(dir, 'got2')]);

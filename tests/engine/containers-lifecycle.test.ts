@@ -78,7 +78,10 @@ describe('inspect, top, rename, pause', () => {
     assert.ok(c.Config.Env.includes('K=V'));
     assert.equal(c.HostConfig.RestartPolicy.Name, 'no');
     assert.deepEqual(c.Mounts, []);
-    assert.equal(out(await fx.docker.ok(['inspect', '--format', '{{.Name}} {{.State.Status}} {{.Config.Hostname}}', 'insp'])), `/insp running ${c.Id.slice(0, 12)}`);
+    assert.equal(
+      out(await fx.docker.ok(['inspect', '--format', '{{.Name}} {{.State.Status}} {{.Config.Hostname}}', 'insp'])),
+      `/insp running ${c.Id.slice(0, 12)}`,
+    );
   });
 
   test('top lists the container processes', async () => {
@@ -118,7 +121,11 @@ describe('ps and logs', () => {
     const a = out(await fx.docker.ok(['run', '-d', '--name', 'fa', '-l', 'role=db', fx.image, 'sleep', '1000']));
     await fx.docker.run(['run', '--name', 'fb', '-l', 'role=web', fx.image, 'sh', '-c', 'exit 2']);
     await fx.docker.run(['run', '--name', 'fb2', fx.image, 'sh', '-c', 'exit 2']);
-    const q = async (...args: string[]) => out(await fx.docker.ok(['ps', '-a', '--format', '{{.Names}}', ...args])).split('\n').filter(Boolean).sort();
+    const q = async (...args: string[]) =>
+      out(await fx.docker.ok(['ps', '-a', '--format', '{{.Names}}', ...args]))
+        .split('\n')
+        .filter(Boolean)
+        .sort();
     assert.deepEqual(await q('--filter', 'status=running', '--filter', 'name=f'), ['fa']);
     assert.deepEqual(await q('--filter', 'status=exited', '--filter', 'name=f'), ['fb', 'fb2']);
     assert.deepEqual(await q('--filter', 'label=role=db'), ['fa']);
@@ -154,7 +161,19 @@ describe('ps and logs', () => {
   });
 
   test('logs are rotated by max-size and max-file', async () => {
-    await fx.docker.ok(['run', '--name', 'rot', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2', fx.image, 'sh', '-c', 'for i in $(seq 1 100); do echo line-$i; done']);
+    await fx.docker.ok([
+      'run',
+      '--name',
+      'rot',
+      '--log-opt',
+      'max-size=1k',
+      '--log-opt',
+      'max-file=2',
+      fx.image,
+      'sh',
+      '-c',
+      'for i in $(seq 1 100); do echo line-$i; done',
+    ]);
     const logs = (await fx.docker.ok(['logs', 'rot'])).stdout.split('\n').filter(Boolean);
     assert.ok(logs.length < 100, `kept ${logs.length} lines`);
     assert.equal(logs[logs.length - 1], 'line-100');

@@ -19,13 +19,15 @@ after(async () => {
 });
 
 async function create(hostConfig: Record<string, unknown>): Promise<{ status: number; message: string; id?: string }> {
-  const r = await engineRequest(fx.agent.current.socket, 'POST', '/containers/create', { body: { Image: fx.image, Cmd: ['sh', '-c', 'echo hi'], HostConfig: hostConfig } });
+  const r = await engineRequest(fx.agent.current.socket, 'POST', '/containers/create', {
+    body: { Image: fx.image, Cmd: ['sh', '-c', 'echo hi'], HostConfig: hostConfig },
+  });
   const body = r.json<{ message?: string; Id?: string }>();
   if (body.Id) made.push(body.Id);
   return { status: r.status, message: body.message ?? '', id: body.Id };
 }
 
-test('json-file options: applied, refused by name, or dockerd\'s error', async () => {
+test("json-file options: applied, refused by name, or dockerd's error", async () => {
   const ok = await create({ LogConfig: { Type: 'json-file', Config: { 'max-file': '3' } } });
   assert.equal(ok.status, 201, ok.message);
   await fx.docker.ok(['start', '-a', ok.id!]);
@@ -50,7 +52,7 @@ test('json-file options: applied, refused by name, or dockerd\'s error', async (
   assert.equal((await create({ LogConfig: { Type: 'json-file', Config: { mode: 'blocking', 'max-size': '1m' } } })).status, 201);
 });
 
-test('Runtime: the engine\'s own in inspect; another is refused', async () => {
+test("Runtime: the engine's own in inspect; another is refused", async () => {
   const c = await create({});
   assert.equal(out(await fx.docker.ok(['inspect', '--format', '{{.HostConfig.Runtime}}', c.id!])), 'berth');
   assert.equal((await create({ Runtime: 'berth' })).status, 201);

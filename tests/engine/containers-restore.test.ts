@@ -29,7 +29,9 @@ for (const how of ['restart', 'kill -9'] as const) {
       await fx.agent.current.restart();
     }
 
-    const names = out(await fx.docker.ok(['ps', '-a', '--format', '{{.Names}}', '--filter', `name=^/${p}-`])).split('\n').sort();
+    const names = out(await fx.docker.ok(['ps', '-a', '--format', '{{.Names}}', '--filter', `name=^/${p}-`]))
+      .split('\n')
+      .sort();
     assert.deepEqual(names, [`${p}-always`, `${p}-created`, `${p}-done`, `${p}-plain`, `${p}-unless`, `${p}-unless-stopped`]);
     assert.equal(await inspect<number>(fx.docker, `${p}-done`, '{{json .State.ExitCode}}'), 4);
     assert.equal((await fx.docker.ok(['logs', `${p}-done`])).stdout, 'finished\n');
@@ -39,7 +41,10 @@ for (const how of ['restart', 'kill -9'] as const) {
     assert.equal(plain.Pid, 0);
     assert.equal((await fx.docker.ok(['logs', `${p}-plain`])).stdout, 'up\n');
     // Gone, or dead and waiting for its new parent (init) to reap it.
-    const state = await readFile(`/proc/${plainPid}/stat`, 'utf8').then((s) => s.slice(s.lastIndexOf(')') + 2)[0], () => 'gone');
+    const state = await readFile(`/proc/${plainPid}/stat`, 'utf8').then(
+      (s) => s.slice(s.lastIndexOf(')') + 2)[0],
+      () => 'gone',
+    );
     assert.ok(state === 'gone' || state === 'Z', `the old process is left running unsupervised (state ${state})`);
     assert.equal(await inspect<string>(fx.docker, `${p}-always`, '{{json .State.Status}}'), 'running');
     assert.equal(await inspect<string>(fx.docker, `${p}-unless`, '{{json .State.Status}}'), 'running');

@@ -37,8 +37,25 @@ describe('docker run', () => {
     try {
       await writeFile(join(dir, 'env'), '# a comment\nFROM_FILE=yes\nB=file\n');
       const r = await fx.docker.ok([
-        'run', '--rm', '-e', 'A=1', '-e', 'B=flag', '--env-file', join(dir, 'env'), '-w', '/tmp/work', '-u', '65534:65534',
-        '--hostname', 'myhost', '--entrypoint', 'sh', fx.image, '-c', 'echo $A $B $FROM_FILE; pwd; id -u; id -g; hostname',
+        'run',
+        '--rm',
+        '-e',
+        'A=1',
+        '-e',
+        'B=flag',
+        '--env-file',
+        join(dir, 'env'),
+        '-w',
+        '/tmp/work',
+        '-u',
+        '65534:65534',
+        '--hostname',
+        'myhost',
+        '--entrypoint',
+        'sh',
+        fx.image,
+        '-c',
+        'echo $A $B $FROM_FILE; pwd; id -u; id -g; hostname',
       ]);
       assert.deepEqual(out(r).split('\n'), ['1 flag yes', '/tmp/work', '65534', '65534', 'myhost']);
     } finally {
@@ -61,7 +78,18 @@ describe('docker run', () => {
   });
 
   test('-d runs in the background; ps, logs, exec, stop, rm', async () => {
-    const id = out(await fx.docker.ok(['run', '-d', '--name', 'bg', fx.image, 'sh', '-c', 'echo started; echo warn >&2; trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done']));
+    const id = out(
+      await fx.docker.ok([
+        'run',
+        '-d',
+        '--name',
+        'bg',
+        fx.image,
+        'sh',
+        '-c',
+        'echo started; echo warn >&2; trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done',
+      ]),
+    );
     assert.match(id, /^[a-f0-9]{64}$/);
     const ps = out(await fx.docker.ok(['ps', '--format', '{{.ID}} {{.Names}} {{.Status}} {{.Command}}']));
     assert.match(ps, new RegExp(`^${id.slice(0, 12)} bg Up (Less than a second|\\d+ seconds?) "sh -c echo started;`, 'm'));
@@ -97,7 +125,13 @@ describe('docker run', () => {
 
 describe('bad input', () => {
   test('an unknown container is a 404 with dockerd wording', async () => {
-    for (const args of [['container', 'inspect', 'nosuch'], ['stop', 'nosuch'], ['logs', 'nosuch'], ['rm', 'nosuch'], ['exec', 'nosuch', 'true']]) {
+    for (const args of [
+      ['container', 'inspect', 'nosuch'],
+      ['stop', 'nosuch'],
+      ['logs', 'nosuch'],
+      ['rm', 'nosuch'],
+      ['exec', 'nosuch', 'true'],
+    ]) {
       const r = await fx.docker.run(args);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /No such container: nosuch/, args.join(' '));
@@ -112,7 +146,12 @@ describe('bad input', () => {
     const id = out(await fx.docker.ok(['create', '--name', 'taken', fx.image]));
     const r = await fx.docker.run(['create', '--name', 'taken', fx.image]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`Conflict\\. The container name "/taken" is already in use by container "${id}"\\. You have to remove \\(or rename\\) that container to be able to reuse that name\\.`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `Conflict\\. The container name "/taken" is already in use by container "${id}"\\. You have to remove \\(or rename\\) that container to be able to reuse that name\\.`,
+      ),
+    );
     const raw = await engineRequest(fx.agent.current.socket, 'POST', '/containers/create?name=taken', { body: { Image: fx.image } });
     assert.equal(raw.status, 409);
     await fx.docker.ok(['rm', 'taken']);
@@ -137,7 +176,9 @@ describe('bad input', () => {
     });
     assert.equal(raw.status, 400);
     assert.match(raw.json<{ message: string }>().message, /can't create 'AutoRemove' container with restart policy/);
-    const bad = await engineRequest(fx.agent.current.socket, 'POST', '/containers/create', { body: { Image: fx.image, HostConfig: { RestartPolicy: { Name: 'sometimes' } } } });
+    const bad = await engineRequest(fx.agent.current.socket, 'POST', '/containers/create', {
+      body: { Image: fx.image, HostConfig: { RestartPolicy: { Name: 'sometimes' } } },
+    });
     assert.equal(bad.status, 400);
     const cli = await fx.docker.run(['run', '--rm', '--restart', 'always', fx.image, 'true']);
     assert.equal(cli.code, 125);

@@ -59,7 +59,8 @@ describe('devices', () => {
     assert.equal(withRule.code, 0, withRule.text);
     assert.match(withRule.text, /made\nopened/);
     // a rule for another node, or for reading only, does not open it for reading and writing
-    for (const rule of ['c 10:228 rwm', 'c 10:229 r', 'b 10:229 rwm']) assert.doesNotMatch((await sh(['--device-cgroup-rule', rule], inDev)).text, /opened/, rule);
+    for (const rule of ['c 10:228 rwm', 'c 10:229 r', 'b 10:229 rwm'])
+      assert.doesNotMatch((await sh(['--device-cgroup-rule', rule], inDev)).text, /opened/, rule);
     // the `a` type with numbers is that node of either type, not everything (v1 reads a bare `a` as all)
     const vcs = `${inDev} && busybox mknod /dev/v c 7 0 && exec 5</dev/v && echo vcs-opened`;
     const typeA = await sh(['--device-cgroup-rule', 'a 10:229 rw'], vcs);
@@ -68,9 +69,14 @@ describe('devices', () => {
     assert.match((await sh(['--device-cgroup-rule', 'a 10:229 rw', '--device-cgroup-rule', 'c 7:0 r'], vcs)).text, /vcs-opened/, 'the control');
   });
 
-  test('--privileged: every capability, no seccomp, no masks, writable /sys, the machine\'s devices', async () => {
+  test("--privileged: every capability, no seccomp, no masks, writable /sys, the machine's devices", async () => {
     const status = await sh(['--privileged', '--cap-drop', 'NET_ADMIN'], 'grep -E "^(CapBnd|CapEff|Seccomp):" /proc/self/status');
-    const caps = Object.fromEntries(status.text.trim().split('\n').map((l) => l.split(/:\s+/)));
+    const caps = Object.fromEntries(
+      status.text
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/:\s+/)),
+    );
     assert.equal(BigInt(`0x${caps.CapBnd}`), agentBounding(), 'all the agent holds, --cap-drop moot as in dockerd');
     assert.equal(BigInt(`0x${caps.CapEff}`), agentBounding());
     assert.equal(caps.Seccomp, '0');
@@ -87,12 +93,24 @@ describe('devices', () => {
     // every char and block node of this machine's /dev, with its numbers and mode
     const list = await sh(['--privileged'], 'cd /dev && for f in $(find . -type c -o -type b); do stat -c "%n %t:%T %a %u:%g" $f; done');
     const seen = new Set(list.text.trim().split('\n'));
-    const want = execFileSync('sh', ['-c', 'cd /dev && for f in $(find . -path ./pts -prune -o -path ./shm -prune -o -path ./mqueue -prune -o \\( -type c -o -type b \\) -print); do stat -c "%n %t:%T %a %u:%g" $f; done'], { encoding: 'utf8' })
-      .trim().split('\n').filter((l) => !/^\.\/(console|ptmx) /.test(l));
+    const want = execFileSync(
+      'sh',
+      [
+        '-c',
+        'cd /dev && for f in $(find . -path ./pts -prune -o -path ./shm -prune -o -path ./mqueue -prune -o \\( -type c -o -type b \\) -print); do stat -c "%n %t:%T %a %u:%g" $f; done',
+      ],
+      { encoding: 'utf8' },
+    )
+      .trim()
+      .split('\n')
+      .filter((l) => !/^\.\/(console|ptmx) /.test(l));
     assert.ok(want.length > 5);
     for (const line of want) assert.ok(seen.has(line), `${line} in the privileged container's /dev`);
     const defaults = await sh([], 'ls /dev');
-    assert.ok(want.some((l) => !defaults.text.includes(l.split(' ')[0]!.slice(2))), 'the default /dev lacks some of them');
+    assert.ok(
+      want.some((l) => !defaults.text.includes(l.split(' ')[0]!.slice(2))),
+      'the default /dev lacks some of them',
+    );
 
     // with a terminal: /dev/console is the container's pty (the machine's console is never copied)
     const tty = await fx.docker.run(['run', '--rm', '-t', '--privileged', fx.image, 'sh', '-c', 'tty; stat -c "%t:%T" /dev/console /dev/pts/0']);
@@ -124,7 +142,9 @@ describe('devices', () => {
 
   test('what dockerd refuses is a 400 in its words, and no container is left', async () => {
     const d = fx.docker;
-    const before = out(await d.ok(['ps', '-aq'])).split('\n').filter(Boolean).length;
+    const before = out(await d.ok(['ps', '-aq']))
+      .split('\n')
+      .filter(Boolean).length;
     const refusals: [string[], RegExp][] = [
       [['--device', '/dev/nope'], /error gathering device information while adding custom device "\/dev\/nope": no such file or directory/],
       [['--device', '/etc/hostname:/dev/h'], /adding custom device "\/etc\/hostname": not a device node/],
@@ -141,10 +161,17 @@ describe('devices', () => {
       [{ DeviceCgroupRules: ['c 1:3'] }, /^invalid device cgroup rule format: 'c 1:3'$/],
     ];
     for (const [hostConfig, message] of api) {
-      const res = await engineRequest(fx.agent.current.socket, 'POST', '/containers/create', { body: { Image: fx.image, Cmd: ['true'], HostConfig: hostConfig } });
+      const res = await engineRequest(fx.agent.current.socket, 'POST', '/containers/create', {
+        body: { Image: fx.image, Cmd: ['true'], HostConfig: hostConfig },
+      });
       assert.equal(res.status, 400);
       assert.match(res.json<{ message: string }>().message, message);
     }
-    assert.equal(out(await d.ok(['ps', '-aq'])).split('\n').filter(Boolean).length, before);
+    assert.equal(
+      out(await d.ok(['ps', '-aq']))
+        .split('\n')
+        .filter(Boolean).length,
+      before,
+    );
   });
 });

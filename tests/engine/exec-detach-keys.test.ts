@@ -29,7 +29,7 @@ function inTerminal(args: string[], input: string) {
   });
 }
 
-test('exec -it detaches on the config\'s detach keys and leaves the exec\'d shell running', async () => {
+test("exec -it detaches on the config's detach keys and leaves the exec'd shell running", async () => {
   await fx.docker.ok(['run', '-d', '--name', 'detach-keys', fx.image, 'sleep', '1000']);
   const r = await inTerminal(['exec', '-it', 'detach-keys', 'sh', '-c', 'echo marker-$$ > /tmp/pid; exec sleep 300'], '\\030x');
   // without the keys the CLI would wait on `sleep 300` until the 30 s limit

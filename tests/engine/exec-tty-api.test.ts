@@ -22,7 +22,11 @@ function startExec(socket: string, id: string, body: object): Promise<Buffer> {
     const s = connect(socket);
     const chunks: Buffer[] = [];
     const json = JSON.stringify(body);
-    s.on('connect', () => s.write(`POST /exec/${id}/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`));
+    s.on('connect', () =>
+      s.write(
+        `POST /exec/${id}/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+      ),
+    );
     s.on('data', (c) => chunks.push(c));
     s.on('error', reject);
     s.on('close', () => {
@@ -34,10 +38,12 @@ function startExec(socket: string, id: string, body: object): Promise<Buffer> {
   });
 }
 
-test('Tty at create gives a pty whatever start says; start\'s Tty picks raw or multiplexed', async () => {
+test("Tty at create gives a pty whatever start says; start's Tty picks raw or multiplexed", async () => {
   await fx.docker.ok(['run', '-d', '--name', 'exec-tty-api', fx.image, 'sleep', '1000']);
   const create = async (tty: boolean) => {
-    const r = await engineRequest(fx.agent.current.socket, 'POST', '/containers/exec-tty-api/exec', { body: { Cmd: ['sh', '-c', 'echo a; echo b'], AttachStdout: true, AttachStderr: true, Tty: tty } });
+    const r = await engineRequest(fx.agent.current.socket, 'POST', '/containers/exec-tty-api/exec', {
+      body: { Cmd: ['sh', '-c', 'echo a; echo b'], AttachStdout: true, AttachStderr: true, Tty: tty },
+    });
     assert.equal(r.status, 201, r.text());
     return r.json<{ Id: string }>().Id;
   };

@@ -41,7 +41,16 @@ describe('hostile working directories and /proc', () => {
     test(`-w ${wd}: never reaches a directory of the host`, async () => {
       await mkdir(sentinel, { recursive: true });
       await writeFile(join(sentinel, 'victim'), 'original\n');
-      const r = await fx.docker.run(['run', '--rm', '-w', wd, fx.image, 'sh', '-c', `pwd; ls ..; cat ${sentinel}/victim 2>&1; echo pwned > ../../../../${sentinel.slice(1)}/victim 2>&1; true`]);
+      const r = await fx.docker.run([
+        'run',
+        '--rm',
+        '-w',
+        wd,
+        fx.image,
+        'sh',
+        '-c',
+        `pwd; ls ..; cat ${sentinel}/victim 2>&1; echo pwned > ../../../../${sentinel.slice(1)}/victim 2>&1; true`,
+      ]);
       if (r.code === 0) {
         // The process started: it must see only the container's tree.
         assert.doesNotMatch(r.stdout, /original/, `the host file was readable: ${r.stdout}`);
@@ -75,7 +84,10 @@ describe('hostile working directories and /proc', () => {
     const base = await buildBusyboxImage({ layerCount: 1 });
     for (const [i, target] of [sentinel, `../../../../../..${sentinel}`, '/'].entries()) {
       // The base layer has a /proc directory: the top layer replaces it with a symlink.
-      const top = await makeLayer([{ path: 'proc', type: 'whiteout' }, { path: 'proc', type: 'symlink', target }]);
+      const top = await makeLayer([
+        { path: 'proc', type: 'whiteout' },
+        { path: 'proc', type: 'symlink', target },
+      ]);
       const image = assembleImage([base.layers[0]!, top]);
       await pushImage({ url: fx.reg.url }, `test/proclink${i}`, 'latest', image);
       const ref = `${fx.reg.domain}/test/proclink${i}:latest`;

@@ -84,7 +84,9 @@ describe(`kill -9 of the agent during commit, ${ROUNDS} rounds`, () => {
     }
     await fx.docker.ok(['rm', '-f', 'crash-commit']);
     await assertStoreConsistent('commit, after rm');
-    process.stderr.write(`# commit crash: ${ROUNDS} rounds (${committed} killed commits had answered 201), commit takes ${commitMs} ms, ${Date.now() - started} ms in all\n`);
+    process.stderr.write(
+      `# commit crash: ${ROUNDS} rounds (${committed} killed commits had answered 201), commit takes ${commitMs} ms, ${Date.now() - started} ms in all\n`,
+    );
   });
 });
 
@@ -143,16 +145,42 @@ describe('exposure', () => {
     assert.ok(pid && !more.length, `one agent process for ${fx.agent.current.socket}`);
     // On a user-defined network too, which has the engine's DNS.
     await fx.docker.ok(['network', 'create', 'exposed-net']);
-    await fx.docker.ok(['run', '-d', '--name', 'exposed', '--network', 'exposed-net', '-p', '127.0.0.1::80', '-p', '0.0.0.0::81', '-p', '127.0.0.1::53/udp', fx.image, 'sleep', '1000']);
-    const ports = (await api('GET', '/containers/exposed/json')).json<{ NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[]> } }>().NetworkSettings.Ports;
+    await fx.docker.ok([
+      'run',
+      '-d',
+      '--name',
+      'exposed',
+      '--network',
+      'exposed-net',
+      '-p',
+      '127.0.0.1::80',
+      '-p',
+      '0.0.0.0::81',
+      '-p',
+      '127.0.0.1::53/udp',
+      fx.image,
+      'sleep',
+      '1000',
+    ]);
+    const ports = (await api('GET', '/containers/exposed/json')).json<{ NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[]> } }>()
+      .NetworkSettings.Ports;
     const hostPort = (key: string) => Number(ports[key]![0]!.HostPort);
     const dnsAt = (await api('GET', '/networks/exposed-net')).json<{ IPAM: { Config: { Gateway: string }[] } }>().IPAM.Config[0]!.Gateway;
     const mine = listenersOf(pid);
     process.stderr.write(`# agent listeners: ${mine.map(show).join(', ')}\n`);
     // What -p asked for, exactly.
-    assert.ok(mine.some((l) => l.proto === 'tcp' && l.addr === '127.0.0.1' && l.port === hostPort('80/tcp')), '-p 127.0.0.1::80');
-    assert.ok(mine.some((l) => l.proto === 'tcp' && l.addr === '0.0.0.0' && l.port === hostPort('81/tcp')), '-p 0.0.0.0::81');
-    assert.ok(mine.some((l) => l.proto === 'udp' && l.addr === '127.0.0.1' && l.port === hostPort('53/udp')), '-p 127.0.0.1::53/udp');
+    assert.ok(
+      mine.some((l) => l.proto === 'tcp' && l.addr === '127.0.0.1' && l.port === hostPort('80/tcp')),
+      '-p 127.0.0.1::80',
+    );
+    assert.ok(
+      mine.some((l) => l.proto === 'tcp' && l.addr === '0.0.0.0' && l.port === hostPort('81/tcp')),
+      '-p 0.0.0.0::81',
+    );
+    assert.ok(
+      mine.some((l) => l.proto === 'udp' && l.addr === '127.0.0.1' && l.port === hostPort('53/udp')),
+      '-p 127.0.0.1::53/udp',
+    );
     assert.ok(!mine.some((l) => l.port === hostPort('80/tcp') && !isLoopback(l.addr)), 'the loopback publication is on loopback only');
     // Everything else on loopback, but the engine's DNS for a user-defined network's containers, on
     // its gateway address (known: dockerd serves it inside each container's namespace instead).
@@ -162,7 +190,13 @@ describe('exposure', () => {
     assert.deepEqual(unasked.map(show), [], 'listeners nobody asked for');
     await fx.docker.ok(['rm', '-f', 'exposed']);
     await fx.docker.ok(['network', 'rm', 'exposed-net']);
-    assert.deepEqual(listenersOf(pid).filter((l) => [hostPort('80/tcp'), hostPort('81/tcp'), hostPort('53/udp')].includes(l.port)).map(show), [], 'closed with the container');
+    assert.deepEqual(
+      listenersOf(pid)
+        .filter((l) => [hostPort('80/tcp'), hostPort('81/tcp'), hostPort('53/udp')].includes(l.port))
+        .map(show),
+      [],
+      'closed with the container',
+    );
   });
 
   test('the web-mode dashboard listens on loopback only and refuses a cross-site form post', async () => {
@@ -172,7 +206,10 @@ describe('exposure', () => {
       assert.ok(pids.length > 0, 'the berth web process');
       const mine = pids.flatMap(listenersOf);
       process.stderr.write(`# web listeners: ${mine.map(show).join(', ')}\n`);
-      assert.ok(mine.some((l) => l.port === web.port), 'its own port is among them');
+      assert.ok(
+        mine.some((l) => l.port === web.port),
+        'its own port is among them',
+      );
       assert.deepEqual(mine.filter((l) => !isLoopback(l.addr)).map(show), []);
       const auth = { 'x-berth-token': web.token };
       const post = (headers: Record<string, string>, body = '[]') => fetch(`${web.origin}/api/call/noSuchCall`, { method: 'POST', headers, body });

@@ -83,7 +83,7 @@ describe(`kill -9 of the agent, ${ROUNDS} rounds each`, () => {
     await assertConsistent('start, after rm', ids);
   });
 
-  test('during a running container\'s life: exited after the restart, its process gone, startable again', async () => {
+  test("during a running container's life: exited after the restart, its process gone, startable again", async () => {
     const ids: string[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const name = `crash-run-${i}`;
@@ -149,7 +149,11 @@ describe(`kill -9 of the agent during a pull, ${ROUNDS} rounds`, () => {
     const layers = img.layers.length;
     const pullWhole = async (what: string) => {
       const r = await startPull(fx.agent.current.socket, ref).done;
-      assert.deepEqual(r.messages.filter((m) => m.error !== undefined), [], `${what}: the pull failed`);
+      assert.deepEqual(
+        r.messages.filter((m) => m.error !== undefined),
+        [],
+        `${what}: the pull failed`,
+      );
       assert.equal(r.status, 200, what);
       const inspect = await api('GET', `/images/${ref}/json`);
       assert.equal(inspect.status, 200, `${what}: ${inspect.text()}`);
@@ -178,7 +182,9 @@ describe(`kill -9 of the agent during a pull, ${ROUNDS} rounds`, () => {
       await assertImagesWhole(fx.agent.current, `pull round ${i}, after rmi`);
     }
     await assertConsistent('pull, after all rounds', []);
-    const seen = Object.entries(phases).map(([p, n]) => `${p} ${n}`).join(', ');
+    const seen = Object.entries(phases)
+      .map(([p, n]) => `${p} ${n}`)
+      .join(', ');
     process.stderr.write(`# pull crash: ${ROUNDS} rounds (killed in: ${seen}), a pull takes ${pullMs} ms, ${Date.now() - started} ms in all\n`);
   });
 });
@@ -191,7 +197,10 @@ describe('clients of a killed agent', () => {
     await sleep(1500);
     await fx.agent.current.kill9();
     const [l, e] = await Promise.all([logs, exec]);
-    for (const [what, r] of [['logs -f', l], ['exec', e]] as const) {
+    for (const [what, r] of [
+      ['logs -f', l],
+      ['exec', e],
+    ] as const) {
       assert.ok(!r.timedOut, `${what} hung after the agent died`);
     }
     assert.match(l.stdout, /tick/);

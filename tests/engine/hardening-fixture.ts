@@ -95,14 +95,20 @@ export async function leftovers(agent: Agent, ids: string[] = []): Promise<Lefto
   const cgroups = [...new Set([...ids, ...onDisk])].filter((id) => !running.has(id)).flatMap(cgroupDirsOf);
   const tag = readJson<{ id: string }>(join(agent.dataRoot, 'engine.json'))?.id.slice(0, 8) ?? '';
   const bridgePorts = await sh('ip', ['-o', 'link', 'show', 'master', `berth-${tag}`]).then(
-    (r) => r.stdout.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!),
+    (r) =>
+      r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(':')[1]!.trim().split('@')[0]!),
     () => [] as string[], // no bridge: nothing attached
   );
   const veths = running.size ? [] : bridgePorts;
   const netContainers = readJson<Record<string, { active: Record<string, { hostIf: string }> }>>(join(agent.dataRoot, 'network/containers.json')) ?? {};
   const ipam = readJson<{ pools: Record<string, { addresses: Record<string, string> }> }>(join(agent.dataRoot, 'network/ipam.json'));
   const network = [
-    ...Object.keys(netContainers).filter((id) => !known.has(id)).map((id) => `endpoint config of a missing container ${id}`),
+    ...Object.keys(netContainers)
+      .filter((id) => !known.has(id))
+      .map((id) => `endpoint config of a missing container ${id}`),
     ...Object.entries(netContainers)
       .filter(([id, c]) => !running.has(id) && Object.keys(c.active).length)
       .map(([id]) => `active endpoint of a stopped container ${id}`),
@@ -183,7 +189,8 @@ export async function imageStoreProblems(dataRoot: string): Promise<string[]> {
       continue;
     }
     const config = JSON.parse(await readFile(join(root, 'blobs/sha256', hex(rec.id)), 'utf8')) as { rootfs: { diff_ids: string[] } };
-    if (JSON.stringify(config.rootfs.diff_ids) !== JSON.stringify(rec.layers.map((l) => l.diffID))) problems.push(`${what}: record layers differ from the config's diff_ids`);
+    if (JSON.stringify(config.rootfs.diff_ids) !== JSON.stringify(rec.layers.map((l) => l.diffID)))
+      problems.push(`${what}: record layers differ from the config's diff_ids`);
     for (const l of rec.layers) {
       if (!blobs.has(hex(l.blob.digest))) problems.push(`${what}: layer blob ${l.blob.digest} missing`);
       const dir = join(root, 'layers', hex(l.diffID));

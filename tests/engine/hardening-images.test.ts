@@ -117,7 +117,11 @@ const cases: HostileCase[] = [
     entries: () => [{ header: { name: 'up', type: 'symlink', linkname: `${up}${sentinel.slice(1)}` } }, file('up/victim', 'pwned\n')],
     inside: { cmd: `cat ${sentinel}/victim`, stdout: 'pwned\n' },
   },
-  { name: 'a hard link to ../../etc/shadow', entries: () => [{ header: { name: 'shadow', type: 'link', linkname: `${up}etc/shadow` } }], refused: /link|outside|climbs out|\.\./ },
+  {
+    name: 'a hard link to ../../etc/shadow',
+    entries: () => [{ header: { name: 'shadow', type: 'link', linkname: `${up}etc/shadow` } }],
+    refused: /link|outside|climbs out|\.\./,
+  },
   {
     name: 'a hard link to an absolute host path',
     entries: () => [{ header: { name: 'victim-link', type: 'link', linkname: `${sentinel}/victim` } }],
@@ -240,7 +244,9 @@ describe('hostile registries', () => {
 
   test('a document with both manifests and layers is refused, nothing stored', async () => {
     const m = JSON.parse(base.manifest.bytes.toString());
-    m.manifests = [{ mediaType: MEDIA.dockerManifest, digest: base.manifest.digest, size: base.manifest.size, platform: { architecture: 'amd64', os: 'linux' } }];
+    m.manifests = [
+      { mediaType: MEDIA.dockerManifest, digest: base.manifest.digest, size: base.manifest.size, platform: { architecture: 'amd64', os: 'linux' } },
+    ];
     const both = makeBlob(MEDIA.ociManifest, Buffer.from(JSON.stringify({ ...m, mediaType: MEDIA.ociManifest })));
     await pushImage({ url: reg.url }, 'hostile/both', 'base', base);
     await pushRawManifest({ url: reg.url }, 'hostile/both', 'latest', both).catch(() => {});

@@ -31,7 +31,15 @@ interface Case {
 const cases: Case[] = [
   // The body of a create.
   { what: 'malformed JSON', method: 'POST', path: '/containers/create', body: '{"Image": ', headers: json, status: 400, message: /^invalid JSON: / },
-  { what: 'trailing bytes after the JSON', method: 'POST', path: '/containers/create', body: '{"Image":"IMAGE"} {}', headers: json, status: 400, message: /^invalid JSON: / },
+  {
+    what: 'trailing bytes after the JSON',
+    method: 'POST',
+    path: '/containers/create',
+    body: '{"Image":"IMAGE"} {}',
+    headers: json,
+    status: 400,
+    message: /^invalid JSON: /,
+  },
   {
     what: 'a non-JSON Content-Type',
     method: 'POST',
@@ -41,11 +49,35 @@ const cases: Case[] = [
     status: 400,
     message: "unsupported Content-Type header (text/plain): must be 'application/json'",
   },
-  { what: 'an empty create body', method: 'POST', path: '/containers/create', body: '', headers: json, status: 400, message: 'config cannot be empty in order to create a container' },
-  { what: 'a JSON null create body', method: 'POST', path: '/containers/create', body: 'null', headers: json, status: 400, message: 'config cannot be empty in order to create a container' },
+  {
+    what: 'an empty create body',
+    method: 'POST',
+    path: '/containers/create',
+    body: '',
+    headers: json,
+    status: 400,
+    message: 'config cannot be empty in order to create a container',
+  },
+  {
+    what: 'a JSON null create body',
+    method: 'POST',
+    path: '/containers/create',
+    body: 'null',
+    headers: json,
+    status: 400,
+    message: 'config cannot be empty in order to create a container',
+  },
   { what: 'a JSON array as the create body', method: 'POST', path: '/containers/create', body: '[]', headers: json, status: 400 },
   { what: 'a create without an image', method: 'POST', path: '/containers/create', body: { Cmd: ['true'] }, status: 400 },
-  { what: 'a body over the size limit', method: 'POST', path: '/containers/create', body: Buffer.alloc(5 << 20, 0x20), headers: json, status: 413, message: /request body too large/ },
+  {
+    what: 'a body over the size limit',
+    method: 'POST',
+    path: '/containers/create',
+    body: Buffer.alloc(5 << 20, 0x20),
+    headers: json,
+    status: 413,
+    message: /request body too large/,
+  },
   // Fields of the wrong JSON type: dockerd's decoder refuses them (400), never a 500.
   { what: 'Image as a number', method: 'POST', path: '/containers/create', body: { Image: 5 }, status: 400 },
   { what: 'Env as a string', method: 'POST', path: '/containers/create', body: { Image: 'IMAGE', Env: 'A=1' }, status: 400 },
@@ -54,9 +86,21 @@ const cases: Case[] = [
   { what: 'Labels as a list', method: 'POST', path: '/containers/create', body: { Image: 'IMAGE', Labels: ['a'] }, status: 400 },
   { what: 'HostConfig as a string', method: 'POST', path: '/containers/create', body: { Image: 'IMAGE', HostConfig: 'x' }, status: 400 },
   { what: 'Binds as a string', method: 'POST', path: '/containers/create', body: { Image: 'IMAGE', HostConfig: { Binds: '/tmp:/x' } }, status: 400 },
-  { what: 'PortBindings of the wrong shape', method: 'POST', path: '/containers/create', body: { Image: 'IMAGE', HostConfig: { PortBindings: { '80/tcp': 'x' } } }, status: 400 },
+  {
+    what: 'PortBindings of the wrong shape',
+    method: 'POST',
+    path: '/containers/create',
+    body: { Image: 'IMAGE', HostConfig: { PortBindings: { '80/tcp': 'x' } } },
+    status: 400,
+  },
   { what: 'Memory as a string', method: 'POST', path: '/containers/create', body: { Image: 'IMAGE', HostConfig: { Memory: 'lots' } }, status: 400 },
-  { what: 'NetworkingConfig of the wrong shape', method: 'POST', path: '/containers/create', body: { Image: 'IMAGE', NetworkingConfig: { EndpointsConfig: 'bridge' } }, status: 400 },
+  {
+    what: 'NetworkingConfig of the wrong shape',
+    method: 'POST',
+    path: '/containers/create',
+    body: { Image: 'IMAGE', NetworkingConfig: { EndpointsConfig: 'bridge' } },
+    status: 400,
+  },
   // Names (dockerd's validContainerNamePattern).
   ...['a', '/a', '-ab', '.ab', 'a b', 'a/b', 'ab!', 'ab\n', 'é1'].map((name): Case => ({
     what: `container name ${JSON.stringify(name)}`,
@@ -66,7 +110,13 @@ const cases: Case[] = [
     status: 400,
     message: `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
   })),
-  { what: 'rename to an invalid name', method: 'POST', path: '/containers/keeper/rename?name=a', status: 400, message: 'Invalid container name (a), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed' },
+  {
+    what: 'rename to an invalid name',
+    method: 'POST',
+    path: '/containers/keeper/rename?name=a',
+    status: 400,
+    message: 'Invalid container name (a), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed',
+  },
   // References.
   {
     what: 'an upper-case image reference',
@@ -76,15 +126,55 @@ const cases: Case[] = [
     status: 400,
     message: 'invalid reference format: repository name (library/Busybox) must be lowercase',
   },
-  { what: 'a truncated digest', method: 'POST', path: '/containers/create', body: { Image: 'busybox@sha256:abc' }, status: 400, message: /invalid reference format/ },
-  { what: 'an unknown digest algorithm', method: 'POST', path: '/containers/create', body: { Image: `busybox@md5:${'0'.repeat(32)}` }, status: 400, message: /invalid reference format/ },
-  { what: 'an upper-case pull', method: 'POST', path: '/images/create?fromImage=UPPER&tag=latest', status: 400, message: 'invalid reference format: repository name (library/UPPER) must be lowercase' },
+  {
+    what: 'a truncated digest',
+    method: 'POST',
+    path: '/containers/create',
+    body: { Image: 'busybox@sha256:abc' },
+    status: 400,
+    message: /invalid reference format/,
+  },
+  {
+    what: 'an unknown digest algorithm',
+    method: 'POST',
+    path: '/containers/create',
+    body: { Image: `busybox@md5:${'0'.repeat(32)}` },
+    status: 400,
+    message: /invalid reference format/,
+  },
+  {
+    what: 'an upper-case pull',
+    method: 'POST',
+    path: '/images/create?fromImage=UPPER&tag=latest',
+    status: 400,
+    message: 'invalid reference format: repository name (library/UPPER) must be lowercase',
+  },
   { what: 'a pull of a bad digest', method: 'POST', path: '/images/create?fromImage=busybox&tag=sha256:zz', status: 400, message: /invalid reference format/ },
   { what: 'a tag with a bad repo', method: 'POST', path: '/images/IMAGE/tag?repo=Bad&tag=x', status: 400, message: /invalid reference format/ },
-  { what: 'an unknown image', method: 'POST', path: '/containers/create', body: { Image: 'nosuch-hardening' }, status: 404, message: 'No such image: nosuch-hardening:latest' },
+  {
+    what: 'an unknown image',
+    method: 'POST',
+    path: '/containers/create',
+    body: { Image: 'nosuch-hardening' },
+    status: 404,
+    message: 'No such image: nosuch-hardening:latest',
+  },
   // API versions.
-  { what: 'an API version too new', method: 'POST', path: '/v1.99/containers/create', body: { Image: 'IMAGE' }, status: 400, message: /^client version 1\.99 is too new\. Maximum supported API version is 1\.\d+$/ },
-  { what: 'an API version too old', method: 'GET', path: '/v1.11/containers/json', status: 400, message: /^client version 1\.11 is too old\. Minimum supported API version is 1\.24, please upgrade your client to a newer version$/ },
+  {
+    what: 'an API version too new',
+    method: 'POST',
+    path: '/v1.99/containers/create',
+    body: { Image: 'IMAGE' },
+    status: 400,
+    message: /^client version 1\.99 is too new\. Maximum supported API version is 1\.\d+$/,
+  },
+  {
+    what: 'an API version too old',
+    method: 'GET',
+    path: '/v1.11/containers/json',
+    status: 400,
+    message: /^client version 1\.11 is too old\. Minimum supported API version is 1\.24, please upgrade your client to a newer version$/,
+  },
   { what: 'a garbled API version', method: 'GET', path: '/v1.x/containers/json', status: 404, message: 'page not found' },
   // Other containers routes.
   { what: 'an unknown container', method: 'POST', path: '/containers/nosuch-hardening/start', status: 404, message: 'No such container: nosuch-hardening' },
@@ -92,11 +182,23 @@ const cases: Case[] = [
   { what: 'a bad wait condition', method: 'POST', path: '/containers/keeper/wait?condition=soon', status: 400, message: 'invalid condition: "soon"' },
   { what: 'a non-integer limit', method: 'GET', path: '/containers/json?limit=many', status: 400 },
   { what: 'filters that are not JSON', method: 'GET', path: '/containers/json?filters=%7Bnope', status: 400, message: 'invalid filter: {nope' },
-  { what: 'an unknown filter', method: 'GET', path: '/containers/json?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D', status: 400, message: "invalid filter 'colour'" },
+  {
+    what: 'an unknown filter',
+    method: 'GET',
+    path: '/containers/json?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D',
+    status: 400,
+    message: "invalid filter 'colour'",
+  },
   { what: 'an exec with a bad body', method: 'POST', path: '/containers/keeper/exec', body: '{"Cmd": "x"', headers: json, status: 400 },
   { what: 'an exec with Cmd as a number', method: 'POST', path: '/containers/keeper/exec', body: { Cmd: 5 }, status: 400 },
   { what: 'an update with malformed JSON', method: 'POST', path: '/containers/keeper/update', body: '{', headers: json, status: 400 },
-  { what: 'a network with a bad subnet', method: 'POST', path: '/networks/create', body: { Name: 'hardening-bad', IPAM: { Config: [{ Subnet: '10.0.0.0/99' }] } }, status: 400 },
+  {
+    what: 'a network with a bad subnet',
+    method: 'POST',
+    path: '/networks/create',
+    body: { Name: 'hardening-bad', IPAM: { Config: [{ Subnet: '10.0.0.0/99' }] } },
+    status: 400,
+  },
   { what: 'a network with a number for a name', method: 'POST', path: '/networks/create', body: { Name: 7 }, status: 400 },
   { what: 'a volume with an invalid name', method: 'POST', path: '/volumes/create', body: { Name: '../escape' }, status: 400 },
   { what: 'an unknown route', method: 'GET', path: '/containers/keeper/nonsense', status: 404, message: 'page not found' },
@@ -120,8 +222,12 @@ describe('bad input to the engine socket', () => {
       const sock = fx.agent.current.socket;
       const before = await engineState(sock);
       const fill = (s: string) => s.replaceAll('IMAGE', image);
-      const body = c.body === undefined || Buffer.isBuffer(c.body) ? c.body : typeof c.body === 'string' ? fill(c.body) : JSON.parse(fill(JSON.stringify(c.body)));
-      const r = await engineRequest(sock, c.method, fill(c.path).replace(`/images/${image}/`, `/images/${encodeURIComponent(image)}/`), { body, headers: c.headers });
+      const body =
+        c.body === undefined || Buffer.isBuffer(c.body) ? c.body : typeof c.body === 'string' ? fill(c.body) : JSON.parse(fill(JSON.stringify(c.body)));
+      const r = await engineRequest(sock, c.method, fill(c.path).replace(`/images/${image}/`, `/images/${encodeURIComponent(image)}/`), {
+        body,
+        headers: c.headers,
+      });
       assert.equal(r.status, c.status, `${c.method} ${c.path}: ${r.status} ${r.text()}`);
       const message = r.json<{ message?: unknown }>().message;
       assert.equal(typeof message, 'string', r.text());
@@ -169,7 +275,10 @@ describe('concurrency', () => {
     const codes = results.map((r) => r.status).sort();
     assert.deepEqual(codes, [201, ...Array(15).fill(409)], results.map((r) => r.text()).join(''));
     for (const r of results.filter((x) => x.status === 409)) {
-      assert.match(r.json<{ message: string }>().message, /^Conflict\. The container name "\/same-name" is already in use by container "[0-9a-f]{64}"\. You have to remove \(or rename\) that container to be able to reuse that name\.$/);
+      assert.match(
+        r.json<{ message: string }>().message,
+        /^Conflict\. The container name "\/same-name" is already in use by container "[0-9a-f]{64}"\. You have to remove \(or rename\) that container to be able to reuse that name\.$/,
+      );
     }
     const listed = await engineRequest(sock, 'GET', `/containers/json?all=1&filters=${encodeURIComponent('{"name":["^/same-name$"]}')}`);
     assert.equal(listed.json<unknown[]>().length, 1);
@@ -205,11 +314,19 @@ describe('concurrency', () => {
     assert.equal(running.json<unknown[]>().length, 100);
     // Every container has its own address.
     const addrs = new Set(
-      await bounded(ids, 10, async (id) => (await engineRequest(sock, 'GET', `/containers/${id}/json`)).json<{ NetworkSettings: { IPAddress: string } }>().NetworkSettings.IPAddress),
+      await bounded(
+        ids,
+        10,
+        async (id) => (await engineRequest(sock, 'GET', `/containers/${id}/json`)).json<{ NetworkSettings: { IPAddress: string } }>().NetworkSettings.IPAddress,
+      ),
     );
     assert.equal(addrs.size, 100);
     const removed = await bounded(ids, 100, (id) => engineRequest(sock, 'DELETE', `/containers/${id}?force=1`, { timeoutMs: 120_000 }));
-    assert.deepEqual(removed.map((r) => r.status), Array(100).fill(204), removed.map((r) => r.text()).join(''));
+    assert.deepEqual(
+      removed.map((r) => r.status),
+      Array(100).fill(204),
+      removed.map((r) => r.text()).join(''),
+    );
     await assertNothingLeft(fx.agent.current, ids);
   });
 });

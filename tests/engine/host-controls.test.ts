@@ -79,7 +79,12 @@ test('the ports given at start are refused from the start and stay refused', asy
   assert.equal(await dial(fixed), 'ECONNREFUSED');
   // Init again (an agent restart) changes nothing.
   await controls.init([fixed]);
-  assert.equal(ipt('-S', controls.chain).split('\n').filter((l) => l.startsWith('-A ')).length, 1);
+  assert.equal(
+    ipt('-S', controls.chain)
+      .split('\n')
+      .filter((l) => l.startsWith('-A ')).length,
+    1,
+  );
 });
 
 test("a dashboard's port is refused while it is added, and only that port", async () => {
@@ -87,19 +92,30 @@ test("a dashboard's port is refused while it is added, and only that port", asyn
   await controls.add(dashboard);
   await controls.add(dashboard);
   assert.equal(await dial(dashboard), 'ECONNREFUSED');
-  assert.deepEqual(await controls.ports(), [fixed, dashboard].sort((a, b) => a - b));
+  assert.deepEqual(
+    await controls.ports(),
+    [fixed, dashboard].sort((a, b) => a - b),
+  );
   await controls.remove(dashboard);
   assert.equal(await dial(dashboard), 'ok');
   assert.equal(await dial(fixed), 'ECONNREFUSED');
 });
 
 test('the FORWARD jump goes back in front of a chain inserted before it', async () => {
-  const firstRule = () => ipt('-S', 'FORWARD').split('\n').find((l) => l.startsWith('-A FORWARD '));
+  const firstRule = () =>
+    ipt('-S', 'FORWARD')
+      .split('\n')
+      .find((l) => l.startsWith('-A FORWARD '));
   assert.equal(firstRule(), `-A FORWARD -j ${controls.chain}`);
   ipt('-N', other);
   ipt('-I', 'FORWARD', '1', '-j', other);
   assert.equal(firstRule(), `-A FORWARD -j ${other}`);
   await controls.jumpFirst();
   assert.equal(firstRule(), `-A FORWARD -j ${controls.chain}`);
-  assert.equal(ipt('-S', 'FORWARD').split('\n').filter((l) => l === `-A FORWARD -j ${controls.chain}`).length, 1);
+  assert.equal(
+    ipt('-S', 'FORWARD')
+      .split('\n')
+      .filter((l) => l === `-A FORWARD -j ${controls.chain}`).length,
+    1,
+  );
 });

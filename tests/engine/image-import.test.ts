@@ -67,9 +67,16 @@ describe('docker import', () => {
   });
 
   test('from a gzipped stream on stdin with --change and -m: the changes are the config, the message the comment', async () => {
-    const gz = await runCommand('/bin/sh', ['-c', `cat ${gzFile} | docker import -m 'my message' --change 'CMD ["/bin/sh", "-c", "echo A=$A in $(pwd)"]' --change 'ENV A=b' --change 'WORKDIR /tmp' - imported/stream`], {
-      env: { DOCKER_HOST: docker.host, DOCKER_CONFIG: docker.configDir, PATH: `/usr/local/bin:${process.env.PATH}` },
-    });
+    const gz = await runCommand(
+      '/bin/sh',
+      [
+        '-c',
+        `cat ${gzFile} | docker import -m 'my message' --change 'CMD ["/bin/sh", "-c", "echo A=$A in $(pwd)"]' --change 'ENV A=b' --change 'WORKDIR /tmp' - imported/stream`,
+      ],
+      {
+        env: { DOCKER_HOST: docker.host, DOCKER_CONFIG: docker.configDir, PATH: `/usr/local/bin:${process.env.PATH}` },
+      },
+    );
     assert.equal(gz.code, 0, gz.stderr);
     const img = await inspect('imported/stream');
     assert.deepEqual(img.RepoTags, ['imported/stream:latest']);
@@ -96,16 +103,32 @@ describe('docker import', () => {
     const inspected = await engineRequest(agent.current.socket, 'GET', `/images/${line.status}/json`);
     assert.deepEqual(inspected.json<{ RepoTags: string[] }>().RepoTags, []);
     const until = Math.floor(Date.now() / 1000) + 1;
-    const events = await engineRequest(agent.current.socket, 'GET', `/events?since=${since}&until=${until}&filters=${encodeURIComponent('{"type":["image"]}')}`);
-    const actions = events.text().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string } });
-    assert.ok(actions.some((e) => e.Action === 'import' && e.Actor.ID === line.status), events.text());
+    const events = await engineRequest(
+      agent.current.socket,
+      'GET',
+      `/events?since=${since}&until=${until}&filters=${encodeURIComponent('{"type":["image"]}')}`,
+    );
+    const actions = events
+      .text()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string } });
+    assert.ok(
+      actions.some((e) => e.Action === 'import' && e.Actor.ID === line.status),
+      events.text(),
+    );
   });
 
   test('refusals: a URL source, a digest, a change that needs a build step, another OS, a body that is not a tar; nothing is left behind', async () => {
     const sock = agent.current.socket;
     const before = (await engineRequest(sock, 'GET', '/images/json?all=1')).json<unknown[]>().length;
     const cases: [string, number, RegExp, Buffer?][] = [
-      ['/images/create?fromSrc=http://example.com/rootfs.tar', 501, /^importing from a URL is not supported \(fromSrc=http:\/\/example\.com\/rootfs\.tar\): download the archive/],
+      [
+        '/images/create?fromSrc=http://example.com/rootfs.tar',
+        501,
+        /^importing from a URL is not supported \(fromSrc=http:\/\/example\.com\/rootfs\.tar\): download the archive/,
+      ],
       ['/images/create?fromSrc=-&repo=app@sha256:' + 'a'.repeat(64), 400, /^cannot import digest reference$/],
       ['/images/create?fromSrc=-&repo=app&changes=' + encodeURIComponent('RUN echo hi'), 400, /^run is not a valid change command$/],
       ['/images/create?fromSrc=-&platform=windows/amd64', 400, /^operating system is not supported: windows/],

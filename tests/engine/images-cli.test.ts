@@ -182,9 +182,17 @@ describe('tag, rmi and prune', () => {
     try {
       const byName = await docker.run(['rmi', pushed.ref]);
       assert.notEqual(byName.code, 0);
-      assert.match(byName.stderr, new RegExp(`conflict: unable to remove repository reference .* \\(must force\\) - container ${cid.slice(0, 12)} is using its referenced image ${short}`));
+      assert.match(
+        byName.stderr,
+        new RegExp(
+          `conflict: unable to remove repository reference .* \\(must force\\) - container ${cid.slice(0, 12)} is using its referenced image ${short}`,
+        ),
+      );
       const byId = await docker.run(['rmi', short]);
-      assert.match(byId.stderr, new RegExp(`conflict: unable to delete ${short} \\(must be forced\\) - image is being used by stopped container ${cid.slice(0, 12)}`));
+      assert.match(
+        byId.stderr,
+        new RegExp(`conflict: unable to delete ${short} \\(must be forced\\) - image is being used by stopped container ${cid.slice(0, 12)}`),
+      );
       const raw = await engineRequest(agent.current.socket, 'DELETE', `/images/${short}`);
       assert.equal(raw.status, 409);
       await docker.ok(['image', 'inspect', pushed.ref]);
@@ -323,8 +331,8 @@ describe('an older client (docker 20.10, API 1.41)', () => {
   const old = '/usr/bin/docker';
   test('version, pull and images work', { skip: !existsSync(old) && 'the 20.10 client (docker.io) is not installed' }, async () => {
     const cli = new DockerCli(agent.current.socket);
-    const run = (args: string[]) => import('../helpers/docker.js').then(({ runCommand }) =>
-      runCommand(old, args, { env: { DOCKER_HOST: cli.host, DOCKER_CONFIG: cli.configDir } }));
+    const run = (args: string[]) =>
+      import('../helpers/docker.js').then(({ runCommand }) => runCommand(old, args, { env: { DOCKER_HOST: cli.host, DOCKER_CONFIG: cli.configDir } }));
     try {
       const v = await run(['version', '--format', '{{.Client.Version}} {{.Client.APIVersion}}']);
       assert.equal(v.code, 0, v.stderr);
@@ -338,4 +346,3 @@ describe('an older client (docker 20.10, API 1.41)', () => {
     }
   });
 });
-

@@ -36,8 +36,7 @@ after(async () => {
   await reg?.stop();
 });
 
-const api = (method: string, path: string, opts: Parameters<typeof engineRequest>[3] = {}) =>
-  engineRequest(agent.current.socket, method, path, opts);
+const api = (method: string, path: string, opts: Parameters<typeof engineRequest>[3] = {}) => engineRequest(agent.current.socket, method, path, opts);
 
 const storeState = () => imageStoreState(agent.current.dataRoot);
 
@@ -287,7 +286,10 @@ describe('a client that goes away mid-pull', () => {
       assert.match(again.stdout, /Downloaded newer image/);
       const id = await docker.ok(['image', 'inspect', '--format', '{{.Id}}', `${reg.domain}/test/cancel:latest`]);
       assert.equal(id.stdout.trim(), img.config.digest);
-      assert.deepEqual((await pullEvents(since)).map((e) => e.id), [`${reg.domain}/test/cancel:latest`]);
+      assert.deepEqual(
+        (await pullEvents(since)).map((e) => e.id),
+        [`${reg.domain}/test/cancel:latest`],
+      );
     } finally {
       await proxy.close();
     }
@@ -309,7 +311,10 @@ describe('a client that goes away mid-pull', () => {
       const errors = done.messages.filter((m) => m.error !== undefined);
       assert.deepEqual(errors, [], 'B ended without an error');
       assert.equal(done.status, 200);
-      assert.ok(done.messages.some((m) => /Downloaded newer image/.test(String(m.status))), JSON.stringify(done.messages.slice(-3)));
+      assert.ok(
+        done.messages.some((m) => /Downloaded newer image/.test(String(m.status))),
+        JSON.stringify(done.messages.slice(-3)),
+      );
       const inspect = await docker.ok(['image', 'inspect', '--format', '{{.Id}} {{len .RootFS.Layers}}', `${reg.domain}/test/shared:latest`]);
       assert.equal(inspect.stdout.trim(), `${img.config.digest} 3`);
       assert.notEqual((await docker.run(['image', 'inspect', `${proxy.domain}/test/shared:latest`])).code, 0, 'A recorded nothing');

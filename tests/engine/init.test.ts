@@ -22,11 +22,22 @@ async function zombies(name: string): Promise<string> {
 
 describe('--init', () => {
   test('PID 1 is docker-init, read-only, and the command is its child', async () => {
-    const r = await fx.docker.run(['run', '--rm', '--init', fx.image, 'sh', '-c',
-      'cat /proc/1/comm; tr "\\0" " " < /proc/1/cmdline; echo; echo "pid=$$ ppid=$PPID"; : > /sbin/docker-init && echo writable']);
+    const r = await fx.docker.run([
+      'run',
+      '--rm',
+      '--init',
+      fx.image,
+      'sh',
+      '-c',
+      'cat /proc/1/comm; tr "\\0" " " < /proc/1/cmdline; echo; echo "pid=$$ ppid=$PPID"; : > /sbin/docker-init && echo writable',
+    ]);
     const [comm, cmdline, ids, ...rest] = out(r).split('\n');
     assert.equal(comm, 'docker-init');
-    assert.equal(cmdline!.trim(), '/sbin/docker-init -- sh -c ' + 'cat /proc/1/comm; tr "\\0" " " < /proc/1/cmdline; echo; echo "pid=$$ ppid=$PPID"; : > /sbin/docker-init && echo writable');
+    assert.equal(
+      cmdline!.trim(),
+      '/sbin/docker-init -- sh -c ' +
+        'cat /proc/1/comm; tr "\\0" " " < /proc/1/cmdline; echo; echo "pid=$$ ppid=$PPID"; : > /sbin/docker-init && echo writable',
+    );
     assert.match(ids!, /^pid=\d+ ppid=1$/);
     assert.notEqual(ids, 'pid=1 ppid=0');
     assert.deepEqual(rest, [], 'the init binary is not writable from the container');

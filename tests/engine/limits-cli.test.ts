@@ -63,8 +63,19 @@ describe('limits', () => {
     assert.equal(existsSync(cgroupFile(id, 'pids', '')), false, 'the cgroup outlived the container');
   });
 
-  test('--ulimit is set in the container and in exec\'d processes', async () => {
-    const r = await fx.docker.ok(['run', '--rm', '--ulimit', 'nofile=256:512', '--ulimit', 'nproc=100', fx.image, 'sh', '-c', 'ulimit -n; ulimit -Hn; ulimit -u']);
+  test("--ulimit is set in the container and in exec'd processes", async () => {
+    const r = await fx.docker.ok([
+      'run',
+      '--rm',
+      '--ulimit',
+      'nofile=256:512',
+      '--ulimit',
+      'nproc=100',
+      fx.image,
+      'sh',
+      '-c',
+      'ulimit -n; ulimit -Hn; ulimit -u',
+    ]);
     assert.equal(r.stdout, '256\n512\n100\n');
     await fx.docker.ok(['run', '-d', '--name', `ul-${run}`, '--ulimit', 'nofile=300:400', fx.image, 'sleep', '300']);
     assert.equal((await fx.docker.ok(['exec', `ul-${run}`, 'sh', '-c', 'ulimit -n; ulimit -Hn'])).stdout, '300\n400\n');
@@ -75,8 +86,26 @@ describe('limits', () => {
 
   test('--cpus, -m, --memory-swap, --cpu-shares, --pids-limit in inspect and the cgroup files; docker update; docker stats', async () => {
     const d = fx.docker;
-    await d.ok(['run', '-d', '--name', `lim-${run}`, '--cpus', '0.5', '-m', '64m', '--memory-swap', '128m', '--cpu-shares', '512', '--pids-limit', '50',
-      fx.image, 'sh', '-c', 'while :; do :; done']);
+    await d.ok([
+      'run',
+      '-d',
+      '--name',
+      `lim-${run}`,
+      '--cpus',
+      '0.5',
+      '-m',
+      '64m',
+      '--memory-swap',
+      '128m',
+      '--cpu-shares',
+      '512',
+      '--pids-limit',
+      '50',
+      fx.image,
+      'sh',
+      '-c',
+      'while :; do :; done',
+    ]);
     const id = out(await d.ok(['inspect', '--format', '{{.Id}}', `lim-${run}`]));
     const hc = await inspect<Record<string, number>>(d, `lim-${run}`, '{{json .HostConfig}}');
     assert.deepEqual([hc.NanoCpus, hc.Memory, hc.MemorySwap, hc.CpuShares, hc.PidsLimit], [500_000_000, 64 * MiB, 128 * MiB, 512, 50]);
@@ -111,7 +140,10 @@ describe('limits', () => {
     assert.ok(s.networks.eth0.tx_bytes > 0, JSON.stringify(s.networks));
     assert.ok(s.pids_stats.current >= 1);
     assert.equal(s.name, `/lim-${run}`);
-    const cpuPct = ((s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage) / (s.cpu_stats.system_cpu_usage - s.precpu_stats.system_cpu_usage)) * s.cpu_stats.online_cpus * 100;
+    const cpuPct =
+      ((s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage) / (s.cpu_stats.system_cpu_usage - s.precpu_stats.system_cpu_usage)) *
+      s.cpu_stats.online_cpus *
+      100;
     assert.ok(cpuPct > 5 && cpuPct < 45, `CPU ${cpuPct.toFixed(1)}% with --cpus 0.25`);
 
     const cli = JSON.parse(out(await d.ok(['stats', '--no-stream', '--format', '{{json .}}', `lim-${run}`], { timeoutMs: 20_000 }))) as Record<string, string>;
@@ -145,12 +177,19 @@ describe('--network host', () => {
     const pid = await inspect<number>(d, `host-${run}`, '{{json .State.Pid}}');
     assert.equal(readlinkSync(`/proc/${pid}/ns/net`), readlinkSync('/proc/self/ns/net'));
     await eventually('httpd answers on the host loopback', async () => {
-      const body = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
+      const body = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.text(),
+        () => '',
+      );
       return body === '<h1>berth test image</h1>\n';
     });
     const links = out(await d.ok(['exec', `host-${run}`, 'cat', '/proc/net/dev']));
     assert.match(links, /^\s*lo:/m);
-    const hostIfs = readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean);
+    const hostIfs = readFileSync('/proc/net/dev', 'utf8')
+      .split('\n')
+      .slice(2)
+      .map((l) => l.split(':')[0]!.trim())
+      .filter(Boolean);
     const first = hostIfs.find((n) => n !== 'lo');
     if (first) assert.match(links, new RegExp(`^\\s*${first}:`, 'm'));
     const hostname = out(await d.ok(['exec', `host-${run}`, 'hostname']));

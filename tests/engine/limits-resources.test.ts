@@ -29,10 +29,28 @@ const readCg = (id: string, controller: string, file: string) => readFileSync(cg
 /** Does this machine's cgroup root have the file (what dockerd's sysinfo checks)? */
 const v1Has = (controller: string, file: string) => !v2 && existsSync(join(v1Root(controller), file));
 
-test('memory reservation, swappiness, OOM-kill disable, cpuset: applied, or dropped with dockerd\'s warning', async () => {
+test("memory reservation, swappiness, OOM-kill disable, cpuset: applied, or dropped with dockerd's warning", async () => {
   const d = fx.docker;
-  const r = await d.ok(['run', '-d', '--name', `res-${run}`, '-m', '64m', '--memory-reservation', '32m', '--memory-swappiness', '10',
-    '--oom-kill-disable', '--cpuset-cpus', '0', '--blkio-weight', '300', fx.image, 'sleep', '1000']);
+  const r = await d.ok([
+    'run',
+    '-d',
+    '--name',
+    `res-${run}`,
+    '-m',
+    '64m',
+    '--memory-reservation',
+    '32m',
+    '--memory-swappiness',
+    '10',
+    '--oom-kill-disable',
+    '--cpuset-cpus',
+    '0',
+    '--blkio-weight',
+    '300',
+    fx.image,
+    'sleep',
+    '1000',
+  ]);
   const id = out(r);
   const hc = await inspect<Record<string, unknown>>(d, `res-${run}`, '{{json .HostConfig}}');
   assert.equal(hc.MemoryReservation, 32 * MiB);
@@ -60,8 +78,10 @@ test('memory reservation, swappiness, OOM-kill disable, cpuset: applied, or drop
   }
 });
 
-test('bad values are refused in dockerd\'s words, and nothing is created', async () => {
-  const before = out(await fx.docker.ok(['ps', '-aq'])).split('\n').filter(Boolean).length;
+test("bad values are refused in dockerd's words, and nothing is created", async () => {
+  const before = out(await fx.docker.ok(['ps', '-aq']))
+    .split('\n')
+    .filter(Boolean).length;
   const cases: [string[], RegExp][] = [
     [['--memory-reservation', '1m'], /Minimum memory reservation allowed is 6MB/],
     [['-m', '32m', '--memory-reservation', '64m'], /Minimum memory limit can not be less than memory reservation limit/],
@@ -69,7 +89,10 @@ test('bad values are refused in dockerd\'s words, and nothing is created', async
     [['--cpuset-cpus', 'abc'], /Invalid value abc for cpuset cpus/],
     [['--cpuset-mems', '7'], /Requested memory nodes are not available - requested 7/],
     [['--blkio-weight', '5'], /Range of blkio weight is from 10 to 1000/],
-    [['--cpu-rt-period', '1000', '--cpu-rt-runtime', '2000'], v1Has('cpu', 'cpu.rt_runtime_us') ? /cpu-rt-runtime cannot be higher than cpu-rt-period/ : /Your kernel does not support CPU real-time scheduler/],
+    [
+      ['--cpu-rt-period', '1000', '--cpu-rt-runtime', '2000'],
+      v1Has('cpu', 'cpu.rt_runtime_us') ? /cpu-rt-runtime cannot be higher than cpu-rt-period/ : /Your kernel does not support CPU real-time scheduler/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await fx.docker.run(['create', ...args, fx.image, 'true']);
@@ -80,10 +103,15 @@ test('bad values are refused in dockerd\'s words, and nothing is created', async
   const raw = await engineRequest(fx.agent.current.socket, 'POST', '/containers/create', { body: { Image: fx.image, HostConfig: { MemorySwappiness: 101 } } });
   assert.equal(raw.status, 400);
   assert.match(raw.text(), /Invalid value: 101, valid memory swappiness range is 0-100/);
-  assert.equal(out(await fx.docker.ok(['ps', '-aq'])).split('\n').filter(Boolean).length, before);
+  assert.equal(
+    out(await fx.docker.ok(['ps', '-aq']))
+      .split('\n')
+      .filter(Boolean).length,
+    before,
+  );
 });
 
-test('real-time CPU reaches the cgroup where the kernel has it, as dockerd\'s runc writes it', async () => {
+test("real-time CPU reaches the cgroup where the kernel has it, as dockerd's runc writes it", async () => {
   const r = await fx.docker.run(['run', '--name', `rt-${run}`, '--cpu-rt-runtime', '950', fx.image, 'true']);
   if (v1Has('cpu', 'cpu.rt_runtime_us')) {
     // The parent cgroup has no real-time budget (dockerd needs --cpu-rt-runtime on the daemon for that),
@@ -103,7 +131,11 @@ test('docker update changes what it is given and keeps the rest; other fields ar
   const id = out(await d.ok(['inspect', '--format', '{{.Id}}', `upd-${run}`]));
   await d.ok(['update', '--cpus', '0.5', '--cpuset-cpus', '0', `upd-${run}`]);
   const hc = await inspect<Record<string, number | string>>(d, `upd-${run}`, '{{json .HostConfig}}');
-  assert.deepEqual([hc.CpuShares, hc.PidsLimit, hc.Memory, hc.NanoCpus, hc.CpusetCpus], [512, 50, 64 * MiB, 500_000_000, '0'], 'update kept the limits it was not given');
+  assert.deepEqual(
+    [hc.CpuShares, hc.PidsLimit, hc.Memory, hc.NanoCpus, hc.CpusetCpus],
+    [512, 50, 64 * MiB, 500_000_000, '0'],
+    'update kept the limits it was not given',
+  );
   assert.equal(readCg(id, 'pids', 'pids.max'), '50');
   assert.equal(readCg(id, 'cpuset', 'cpuset.cpus'), '0');
   const bad = await engineRequest(fx.agent.current.socket, 'POST', `/containers/${id}/update`, { body: { Privileged: true } });

@@ -20,7 +20,9 @@ const run = randomBytes(3).toString('hex');
 const name = (what: string) => `ns-${what}-${run}`;
 
 after(async () => {
-  const names = out(await fx.docker.run(['ps', '-aq', '--filter', `name=-${run}`])).split('\n').filter(Boolean);
+  const names = out(await fx.docker.run(['ps', '-aq', '--filter', `name=-${run}`]))
+    .split('\n')
+    .filter(Boolean);
   if (names.length) await fx.docker.run(['rm', '-f', ...names]);
 });
 
@@ -34,7 +36,10 @@ async function agentPid(container: string): Promise<string> {
   const init = await inspect<number>(fx.docker, container, '{{json .State.Pid}}');
   return readFileSync(`/proc/${init}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]!;
 }
-const containerCount = async () => out(await fx.docker.ok(['ps', '-aq'])).split('\n').filter(Boolean).length;
+const containerCount = async () =>
+  out(await fx.docker.ok(['ps', '-aq']))
+    .split('\n')
+    .filter(Boolean).length;
 
 /** POST /containers/create with HostConfig `hc`: the status and message. */
 async function create(hc: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<{ status: number; message: string }> {
@@ -43,7 +48,7 @@ async function create(hc: Record<string, unknown>, extra: Record<string, unknown
 }
 
 describe('pid namespace', () => {
-  test('--pid host sees the host\'s pid 1, in the process and in an exec, and docker top still lists it', async () => {
+  test("--pid host sees the host's pid 1, in the process and in an exec, and docker top still lists it", async () => {
     const host = readFileSync('/proc/1/comm', 'utf8').trim();
     assert.notEqual(await inContainer([], 'cat', '/proc/1/comm'), host, 'a default container has its own pid 1');
     assert.equal(await inContainer(['--pid', 'host'], 'cat', '/proc/1/comm'), host);
@@ -55,7 +60,7 @@ describe('pid namespace', () => {
     assert.equal(out(await fx.docker.ok(['stats', '--no-stream', '--format', '{{.PIDs}}', nm])), '1');
   });
 
-  test('--pid container:A sees A\'s processes and shares its pid namespace', async () => {
+  test("--pid container:A sees A's processes and shares its pid namespace", async () => {
     const a = name('pida');
     await daemon([], a, 'sleep', '301');
     const aLink = await execOut(a, ...nsLink('pid'));
@@ -71,7 +76,7 @@ describe('pid namespace', () => {
 });
 
 describe('ipc namespace', () => {
-  test('--ipc container:A shares A\'s IPC namespace and /dev/shm when A is shareable', async () => {
+  test("--ipc container:A shares A's IPC namespace and /dev/shm when A is shareable", async () => {
     const a = name('ipca');
     await daemon(['--ipc', 'shareable'], a, 'sh', '-c', 'echo from-a > /dev/shm/note; sleep 300');
     const aLink = await execOut(a, ...nsLink('ipc'));
@@ -81,7 +86,10 @@ describe('ipc namespace', () => {
     const before = ['ipc', 'pid_for_children'].map((k) => agentNs(k, agent));
     assert.equal(await inContainer(['--ipc', `container:${a}`], 'cat', '/dev/shm/note'), 'from-a');
     assert.match(await inContainer(['--ipc', `container:${a}`, '--pid', `container:${a}`], 'ps'), /sleep 300/);
-    assert.deepEqual(['ipc', 'pid_for_children'].map((k) => agentNs(k, agent)), before);
+    assert.deepEqual(
+      ['ipc', 'pid_for_children'].map((k) => agentNs(k, agent)),
+      before,
+    );
     assert.notEqual(before[0], aLink);
     assert.equal(await inContainer(['--ipc', `container:${a}`], ...nsLink('ipc')), aLink);
     // and the other way: what the joiner writes, A reads
@@ -91,7 +99,7 @@ describe('ipc namespace', () => {
     assert.equal(await inContainer([], 'sh', '-c', 'cat /dev/shm/note 2>/dev/null || echo none'), 'none');
   });
 
-  test('--ipc none has no /dev/shm, private has its own, host the host\'s namespace', async () => {
+  test("--ipc none has no /dev/shm, private has its own, host the host's namespace", async () => {
     assert.equal(await inContainer(['--ipc', 'none'], 'sh', '-c', 'test -e /dev/shm && echo yes || echo no'), 'no');
     assert.equal(await inContainer([], 'sh', '-c', 'test -d /dev/shm && echo yes || echo no'), 'yes');
     assert.equal(await inContainer(['--ipc', 'host'], ...nsLink('ipc')), readlinkSync('/proc/self/ns/ipc'));
@@ -105,7 +113,7 @@ describe('ipc namespace', () => {
 });
 
 describe('uts, sysctls, oom score, groups', () => {
-  test('--uts host has the host\'s hostname; the default its own', async () => {
+  test("--uts host has the host's hostname; the default its own", async () => {
     assert.equal(await inContainer(['--uts', 'host'], 'hostname'), hostname());
     assert.notEqual(await inContainer([], 'hostname'), hostname());
     assert.equal(await inContainer(['--uts', 'host'], ...nsLink('uts')), readlinkSync('/proc/self/ns/uts'));
@@ -113,26 +121,39 @@ describe('uts, sysctls, oom score, groups', () => {
 
   test('--sysctl values are read back in the container and leave the host as it was', async () => {
     const hostShmmax = readFileSync('/proc/sys/kernel/shmmax', 'utf8').trim();
-    const r = await inContainer(['--sysctl', 'net.ipv4.ip_forward=1', '--sysctl', 'kernel.shmmax=1048576'], 'cat', '/proc/sys/net/ipv4/ip_forward', '/proc/sys/kernel/shmmax');
+    const r = await inContainer(
+      ['--sysctl', 'net.ipv4.ip_forward=1', '--sysctl', 'kernel.shmmax=1048576'],
+      'cat',
+      '/proc/sys/net/ipv4/ip_forward',
+      '/proc/sys/kernel/shmmax',
+    );
     assert.deepEqual(r.split('\n'), ['1', '1048576']);
     assert.equal(await inContainer(['--sysctl', 'net.ipv4.ip_forward=0'], 'cat', '/proc/sys/net/ipv4/ip_forward'), '0');
     assert.equal(readFileSync('/proc/sys/kernel/shmmax', 'utf8').trim(), hostShmmax);
   });
 
-  test('dockerd\'s default sysctls in a network namespace of its own (ping and ports under 1024 for any user), overridable', async () => {
-    const read = (args: string[]) => inContainer(['--user', 'nobody', ...args], 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start', '/proc/sys/net/ipv4/ping_group_range');
-    assert.deepEqual((await read([])).split('\n').map((l) => l.split(/\s+/).join(' ')), ['0', '0 2147483647']);
+  test("dockerd's default sysctls in a network namespace of its own (ping and ports under 1024 for any user), overridable", async () => {
+    const read = (args: string[]) =>
+      inContainer(['--user', 'nobody', ...args], 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start', '/proc/sys/net/ipv4/ping_group_range');
+    assert.deepEqual(
+      (await read([])).split('\n').map((l) => l.split(/\s+/).join(' ')),
+      ['0', '0 2147483647'],
+    );
     assert.equal((await read(['--sysctl', 'net.ipv4.ip_unprivileged_port_start=1024'])).split('\n')[0], '1024');
     // --network host keeps the host's
     const host = ['ip_unprivileged_port_start', 'ping_group_range'].map((k) => readFileSync(`/proc/sys/net/ipv4/${k}`, 'utf8').trim().split(/\s+/).join(' '));
-    assert.deepEqual((await read(['--network', 'host'])).split('\n').map((l) => l.split(/\s+/).join(' ')), host);
+    assert.deepEqual(
+      (await read(['--network', 'host'])).split('\n').map((l) => l.split(/\s+/).join(' ')),
+      host,
+    );
     // and nobody can listen on port 80 (0050, state 0A), which the kernel's default of 1024 refuses
-    const listen = (args: string[]) => inContainer(['--user', 'nobody', ...args], 'sh', '-c', 'nc -l -p 80 2>&1 & sleep 0.5; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null');
+    const listen = (args: string[]) =>
+      inContainer(['--user', 'nobody', ...args], 'sh', '-c', 'nc -l -p 80 2>&1 & sleep 0.5; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null');
     assert.match(await listen([]), /:0050 0+:0000 0A/);
     assert.doesNotMatch(await listen(['--sysctl', 'net.ipv4.ip_unprivileged_port_start=1024']), /:0050 0+:0000 0A/);
   });
 
-  test('--oom-score-adj reaches the process and every exec; the default is 0, not the agent\'s', async () => {
+  test("--oom-score-adj reaches the process and every exec; the default is 0, not the agent's", async () => {
     assert.equal(await inContainer(['--oom-score-adj', '500'], 'cat', '/proc/self/oom_score_adj'), '500');
     const nm = name('oom');
     await daemon(['--oom-score-adj', '500'], nm, 'sleep', '300');
@@ -152,9 +173,16 @@ describe('uts, sysctls, oom score, groups', () => {
     else assert.match(low.stderr, /write `-300` to `\/proc\/self\/oom_score_adj`: Permission denied/);
   });
 
-  test('--group-add by id and by name from the image\'s /etc/group, in the process and every exec', async () => {
+  test("--group-add by id and by name from the image's /etc/group, in the process and every exec", async () => {
     const groupImage = await fx.extraImage('ns-groups', { extraFiles: { 'etc/group': 'root:x:0:\naudio:x:29:\nnogroup:x:65534:\n' } });
-    const groups = (status: string) => /^Groups:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/).filter(Boolean).map(Number).sort((x, y) => x - y);
+    const groups = (status: string) =>
+      /^Groups:\s*(.*)$/m
+        .exec(status)?.[1]
+        ?.trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number)
+        .sort((x, y) => x - y);
     const args = ['--group-add', '1234', '--group-add', 'audio'];
     const r = out(await fx.docker.ok(['run', '--rm', ...args, groupImage, 'cat', '/proc/self/status']));
     assert.deepEqual(groups(r), [29, 1234]);
@@ -169,7 +197,7 @@ describe('uts, sysctls, oom score, groups', () => {
 });
 
 describe('refusals', () => {
-  test('create refuses bad values with dockerd\'s 400 or 404, and stores nothing', async () => {
+  test("create refuses bad values with dockerd's 400 or 404, and stores nothing", async () => {
     const before = await containerCount();
     const cases: [Record<string, unknown>, number, RegExp, Record<string, unknown>?][] = [
       [{ OomScoreAdj: -1001 }, 400, /^Invalid value -1001, range for oom score adj is \[-1000, 1000\]$/],
@@ -209,7 +237,13 @@ describe('refusals', () => {
     }
     assert.equal(await containerCount(), before);
     // the status codes, through the API
-    const id = JSON.parse((await engineRequest(fx.agent.current.socket, 'POST', '/containers/create', { body: { Image: fx.image, Cmd: ['true'], HostConfig: { PidMode: `container:${stopped}` } } })).text()).Id as string;
+    const id = JSON.parse(
+      (
+        await engineRequest(fx.agent.current.socket, 'POST', '/containers/create', {
+          body: { Image: fx.image, Cmd: ['true'], HostConfig: { PidMode: `container:${stopped}` } },
+        })
+      ).text(),
+    ).Id as string;
     const start = await engineRequest(fx.agent.current.socket, 'POST', `/containers/${id}/start`);
     assert.equal(start.status, 409, start.text());
     await fx.docker.ok(['rm', id]);

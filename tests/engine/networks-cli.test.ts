@@ -41,7 +41,11 @@ describe('networks', () => {
     const resolv = await d.ok(['exec', `a-${run}`, 'cat', '/etc/resolv.conf']);
     assert.match(resolv.stdout, new RegExp(`nameserver ${prefix.replace(/\./g, '\\.')}\\.254`));
 
-    const settings = await inspect<Record<string, { IPAddress: string; Gateway: string; MacAddress: string; NetworkID: string; Aliases: string[] }>>(d, `a-${run}`, '{{json .NetworkSettings.Networks}}');
+    const settings = await inspect<Record<string, { IPAddress: string; Gateway: string; MacAddress: string; NetworkID: string; Aliases: string[] }>>(
+      d,
+      `a-${run}`,
+      '{{json .NetworkSettings.Networks}}',
+    );
     const ep = settings[net]!;
     assert.equal(ep.IPAddress, `${prefix}.211`);
     assert.equal(ep.Gateway, `${prefix}.254`);
@@ -93,7 +97,20 @@ describe('networks', () => {
     const d = fx.docker;
     const ip = out(await d.ok(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', `c-${run}`]));
     assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
-    const r = await d.ok(['run', '--rm', '--link', `c-${run}:db`, '--add-host', 'extra.test:10.1.2.3', '--dns', '10.0.0.53', fx.image, 'sh', '-c', 'cat /etc/hosts /etc/resolv.conf; ping -c1 -W3 db']);
+    const r = await d.ok([
+      'run',
+      '--rm',
+      '--link',
+      `c-${run}:db`,
+      '--add-host',
+      'extra.test:10.1.2.3',
+      '--dns',
+      '10.0.0.53',
+      fx.image,
+      'sh',
+      '-c',
+      'cat /etc/hosts /etc/resolv.conf; ping -c1 -W3 db',
+    ]);
     assert.match(r.stdout, new RegExp(`${ip.replace(/\./g, '\\.')}\\tdb `));
     assert.match(r.stdout, /10\.1\.2\.3\textra\.test/);
     assert.match(r.stdout, /nameserver 10\.0\.0\.53/);

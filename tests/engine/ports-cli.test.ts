@@ -28,9 +28,26 @@ describe('published ports', () => {
   test('-p host:container and 127.0.0.1:host:container; fetch from the host; docker port, inspect, ps', async () => {
     const d = fx.docker;
     const [p1, p2] = [await freePort(), await freePort()];
-    await d.ok(['run', '-d', '--name', `web-${run}`, '-p', `${p1}:80`, '-p', `127.0.0.1:${p2}:80`, '-p', '8081', fx.image,
-      'sh', '-c', 'mkdir -p /www && echo hello-from-httpd > /www/index.html && httpd -f -p 80 -h /www']);
-    await eventually('httpd answers through the published port', async () => (await httpGet(`http://127.0.0.1:${p1}/`).catch(() => '')) === 'hello-from-httpd\n');
+    await d.ok([
+      'run',
+      '-d',
+      '--name',
+      `web-${run}`,
+      '-p',
+      `${p1}:80`,
+      '-p',
+      `127.0.0.1:${p2}:80`,
+      '-p',
+      '8081',
+      fx.image,
+      'sh',
+      '-c',
+      'mkdir -p /www && echo hello-from-httpd > /www/index.html && httpd -f -p 80 -h /www',
+    ]);
+    await eventually(
+      'httpd answers through the published port',
+      async () => (await httpGet(`http://127.0.0.1:${p1}/`).catch(() => '')) === 'hello-from-httpd\n',
+    );
     assert.equal(await httpGet(`http://127.0.0.1:${p2}/`), 'hello-from-httpd\n');
     const port = out(await d.ok(['port', `web-${run}`]));
     assert.match(port, new RegExp(`80/tcp -> 0\\.0\\.0\\.0:${p1}`));
@@ -57,7 +74,12 @@ describe('published ports', () => {
     try {
       const r = await d.run(['run', '-d', '--name', `busy-${run}`, '-p', `127.0.0.1:${free}:80`, '-p', `127.0.0.1:${taken}:81`, fx.image, 'sleep', '300']);
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, new RegExp(`Ports are not available: exposing port TCP 127\\.0\\.0\\.1:${taken} -> 127\\.0\\.0\\.1:0: listen tcp 127\\.0\\.0\\.1:${taken}: bind: address already in use`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `Ports are not available: exposing port TCP 127\\.0\\.0\\.1:${taken} -> 127\\.0\\.0\\.1:0: listen tcp 127\\.0\\.0\\.1:${taken}: bind: address already in use`,
+        ),
+      );
       assert.equal(out(await d.ok(['inspect', '--format', '{{.State.Running}}', `busy-${run}`])), 'false');
       // The first port, bound before the failure, was let go.
       const probe = createServer();
@@ -80,8 +102,18 @@ describe('published ports', () => {
     await d.ok(['run', '-d', '--name', `udp-${run}`, '-p', `127.0.0.1:${p}:5353/udp`, fx.image, 'sleep', '300']);
     // The test image's busybox nc has no UDP mode: an echo server runs in the container's network namespace instead.
     const pid = out(await d.ok(['inspect', '--format', '{{.State.Pid}}', `udp-${run}`]));
-    const echo = spawn('nsenter', ['-t', pid, '-n', process.execPath, '-e',
-      "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send('udp-pong:'+r.address,r.port,r.address));s.bind(5353,()=>console.log('ready'))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const echo = spawn(
+      'nsenter',
+      [
+        '-t',
+        pid,
+        '-n',
+        process.execPath,
+        '-e',
+        "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send('udp-pong:'+r.address,r.port,r.address));s.bind(5353,()=>console.log('ready'))",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       await new Promise((res) => echo.stdout.once('data', res));
       const sock = createSocket('udp4');

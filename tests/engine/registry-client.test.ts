@@ -13,17 +13,7 @@ import { isEngineError } from '../../apps/vm-agent/src/errors.js';
 import { MAX_MANIFEST_BYTES, RegistryClient } from '../../apps/vm-agent/src/images/registry-client.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startTamperProxy } from '../helpers/proxy.js';
-import {
-  MEDIA,
-  buildBusyboxImage,
-  buildIndex,
-  makeBlob,
-  pushImage,
-  pushIndex,
-  pushRawManifest,
-  sha256,
-  type BuiltImage,
-} from '../helpers/test-images.js';
+import { MEDIA, buildBusyboxImage, buildIndex, makeBlob, pushImage, pushIndex, pushRawManifest, sha256, type BuiltImage } from '../helpers/test-images.js';
 
 const ACCEPT = [MEDIA.ociIndex, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.dockerManifest];
 
@@ -92,7 +82,10 @@ describe('registry client, anonymous registry', () => {
     const list = await client.fetchManifest(repo('multi'), 'latest', ACCEPT);
     assert.equal(list.mediaType, MEDIA.dockerList);
     const parsed = JSON.parse(list.body.toString()) as { manifests: { digest: string; platform: { architecture: string } }[] };
-    assert.deepEqual(parsed.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
+    assert.deepEqual(
+      parsed.manifests.map((m) => m.platform.architecture),
+      ['amd64', 'arm64'],
+    );
     const armManifest = await client.fetchManifest(repo('multi'), parsed.manifests[1]!.digest, ACCEPT);
     assert.equal(armManifest.digest, arm.manifest.digest);
     assert.equal(armManifest.mediaType, MEDIA.dockerManifest);
@@ -144,9 +137,12 @@ describe('registry client, anonymous registry', () => {
     const target = repo('fresh/upload');
     const content = Buffer.alloc(3 * 1024 * 1024 + 17, 'berth');
     const digest = sha256(content);
-    const open = () => Readable.from((function* () {
-      for (let i = 0; i < content.length; i += 65536) yield content.subarray(i, i + 65536);
-    })());
+    const open = () =>
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < content.length; i += 65536) yield content.subarray(i, i + 65536);
+        })(),
+      );
     await client.uploadBlob(target, digest, content.length, open, { mountFrom: 'busybox' }); // not there: falls back to upload
     const res = await fetch(`${reg.url}/v2/fresh/upload/blobs/${digest}`);
     assert.equal(res.status, 200);
@@ -278,7 +274,8 @@ for (const mode of ['token', 'basic'] as const) {
 
     test('wrong credentials are refused with the registry message', async () => {
       const client = withCreds(reg.username, 'wrong');
-      const expected = mode === 'token' ? /^Get "http:\/\/.*": unauthorized: incorrect username or password$/ : /^Get ".*": unauthorized: authentication required$/;
+      const expected =
+        mode === 'token' ? /^Get "http:\/\/.*": unauthorized: incorrect username or password$/ : /^Get ".*": unauthorized: authentication required$/;
       await rejectsWith(client.fetchManifest(repo(), 'latest', ACCEPT), 'unauthorized', expected);
       await rejectsWith(client.login(reg.domain), 'unauthorized', new RegExp(`^Get "${reg.url}/v2/": unauthorized: `));
     });

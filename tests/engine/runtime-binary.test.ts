@@ -98,7 +98,10 @@ describe('the agent binary out of reach (CVE-2019-5736)', () => {
     }
     const seen = logs.split('\n').filter((l) => / path=/.test(l));
     // The watcher must have caught a process past its capability drop, or this test checked nothing.
-    assert.ok(seen.some((l) => / dropped /.test(l)), `the watcher saw no process in set-up past its capability drop:\n${logs}`);
+    assert.ok(
+      seen.some((l) => / dropped /.test(l)),
+      `the watcher saw no process in set-up past its capability drop:\n${logs}`,
+    );
     for (const line of seen) {
       assert.match(line, /path=EACCES/, `O_PATH of /proc/PID/exe of a process in set-up: ${line}`);
       assert.doesNotMatch(line, /write=opened/, line);
@@ -107,7 +110,7 @@ describe('the agent binary out of reach (CVE-2019-5736)', () => {
     assert.match(logs, /^shim reopen=opened write=EPERM$/m, logs);
   });
 
-  test('the shim still reports a failed exec in runc\'s words, for run and exec (126, 127)', async () => {
+  test("the shim still reports a failed exec in runc's words, for run and exec (126, 127)", async () => {
     const denied = await fx.docker.run(['run', '--rm', image, '/etc/passwd']);
     assert.equal(denied.code, 126, denied.stderr);
     assert.match(denied.stderr, /unable to start container process: exec: "\/etc\/passwd": permission denied/);

@@ -36,8 +36,21 @@ describe('seccomp', () => {
   });
 
   test('the default profile: Seccomp 2, the blocked families read EPERM, clone3 ENOSYS, the rest reaches the kernel', async () => {
-    const status = out(await fx.docker.ok(['run', '--rm', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', image,
-      'grep', '-E', '^(CapBnd|NoNewPrivs|Seccomp):', '/proc/self/status']));
+    const status = out(
+      await fx.docker.ok([
+        'run',
+        '--rm',
+        '--cap-drop',
+        'ALL',
+        '--security-opt',
+        'no-new-privileges',
+        image,
+        'grep',
+        '-E',
+        '^(CapBnd|NoNewPrivs|Seccomp):',
+        '/proc/self/status',
+      ]),
+    );
     assert.match(status, /CapBnd:\s+0000000000000000/);
     assert.match(status, /NoNewPrivs:\s+1/);
     assert.match(status, /Seccomp:\s+2/);
@@ -62,7 +75,7 @@ describe('seccomp', () => {
     assert.match(status, /Seccomp:\s+0/);
   });
 
-  test('--cap-add SYS_ADMIN opens the namespace calls, as the profile\'s capability entries say', async () => {
+  test("--cap-add SYS_ADMIN opens the namespace calls, as the profile's capability entries say", async () => {
     const r = await probe(['--cap-add', 'SYS_ADMIN']);
     assert.equal(r.unshare, 'ok');
     assert.equal(r.setns, 'EBADF');
@@ -73,14 +86,17 @@ describe('seccomp', () => {
   test('a profile file: its default action and errnoRet apply, and docker exec gets the same filter', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-seccomp-'));
     const file = join(dir, 'profile.json');
-    writeFileSync(file, JSON.stringify({
-      defaultAction: 'SCMP_ACT_ALLOW',
-      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
-      syscalls: [
-        { names: ['setns', 'keyctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 },
-        { names: ['mkdirat'], action: 'SCMP_ACT_ERRNO' },
-      ],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+        syscalls: [
+          { names: ['setns', 'keyctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 },
+          { names: ['mkdirat'], action: 'SCMP_ACT_ERRNO' },
+        ],
+      }),
+    );
     const r = await probe(['--security-opt', `seccomp=${file}`]);
     assert.equal(r.setns, 'ENOSYS');
     assert.equal(r.keyctl, 'ENOSYS');
@@ -101,9 +117,14 @@ describe('seccomp', () => {
       [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_NOTIFY' }] }, /SCMP_ACT_NOTIFY needs a seccomp agent/],
       [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock' }, /listenerPath/],
       [{ defaultAction: 'SCMP_ACT_ALLOW', syscals: [] }, /decoding seccomp profile failed: .*syscals/],
-      [{ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], archMap: [{ architecture: 'SCMP_ARCH_X86_64' }] }, /use either 'architectures' or 'archMap'/],
+      [
+        { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], archMap: [{ architecture: 'SCMP_ARCH_X86_64' }] },
+        /use either 'architectures' or 'archMap'/,
+      ],
     ];
-    const before = out(await d.ok(['ps', '-aq'])).split('\n').filter(Boolean).length;
+    const before = out(await d.ok(['ps', '-aq']))
+      .split('\n')
+      .filter(Boolean).length;
     for (const [i, [profile, message]] of cases.entries()) {
       const file = join(dir, `bad-${i}.json`);
       writeFileSync(file, JSON.stringify(profile));
@@ -111,7 +132,12 @@ describe('seccomp', () => {
       assert.notEqual(r.code, 0, JSON.stringify(profile));
       assert.match(r.stderr, message, JSON.stringify(profile));
     }
-    assert.equal(out(await d.ok(['ps', '-aq'])).split('\n').filter(Boolean).length, before);
+    assert.equal(
+      out(await d.ok(['ps', '-aq']))
+        .split('\n')
+        .filter(Boolean).length,
+      before,
+    );
   });
 
   test('docker info reports the builtin seccomp profile', async () => {

@@ -20,7 +20,13 @@ after(async () => {
 /** The status lines of the container's own process: CapBnd, CapEff, NoNewPrivs. */
 async function status(args: string[]): Promise<Record<string, string>> {
   const r = await fx.docker.ok(['run', '--rm', ...args, fx.image, 'cat', '/proc/self/status']);
-  return Object.fromEntries(out(r).split('\n').map((l) => l.split(':\t')).filter((p) => p.length === 2).map(([k, v]) => [k!, v!.trim()]));
+  return Object.fromEntries(
+    out(r)
+      .split('\n')
+      .map((l) => l.split(':\t'))
+      .filter((p) => p.length === 2)
+      .map(([k, v]) => [k!, v!.trim()]),
+  );
 }
 const bits = (hex: string) => BigInt(`0x${hex}`);
 const DEFAULT_SET = 0xa80425fbn; // moby's default capabilities, as CapEff of root in a dockerd container
@@ -65,13 +71,20 @@ describe('security options', () => {
       [['--pid', `container:nosuch-${run}`], new RegExp(`No such container: nosuch-${run}`)],
       [['--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1'], /sysctl "net\.ipv4\.ip_forward" not allowed in host network namespace/],
     ];
-    const before = out(await d.ok(['ps', '-aq'])).split('\n').filter(Boolean).length;
+    const before = out(await d.ok(['ps', '-aq']))
+      .split('\n')
+      .filter(Boolean).length;
     for (const [args, message] of refusals) {
       const r = await d.run(['run', '--rm', ...args, fx.image, 'true']);
       assert.notEqual(r.code, 0, args.join(' '));
       assert.match(r.stderr, message, args.join(' '));
     }
-    assert.equal(out(await d.ok(['ps', '-aq'])).split('\n').filter(Boolean).length, before);
+    assert.equal(
+      out(await d.ok(['ps', '-aq']))
+        .split('\n')
+        .filter(Boolean).length,
+      before,
+    );
     const exec = await d.run(['run', '-d', '--name', `nnp-${run}-x`, fx.image, 'sleep', '30']);
     assert.equal(exec.code, 0, exec.stderr);
     try {

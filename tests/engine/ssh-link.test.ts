@@ -141,14 +141,20 @@ describe('docker CLI through the host socket and the SSH link', () => {
   test('a published port is forwarded on the host, and removed within a second of the stop', async () => {
     const p = await freePort();
     await docker.ok(['run', '-d', '--name', `web-${run}`, '-p', `127.0.0.1:${p}:80`, image, 'httpd', '-f', '-p', '80', '-h', '/www']);
-    await eventually('the page through the forwarder', async () => (await httpGet(`http://${HOST_ADDRESS}:${p}/`).catch(() => '')) === '<h1>berth test image</h1>\n');
+    await eventually(
+      'the page through the forwarder',
+      async () => (await httpGet(`http://${HOST_ADDRESS}:${p}/`).catch(() => '')) === '<h1>berth test image</h1>\n',
+    );
     assert.ok(forwarder.listening().includes(`tcp/127.0.0.1/${p}`));
     await docker.ok(['stop', '-t', '0', `web-${run}`]);
     const stopped = Date.now();
     await eventually('the host listener is gone', async () => !(await canConnect(HOST_ADDRESS, p)), 3000);
     assert.ok(Date.now() - stopped < 1000, `removed after ${Date.now() - stopped} ms`);
     await docker.ok(['start', `web-${run}`]);
-    await eventually('the page again after start', async () => (await httpGet(`http://${HOST_ADDRESS}:${p}/`).catch(() => '')) === '<h1>berth test image</h1>\n');
+    await eventually(
+      'the page again after start',
+      async () => (await httpGet(`http://${HOST_ADDRESS}:${p}/`).catch(() => '')) === '<h1>berth test image</h1>\n',
+    );
   });
 
   test('a host port already taken fails the start with dockerd wording and leaves nothing bound', async () => {
@@ -158,14 +164,22 @@ describe('docker CLI through the host socket and the SSH link', () => {
     try {
       const r = await docker.run(['run', '-d', '--name', `busy-${run}`, '-p', `127.0.0.1:${free}:80`, '-p', `127.0.0.1:${taken}:81`, image, 'sleep', '300']);
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, new RegExp(`Ports are not available: exposing port TCP 127\\.0\\.0\\.1:${taken} -> 127\\.0\\.0\\.1:0: listen tcp 127\\.0\\.0\\.1:${taken}: bind: address already in use`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `Ports are not available: exposing port TCP 127\\.0\\.0\\.1:${taken} -> 127\\.0\\.0\\.1:0: listen tcp 127\\.0\\.0\\.1:${taken}: bind: address already in use`,
+        ),
+      );
       assert.equal((await docker.ok(['inspect', '--format', '{{.State.Running}}', `busy-${run}`])).stdout.trim(), 'false');
       assert.equal(await canConnect(HOST_ADDRESS, free), false, 'the first port was let go');
     } finally {
       blocker.close();
     }
     await docker.ok(['start', `busy-${run}`]);
-    await eventually('both ports held once free', async () => forwarder.listening().includes(`tcp/127.0.0.1/${taken}`) && forwarder.listening().includes(`tcp/127.0.0.1/${free}`));
+    await eventually(
+      'both ports held once free',
+      async () => forwarder.listening().includes(`tcp/127.0.0.1/${taken}`) && forwarder.listening().includes(`tcp/127.0.0.1/${free}`),
+    );
   });
 });
 
@@ -200,11 +214,13 @@ describe('the SSH server', () => {
   test('streamlocal only to the engine socket; direct-tcpip only to the guest itself', async () => {
     const c = await sshConnect({ privateKey: keys.privateKey });
     try {
-      const open = (path: string) => new Promise<void>((resolve, reject) => c.openssh_forwardOutStreamLocal(path, (err, s) => (err ? reject(err) : (s.destroy(), resolve()))));
+      const open = (path: string) =>
+        new Promise<void>((resolve, reject) => c.openssh_forwardOutStreamLocal(path, (err, s) => (err ? reject(err) : (s.destroy(), resolve()))));
       await open(agent.current.socket);
       await assert.rejects(open('/run/systemd/private'), /Channel open failure/);
       await assert.rejects(open(`${agent.current.socket}.other`), /Channel open failure/);
-      const tcp = (host: string, port: number) => new Promise<void>((resolve, reject) => c.forwardOut('127.0.0.1', 0, host, port, (err, s) => (err ? reject(err) : (s.destroy(), resolve()))));
+      const tcp = (host: string, port: number) =>
+        new Promise<void>((resolve, reject) => c.forwardOut('127.0.0.1', 0, host, port, (err, s) => (err ? reject(err) : (s.destroy(), resolve()))));
       await assert.rejects(tcp('192.0.2.1', 80), /Channel open failure/);
       await assert.rejects(tcp('example.com', 80), /Channel open failure/);
     } finally {
@@ -217,7 +233,10 @@ describe('losing the agent', () => {
   test('a stream in flight fails with a clear error; the link reconnects and forwarding resumes once the agent is back', async () => {
     const p = await freePort();
     await docker.ok(['run', '-d', '--name', `always-${run}`, '--restart', 'always', '-p', `127.0.0.1:${p}:80`, image, 'httpd', '-f', '-p', '80', '-h', '/www']);
-    await eventually('the page through the forwarder', async () => (await httpGet(`http://${HOST_ADDRESS}:${p}/`).catch(() => '')) === '<h1>berth test image</h1>\n');
+    await eventually(
+      'the page through the forwarder',
+      async () => (await httpGet(`http://${HOST_ADDRESS}:${p}/`).catch(() => '')) === '<h1>berth test image</h1>\n',
+    );
 
     const stream = await link.openEngineStream();
     stream.write('GET /events HTTP/1.1\r\nHost: docker\r\n\r\n');
@@ -238,7 +257,11 @@ describe('losing the agent', () => {
     const v = await docker.ok(['version', '--format', '{{.Server.Version}}']);
     assert.match(v.stdout.trim(), /^\d+\.\d+/);
     // The agent restarted the container (restart policy); the forwarder re-synced and relays again.
-    await eventually('the page again after the reconnect', async () => (await httpGet(`http://${HOST_ADDRESS}:${p}/`).catch(() => '')) === '<h1>berth test image</h1>\n', 15_000);
+    await eventually(
+      'the page again after the reconnect',
+      async () => (await httpGet(`http://${HOST_ADDRESS}:${p}/`).catch(() => '')) === '<h1>berth test image</h1>\n',
+      15_000,
+    );
     assert.ok(forwarder.listening().includes(`tcp/127.0.0.1/${p}`));
   });
 });

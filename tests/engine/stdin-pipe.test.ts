@@ -16,7 +16,11 @@ import { DOCKER_BIN, DockerCli } from '../helpers/docker.js';
 import { useContainersFixture } from './containers-fixture.js';
 
 const OLD_CLI = '/usr/bin/docker';
-const SIZES: [string, number][] = [['1 KB', 1024], ['300 KB', 300_000], ['10 MB', 10 * 1024 * 1024]];
+const SIZES: [string, number][] = [
+  ['1 KB', 1024],
+  ['300 KB', 300_000],
+  ['10 MB', 10 * 1024 * 1024],
+];
 
 /** Random bytes with the default detach sequence (0x10 0x11) planted near the start. */
 function input(size: number): Buffer {
@@ -31,7 +35,10 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 describe('piped stdin into run -i and exec -i', () => {
   const fx = useContainersFixture();
 
-  for (const [cliName, bin] of [['28.x', DOCKER_BIN], ['20.10', OLD_CLI]] as const) {
+  for (const [cliName, bin] of [
+    ['28.x', DOCKER_BIN],
+    ['20.10', OLD_CLI],
+  ] as const) {
     describe(`with the ${cliName} CLI`, { skip: !existsSync(bin) && `${bin} is not installed` }, () => {
       let cli: DockerCli;
       const box = `stdin-${cliName.replace('.', '')}`;

@@ -56,7 +56,7 @@ describe('swarm and plugin endpoints on an engine in no swarm', () => {
   });
   after(() => docker?.dispose());
 
-  test('every swarm, service, node, task, secret and config path: 503 with dockerd\'s words, with or without the version prefix', async () => {
+  test("every swarm, service, node, task, secret and config path: 503 with dockerd's words, with or without the version prefix", async () => {
     for (const [method, path, body] of MANAGER_ONLY) {
       for (const prefix of ['', '/v1.41', '/v1.47']) {
         const r = await engineRequest(sock, method, prefix + path, body ? { body } : {});
@@ -94,23 +94,51 @@ describe('swarm and plugin endpoints on an engine in no swarm', () => {
     const badValue = await engineRequest(sock, 'GET', `/plugins?filters=${encodeURIComponent('{"enabled":["maybe"]}')}`);
     assert.equal(badValue.status, 400);
     assert.deepEqual(badValue.json(), { message: "invalid filter 'enabled=maybe'" });
-    for (const [method, path] of [['GET', '/plugins/vieux/sshfs:latest/json'], ['DELETE', '/plugins/vieux/sshfs:latest'], ['POST', '/plugins/vieux/sshfs:latest/enable'], ['POST', '/plugins/vieux/sshfs:latest/disable'], ['POST', '/plugins/vieux/sshfs:latest/set'], ['POST', '/plugins/vieux/sshfs:latest/upgrade'], ['POST', '/plugins/vieux/sshfs:latest/push']] as const) {
+    for (const [method, path] of [
+      ['GET', '/plugins/vieux/sshfs:latest/json'],
+      ['DELETE', '/plugins/vieux/sshfs:latest'],
+      ['POST', '/plugins/vieux/sshfs:latest/enable'],
+      ['POST', '/plugins/vieux/sshfs:latest/disable'],
+      ['POST', '/plugins/vieux/sshfs:latest/set'],
+      ['POST', '/plugins/vieux/sshfs:latest/upgrade'],
+      ['POST', '/plugins/vieux/sshfs:latest/push'],
+    ] as const) {
       const r = await engineRequest(sock, method, path, method === 'POST' ? { body: [] } : {});
       assert.equal(r.status, 404, `${method} ${path}: ${r.text()}`);
       assert.deepEqual(r.json(), { message: 'plugin "vieux/sshfs:latest" not found' }, `${method} ${path}`);
     }
-    for (const [method, path] of [['GET', '/plugins/privileges?remote=vieux/sshfs'], ['POST', '/plugins/pull?remote=vieux/sshfs'], ['POST', '/plugins/create?name=mine']] as const) {
+    for (const [method, path] of [
+      ['GET', '/plugins/privileges?remote=vieux/sshfs'],
+      ['POST', '/plugins/pull?remote=vieux/sshfs'],
+      ['POST', '/plugins/create?name=mine'],
+    ] as const) {
       const r = await engineRequest(sock, method, path);
       assert.equal(r.status, 501, `${method} ${path}: ${r.text()}`);
-      assert.match(r.json<{ message: string }>().message, /^Berth does not run Docker Engine plugins, so (vieux\/sshfs cannot be installed|plugin mine cannot be created): .*volume driver \(local\)/);
+      assert.match(
+        r.json<{ message: string }>().message,
+        /^Berth does not run Docker Engine plugins, so (vieux\/sshfs cannot be installed|plugin mine cannot be created): .*volume driver \(local\)/,
+      );
     }
   });
 
-  test('the docker CLI: service, node, secret, config and stack commands print dockerd\'s error and exit 1', async () => {
-    for (const args of [['service', 'ls'], ['node', 'ls'], ['secret', 'ls'], ['config', 'ls'], ['service', 'inspect', 'web'], ['service', 'create', '--name', 'web', 'busybox'], ['stack', 'ls'], ['swarm', 'unlock-key']]) {
+  test("the docker CLI: service, node, secret, config and stack commands print dockerd's error and exit 1", async () => {
+    for (const args of [
+      ['service', 'ls'],
+      ['node', 'ls'],
+      ['secret', 'ls'],
+      ['config', 'ls'],
+      ['service', 'inspect', 'web'],
+      ['service', 'create', '--name', 'web', 'busybox'],
+      ['stack', 'ls'],
+      ['swarm', 'unlock-key'],
+    ]) {
       const r = await docker.run(args);
       assert.equal(r.code, 1, `docker ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, /This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again\./, `docker ${args.join(' ')}`);
+      assert.match(
+        r.stderr,
+        /This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again\./,
+        `docker ${args.join(' ')}`,
+      );
       assert.doesNotMatch(r.stderr, /page not found/);
     }
     const leave = await docker.run(['swarm', 'leave']);

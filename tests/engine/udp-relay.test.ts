@@ -33,8 +33,20 @@ before(async () => {
   const keys = ensureLinkKeys(home);
   writeFileSync(join(home, 'authorized_key'), keys.publicKey);
   const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
-  server = await startSshServer({ listen: '127.0.0.1:0', authorizedKeyFile: join(home, 'authorized_key'), hostKey, engineSocket: join(home, 'engine.sock'), log: (m) => logs.push(m) });
-  link = new VmLink({ host: '127.0.0.1', port: Number(server.address.split(':').pop()), privateKey: keys.privateKey, verifyHostKey: () => true, log: (m) => logs.push(m) });
+  server = await startSshServer({
+    listen: '127.0.0.1:0',
+    authorizedKeyFile: join(home, 'authorized_key'),
+    hostKey,
+    engineSocket: join(home, 'engine.sock'),
+    log: (m) => logs.push(m),
+  });
+  link = new VmLink({
+    host: '127.0.0.1',
+    port: Number(server.address.split(':').pop()),
+    privateKey: keys.privateKey,
+    verifyHostKey: () => true,
+    log: (m) => logs.push(m),
+  });
   link.start();
   await link.whenReady(10_000);
 

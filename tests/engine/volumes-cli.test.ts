@@ -38,14 +38,19 @@ after(async () => {
 });
 
 async function volumeNames(): Promise<string[]> {
-  return out(await fx.docker.ok(['volume', 'ls', '-q'])).split('\n').filter(Boolean);
+  return out(await fx.docker.ok(['volume', 'ls', '-q']))
+    .split('\n')
+    .filter(Boolean);
 }
 
 describe('volumes', () => {
   test('create, inspect, ls with filters, rm', async () => {
     const d = fx.docker;
     await d.ok(['volume', 'create', '--label', 'team=berth', `lab-${run}`]);
-    const v = await inspect<{ Name: string; Driver: string; Mountpoint: string; Labels: Record<string, string>; Scope: string; CreatedAt: string }>(d, `lab-${run}`);
+    const v = await inspect<{ Name: string; Driver: string; Mountpoint: string; Labels: Record<string, string>; Scope: string; CreatedAt: string }>(
+      d,
+      `lab-${run}`,
+    );
     assert.equal(v.Driver, 'local');
     assert.equal(v.Scope, 'local');
     assert.deepEqual(v.Labels, { team: 'berth' });
@@ -91,7 +96,11 @@ describe('volumes', () => {
 
     const before = await volumeNames();
     await d.ok(['run', '-d', '--name', `anon-${run}`, volImage, 'sleep', '300']);
-    const mounts = await inspect<{ Type: string; Name: string; Source: string; Destination: string; Driver: string; RW: boolean }[]>(d, `anon-${run}`, '{{json .Mounts}}');
+    const mounts = await inspect<{ Type: string; Name: string; Source: string; Destination: string; Driver: string; RW: boolean }[]>(
+      d,
+      `anon-${run}`,
+      '{{json .Mounts}}',
+    );
     assert.equal(mounts.length, 1);
     assert.equal(mounts[0]!.Type, 'volume');
     assert.match(mounts[0]!.Name, /^[0-9a-f]{64}$/);
@@ -136,8 +145,24 @@ describe('volumes', () => {
     const viaMount = await d.ok(['run', '--rm', '--mount', `type=bind,source=${hostDir},target=/m,readonly`, fx.image, 'cat', '/m/in.txt']);
     assert.equal(viaMount.stdout, 'from the host\n');
 
-    await d.ok(['run', '-d', '--name', `busy-${run}`, '-v', `${hostDir}:/b:ro`, '--mount', `type=volume,source=busyvol-${run},target=/v`, fx.image, 'sleep', '300']);
-    const mounts = await inspect<{ Type: string; Source: string; Destination: string; RW: boolean; Propagation: string; Mode: string; Name?: string }[]>(d, `busy-${run}`, '{{json .Mounts}}');
+    await d.ok([
+      'run',
+      '-d',
+      '--name',
+      `busy-${run}`,
+      '-v',
+      `${hostDir}:/b:ro`,
+      '--mount',
+      `type=volume,source=busyvol-${run},target=/v`,
+      fx.image,
+      'sleep',
+      '300',
+    ]);
+    const mounts = await inspect<{ Type: string; Source: string; Destination: string; RW: boolean; Propagation: string; Mode: string; Name?: string }[]>(
+      d,
+      `busy-${run}`,
+      '{{json .Mounts}}',
+    );
     const bind = mounts.find((m) => m.Type === 'bind')!;
     assert.deepEqual([bind.Source, bind.Destination, bind.RW, bind.Propagation, bind.Mode], [hostDir, '/b', false, 'rprivate', 'ro']);
     assert.equal(mounts.find((m) => m.Type === 'volume')!.Name, `busyvol-${run}`);
@@ -161,8 +186,18 @@ describe('volumes', () => {
 
   test('tmpfs (--tmpfs and --mount type=tmpfs) and --read-only', async () => {
     const d = fx.docker;
-    const r = await d.ok(['run', '--rm', '--tmpfs', '/scratch:size=1m,mode=1770', '--mount', 'type=tmpfs,target=/t2,tmpfs-size=2097152', fx.image,
-      'sh', '-c', 'grep -E " /(scratch|t2) " /proc/mounts; stat -c %a /scratch; echo ok > /scratch/f && cat /scratch/f']);
+    const r = await d.ok([
+      'run',
+      '--rm',
+      '--tmpfs',
+      '/scratch:size=1m,mode=1770',
+      '--mount',
+      'type=tmpfs,target=/t2,tmpfs-size=2097152',
+      fx.image,
+      'sh',
+      '-c',
+      'grep -E " /(scratch|t2) " /proc/mounts; stat -c %a /scratch; echo ok > /scratch/f && cat /scratch/f',
+    ]);
     assert.match(r.stdout, /^tmpfs \/scratch tmpfs rw,nosuid,nodev,noexec,.*size=1024k,mode=1770/m);
     assert.match(r.stdout, /^tmpfs \/t2 tmpfs .*size=2048k/m);
     assert.match(r.stdout, /^1770$/m);
@@ -200,7 +235,10 @@ describe('volumes', () => {
   });
 
   test('nothing is left mounted under the data root once containers are gone', async () => {
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((p) => p?.startsWith(fx.agent.current.dataRoot));
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((p) => p?.startsWith(fx.agent.current.dataRoot));
     assert.deepEqual(mounts, []);
   });
 });

@@ -43,7 +43,6 @@ export interface StartAgentOptions {
   readyTimeoutMs?: number;
 }
 
-
 export async function startAgent(opts: StartAgentOptions = {}): Promise<Agent> {
   if (!existsSync(AGENT_MAIN)) {
     throw new Error(`${AGENT_MAIN} does not exist: build the agent first (npm run build)`);

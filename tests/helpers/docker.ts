@@ -35,7 +35,10 @@ export class DockerCli {
   readonly configDir: string;
 
   /** `socketOrHost`: a socket path or a `unix://` / `tcp://` host; `bin`: another docker CLI (the 20.10 one, say). */
-  constructor(socketOrHost: string, readonly bin = DOCKER_BIN) {
+  constructor(
+    socketOrHost: string,
+    readonly bin = DOCKER_BIN,
+  ) {
     this.host = socketOrHost.includes('://') ? socketOrHost : `unix://${socketOrHost}`;
     this.configDir = mkdtempSync(join(tmpdir(), 'berth-docker-config-'));
   }
@@ -63,11 +66,7 @@ export class DockerCli {
 }
 
 /** Runs a command with a timeout (SIGKILL), collecting its output. */
-export function runCommand(
-  file: string,
-  args: string[],
-  opts: RunOptions & { cwd?: string } = {},
-): Promise<RunResult> {
+export function runCommand(file: string, args: string[], opts: RunOptions & { cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       cwd: opts.cwd,
@@ -111,12 +110,7 @@ export interface EngineRequestOptions {
 }
 
 /** One HTTP request to the Engine API on a Unix socket. */
-export function engineRequest(
-  socket: string,
-  method: string,
-  path: string,
-  opts: EngineRequestOptions = {},
-): Promise<EngineResponse> {
+export function engineRequest(socket: string, method: string, path: string, opts: EngineRequestOptions = {}): Promise<EngineResponse> {
   let payload: Buffer | undefined;
   const headers: Record<string, string> = { host: 'docker', ...opts.headers };
   if (opts.body !== undefined) {

@@ -25,7 +25,12 @@ function procAddr(hexAddr: string): string {
 /** Every listening TCP socket and bound, unconnected UDP socket of this network namespace. */
 function listeners(): Listener[] {
   const out: Listener[] = [];
-  for (const [file, proto, state] of [['tcp', 'tcp', '0A'], ['tcp6', 'tcp', '0A'], ['udp', 'udp', '07'], ['udp6', 'udp', '07']] as const) {
+  for (const [file, proto, state] of [
+    ['tcp', 'tcp', '0A'],
+    ['tcp6', 'tcp', '0A'],
+    ['udp', 'udp', '07'],
+    ['udp6', 'udp', '07'],
+  ] as const) {
     for (const line of readFileSync(`/proc/net/${file}`, 'utf8').split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || f[3] !== state) continue;

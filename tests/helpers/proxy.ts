@@ -52,9 +52,7 @@ export async function startTamperProxy(
       });
       let out: ProxiedResponse = {
         status: upstream.status,
-        headers: Object.fromEntries(
-          [...upstream.headers].filter(([k]) => !['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)),
-        ),
+        headers: Object.fromEntries([...upstream.headers].filter(([k]) => !['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(k))),
         body: Buffer.from(await upstream.arrayBuffer()),
       };
       out = tamper(info, out) ?? out;

@@ -50,7 +50,6 @@ export interface StartRegistryOptions {
   password?: string;
 }
 
-
 export { freePort };
 
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<TestRegistry> {
@@ -215,8 +214,19 @@ async function startTokenServer(dir: string, username: string, password: string)
   const keyPath = join(dir, 'token.key');
   const certPath = join(dir, 'token.crt');
   await execFileP('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-    '-subj', '/CN=berth-test-token-issuer', '-keyout', keyPath, '-out', certPath,
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=berth-test-token-issuer',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
   ]);
   const keyPem = await readFile(keyPath, 'utf8');
   const certDerB64 = new X509Certificate(await readFile(certPath)).raw.toString('base64');
@@ -253,7 +263,9 @@ async function startTokenServer(dir: string, username: string, password: string)
       const header = req.headers.authorization;
       if (header) {
         const [scheme, value] = header.split(' ');
-        const [u, ...rest] = Buffer.from(value ?? '', 'base64').toString().split(':');
+        const [u, ...rest] = Buffer.from(value ?? '', 'base64')
+          .toString()
+          .split(':');
         if (scheme?.toLowerCase() !== 'basic' || u !== username || rest.join(':') !== password) {
           return refuse(res, 'incorrect username or password');
         }
@@ -265,7 +277,10 @@ async function startTokenServer(dir: string, username: string, password: string)
       }
     }
     // The scope parameter may repeat, and a POST form puts several in one, space-separated.
-    const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    const scopes = params
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter(Boolean);
     const access = user ? scopes.map(parseScope).filter((a): a is Access => !!a) : [];
     const token = signToken(keyPem, certDerB64, user ?? '', access);
     res.writeHead(200, { 'content-type': 'application/json' });

@@ -28,5 +28,10 @@ export function syscallProbeBinary(): Buffer {
 
 /** Parses the probe's "NAME RESULT" lines. */
 export function probeResults(stdout: string): Record<string, string> {
-  return Object.fromEntries(stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]),
+  );
 }

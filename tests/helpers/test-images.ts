@@ -191,10 +191,61 @@ export function assembleImage(layers: Layer[], opts: ImageOptions = {}): BuiltIm
 
 /** Applets linked in the busybox image's /bin. */
 export const BUSYBOX_APPLETS = [
-  'sh', 'ls', 'cat', 'echo', 'sleep', 'httpd', 'env', 'id', 'pwd', 'mkdir', 'rm', 'touch', 'true', 'false',
-  'hostname', 'ps', 'kill', 'wget', 'nc', 'ip', 'ifconfig', 'mount', 'df', 'du', 'grep', 'sed', 'head', 'tail',
-  'wc', 'date', 'uname', 'whoami', 'printenv', 'test', 'top', 'vi', 'ping', 'nslookup', 'tee', 'yes', 'cp', 'mv',
-  'chmod', 'ln', 'stat', 'find', 'xargs', 'sort', 'uniq', 'tr', 'cut', 'seq', 'dd', 'md5sum', 'sha256sum',
+  'sh',
+  'ls',
+  'cat',
+  'echo',
+  'sleep',
+  'httpd',
+  'env',
+  'id',
+  'pwd',
+  'mkdir',
+  'rm',
+  'touch',
+  'true',
+  'false',
+  'hostname',
+  'ps',
+  'kill',
+  'wget',
+  'nc',
+  'ip',
+  'ifconfig',
+  'mount',
+  'df',
+  'du',
+  'grep',
+  'sed',
+  'head',
+  'tail',
+  'wc',
+  'date',
+  'uname',
+  'whoami',
+  'printenv',
+  'test',
+  'top',
+  'vi',
+  'ping',
+  'nslookup',
+  'tee',
+  'yes',
+  'cp',
+  'mv',
+  'chmod',
+  'ln',
+  'stat',
+  'find',
+  'xargs',
+  'sort',
+  'uniq',
+  'tr',
+  'cut',
+  'seq',
+  'dd',
+  'md5sum',
+  'sha256sum',
 ];
 
 let busyboxBytes: Buffer | undefined;
@@ -230,7 +281,9 @@ export async function buildBusyboxImage(opts: BusyboxImageOptions = {}): Promise
     { path: 'etc/group', content: 'root:x:0:\nnogroup:x:65534:\n' },
     { path: 'www/index.html', content: '<h1>berth test image</h1>\n' },
   ];
-  const extra: Entry[] = Object.entries(opts.extraFiles ?? {}).map(([path, f]) => (typeof f === 'object' && 'mode' in f ? { path, ...f } : { path, content: f }));
+  const extra: Entry[] = Object.entries(opts.extraFiles ?? {}).map(([path, f]) =>
+    typeof f === 'object' && 'mode' in f ? { path, ...f } : { path, content: f },
+  );
   const count = opts.layerCount ?? 2;
   let groups: Entry[][];
   if (count === 1) groups = [[...bin, ...etc, ...extra]];
@@ -341,13 +394,7 @@ export async function pushImage(target: PushTarget, name: string, tag: string, i
 }
 
 /** Pushes every image by digest, then the index over them as `name:tag`. */
-export async function pushIndex(
-  target: PushTarget,
-  name: string,
-  tag: string,
-  images: BuiltImage[],
-  index: Blob = buildIndex(images),
-): Promise<PushedImage> {
+export async function pushIndex(target: PushTarget, name: string, tag: string, images: BuiltImage[], index: Blob = buildIndex(images)): Promise<PushedImage> {
   const auth = await pushAuthorization(target, name);
   for (const img of images) {
     for (const l of img.layers) await pushBlob(target, name, auth, l);

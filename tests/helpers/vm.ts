@@ -49,7 +49,10 @@ export async function startTestVm(prefix: string, distMarker: string, opts: { ar
   const home = path.join(work, 'berth-home');
   const out = path.join(work, 'image');
   const archArgs = opts.arch ? ['--arch', opts.arch] : [];
-  await promisify(execFile)(process.execPath, [path.join(repo, 'resources/vm/build.mjs'), '--out', out, '--agent', agentDist, ...archArgs], { cwd: repo, maxBuffer: 16 << 20 });
+  await promisify(execFile)(process.execPath, [path.join(repo, 'resources/vm/build.mjs'), '--out', out, '--agent', agentDist, ...archArgs], {
+    cwd: repo,
+    maxBuffer: 16 << 20,
+  });
   const env = { BERTH_HOME: home, HOME: path.join(work, 'home'), DOCKER_CONFIG: path.join(work, 'docker-config'), BERTH_VM_IMAGE: out };
   fs.mkdirSync(env.HOME);
   const berth = (args: string[], timeoutMs = 300_000) => runCommand(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repo, env, timeoutMs });

@@ -150,10 +150,19 @@ test('Electron stays allowed in electron/, and a layer may import itself', async
   assert.deepEqual(await lint('apps/vm-agent/src/engine/probe.ts', "import './containers.js';\nimport '../network/network-service.js';\n"), []);
 });
 
-for (const [app, table] of [['apps/vm-agent/src', 'AGENT_LAYERS'], ['apps/main/src', 'MAIN_LAYERS']] as const) {
+for (const [app, table] of [
+  ['apps/vm-agent/src', 'AGENT_LAYERS'],
+  ['apps/main/src', 'MAIN_LAYERS'],
+] as const) {
   test(`every folder of ${app} has a line in ${table}`, () => {
-    const folders = readdirSync(join(root, app), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-    assert.deepEqual(folders.filter((f) => !(f in config[table])), [], `add the folder to ${table} in eslint.config.js`);
+    const folders = readdirSync(join(root, app), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+    assert.deepEqual(
+      folders.filter((f) => !(f in config[table])),
+      [],
+      `add the folder to ${table} in eslint.config.js`,
+    );
   });
 }
 

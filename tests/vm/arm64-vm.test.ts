@@ -40,7 +40,11 @@ describe('the arm64 guest (TCG)', { timeout: 1_800_000 }, () => {
 
   it('was built for arm64: kernel, node from npm at this node version, addon for aarch64', () => {
     const manifest = JSON.parse(readFileSync(join(vm.work, 'image/manifest.json'), 'utf8')) as {
-      arch: string; kernel: { package: string }; node: { version: string; source: string }; hostLibraries: string[]; modules: string[];
+      arch: string;
+      kernel: { package: string };
+      node: { version: string; source: string };
+      hostLibraries: string[];
+      modules: string[];
     };
     assert.equal(manifest.arch, 'arm64');
     assert.match(manifest.kernel.package, /^linux-image-.*-arm64$/);
@@ -79,7 +83,10 @@ describe('the arm64 guest (TCG)', { timeout: 1_800_000 }, () => {
 
   it('builds the same bytes from the same inputs', async () => {
     const again = join(vm.work, 'image-again');
-    await execFileP(process.execPath, [join(repo, 'resources/vm/build.mjs'), '--arch', 'arm64', '--out', again, '--agent', join(repo, 'apps/vm-agent/dist')], { cwd: repo, maxBuffer: 16 << 20 });
+    await execFileP(process.execPath, [join(repo, 'resources/vm/build.mjs'), '--arch', 'arm64', '--out', again, '--agent', join(repo, 'apps/vm-agent/dist')], {
+      cwd: repo,
+      maxBuffer: 16 << 20,
+    });
     const files = readdirSync(join(vm.work, 'image')).sort();
     assert.ok(files.includes('vmlinuz') && files.includes('manifest.json'), files.join(' '));
     assert.deepEqual(readdirSync(again).sort(), files);

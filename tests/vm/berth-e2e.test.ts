@@ -125,7 +125,9 @@ describe('berth end to end (VM)', { timeout: 1_200_000 }, () => {
   });
 
   it('the berth docker context reaches the engine', async () => {
-    const r = await runCommand('/usr/local/bin/docker', ['--context', 'berth', 'version', '--format', '{{.Server.Platform.Name}} {{.Server.Version}}'], { env });
+    const r = await runCommand('/usr/local/bin/docker', ['--context', 'berth', 'version', '--format', '{{.Server.Platform.Name}} {{.Server.Version}}'], {
+      env,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Berth/);
   });
@@ -173,7 +175,11 @@ describe('berth end to end (VM)', { timeout: 1_200_000 }, () => {
       "s.bind(5353, () => console.log('ready'));",
       'setTimeout(() => process.exit(0), 120000);',
     ].join('\n');
-    const server = spawn(process.execPath, ['--import', 'tsx', cli, 'shell', '--', `nsenter -t ${pid} -n node -e "$(echo ${Buffer.from(script).toString('base64')} | base64 -d)"`], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn(
+      process.execPath,
+      ['--import', 'tsx', cli, 'shell', '--', `nsenter -t ${pid} -n node -e "$(echo ${Buffer.from(script).toString('base64')} | base64 -d)"`],
+      { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let serverOut = '';
     server.stdout.on('data', (b: Buffer) => (serverOut += b));
     server.stderr.on('data', (b: Buffer) => (serverOut += b));
@@ -304,7 +310,11 @@ describe('berth end to end (VM)', { timeout: 1_200_000 }, () => {
   it('a boot that makes no progress is killed and booted again, and berth start says so', async () => {
     await berthOk(['stop'], 180_000);
     // A wedged guest, made from outside: its vCPUs paused (QMP stop) once its kernel runs.
-    const starting = runCommand(process.execPath, ['--import', 'tsx', cli, 'start'], { cwd: repo, env: { ...env, BERTH_BOOT_STALL_SECONDS: '30' }, timeoutMs: 600_000 });
+    const starting = runCommand(process.execPath, ['--import', 'tsx', cli, 'start'], {
+      cwd: repo,
+      env: { ...env, BERTH_BOOT_STALL_SECONDS: '30' },
+      timeoutMs: 600_000,
+    });
     let wedged: number | undefined;
     for (const deadline = Date.now() + 120_000; !wedged; await new Promise((r) => setTimeout(r, 50))) {
       assert.ok(Date.now() < deadline, 'the VM did not reach its kernel within 120 s');

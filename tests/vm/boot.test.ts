@@ -136,10 +136,14 @@ describe('VM boot', { timeout: 600_000 }, () => {
     if (started.fellBack) t.diagnostic(`fell back to TCG: ${started.fellBack.reason}`);
     t.diagnostic(
       `accel ${started.accel}: first console output ${firstOutput.toFixed(1)} s after launch; guest uptime at /init ${uptimeOf(lines, /Run \/init as init process/)} s, ` +
-      `agent started ${uptimeOf(lines, /agent started/)} s, agent listening ${uptimeOf(lines, /agent is listening/)} s; host wall time to listening ${listening.toFixed(1)} s`,
+        `agent started ${uptimeOf(lines, /agent started/)} s, agent listening ${uptimeOf(lines, /agent is listening/)} s; host wall time to listening ${listening.toFixed(1)} s`,
     );
     assert.equal(started.disk.created, true);
-    const has = (re: RegExp) => assert.ok(lines.some((l) => re.test(l)), `console has no line matching ${re}:\n${lines.filter((l) => l.startsWith('berth-init')).join('\n')}`);
+    const has = (re: RegExp) =>
+      assert.ok(
+        lines.some((l) => re.test(l)),
+        `console has no line matching ${re}:\n${lines.filter((l) => l.startsWith('berth-init')).join('\n')}`,
+      );
     has(/berth-init: .*stage 1: root is \/dev\/vd[a-z] \(erofs, read-only\) under a tmpfs overlay/);
     has(/berth-init: .*cgroup2 at \/sys\/fs\/cgroup \(controllers: .*memory.*pids/);
     const modules = lines.find((l) => /berth-init: .*loaded modules:/.test(l)) ?? '';
@@ -190,13 +194,17 @@ describe('VM boot', { timeout: 600_000 }, () => {
     // and kvm runs as tcg, held all the same: without /dev/kvm QEMU would exit
     // at once rather than stall.)
     const wrapper = path.join(work, 'qemu-stalls-unless-tcg');
-    fs.writeFileSync(wrapper, [
-      '#!/bin/sh',
-      'case " $* " in *" tcg,"*) exec qemu-system-x86_64 "$@" ;; esac',
-      'for a in "$@"; do shift; [ "$a" = -cpu ] && { skip=1; continue; }; [ -n "$skip" ] && { skip=; continue; }; [ "$a" = kvm ] && a=tcg; set -- "$@" "$a"; done',
-      'exec qemu-system-x86_64 -S "$@"',
-      '',
-    ].join('\n'), { mode: 0o755 });
+    fs.writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        'case " $* " in *" tcg,"*) exec qemu-system-x86_64 "$@" ;; esac',
+        'for a in "$@"; do shift; [ "$a" = -cpu ] && { skip=1; continue; }; [ -n "$skip" ] && { skip=; continue; }; [ "$a" = kvm ] && a=tcg; set -- "$@" "$a"; done',
+        'exec qemu-system-x86_64 -S "$@"',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
     const { vm, started } = await boot('kvm', { qemuBinary: wrapper, stallTimeoutMs: 4000 });
     try {
       assert.equal(started.accel, 'tcg');

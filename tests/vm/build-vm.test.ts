@@ -48,8 +48,7 @@ CMD ["cat", "/app/out.txt"]
     await registry?.stop();
   });
 
-  const build = (): Promise<RunResult> =>
-    docker.ok(['build', '-t', 'vmbuilt:1', context], { env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 300_000 });
+  const build = (): Promise<RunResult> => docker.ok(['build', '-t', 'vmbuilt:1', context], { env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 300_000 });
 
   it('builds a multi-stage Dockerfile, rebuilds it from cache, and runs the image', async () => {
     const first = await build();

@@ -155,7 +155,15 @@ describe('docker clients through the VM host socket', { timeout: 600_000 }, () =
       assert.match(down.stdout + down.stderr, new RegExp(`Removing volume ${PROJECT}_webdata`));
       assert.equal((await containers()).size, 0);
       assert.equal((await engineRequest(vm.socket, 'GET', `/volumes/${PROJECT}_webdata`)).status, 404);
-      await eventually('the forward is removed', async () => !(await page().then(() => true, () => false)), 5_000);
+      await eventually(
+        'the forward is removed',
+        async () =>
+          !(await page().then(
+            () => true,
+            () => false,
+          )),
+        5_000,
+      );
     } finally {
       await runCommand(COMPOSE_BIN, ['-p', PROJECT, 'down', '-v'], { cwd: dir, timeoutMs: 120_000, env: { DOCKER_HOST: host } });
       t.diagnostic(`compose case: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -179,7 +187,11 @@ describe('docker clients through the VM host socket', { timeout: 600_000 }, () =
       const port = c.getMappedPort(80);
       assert.ok(port > 0 && port < 65536, String(port));
       assert.equal(c.getHost(), '127.0.0.1');
-      const inspected = await api<{ State: { Status: string }; Config: { Labels: Record<string, string> }; NetworkSettings: { Ports: Record<string, { HostPort: string }[]> } }>(`/containers/${c.getId()}/json`);
+      const inspected = await api<{
+        State: { Status: string };
+        Config: { Labels: Record<string, string> };
+        NetworkSettings: { Ports: Record<string, { HostPort: string }[]> };
+      }>(`/containers/${c.getId()}/json`);
       assert.equal(inspected.State.Status, 'running');
       assert.equal(inspected.Config.Labels['berth.test'], 'testcontainers-vm');
       assert.equal(inspected.NetworkSettings.Ports['80/tcp']?.[0]?.HostPort, String(port));

@@ -18,23 +18,42 @@ import { useVmWithImage } from '../helpers/vm-with-image.js';
 const PROBES = ['getpid', 'mkdirat', 'unshare', 'unshare-user', 'setns', 'keyctl', 'io_uring_setup', 'clone3'];
 
 describe('confinement in the VM', { timeout: 600_000 }, () => {
-  const fx = useVmWithImage('berth-confinement-', 'seccompCompile', 'confinement/probe', () => buildBusyboxImage({ extraFiles: {
-    'bin/syscall-probe': { content: syscallProbeBinary(), mode: 0o755 },
-    'attack': { content: Buffer.from('#!/proc/self/exe\nconsole.log("NODE RAN")\n'), mode: 0o755 },
-  } }));
+  const fx = useVmWithImage('berth-confinement-', 'seccompCompile', 'confinement/probe', () =>
+    buildBusyboxImage({
+      extraFiles: {
+        'bin/syscall-probe': { content: syscallProbeBinary(), mode: 0o755 },
+        attack: { content: Buffer.from('#!/proc/self/exe\nconsole.log("NODE RAN")\n'), mode: 0o755 },
+      },
+    }),
+  );
 
   it('the default seccomp profile: Seccomp 2, namespaces, keyrings and io_uring blocked, the rest reaches the kernel', async () => {
     const r = await fx.docker.ok(['run', '--rm', fx.image, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; syscall-probe ' + PROBES.join(' ')]);
     assert.match(r.stdout, /^Seccomp:\s+2$/m);
     const p = probeResults(r.stdout.split('\n').slice(1).join('\n'));
     assert.deepEqual(p, {
-      getpid: 'ok', mkdirat: 'EFAULT', unshare: 'EPERM', 'unshare-user': 'EPERM', setns: 'EPERM', keyctl: 'EPERM',
-      io_uring_setup: 'EPERM', clone3: 'ENOSYS',
+      getpid: 'ok',
+      mkdirat: 'EFAULT',
+      unshare: 'EPERM',
+      'unshare-user': 'EPERM',
+      setns: 'EPERM',
+      keyctl: 'EPERM',
+      io_uring_setup: 'EPERM',
+      clone3: 'ENOSYS',
     });
   });
 
   it('seccomp=unconfined: no filter', async () => {
-    const r = await fx.docker.ok(['run', '--rm', '--security-opt', 'seccomp=unconfined', fx.image, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; syscall-probe unshare setns keyctl']);
+    const r = await fx.docker.ok([
+      'run',
+      '--rm',
+      '--security-opt',
+      'seccomp=unconfined',
+      fx.image,
+      'sh',
+      '-c',
+      'grep ^Seccomp: /proc/self/status; syscall-probe unshare setns keyctl',
+    ]);
     assert.match(r.stdout, /^Seccomp:\s+0$/m);
     assert.deepEqual(probeResults(r.stdout.split('\n').slice(1).join('\n')), { unshare: 'ok', setns: 'EBADF', keyctl: 'EINVAL' });
   });

@@ -19,7 +19,11 @@ describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () 
   const fx = useVmWithImage('berth-devices-', 'attachDeviceFilter', 'devices/busybox', () => buildBusyboxImage());
 
   it('the guest runs pure cgroup v2, and root in the guest reads its disk (the control)', async () => {
-    const r = await fx.vm.berth(['shell', '--', `cut -d " " -f 3 /proc/mounts | grep ^cgroup | sort -u; ${FIND_DISK}; echo "$d $1 $2"; head -c 512 /dev/$d | wc -c`]);
+    const r = await fx.vm.berth([
+      'shell',
+      '--',
+      `cut -d " " -f 3 /proc/mounts | grep ^cgroup | sort -u; ${FIND_DISK}; echo "$d $1 $2"; head -c 512 /dev/$d | wc -c`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^cgroup2\n\S+ \d+ \d+\n512\n$/, r.stdout); // no v1 hierarchy mounted
   });
@@ -47,13 +51,20 @@ describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () 
     assert.match(r.stderr, /head: \/tmp\/disk: Permission denied/, why);
   });
 
-  it('--privileged sees the guest\'s devices (its virtio disk, /dev/kmsg) with their numbers, and may read the disk', async () => {
+  it("--privileged sees the guest's devices (its virtio disk, /dev/kmsg) with their numbers, and may read the disk", async () => {
     const guest = await fx.vm.berth(['shell', '--', `${FIND_DISK}; stat -c "%n %t:%T %a" /dev/$d /dev/kmsg`]);
     assert.equal(guest.code, 0, guest.stderr);
     const lines = guest.stdout.trim().split('\n');
     assert.match(lines[0]!, /^\/dev\/vd[a-z] /, guest.stdout);
-    const r = await fx.docker.run(['run', '--rm', '--privileged', fx.image, 'sh', '-c',
-      `stat -c "%n %t:%T %a" ${lines.map((l) => l.split(' ')[0]).join(' ')}; head -c 512 ${lines[0]!.split(' ')[0]} | wc -c; grep -E "^(CapBnd|Seccomp):" /proc/self/status`]);
+    const r = await fx.docker.run([
+      'run',
+      '--rm',
+      '--privileged',
+      fx.image,
+      'sh',
+      '-c',
+      `stat -c "%n %t:%T %a" ${lines.map((l) => l.split(' ')[0]).join(' ')}; head -c 512 ${lines[0]!.split(' ')[0]} | wc -c; grep -E "^(CapBnd|Seccomp):" /proc/self/status`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.split('\n').slice(0, 3).join('\n'), `${lines.join('\n')}\n512`);
     assert.match(r.stdout, /^CapBnd:\s+000001ffffffffff$/m, 'every capability of the guest kernel (0-40)');
@@ -75,8 +86,16 @@ describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () 
   });
 
   it('--device maps the disk read-only (v2 filter: reads, EPERM on a write open); --device-cgroup-rule opens a node made in it', async () => {
-    const r = await fx.docker.run(['run', '--rm', '--device', '/dev/vda:/dev/disk:r', fx.image, 'sh', '-c',
-      'stat -c "%t:%T %F" /dev/disk; head -c 512 /dev/disk | wc -c; exec 4>/dev/disk && echo write-open']);
+    const r = await fx.docker.run([
+      'run',
+      '--rm',
+      '--device',
+      '/dev/vda:/dev/disk:r',
+      fx.image,
+      'sh',
+      '-c',
+      'stat -c "%t:%T %F" /dev/disk; head -c 512 /dev/disk | wc -c; exec 4>/dev/disk && echo write-open',
+    ]);
     const why = `${r.stdout}\n${r.stderr}`;
     assert.match(r.stdout, /^[0-9a-f]+:0 block special file\n512\n$/, why);
     assert.doesNotMatch(r.stdout, /write-open/, why);
@@ -90,7 +109,14 @@ describe('device nodes in containers (VM, cgroup v2)', { timeout: 600_000 }, () 
   });
 
   it('the default devices and a pty still work', async () => {
-    const r = await fx.docker.run(['run', '--rm', fx.image, 'sh', '-c', 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && head -c 0 /dev/full && head -c 0 /dev/ptmx && echo ok']);
+    const r = await fx.docker.run([
+      'run',
+      '--rm',
+      fx.image,
+      'sh',
+      '-c',
+      'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && head -c 0 /dev/full && head -c 0 /dev/ptmx && echo ok',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '4\n4\nok\n');
     const t = await fx.docker.run(['run', '--rm', '-t', fx.image, 'sh', '-c', 'tty && echo hi > /dev/tty']);

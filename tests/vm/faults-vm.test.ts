@@ -53,7 +53,11 @@ describe('VM faults', { timeout: 900_000 }, () => {
     const { sshPort } = state();
     assert.ok(sshPort, 'the run state names the SSH port');
     await sh('ss', ['-K', 'dst', '127.0.0.1', 'dport', '=', `:${sshPort}`]);
-    await eventually('the link to reconnect', async () => (await docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 20_000 })).code === 0, 60_000);
+    await eventually(
+      'the link to reconnect',
+      async () => (await docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 20_000 })).code === 0,
+      60_000,
+    );
   }
 
   async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -92,8 +96,14 @@ describe('VM faults', { timeout: 900_000 }, () => {
     const { sshPort } = state();
     await sh('ss', ['-K', 'dst', '127.0.0.1', 'dport', '=', `:${sshPort}`]);
     const [l, e] = await Promise.all([logs, exec]);
-    process.stderr.write(`# logs -f ended ${l.code} and exec ${e.code} within ${Date.now() - t0} ms of the drop; stderr: ${JSON.stringify(l.stderr.trim())} / ${JSON.stringify(e.stderr.trim())}\n`);
-    for (const [what, r] of [['logs -f', l], ['exec', e]] as const) assert.ok(!r.timedOut, `${what} hung after the SSH connection dropped`);
+    process.stderr.write(
+      `# logs -f ended ${l.code} and exec ${e.code} within ${Date.now() - t0} ms of the drop; stderr: ${JSON.stringify(l.stderr.trim())} / ${JSON.stringify(e.stderr.trim())}\n`,
+    );
+    for (const [what, r] of [
+      ['logs -f', l],
+      ['exec', e],
+    ] as const)
+      assert.ok(!r.timedOut, `${what} hung after the SSH connection dropped`);
     // logs -f reports the loss ("unexpected EOF"). exec cannot: its hijacked stream
     // just ends (a Unix socket has no reset), and the CLI then inspects the exec,
     // which still runs, and exits with its ExitCode 0, as it does against dockerd.
@@ -169,7 +179,11 @@ describe('VM faults', { timeout: 900_000 }, () => {
     await docker.ok(['run', '-d', '--name', 'exposed-any', '-p', '127.0.0.1::80', image, 'httpd', '-f', '-p', '80'], { timeoutMs: 120_000 });
     const port = (await docker.ok(['port', 'exposed-any', '80'])).stdout.trim();
     try {
-      await eventually(`${port} to be listened on by the host daemon`, async () => listenersOf(state().daemonPid).map(showListener).includes(`tcp ${port}`), 20_000);
+      await eventually(
+        `${port} to be listened on by the host daemon`,
+        async () => listenersOf(state().daemonPid).map(showListener).includes(`tcp ${port}`),
+        20_000,
+      );
     } finally {
       await docker.ok(['rm', '-f', 'exposed-any']);
     }
@@ -195,9 +209,17 @@ describe('VM faults', { timeout: 900_000 }, () => {
     assert.equal(start.code, 0, `berth start after the kill: ${start.stdout}\n${start.stderr}`);
     process.stderr.write(`# berth start after QEMU was killed: ${Math.round((Date.now() - t0) / 1000)} s\n`);
     const ps = await docker.ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']);
-    const states = Object.fromEntries(ps.stdout.trim().split('\n').map((l) => l.split(' ')));
+    const states = Object.fromEntries(
+      ps.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')),
+    );
     assert.equal(states.plain, 'exited', ps.stdout);
-    await eventually('--restart always to bring its container back', async () => (await docker.ok(['inspect', '--format', '{{.State.Running}}', 'always'])).stdout.trim() === 'true');
+    await eventually(
+      '--restart always to bring its container back',
+      async () => (await docker.ok(['inspect', '--format', '{{.State.Running}}', 'always'])).stdout.trim() === 'true',
+    );
     await docker.ok(['start', 'plain']);
     await docker.ok(['exec', 'plain', 'true']);
     await docker.ok(['rm', '-f', 'plain', 'always']);

@@ -31,7 +31,9 @@ describe('the host side from inside the VM', { timeout: 900_000 }, () => {
 
   /** What a container sees dialing host:port with `nc` (refused, or what the server said). */
   async function dial(host: string, port: number, network: string[] = []): Promise<string> {
-    const r = await fx.docker.run(['run', '--rm', ...network, fx.image, 'sh', '-c', `nc -w 5 ${host} ${port} </dev/null 2>&1; echo rc=$?`], { timeoutMs: 120_000 });
+    const r = await fx.docker.run(['run', '--rm', ...network, fx.image, 'sh', '-c', `nc -w 5 ${host} ${port} </dev/null 2>&1; echo rc=$?`], {
+      timeoutMs: 120_000,
+    });
     return r.stdout + r.stderr;
   }
 
@@ -58,7 +60,11 @@ describe('the host side from inside the VM', { timeout: 900_000 }, () => {
   it('the guest SSH port is refused from a bridged container: on 10.0.2.15, on the bridge gateway, through the host forward', async () => {
     const gateway = (await fx.docker.ok(['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'])).stdout.trim();
     assert.match(gateway, /^\d+\.\d+\.\d+\.\d+$/);
-    for (const [host, port] of [['10.0.2.15', 22], [gateway, 22], ['10.0.2.2', sshPort]] as const) {
+    for (const [host, port] of [
+      ['10.0.2.15', 22],
+      [gateway, 22],
+      ['10.0.2.2', sshPort],
+    ] as const) {
       const out = await dial(host, port);
       assert.match(out, /Connection refused/, `${host}:${port}: ${out}`);
       assert.doesNotMatch(out, /SSH-2\.0/, `${host}:${port} answered as SSH`);
@@ -68,7 +74,11 @@ describe('the host side from inside the VM', { timeout: 900_000 }, () => {
   });
 
   it('and from a host-network container: 127.0.0.1:22, 10.0.2.15:22 and the host forward', async () => {
-    for (const [host, port] of [['127.0.0.1', 22], ['10.0.2.15', 22], ['10.0.2.2', sshPort]] as const) {
+    for (const [host, port] of [
+      ['127.0.0.1', 22],
+      ['10.0.2.15', 22],
+      ['10.0.2.2', sshPort],
+    ] as const) {
       const out = await dial(host, port, ['--network', 'host']);
       assert.match(out, /Connection refused/, `host network, ${host}:${port}: ${out}`);
     }
@@ -76,7 +86,15 @@ describe('the host side from inside the VM', { timeout: 900_000 }, () => {
 
   it("host.docker.internal reaches a server on the host's 127.0.0.1, bridged and host-network", async () => {
     for (const network of [[], ['--network', 'host']]) {
-      const r = await fx.docker.ok(['run', '--rm', ...network, fx.image, 'sh', '-c', `grep host.docker.internal /etc/hosts; wget -qO- http://host.docker.internal:${hostPort}/`]);
+      const r = await fx.docker.ok([
+        'run',
+        '--rm',
+        ...network,
+        fx.image,
+        'sh',
+        '-c',
+        `grep host.docker.internal /etc/hosts; wget -qO- http://host.docker.internal:${hostPort}/`,
+      ]);
       assert.match(r.stdout, /^10\.0\.2\.2\s+host\.docker\.internal$/m);
       assert.match(r.stdout, /hello from the host/);
     }
@@ -97,7 +115,11 @@ describe('the host side from inside the VM', { timeout: 900_000 }, () => {
     webPort = Number(/Dashboard: http:\/\/127\.0\.0\.1:(\d+)\//.exec(webLog)?.[1]);
     assert.ok(webPort > 0, `berth web did not start:\n${webLog}`);
     while (!(await controls()).includes(webPort) && Date.now() < deadline) await sleep(500);
-    assert.deepEqual(await controls(), [sshPort, webPort].sort((a, b) => a - b), webLog);
+    assert.deepEqual(
+      await controls(),
+      [sshPort, webPort].sort((a, b) => a - b),
+      webLog,
+    );
 
     for (const network of [[], ['--network', 'host']]) {
       const out = await dial('10.0.2.2', webPort, network);
@@ -128,4 +150,3 @@ describe('the host side from inside the VM', { timeout: 900_000 }, () => {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-

@@ -19,7 +19,15 @@ import { findElectron } from './util/electron-binary.js';
 import { openBrowser, removeLaunchPage } from './web/open-browser.js';
 import { startWebServer } from './web/web-server.js';
 import { refuseFromVm } from './web/vm-refused-port.js';
-import { ACCELERATOR_CHOICES, loadSettings, parseSettingValue, settingsPath, updateSettings, USER_SETTINGS, type AcceleratorChoice } from './settings/settings.js';
+import {
+  ACCELERATOR_CHOICES,
+  loadSettings,
+  parseSettingValue,
+  settingsPath,
+  updateSettings,
+  USER_SETTINGS,
+  type AcceleratorChoice,
+} from './settings/settings.js';
 import { parseVmArch } from './vm/arch.js';
 import { runVmDaemon, type VmOverrides } from './daemon/vm-daemon.js';
 import { startVm, stopVm, vmShell, vmStatus, VmError } from './daemon/vm-control.js';
@@ -128,7 +136,8 @@ function parseStartFlags(args: string[]): VmOverrides {
   });
   const out: VmOverrides = {};
   if (values.accel !== undefined) {
-    if (!(ACCELERATOR_CHOICES as readonly string[]).includes(values.accel)) throw new Error(`--accel must be one of ${ACCELERATOR_CHOICES.join(', ')}, not "${values.accel}"`);
+    if (!(ACCELERATOR_CHOICES as readonly string[]).includes(values.accel))
+      throw new Error(`--accel must be one of ${ACCELERATOR_CHOICES.join(', ')}, not "${values.accel}"`);
     out.accel = values.accel as AcceleratorChoice;
   }
   if (values.cpus !== undefined) out.cpus = parseSettingValue('cpus', values.cpus).cpus!;
@@ -242,7 +251,10 @@ function settings(args: string[]): void {
   if (args.length === 0) {
     const s = loadSettings(home);
     for (const k of USER_SETTINGS) console.log(`${k.padEnd(12)} ${s[k]}`);
-    if (s.acceleratorFallback) console.log(`(${s.acceleratorFallback.from} did not boot on ${s.acceleratorFallback.at}: auto uses TCG until a start with --accel ${s.acceleratorFallback.from} works)`);
+    if (s.acceleratorFallback)
+      console.log(
+        `(${s.acceleratorFallback.from} did not boot on ${s.acceleratorFallback.at}: auto uses TCG until a start with --accel ${s.acceleratorFallback.from} works)`,
+      );
     console.log(`File: ${settingsPath(home)}`);
     return;
   }

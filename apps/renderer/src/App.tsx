@@ -34,7 +34,8 @@ type Route = { page: PageName } | { page: 'containers'; container: string; tab: 
  */
 function routeFromHash(): Route {
   const [name = '', id, tab] = window.location.hash.replace(/^#\/?/, '').split('/');
-  if (name === 'containers' && id) return { page: 'containers', container: decodeURIComponent(id), tab: tab && tab in DETAIL_TABS ? (tab as DetailTab) : 'logs' };
+  if (name === 'containers' && id)
+    return { page: 'containers', container: decodeURIComponent(id), tab: tab && tab in DETAIL_TABS ? (tab as DetailTab) : 'logs' };
   if (name in PAGES) return { page: name as PageName };
   return { page: welcomeDismissed() ? 'containers' : 'welcome' };
 }
@@ -60,13 +61,18 @@ export function App() {
     <div className="app">
       <nav className="sidebar" aria-label={t('nav.main')}>
         <div className="brand">
-          <span className="brand-mark" aria-hidden="true">⚓</span> Berth
+          <span className="brand-mark" aria-hidden="true">
+            ⚓
+          </span>{' '}
+          Berth
         </div>
         <ul>
           {(Object.keys(PAGES) as PageName[]).map((name) => (
             <li key={name}>
               <a href={`#/${name}`} className={name === page ? 'active' : ''} aria-current={name === page ? 'page' : undefined}>
-                <span className="nav-icon" aria-hidden="true">{PAGES[name].icon}</span>
+                <span className="nav-icon" aria-hidden="true">
+                  {PAGES[name].icon}
+                </span>
                 {t(PAGES[name].title)}
               </a>
             </li>
@@ -86,9 +92,7 @@ export function App() {
           </select>
         </div>
       </nav>
-      <main className="content">
-        {body}
-      </main>
+      <main className="content">{body}</main>
       <StatusBar eventsConnected={eventsConnected} />
     </div>
   );

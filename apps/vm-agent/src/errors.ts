@@ -26,10 +26,8 @@ export class EngineError extends Error {
   }
 }
 
-export const invalidParameter = (message: string, cause?: unknown) =>
-  new EngineError('invalid-parameter', message, { cause });
-export const unauthorized = (message: string, cause?: unknown) =>
-  new EngineError('unauthorized', message, { cause });
+export const invalidParameter = (message: string, cause?: unknown) => new EngineError('invalid-parameter', message, { cause });
+export const unauthorized = (message: string, cause?: unknown) => new EngineError('unauthorized', message, { cause });
 export const forbidden = (message: string, cause?: unknown) => new EngineError('forbidden', message, { cause });
 export const notFound = (message: string, cause?: unknown) => new EngineError('not-found', message, { cause });
 export const conflict = (message: string, cause?: unknown) => new EngineError('conflict', message, { cause });

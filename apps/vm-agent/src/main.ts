@@ -113,9 +113,20 @@ async function main(): Promise<void> {
   const volumes = new VolumeService({ root: VolumeService.rootFor(dataRoot), emit: (ev) => events.publish({ Type: 'volume', ...ev }) });
   await volumes.init();
   let containerDir = (id: string) => id;
-  const containers = new ContainerService({ dataRoot, images, events, network: new ContainerNetwork(networks, (id) => containerDir(id)), mounts: new ContainerMounts(volumes) });
+  const containers = new ContainerService({
+    dataRoot,
+    images,
+    events,
+    network: new ContainerNetwork(networks, (id) => containerDir(id)),
+    mounts: new ContainerMounts(volumes),
+  });
   containerDir = (id) => containers.store.dir(id);
-  volumes.setUsage((name) => containers.list().filter((c) => ContainerMounts.uses(c, name)).map((c) => c.Id));
+  volumes.setUsage((name) =>
+    containers
+      .list()
+      .filter((c) => ContainerMounts.uses(c, name))
+      .map((c) => c.Id),
+  );
   images.setUsage((id) => containers.usage(id));
   await containers.init();
   await networks.forgetUnless((id) => containers.store.has(id));

@@ -30,7 +30,10 @@ before(async () => {
 describe('reproducible builds', () => {
   test('two builds give byte-identical archives and the same image IDs', () => {
     assert.deepEqual(first, second);
-    assert.deepEqual(first.images.map((i) => i.name), ['getting-started', 'hello-world']);
+    assert.deepEqual(
+      first.images.map((i) => i.name),
+      ['getting-started', 'hello-world'],
+    );
     for (const img of first.images) {
       const a = readFileSync(join(work, 'a', img.archive));
       const b = readFileSync(join(work, 'b', img.archive));

@@ -35,9 +35,48 @@ const WEB_ROOT = 'srv/www';
 
 /** Applets linked into /bin so `docker run berth/getting-started ls` and the tutorial's commands work. */
 const APPLETS = [
-  'cat', 'cp', 'date', 'df', 'du', 'echo', 'env', 'false', 'find', 'grep', 'head', 'hostname', 'id', 'ip', 'kill',
-  'less', 'ls', 'mkdir', 'mv', 'nc', 'nslookup', 'ping', 'printf', 'ps', 'pwd', 'rm', 'rmdir', 'sed', 'sh', 'sleep',
-  'sort', 'tail', 'tee', 'top', 'touch', 'true', 'uname', 'uniq', 'vi', 'wc', 'wget', 'whoami',
+  'cat',
+  'cp',
+  'date',
+  'df',
+  'du',
+  'echo',
+  'env',
+  'false',
+  'find',
+  'grep',
+  'head',
+  'hostname',
+  'id',
+  'ip',
+  'kill',
+  'less',
+  'ls',
+  'mkdir',
+  'mv',
+  'nc',
+  'nslookup',
+  'ping',
+  'printf',
+  'ps',
+  'pwd',
+  'rm',
+  'rmdir',
+  'sed',
+  'sh',
+  'sleep',
+  'sort',
+  'tail',
+  'tee',
+  'top',
+  'touch',
+  'true',
+  'uname',
+  'uniq',
+  'vi',
+  'wc',
+  'wget',
+  'whoami',
 ];
 
 export interface BuildOptions {
@@ -93,7 +132,13 @@ function labels(title: string, description: string, version: string): Record<str
   };
 }
 
-async function gettingStarted(busybox: Busybox, arch: { architecture: string; variant?: string }, version: string, created: Date, cacheDir: string): Promise<ImageSpec> {
+async function gettingStarted(
+  busybox: Busybox,
+  arch: { architecture: string; variant?: string },
+  version: string,
+  created: Date,
+  cacheDir: string,
+): Promise<ImageSpec> {
   const src = join(IMAGES_DIR, 'getting-started');
   const have = appletsOf(busybox, cacheDir);
   const missing = APPLETS.filter((a) => !have.has(a));
@@ -152,7 +197,10 @@ export async function helloWorld(arch: { architecture: ElfArch; variant?: string
       Labels: labels('Berth hello world', 'Prints what happened when you ran it, then exits 0.', version),
     },
     steps: [
-      { createdBy: `COPY hello /hello (a ${arch.architecture} static executable made by resources/images)`, layer: await makeTar([{ path: 'hello', type: 'file', content: helloElf(arch.architecture, message), mode: 0o755 }], created) },
+      {
+        createdBy: `COPY hello /hello (a ${arch.architecture} static executable made by resources/images)`,
+        layer: await makeTar([{ path: 'hello', type: 'file', content: helloElf(arch.architecture, message), mode: 0o755 }], created),
+      },
       { createdBy: 'CMD ["/hello"]' },
     ],
   };
@@ -168,7 +216,9 @@ export async function buildBundledImages(opts: BuildOptions): Promise<BuildResul
   const arch = OCI_ARCH[debArch];
   if (!arch) throw new Error(`the bundled images are built for amd64 or arm64; this machine is ${debArch}`);
   const busybox = getBusybox(opts.cacheDir, log);
-  log(`busybox-static ${busybox.version} (${busybox.source === 'host' ? 'from /bin/busybox' : 'Debian package'}), ${arch.architecture}, created ${created.toISOString()}`);
+  log(
+    `busybox-static ${busybox.version} (${busybox.source === 'host' ? 'from /bin/busybox' : 'Debian package'}), ${arch.architecture}, created ${created.toISOString()}`,
+  );
 
   const defs: { name: string; spec: ImageSpec }[] = [
     { name: 'getting-started', spec: await gettingStarted(busybox, arch, version, created, opts.cacheDir) },

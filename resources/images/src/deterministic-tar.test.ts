@@ -29,10 +29,24 @@ test('parents are added and a directory comes right before its contents', () => 
 });
 
 test('paths that repeat, climb out or nest in a file are refused', () => {
-  assert.throws(() => normalizeEntries([{ path: 'x', type: 'dir' }, { path: '/x/', type: 'dir' }]), /given twice/);
+  assert.throws(
+    () =>
+      normalizeEntries([
+        { path: 'x', type: 'dir' },
+        { path: '/x/', type: 'dir' },
+      ]),
+    /given twice/,
+  );
   assert.throws(() => normalizeEntries([{ path: '../etc/passwd', type: 'file', content: '' }]), /not a plain relative path/);
   assert.throws(() => normalizeEntries([{ path: 'a/./b', type: 'file', content: '' }]), /not a plain relative path/);
-  assert.throws(() => normalizeEntries([{ path: 'f', type: 'file', content: '' }, { path: 'f/g', type: 'file', content: '' }]), /is a file but f\/g is inside it/);
+  assert.throws(
+    () =>
+      normalizeEntries([
+        { path: 'f', type: 'file', content: '' },
+        { path: 'f/g', type: 'file', content: '' },
+      ]),
+    /is a file but f\/g is inside it/,
+  );
 });
 
 test('equal entries in any order give equal bytes, with root owners, one mtime and the given modes', async () => {
@@ -47,7 +61,10 @@ test('equal entries in any order give equal bytes, with root owners, one mtime a
   assert.ok(a.equals(b));
   assert.ok(!a.equals(await makeTar(entries, new Date(MTIME.getTime() + 1000))), 'the mtime is in the bytes');
   const got = await headers(a);
-  assert.deepEqual(got.map((e) => e.header.name), ['bin/', 'bin/sh', 'bin/tool', 'etc/', 'etc/motd', 'tmp/']);
+  assert.deepEqual(
+    got.map((e) => e.header.name),
+    ['bin/', 'bin/sh', 'bin/tool', 'etc/', 'etc/motd', 'tmp/'],
+  );
   for (const { header } of got) {
     assert.equal(header.uid, 0);
     assert.equal(header.gid, 0);

@@ -104,7 +104,10 @@ function fullName(repository: string): string {
 export async function dockerArchive(image: BuiltImage, tags: string[], mtime: Date): Promise<Buffer> {
   if (tags.length === 0) throw new Error('a bundled image needs at least one tag');
   const parsed = tags.map(splitTag);
-  const blobs = new Map<string, Buffer>([[hex(image.id), image.config], [hex(image.manifestDigest), image.manifest]]);
+  const blobs = new Map<string, Buffer>([
+    [hex(image.id), image.config],
+    [hex(image.manifestDigest), image.manifest],
+  ]);
   for (const l of image.layers) blobs.set(hex(l.diffId), l.tar);
   const manifestJson = [
     {

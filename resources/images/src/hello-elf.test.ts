@@ -27,15 +27,19 @@ const message = 'Hello from a container!\n  (written in one write(2), then exit_
 for (const arch of ['amd64', 'arm64'] as const) {
   const native = arch === hostArch;
   const emulated = !native && onPath(QEMU[arch]);
-  test(`the ${arch} program prints the message and exits 0`, { skip: native || emulated ? false : `not an ${arch} machine and no ${QEMU[arch]} on PATH` }, () => {
-    const file = join(dir, `hello-${arch}`);
-    writeFileSync(file, helloElf(arch, message));
-    chmodSync(file, 0o755);
-    const r = native ? spawnSync(file, [], { encoding: 'utf8' }) : spawnSync(QEMU[arch], [file], { encoding: 'utf8' });
-    assert.equal(r.error, undefined);
-    assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''} ${r.stderr}`);
-    assert.equal(r.stdout, message);
-  });
+  test(
+    `the ${arch} program prints the message and exits 0`,
+    { skip: native || emulated ? false : `not an ${arch} machine and no ${QEMU[arch]} on PATH` },
+    () => {
+      const file = join(dir, `hello-${arch}`);
+      writeFileSync(file, helloElf(arch, message));
+      chmodSync(file, 0o755);
+      const r = native ? spawnSync(file, [], { encoding: 'utf8' }) : spawnSync(QEMU[arch], [file], { encoding: 'utf8' });
+      assert.equal(r.error, undefined);
+      assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''} ${r.stderr}`);
+      assert.equal(r.stdout, message);
+    },
+  );
 }
 
 test('the programs are static, tiny, and their bytes depend only on the message', () => {

@@ -53,7 +53,10 @@ export function parseSections(fragment: string, source: string): Section[] {
   for (let m = re.exec(fragment); m; m = re.exec(fragment)) {
     sections.push({ id: m[1]!, title: m[2]!.trim(), html: m[3]! });
   }
-  const rest = fragment.replace(re, '').replace(/<!--[\s\S]*?-->/g, '').trim();
+  const rest = fragment
+    .replace(re, '')
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .trim();
   if (rest) throw new Error(`${source}: text outside a <section id="..."><h2>: ${JSON.stringify(rest.slice(0, 80))}`);
   if (!sections.length) throw new Error(`${source}: no <section id="..."><h2>...</h2> found`);
   return sections;
@@ -67,8 +70,9 @@ function renderBlocks(html: string): string {
       // Block spans, no newline text between them: long commands wrap with a hanging indent.
       return `<div class="code"><pre class="cmd"><code>${lines.join('')}</code></pre></div>`;
     })
-    .replace(/<pre class="file" data-title="([^"]+)">\n?([\s\S]*?)\n?<\/pre>/g, (_, title: string, body: string) =>
-      `<div class="code"><div class="code-title">${title}</div><pre class="file"><code>${body}</code></pre></div>`,
+    .replace(
+      /<pre class="file" data-title="([^"]+)">\n?([\s\S]*?)\n?<\/pre>/g,
+      (_, title: string, body: string) => `<div class="code"><div class="code-title">${title}</div><pre class="file"><code>${body}</code></pre></div>`,
     )
     .replace(/<pre class="out">\n?([\s\S]*?)\n?<\/pre>/g, (_, body: string) => `<div class="code output"><pre class="out"><code>${body}</code></pre></div>`);
 }
@@ -76,9 +80,7 @@ function renderBlocks(html: string): string {
 function renderPage(lang: Language, s: PageStrings, sections: Section[], other: { lang: Language; s: PageStrings }): string {
   const root = lang === 'en' ? '' : '../';
   const otherHref = `${root}${PAGE_DIR[other.lang]}` || './';
-  const nav = sections
-    .map((sec, i) => `<li><a href="#${sec.id}"><span class="num">${i + 1}</span><span>${stripTags(sec.title)}</span></a></li>`)
-    .join('\n');
+  const nav = sections.map((sec, i) => `<li><a href="#${sec.id}"><span class="num">${i + 1}</span><span>${stripTags(sec.title)}</span></a></li>`).join('\n');
   const body = sections
     .map((sec, i) => `<section id="${sec.id}">\n<h2><span class="num">${i + 1}</span>${sec.title}</h2>${renderBlocks(sec.html)}</section>`)
     .join('\n');

@@ -40,7 +40,9 @@ export function candidates(names, arch) {
   }
   for (const n of names) {
     if (!found.has(n)) {
-      const hint = arch ? `; for ${arch} packages run 'dpkg --add-architecture ${arch} && apt-get update'` : "; run 'apt-get update', or check the package name for this distribution";
+      const hint = arch
+        ? `; for ${arch} packages run 'dpkg --add-architecture ${arch} && apt-get update'`
+        : "; run 'apt-get update', or check the package name for this distribution";
       throw new Error(`apt knows no package ${qualify(n, arch)}${hint}`);
     }
   }
@@ -49,7 +51,16 @@ export function candidates(names, arch) {
 
 /** Direct Depends and Pre-Depends of each package (of a choice "a | b", a). */
 export function depends(names, arch) {
-  const out = run('apt-cache', ['depends', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', ...names.map((n) => qualify(n, arch))]);
+  const out = run('apt-cache', [
+    'depends',
+    '--no-recommends',
+    '--no-suggests',
+    '--no-conflicts',
+    '--no-breaks',
+    '--no-replaces',
+    '--no-enhances',
+    ...names.map((n) => qualify(n, arch)),
+  ]);
   const result = new Map();
   let current = [];
   let alternative = false; // a line after one starting with '|' is the rest of an "a | b" choice

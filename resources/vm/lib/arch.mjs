@@ -50,7 +50,9 @@ export const GUEST_ARCHES = {
 /** The architecture named by --arch (Debian's or node's spelling), default the build machine's. */
 export function guestArch(name) {
   const wanted = name ?? (process.arch === 'arm64' ? 'arm64' : 'amd64');
-  const found = Object.values(GUEST_ARCHES).find((a) => a.debian === wanted || a.node === wanted || (wanted === 'x86_64' && a.debian === 'amd64') || (wanted === 'aarch64' && a.debian === 'arm64'));
+  const found = Object.values(GUEST_ARCHES).find(
+    (a) => a.debian === wanted || a.node === wanted || (wanted === 'x86_64' && a.debian === 'amd64') || (wanted === 'aarch64' && a.debian === 'arm64'),
+  );
   if (!found) throw new Error(`--arch must be one of ${Object.keys(GUEST_ARCHES).join(', ')}, not "${wanted}"`);
   return found;
 }

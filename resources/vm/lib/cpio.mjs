@@ -48,8 +48,10 @@ export function makeCpio(entries, mtime) {
       hex8(nlink) +
       hex8(mtime) +
       hex8(data.length) +
-      hex8(0) + hex8(0) + // dev major/minor
-      hex8(rdevMajor) + hex8(rdevMinor) +
+      hex8(0) +
+      hex8(0) + // dev major/minor
+      hex8(rdevMajor) +
+      hex8(rdevMinor) +
       hex8(nameBuf.length) +
       hex8(0); // check
     chunks.push(Buffer.from(header, 'ascii'), nameBuf, Buffer.alloc(pad4(110 + nameBuf.length)));

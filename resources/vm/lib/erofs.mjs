@@ -50,7 +50,8 @@ export function makeErofs(dir, image, epoch) {
   try {
     execFileSync('mkfs.erofs', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
-    if (/** @type {any} */ (err).code === 'ENOENT') throw new Error('mkfs.erofs is not installed (apt-get install erofs-utils); it makes the root file system image');
+    if (/** @type {any} */ (err).code === 'ENOENT')
+      throw new Error('mkfs.erofs is not installed (apt-get install erofs-utils); it makes the root file system image');
     throw new Error(`mkfs.erofs ${args.join(' ')} failed: ${String(/** @type {any} */ (err).stderr ?? '').trim()}`);
   }
 }

@@ -58,7 +58,11 @@ function crossLibrary(flag, libDirs) {
   const name = `lib${flag.slice(2)}.so`;
   for (const d of libDirs) {
     const versioned = (f) => f.startsWith(`${name}.`) && /^\d+(\.\d+)*$/.test(f.slice(name.length + 1));
-    const so = existsSync(d) ? readdirSync(d).filter((f) => f === name || versioned(f)).sort()[0] : undefined;
+    const so = existsSync(d)
+      ? readdirSync(d)
+          .filter((f) => f === name || versioned(f))
+          .sort()[0]
+      : undefined;
     if (so) return join(d, so);
   }
   throw new Error(`the addon links ${flag}, but no guest package has ${name}.N (add its runtime package to the image's libraries)`);
@@ -79,25 +83,37 @@ export function crossCompileAddon(arch, repo, nodeInclude, out, libDirs) {
   // the libraries' headers, alone in a directory: the cross compiler must not see the rest of /usr/include
   const headers = mkdtempSync(join(tmpdir(), 'berth-cross-include-'));
   for (const h of ['seccomp.h', 'seccomp-syscalls.h']) {
-    if (!existsSync(join('/usr/include', h))) throw new Error(`/usr/include/${h} is missing (Debian: apt-get install libseccomp-dev); the addon's seccomp code needs it`);
+    if (!existsSync(join('/usr/include', h)))
+      throw new Error(`/usr/include/${h} is missing (Debian: apt-get install libseccomp-dev); the addon's seccomp code needs it`);
     copyFileSync(join('/usr/include', h), join(headers, h));
   }
   const args = [
-    '-shared', '-fPIC', '-pthread', '-O3', '-fno-omit-frame-pointer',
+    '-shared',
+    '-fPIC',
+    '-pthread',
+    '-O3',
+    '-fno-omit-frame-pointer',
     ...target.cflags,
-    ...target.defines.map((d) => `-D${d}`), '-DBUILDING_NODE_EXTENSION',
-    '-I', relative(repo, nodeInclude) || '.',
-    '-idirafter', headers,
+    ...target.defines.map((d) => `-D${d}`),
+    '-DBUILDING_NODE_EXTENSION',
+    '-I',
+    relative(repo, nodeInclude) || '.',
+    '-idirafter',
+    headers,
     `-ffile-prefix-map=${repo}=.`,
     `-ffile-prefix-map=${headers}=include`,
-    '-o', out,
+    '-o',
+    out,
     ...target.sources.map((s) => join('native', s)),
     ...(target.libraries ?? []).map((l) => crossLibrary(l, libDirs)),
   ];
   try {
     execFileSync(gcc, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
-    if (err.code === 'ENOENT') throw new Error(`${gcc} is not installed (Debian: apt-get install gcc-${arch.triplet.replace(/_/g, '-')}); it compiles the agent's addon for ${arch.debian}`);
+    if (err.code === 'ENOENT')
+      throw new Error(
+        `${gcc} is not installed (Debian: apt-get install gcc-${arch.triplet.replace(/_/g, '-')}); it compiles the agent's addon for ${arch.debian}`,
+      );
     throw new Error(`${gcc} failed compiling native/: ${String(err.stderr ?? '').trim()}`);
   } finally {
     rmSync(headers, { recursive: true, force: true });
@@ -114,13 +130,21 @@ export function crossCompileShim(arch, repo, out) {
   if (!target) throw new Error('native/binding.gyp has no berth-shim target');
   const gcc = `${arch.triplet}-gcc`;
   const args = [
-    ...target.cflags, ...target.defines.map((d) => `-D${d}`), ...target.ldflags,
-    `-ffile-prefix-map=${repo}=.`, '-o', out, ...target.sources.map((s) => join('native', s)),
+    ...target.cflags,
+    ...target.defines.map((d) => `-D${d}`),
+    ...target.ldflags,
+    `-ffile-prefix-map=${repo}=.`,
+    '-o',
+    out,
+    ...target.sources.map((s) => join('native', s)),
   ];
   try {
     execFileSync(gcc, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
-    if (err.code === 'ENOENT') throw new Error(`${gcc} is not installed (Debian: apt-get install gcc-${arch.triplet.replace(/_/g, '-')}); it compiles the agent's exec shim for ${arch.debian}`);
+    if (err.code === 'ENOENT')
+      throw new Error(
+        `${gcc} is not installed (Debian: apt-get install gcc-${arch.triplet.replace(/_/g, '-')}); it compiles the agent's exec shim for ${arch.debian}`,
+      );
     throw new Error(`${gcc} failed compiling native/shim/: ${String(err.stderr ?? '').trim()}`);
   }
 }

@@ -33,9 +33,7 @@ export function resolveModules(kernelRoot, version, wanted) {
     if (!mod) continue;
     deps.set(moduleName(mod), { path: mod, deps: (rest ?? '').trim().split(/\s+/).filter(Boolean) });
   }
-  const builtinNames = new Set(
-    readFileSync(join(dir, 'modules.builtin'), 'utf8').split('\n').filter(Boolean).map(moduleName),
-  );
+  const builtinNames = new Set(readFileSync(join(dir, 'modules.builtin'), 'utf8').split('\n').filter(Boolean).map(moduleName));
   const order = [];
   const done = new Set();
   const visit = (path) => {

@@ -15,7 +15,15 @@ test('port refusals are told from other failures', () => {
 });
 
 test('the published port is read from inspect', () => {
-  assert.equal(publishedPort({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '::', HostPort: '8080' }] }), 8080);
+  assert.equal(
+    publishedPort({
+      '80/tcp': [
+        { HostIp: '0.0.0.0', HostPort: '8080' },
+        { HostIp: '::', HostPort: '8080' },
+      ],
+    }),
+    8080,
+  );
   assert.equal(publishedPort({ '80/tcp': null }), undefined);
   assert.equal(publishedPort(undefined), undefined);
 });

@@ -79,7 +79,12 @@ async function ensureOne(socket: string, dir: string, img: ManifestImage): Promi
     return { ...base, status: 'missing', message: `Loading ${archive} failed: ${(err as Error).message}` };
   }
   const id = await imageIdOf(socket, tag);
-  if (id !== img.id) return { ...base, status: 'missing', message: `${archive} loaded, but ${tag} is ${id ?? 'absent'}, not ${img.id}: the manifest and the archive disagree; ${BUILD_HINT}.` };
+  if (id !== img.id)
+    return {
+      ...base,
+      status: 'missing',
+      message: `${archive} loaded, but ${tag} is ${id ?? 'absent'}, not ${img.id}: the manifest and the archive disagree; ${BUILD_HINT}.`,
+    };
   return { ...base, status: 'loaded' };
 }
 

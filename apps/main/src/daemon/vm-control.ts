@@ -13,11 +13,25 @@ import { enginePing, engineFetch } from '../util/engine-client.js';
 import { ensureLinkKeys, HostKeyPin } from '../link/keys.js';
 import { VmLink } from '../link/vm-link.js';
 import type { VmOverrides } from './vm-daemon.js';
-import { BOOT_PHASES, isOurQemu, lastFileLines, lockHolder, pidAlive, readRunState, vmPaths, type VmPaths, type VmPhase, type VmRunState } from '../vm/vm-state.js';
+import {
+  BOOT_PHASES,
+  isOurQemu,
+  lastFileLines,
+  lockHolder,
+  pidAlive,
+  readRunState,
+  vmPaths,
+  type VmPaths,
+  type VmPhase,
+  type VmRunState,
+} from '../vm/vm-state.js';
 
 export class VmError extends Error {
   override name = 'VmError';
-  constructor(message: string, readonly consoleTail: string[] = []) {
+  constructor(
+    message: string,
+    readonly consoleTail: string[] = [],
+  ) {
     super(message);
   }
 }
@@ -92,7 +106,11 @@ export async function startVm(opts: StartOptions): Promise<StartResult> {
       if (last?.daemonPid === holder && last.phase === 'failed') throw new VmError(last.message, last.consoleTail ?? []);
       throw new VmError(`the VM daemon (pid ${holder}) exited while starting; see ${paths.daemonLog}:\n${lastFileLines(paths.daemonLog, 10).join('\n')}`);
     }
-    if (Date.now() > deadline) throw new VmError(`the VM did not become ready within ${(opts.timeoutMs ?? 600_000) / 1000} s; see ${paths.daemonLog}`, lastFileLines(paths.consoleLog, 20));
+    if (Date.now() > deadline)
+      throw new VmError(
+        `the VM did not become ready within ${(opts.timeoutMs ?? 600_000) / 1000} s; see ${paths.daemonLog}`,
+        lastFileLines(paths.consoleLog, 20),
+      );
     await sleep(200);
   }
 }
@@ -187,10 +205,21 @@ export async function vmStatus(home: string): Promise<VmStatus> {
   const tail = () => (run?.consoleTail?.length ? run.consoleTail : lastFileLines(paths.consoleLog, 15));
   if (!run) return { ...base, state: 'stopped', summary: 'The VM has never run here.' };
   if (!daemonAlive) {
-    if (qemuAlive) return { ...base, state: 'broken', summary: `The VM daemon died, but QEMU (pid ${run.qemuPid}) still runs; \`berth start\` powers it off and boots again.`, consoleTail: tail() };
+    if (qemuAlive)
+      return {
+        ...base,
+        state: 'broken',
+        summary: `The VM daemon died, but QEMU (pid ${run.qemuPid}) still runs; \`berth start\` powers it off and boots again.`,
+        consoleTail: tail(),
+      };
     if (run.phase === 'stopped') return { ...base, state: 'stopped', summary: run.message };
     if (run.phase === 'failed') return { ...base, state: 'failed', summary: run.message, consoleTail: tail() };
-    return { ...base, state: 'failed', summary: `The VM daemon (pid ${run.daemonPid}) died while ${run.phase}; \`berth start\` boots again.`, consoleTail: tail() };
+    return {
+      ...base,
+      state: 'failed',
+      summary: `The VM daemon (pid ${run.daemonPid}) died while ${run.phase}; \`berth start\` boots again.`,
+      consoleTail: tail(),
+    };
   }
   if (BOOT_PHASES.includes(run.phase)) return { ...base, state: 'starting', summary: run.message };
   if (run.phase === 'stopping') return { ...base, state: 'stopping', summary: run.message };
@@ -205,7 +234,13 @@ export async function vmStatus(home: string): Promise<VmStatus> {
   const uptimeSeconds = run.readyAt ? Math.round((Date.now() - Date.parse(run.readyAt)) / 1000) : undefined;
   const up = { ...(uptimeSeconds !== undefined ? { uptimeSeconds } : {}) };
   if (!version) {
-    return { ...base, ...up, state: 'broken', summary: `The VM runs (QEMU pid ${run.qemuPid}), but the engine does not answer on ${run.dockerHost ?? paths.socket}: the agent may have died (init restarts it).`, consoleTail: lastFileLines(paths.consoleLog, 15) };
+    return {
+      ...base,
+      ...up,
+      state: 'broken',
+      summary: `The VM runs (QEMU pid ${run.qemuPid}), but the engine does not answer on ${run.dockerHost ?? paths.socket}: the agent may have died (init restarts it).`,
+      consoleTail: lastFileLines(paths.consoleLog, 15),
+    };
   }
   return { ...base, ...up, state: 'running', summary: 'The VM is running.', engineVersion: version };
 }
@@ -222,7 +257,13 @@ export async function vmShell(home: string, command?: string): Promise<number> {
   if (!run?.sshPort || run.daemonPid !== holder || run.phase !== 'running') throw new VmError('The VM is not running: start it with `berth start`.');
   const keys = ensureLinkKeys(home);
   const pin = new HostKeyPin(home);
-  const link = new VmLink({ host: '127.0.0.1', port: run.sshPort, privateKey: keys.privateKey, verifyHostKey: pin.verify, hostKeyProblem: () => pin.lastMismatch });
+  const link = new VmLink({
+    host: '127.0.0.1',
+    port: run.sshPort,
+    privateKey: keys.privateKey,
+    verifyHostKey: pin.verify,
+    hostKeyProblem: () => pin.lastMismatch,
+  });
   link.start();
   try {
     await link.whenReady(15_000);

@@ -36,7 +36,10 @@ export interface VmOverrides {
 }
 
 /** resources/vm/out (out-arm64 for arm64) of this checkout, or $BERTH_VM_IMAGE (a directory with vmlinuz, initramfs.cpio.gz and root.erofs). */
-export function findVmImage(env: NodeJS.ProcessEnv = process.env, arch: VmArch = hostVmArch()): { kernel: string; initrd: string; rootDisk: string } | undefined {
+export function findVmImage(
+  env: NodeJS.ProcessEnv = process.env,
+  arch: VmArch = hostVmArch(),
+): { kernel: string; initrd: string; rootDisk: string } | undefined {
   const dir = env.BERTH_VM_IMAGE || findInCheckout(join('resources', 'vm', VM_ARCHES[arch].imageDir, 'vmlinuz'))?.replace(/[/\\]vmlinuz$/, '');
   return dir ? { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initramfs.cpio.gz'), rootDisk: join(dir, 'root.erofs') } : undefined;
 }
@@ -144,13 +147,17 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     const os = hostOs();
     const arch = overrides.arch ?? hostVmArch();
     // a hypervisor runs its own architecture only
-    const plan = arch === hostVmArch()
-      ? planAccelerator(overrides.accel ?? settings.accelerator, settings.acceleratorFallback, os)
-      : { accel: 'tcg' as const, note: `an ${arch} guest on an ${hostVmArch()} host runs under TCG (software emulation), which is slow` };
+    const plan =
+      arch === hostVmArch()
+        ? planAccelerator(overrides.accel ?? settings.accelerator, settings.acceleratorFallback, os)
+        : { accel: 'tcg' as const, note: `an ${arch} guest on an ${hostVmArch()} host runs under TCG (software emulation), which is slow` };
     const image = findVmImage(process.env, arch);
     if (!image) {
       const { buildArch, imageDir } = VM_ARCHES[arch];
-      return await fail(`The ${arch} VM image is not built: run \`npm run build:vm -- --arch ${buildArch}\` (it makes resources/vm/${imageDir}), or set BERTH_VM_IMAGE.`, []);
+      return await fail(
+        `The ${arch} VM image is not built: run \`npm run build:vm -- --arch ${buildArch}\` (it makes resources/vm/${imageDir}), or set BERTH_VM_IMAGE.`,
+        [],
+      );
     }
     const keys = ensureLinkKeys(home);
     // The console log and the QMP socket (which can power the VM off) are the user's alone.
@@ -194,7 +201,10 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       if (started.fellBack) {
         const { from, reason } = started.fellBack;
         updateSettings(home, (s) => ({ ...s, acceleratorFallback: { from: from as 'kvm' | 'hvf' | 'whpx', reason, at: new Date().toISOString() } }));
-        publish({ accel: 'tcg', accelNote: `${reason}; using TCG (software emulation), which is slower. Remembered for the next start (--accel ${from} tries it again).` });
+        publish({
+          accel: 'tcg',
+          accelNote: `${reason}; using TCG (software emulation), which is slower. Remembered for the next start (--accel ${from} tries it again).`,
+        });
       } else if (started.accel !== 'tcg') {
         const had = settings.acceleratorFallback;
         if (had?.from === started.accel) updateSettings(home, (s) => ({ ...s, acceleratorFallback: undefined }));
@@ -210,7 +220,8 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       const stallAfter = attempt === 1 ? stallMs : undefined;
       let stallTimer: NodeJS.Timeout | undefined;
       const stalled = new Promise<{ stalledMs: number }>((resolve) => {
-        if (stallAfter !== undefined) stallTimer = setTimeout(() => (state.phase === 'kernel' || state.phase === 'agent') && resolve({ stalledMs: stallAfter }), stallAfter);
+        if (stallAfter !== undefined)
+          stallTimer = setTimeout(() => (state.phase === 'kernel' || state.phase === 'agent') && resolve({ stalledMs: stallAfter }), stallAfter);
       });
       first = await Promise.race([
         bringUp.then((s) => ({ services: s })),
@@ -219,7 +230,11 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
         stalled,
       ]);
       clearTimeout(stallTimer);
-      if (!('services' in first)) bringUp.then((s) => s.close(), () => {});
+      if (!('services' in first))
+        bringUp.then(
+          (s) => s.close(),
+          () => {},
+        );
       if (!('stalledMs' in first)) break;
       giveUp.abort();
       const where = state.phase === 'agent' ? 'its agent started but does not answer' : 'its agent never started';
@@ -235,7 +250,10 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       if (ending) return;
       publish({
         link: s,
-        message: s === 'ready' ? `The engine is running: DOCKER_HOST=${services!.dockerHost}` : `The engine in the VM does not answer (${services!.link.lastError}); retrying`,
+        message:
+          s === 'ready'
+            ? `The engine is running: DOCKER_HOST=${services!.dockerHost}`
+            : `The engine in the VM does not answer (${services!.link.lastError}); retrying`,
       });
     });
     publish({

@@ -31,7 +31,13 @@ test('saved records load newest first, bounded; one cut short loads as failed; a
 
   const list = new Builds(home).list();
   assert.equal(list.length, MAX_BUILDS);
-  assert.deepEqual(list.map((r) => r.startedAt), recs.map((r) => r.startedAt).reverse().slice(0, MAX_BUILDS));
+  assert.deepEqual(
+    list.map((r) => r.startedAt),
+    recs
+      .map((r) => r.startedAt)
+      .reverse()
+      .slice(0, MAX_BUILDS),
+  );
   assert.equal(list[0]!.status, 'failed');
   assert.match(list[0]!.error!, /interrupted: Berth stopped during the build/);
   // The two oldest files are gone; the others (and what is not a record) stay.

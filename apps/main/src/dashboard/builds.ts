@@ -203,10 +203,12 @@ function loadRecords(dir: string): BuildRecord[] {
 }
 
 async function checkBuildRequest(req: BuildRequest): Promise<BuildRequest> {
-  if (!req || typeof req !== 'object' || typeof req.context !== 'string' || typeof req.tag !== 'string') throw new BuildError('a build needs {context, tag}', 400);
+  if (!req || typeof req !== 'object' || typeof req.context !== 'string' || typeof req.tag !== 'string')
+    throw new BuildError('a build needs {context, tag}', 400);
   const tag = req.tag.trim();
   const context = req.context.trim();
-  if (!/^[a-z0-9][a-z0-9._\/:-]*$/.test(tag) || tag.length > 255) throw new BuildError(`invalid reference format: "${tag}" is not a valid tag (lowercase name[:tag])`, 400);
+  if (!/^[a-z0-9][a-z0-9._\/:-]*$/.test(tag) || tag.length > 255)
+    throw new BuildError(`invalid reference format: "${tag}" is not a valid tag (lowercase name[:tag])`, 400);
   if (!isAbsolute(context)) throw new BuildError(`the build context must be an absolute folder path, not "${context}"`, 400);
   const st = await stat(context).catch((err: NodeJS.ErrnoException) => {
     throw new BuildError(`unable to prepare context: ${context}: ${err.code === 'ENOENT' ? 'no such folder' : err.message}`, 400);
@@ -219,10 +221,12 @@ async function* postBuild(socket: string, context: string, tag: string, signal: 
   const tar = packContext(context);
   // No limit on the answer's head: it comes once the whole context is sent.
   const upload = { data: tar, contentType: 'application/x-tar' };
-  const res = await engineStream(socket, { method: 'POST', path: `/build?t=${encodeURIComponent(tag)}&rm=1`, upload, signal, timeoutMs: 0 }).catch((err: Error) => {
-    tar.destroy();
-    throw err;
-  });
+  const res = await engineStream(socket, { method: 'POST', path: `/build?t=${encodeURIComponent(tag)}&rm=1`, upload, signal, timeoutMs: 0 }).catch(
+    (err: Error) => {
+      tar.destroy();
+      throw err;
+    },
+  );
   try {
     yield* jsonLines(res);
   } finally {

@@ -4,7 +4,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { BerthService, BuildItem, BuildRequest, BundledImagesState, DashboardSettings, DockerRequest, DockerResponse, EngineState, HostLog, ResetPlan, SessionItem } from '../shared/berth-api.js';
+import type {
+  BerthService,
+  BuildItem,
+  BuildRequest,
+  BundledImagesState,
+  DashboardSettings,
+  DockerRequest,
+  DockerResponse,
+  EngineState,
+  HostLog,
+  ResetPlan,
+  SessionItem,
+} from '../shared/berth-api.js';
 import { loadSettings, nativeUnavailable, updateSettings, USER_SETTINGS } from '../settings/settings.js';
 import { BuildError, Builds } from './builds.js';
 import { berthHome } from '../util/berth-home.js';
@@ -115,7 +127,8 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
     },
 
     async openExternal(url: string): Promise<void> {
-      if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) throw new ServiceError(`only http(s) links open in the browser, not ${String(url).slice(0, 100)}`, 400);
+      if (typeof url !== 'string' || !/^https?:\/\//i.test(url))
+        throw new ServiceError(`only http(s) links open in the browser, not ${String(url).slice(0, 100)}`, 400);
       if (!opts.openExternal) throw new ServiceError('the dashboard runs in a browser: it opens links itself', 501);
       await opts.openExternal(url);
     },
@@ -137,7 +150,8 @@ export function createDashboardService(target: EngineTarget, opts: DashboardServ
       if (!change || typeof change !== 'object' || Array.isArray(change)) throw new ServiceError('a settings change must be an object', 400);
       const { startAtLogin, ...vm } = change;
       for (const key of Object.keys(vm)) {
-        if (!(USER_SETTINGS as readonly string[]).includes(key)) throw new ServiceError(`unknown setting "${key}"; settings: ${USER_SETTINGS.join(', ')}, startAtLogin`, 400);
+        if (!(USER_SETTINGS as readonly string[]).includes(key))
+          throw new ServiceError(`unknown setting "${key}"; settings: ${USER_SETTINGS.join(', ')}, startAtLogin`, 400);
       }
       if (startAtLogin !== undefined) {
         if (!opts.loginItem) throw new ServiceError('start at login is a setting of the desktop app, not of web mode', 501);

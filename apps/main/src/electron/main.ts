@@ -33,7 +33,10 @@ function isOurs(url: string): boolean {
 }
 
 function createWindow(home: string): BrowserWindow {
-  const saved = loadWindowState(home, screen.getAllDisplays().map((d) => d.workArea));
+  const saved = loadWindowState(
+    home,
+    screen.getAllDisplays().map((d) => d.workArea),
+  );
   const win = new BrowserWindow({
     ...(saved ? saved.bounds : { width: 1200, height: 780 }),
     minWidth: 800,

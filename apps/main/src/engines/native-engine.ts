@@ -97,7 +97,9 @@ export class NativeEngine extends EngineStateHolder implements EngineTarget {
         this.stopping = true;
         child.kill('SIGKILL');
         await this.exited;
-        return this.fail(`The native engine did not answer on unix://${this.socket} within ${(this.opts.readyTimeoutMs ?? 30_000) / 1000} s. See ${this.logFile}.`);
+        return this.fail(
+          `The native engine did not answer on unix://${this.socket} within ${(this.opts.readyTimeoutMs ?? 30_000) / 1000} s. See ${this.logFile}.`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -88,9 +88,16 @@ export class VmEngine extends EngineStateHolder implements EngineTarget {
         if (key === last) return;
         last = key;
         if (st.state === 'running') {
-          if (this.state.state !== 'running') this.set(this.#running(socket, `The Berth VM is running again: DOCKER_HOST=${hostSocketAddress(this.opts.home).dockerHost}`));
+          if (this.state.state !== 'running')
+            this.set(this.#running(socket, `The Berth VM is running again: DOCKER_HOST=${hostSocketAddress(this.opts.home).dockerHost}`));
         } else {
-          this.set({ state: 'error', mode: 'vm', message: `${st.summary} Press Restart to start it again.`, canRestart: true, ...(st.consoleTail?.length ? { logTail: st.consoleTail } : {}) });
+          this.set({
+            state: 'error',
+            mode: 'vm',
+            message: `${st.summary} Press Restart to start it again.`,
+            canRestart: true,
+            ...(st.consoleTail?.length ? { logTail: st.consoleTail } : {}),
+          });
         }
       });
     }, this.opts.watchIntervalMs ?? 2000);

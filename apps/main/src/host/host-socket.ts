@@ -164,7 +164,9 @@ export class HostDockerSocket {
   async #gate(id: string): Promise<string | undefined> {
     let inspect: { Id: string; State?: { Running?: boolean }; HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> } };
     try {
-      inspect = (await engineJson<typeof inspect>(linkEngine(this.#opts.link), { method: 'GET', path: `/containers/${encodeURIComponent(id)}/json`, timeoutMs: 30_000 })).body;
+      inspect = (
+        await engineJson<typeof inspect>(linkEngine(this.#opts.link), { method: 'GET', path: `/containers/${encodeURIComponent(id)}/json`, timeoutMs: 30_000 })
+      ).body;
     } catch {
       return undefined; // no such container, or the link dropped: the engine answers the start itself
     }

@@ -21,7 +21,11 @@ const keepAlive =
 test('request heads in a kept-alive stream, bodies skipped (length and chunked), at every split', () => {
   for (const step of [1, 2, 3, 7, 64, 4096]) {
     const { heads, opaque } = run(keepAlive, step);
-    assert.deepEqual(heads, ['GET /_ping', 'POST /v1.47/containers/create', 'PUT /v1.47/containers/x/archive?path=/', 'POST /v1.47/containers/x/start'], `step ${step}`);
+    assert.deepEqual(
+      heads,
+      ['GET /_ping', 'POST /v1.47/containers/create', 'PUT /v1.47/containers/x/archive?path=/', 'POST /v1.47/containers/x/start'],
+      `step ${step}`,
+    );
     assert.equal(opaque, false);
   }
 });

@@ -9,9 +9,7 @@
  * opaque and passes through as `bytes`.
  */
 
-export type Segment =
-  | { kind: 'head'; raw: Buffer; method: string; path: string }
-  | { kind: 'bytes'; raw: Buffer };
+export type Segment = { kind: 'head'; raw: Buffer; method: string; path: string } | { kind: 'bytes'; raw: Buffer };
 
 const MAX_HEAD = 64 * 1024;
 

@@ -1,14 +1,42 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bindingKey, datagramDecoder, desiredBindings, frameDatagram, planListeners, portsNotAvailable, requestedBindings, startedContainer, type HostBinding } from './port-bindings.js';
+import {
+  bindingKey,
+  datagramDecoder,
+  desiredBindings,
+  frameDatagram,
+  planListeners,
+  portsNotAvailable,
+  requestedBindings,
+  startedContainer,
+  type HostBinding,
+} from './port-bindings.js';
 
-const b = (containerId: string, hostPort: number, hostIp = '127.0.0.1', proto: 'tcp' | 'udp' = 'tcp'): HostBinding => ({ proto, hostIp, hostPort, containerId });
+const b = (containerId: string, hostPort: number, hostIp = '127.0.0.1', proto: 'tcp' | 'udp' = 'tcp'): HostBinding => ({
+  proto,
+  hostIp,
+  hostPort,
+  containerId,
+});
 const map = (...list: HostBinding[]) => new Map(list.map((x) => [bindingKey(x), x]));
 
 test('desiredBindings: published ports only; :: beside 0.0.0.0 is one listener', () => {
   const got = desiredBindings([
-    { Id: 'a', Ports: [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' }, { IP: '::', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' }, { PrivatePort: 443, Type: 'tcp' }] },
-    { Id: 'b', Ports: [{ IP: '127.0.0.1', PrivatePort: 53, PublicPort: 5353, Type: 'udp' }, { IP: '::', PrivatePort: 9, PublicPort: 9009, Type: 'tcp' }] },
+    {
+      Id: 'a',
+      Ports: [
+        { IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+        { IP: '::', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+        { PrivatePort: 443, Type: 'tcp' },
+      ],
+    },
+    {
+      Id: 'b',
+      Ports: [
+        { IP: '127.0.0.1', PrivatePort: 53, PublicPort: 5353, Type: 'udp' },
+        { IP: '::', PrivatePort: 9, PublicPort: 9009, Type: 'tcp' },
+      ],
+    },
     { Id: 'c' },
   ]);
   assert.deepEqual(got.map(bindingKey).sort(), ['tcp/0.0.0.0/8080', 'tcp/::/9009', 'udp/127.0.0.1/5353']);
@@ -26,7 +54,10 @@ test('planListeners: adds new, removes gone, replaces a port that moved to anoth
 
 test('requestedBindings: fixed host ports of HostConfig.PortBindings', () => {
   const got = requestedBindings('id', {
-    '80/tcp': [{ HostIp: '', HostPort: '8080' }, { HostIp: '127.0.0.1', HostPort: '8081' }],
+    '80/tcp': [
+      { HostIp: '', HostPort: '8080' },
+      { HostIp: '127.0.0.1', HostPort: '8081' },
+    ],
     '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }],
     '443/tcp': [{ HostIp: '', HostPort: '' }],
     '90/tcp': [{ HostPort: '9000-9010' }],
@@ -47,7 +78,10 @@ test('startedContainer: POST /containers/ID/start, with or without a version', (
 
 test('portsNotAvailable: dockerd wording', () => {
   const err = Object.assign(new Error('x'), { code: 'EADDRINUSE' });
-  assert.equal(portsNotAvailable(b('a', 8080), err), 'Ports are not available: exposing port TCP 127.0.0.1:8080 -> 127.0.0.1:0: listen tcp 127.0.0.1:8080: bind: address already in use');
+  assert.equal(
+    portsNotAvailable(b('a', 8080), err),
+    'Ports are not available: exposing port TCP 127.0.0.1:8080 -> 127.0.0.1:0: listen tcp 127.0.0.1:8080: bind: address already in use',
+  );
 });
 
 test('UDP relay frames: boundaries survive any split of the byte stream, empty datagrams included', () => {

@@ -47,7 +47,10 @@ export function desiredBindings(containers: { Id: string; Ports?: ListedPort[] }
 }
 
 /** `HostConfig.PortBindings` of a container about to start: the fixed host ports it asks for (random ones are skipped). */
-export function requestedBindings(containerId: string, portBindings: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null | undefined): HostBinding[] {
+export function requestedBindings(
+  containerId: string,
+  portBindings: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null | undefined,
+): HostBinding[] {
   const out: HostBinding[] = [];
   for (const [spec, list] of Object.entries(portBindings ?? {})) {
     const proto = spec.endsWith('/udp') ? 'udp' : spec.endsWith('/sctp') ? undefined : 'tcp';
@@ -98,10 +101,13 @@ export function startedContainer(method: string, path: string): string | undefin
 /** dockerd's words for a host port that cannot be bound. */
 export function portsNotAvailable(b: Pick<HostBinding, 'proto' | 'hostIp' | 'hostPort'>, err: NodeJS.ErrnoException): string {
   const why =
-    err.code === 'EADDRINUSE' ? 'address already in use'
-    : err.code === 'EACCES' ? 'permission denied'
-    : err.code === 'EADDRNOTAVAIL' ? 'cannot assign requested address'
-    : err.message;
+    err.code === 'EADDRINUSE'
+      ? 'address already in use'
+      : err.code === 'EACCES'
+        ? 'permission denied'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'cannot assign requested address'
+          : err.message;
   const addr = b.hostIp.includes(':') ? `[${b.hostIp}]:${b.hostPort}` : `${b.hostIp}:${b.hostPort}`;
   return `Ports are not available: exposing port ${b.proto.toUpperCase()} ${addr} -> ${b.hostIp}:0: listen ${b.proto} ${addr}: bind: ${why}`;
 }

@@ -34,7 +34,16 @@ import type { VmLink } from '../link/vm-link.js';
 import { linkEngine } from '../link/link-http.js';
 import { LineSplitter } from '../shared/lines.js';
 import { engineJson, engineOpen } from '../util/engine-client.js';
-import { bindingKey, datagramDecoder, desiredBindings, frameDatagram, planListeners, portsNotAvailable, type HostBinding, type ListedPort } from './port-bindings.js';
+import {
+  bindingKey,
+  datagramDecoder,
+  desiredBindings,
+  frameDatagram,
+  planListeners,
+  portsNotAvailable,
+  type HostBinding,
+  type ListedPort,
+} from './port-bindings.js';
 
 const RESERVE_MS = 15_000;
 const SYNC_DELAY_MS = 50;
@@ -133,7 +142,11 @@ export class PortForwarder {
   }
 
   async #syncOnce(): Promise<void> {
-    const { body } = await engineJson<{ Id: string; Ports?: ListedPort[] }[]>(linkEngine(this.#link), { method: 'GET', path: '/containers/json', timeoutMs: 30_000 });
+    const { body } = await engineJson<{ Id: string; Ports?: ListedPort[] }[]>(linkEngine(this.#link), {
+      method: 'GET',
+      path: '/containers/json',
+      timeoutMs: 30_000,
+    });
     if (this.#stopped) return;
     const desired = desiredBindings(body);
     const now = Date.now();
@@ -294,7 +307,10 @@ export async function listenUdpRelay(opts: UdpRelayOptions): Promise<() => Promi
         (channel) => {
           if (peers.get(key) !== p) return void channel.destroy();
           p.channel = channel;
-          channel.on('data', datagramDecoder((d) => socket.send(d, rinfo.port, rinfo.address)));
+          channel.on(
+            'data',
+            datagramDecoder((d) => socket.send(d, rinfo.port, rinfo.address)),
+          );
           channel.on('error', () => {});
           channel.on('close', () => peers.get(key) === p && peers.delete(key));
           channel.resume();
@@ -318,10 +334,13 @@ export async function listenUdpRelay(opts: UdpRelayOptions): Promise<() => Promi
     });
   });
   socket.on('error', (err) => opts.log(err.message));
-  const sweep = setInterval(() => {
-    const old = Date.now() - idleMs;
-    for (const [key, p] of peers) if (p.lastSeen < old) drop(key);
-  }, Math.min(idleMs, 10_000));
+  const sweep = setInterval(
+    () => {
+      const old = Date.now() - idleMs;
+      for (const [key, p] of peers) if (p.lastSeen < old) drop(key);
+    },
+    Math.min(idleMs, 10_000),
+  );
   sweep.unref();
   return async () => {
     clearInterval(sweep);

@@ -24,7 +24,6 @@ export interface LinkKeys {
   publicKey: string;
 }
 
-
 function readIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');

@@ -100,8 +100,8 @@ export class VmLink extends EventEmitter {
     if (this.#state === 'closed') return Promise.reject(new LinkDownError('the link to the Berth VM is closed'));
     return new Promise((resolve, reject) => {
       const onState = (s: LinkState) => {
-        if (s === 'ready') done(), resolve();
-        else if (s === 'closed') done(), reject(new LinkDownError('the link to the Berth VM is closed'));
+        if (s === 'ready') (done(), resolve());
+        else if (s === 'closed') (done(), reject(new LinkDownError('the link to the Berth VM is closed')));
       };
       const timer = setTimeout(() => {
         done();

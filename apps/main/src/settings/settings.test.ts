@@ -3,7 +3,18 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { bootShares, defaultSettings, loadSettings, nativeUnavailable, parseSettingValue, planAccelerator, saveSettings, settingsPath, shareListProblems, updateSettings } from './settings.js';
+import {
+  bootShares,
+  defaultSettings,
+  loadSettings,
+  nativeUnavailable,
+  parseSettingValue,
+  planAccelerator,
+  saveSettings,
+  settingsPath,
+  shareListProblems,
+  updateSettings,
+} from './settings.js';
 
 const homes: string[] = [];
 const home = () => {
@@ -40,11 +51,14 @@ test('a missing file gives the defaults; a partial one fills in the rest; unknow
 test('bad values are refused with the file, the field and the rule', () => {
   const h = home();
   writeFileSync(settingsPath(h), JSON.stringify({ cpus: 0, accelerator: 'vmware' }));
-  assert.throws(() => loadSettings(h), (err: Error) => {
-    assert.match(err.message, new RegExp(`^${settingsPath(h).replace(/[.]/g, '\\.')}: cpus: .*>=1.*; accelerator: .*"kvm"`));
-    assert.match(err.message, /delete .*settings\.json for the defaults/);
-    return true;
-  });
+  assert.throws(
+    () => loadSettings(h),
+    (err: Error) => {
+      assert.match(err.message, new RegExp(`^${settingsPath(h).replace(/[.]/g, '\\.')}: cpus: .*>=1.*; accelerator: .*"kvm"`));
+      assert.match(err.message, /delete .*settings\.json for the defaults/);
+      return true;
+    },
+  );
   writeFileSync(settingsPath(h), '{"cpus": 2,');
   assert.throws(() => loadSettings(h), /settings\.json is not valid JSON/);
   writeFileSync(settingsPath(h), '[]');

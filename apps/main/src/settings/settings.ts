@@ -50,14 +50,23 @@ export const settingsSchema = z.object({
   /** Virtual CPUs. */
   cpus: z.int().min(1).max(128),
   /** Guest memory in MiB. */
-  memoryMiB: z.int().min(512).max(1024 * 1024),
+  memoryMiB: z
+    .int()
+    .min(512)
+    .max(1024 * 1024),
   /** Size of the data disk when it is made (a sparse file: it takes only what the guest writes). */
-  diskGiB: z.int().min(4).max(16 * 1024),
+  diskGiB: z
+    .int()
+    .min(4)
+    .max(16 * 1024),
   accelerator: z.enum(ACCELERATOR_CHOICES),
   acceleratorFallback: fallbackSchema.optional(),
-  fileShares: z.array(z.string()).max(MAX_SHARES).superRefine((list, ctx) => {
-    for (const problem of shareListProblems(list)) ctx.addIssue({ code: 'custom', message: problem });
-  }),
+  fileShares: z
+    .array(z.string())
+    .max(MAX_SHARES)
+    .superRefine((list, ctx) => {
+      for (const problem of shareListProblems(list)) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   engineMode: z.enum(ENGINE_MODES),
 });
 
@@ -77,7 +86,10 @@ export function settingsPath(home: string): string {
  * the user's home shared (not on Windows, where QEMU has no 9p), the VM.
  */
 export function defaultSettings(
-  host: { cpus: number; memoryMiB: number; home?: string; os?: NodeJS.Platform } = { cpus: availableParallelism(), memoryMiB: Math.floor(totalmem() / 1024 ** 2) },
+  host: { cpus: number; memoryMiB: number; home?: string; os?: NodeJS.Platform } = {
+    cpus: availableParallelism(),
+    memoryMiB: Math.floor(totalmem() / 1024 ** 2),
+  },
 ): Settings {
   const cpus = Math.max(Math.min(2, host.cpus), Math.floor(host.cpus / 2));
   const memoryMiB = Math.min(8192, Math.max(2048, Math.floor(host.memoryMiB / 4 / 256) * 256));
@@ -176,7 +188,8 @@ export function parseSettingValue(key: string, text: string): Partial<Settings> 
     throw new Error(`unknown setting "${key}"; settings: ${USER_SETTINGS.join(', ')}`);
   }
   if (key === 'accelerator') {
-    if (!(ACCELERATOR_CHOICES as readonly string[]).includes(text)) throw new Error(`accelerator must be one of ${ACCELERATOR_CHOICES.join(', ')}, not "${text}"`);
+    if (!(ACCELERATOR_CHOICES as readonly string[]).includes(text))
+      throw new Error(`accelerator must be one of ${ACCELERATOR_CHOICES.join(', ')}, not "${text}"`);
     return { accelerator: text as AcceleratorChoice };
   }
   if (key === 'engineMode') {
@@ -208,7 +221,12 @@ export interface AcceleratorPlan {
  * Which accelerator to boot with. `auto` is the host's hypervisor unless it
  * stalled before (then TCG, with a note); an explicit choice is used as is.
  */
-export function planAccelerator(choice: AcceleratorChoice, fallback: AcceleratorFallback | undefined, os: HostOs, probe?: { kvmUsable: () => boolean }): AcceleratorPlan {
+export function planAccelerator(
+  choice: AcceleratorChoice,
+  fallback: AcceleratorFallback | undefined,
+  os: HostOs,
+  probe?: { kvmUsable: () => boolean },
+): AcceleratorPlan {
   if (choice !== 'auto') return { accel: choice };
   const preferred = defaultAccelerator(os, probe);
   if (preferred !== 'tcg' && fallback?.from === preferred) {

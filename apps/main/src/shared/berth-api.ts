@@ -201,7 +201,22 @@ export type CallName = keyof BerthCalls;
 export type StreamName = keyof BerthStreams;
 
 /** The names each transport accepts; anything else is refused. */
-export const CALLS = ['engineState', 'restartEngine', 'docker', 'bundledImages', 'sessionInput', 'openExternal', 'builds', 'pickFolder', 'settings', 'updateSettings', 'hostLogs', 'resetPlan', 'factoryReset', 'cancelBuild'] as const satisfies readonly CallName[];
+export const CALLS = [
+  'engineState',
+  'restartEngine',
+  'docker',
+  'bundledImages',
+  'sessionInput',
+  'openExternal',
+  'builds',
+  'pickFolder',
+  'settings',
+  'updateSettings',
+  'hostLogs',
+  'resetPlan',
+  'factoryReset',
+  'cancelBuild',
+] as const satisfies readonly CallName[];
 export const STREAMS = ['engineStates', 'dockerJson', 'dockerBytes', 'dockerSession', 'build', 'followBuild'] as const satisfies readonly StreamName[];
 
 // Compile-time check that the lists name every method.

@@ -4,14 +4,7 @@
  * envelopes of berth-api.ts. Unknown names and non-array arguments are
  * refused here, once, for IPC and HTTP alike.
  */
-import {
-  isCallName,
-  isStreamName,
-  toWireError,
-  type BerthService,
-  type CallResult,
-  type StreamMessage,
-} from './berth-api.js';
+import { isCallName, isStreamName, toWireError, type BerthService, type CallResult, type StreamMessage } from './berth-api.js';
 
 type AnyCall = (...args: unknown[]) => Promise<unknown>;
 type AnyStream = (signal: AbortSignal, ...args: unknown[]) => AsyncIterable<unknown>;

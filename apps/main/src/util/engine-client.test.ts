@@ -26,12 +26,25 @@ before(async () => {
     if (req.url === '/echo') {
       const body = await text(req);
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ host: req.headers.host, type: req.headers['content-type'], length: req.headers['content-length'] ?? null, chunked: req.headers['transfer-encoding'] === 'chunked', body }));
+      res.end(
+        JSON.stringify({
+          host: req.headers.host,
+          type: req.headers['content-type'],
+          length: req.headers['content-length'] ?? null,
+          chunked: req.headers['transfer-encoding'] === 'chunked',
+          body,
+        }),
+      );
     } else if (req.url === '/lines') {
       // Three values cut at odd places, the last without its newline.
       const all = '{"a":1}\n{"b":"ü"}\r\n\n{"c":[3]}';
       const bytes = Buffer.from(all);
-      for (const [from, to] of [[0, 3], [3, 13], [13, 14], [14, bytes.length]] as const) {
+      for (const [from, to] of [
+        [0, 3],
+        [3, 13],
+        [13, 14],
+        [14, bytes.length],
+      ] as const) {
         res.write(bytes.subarray(from, to));
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -85,9 +98,17 @@ test('a refusal throws with the request, the engine message and its status', asy
 
 test('an upload streams its body: chunked without a length, with its length when known', async () => {
   const data = ['part one, ', 'part two'];
-  const chunked = await engineJson<Record<string, unknown>>(socket, { method: 'POST', path: '/echo', upload: { data: Readable.from(data), contentType: 'application/x-tar' } });
+  const chunked = await engineJson<Record<string, unknown>>(socket, {
+    method: 'POST',
+    path: '/echo',
+    upload: { data: Readable.from(data), contentType: 'application/x-tar' },
+  });
   assert.deepEqual(chunked.body, { host: 'berth', type: 'application/x-tar', length: null, chunked: true, body: 'part one, part two' });
-  const sized = await engineJson<Record<string, unknown>>(socket, { method: 'POST', path: '/echo', upload: { data: Readable.from(data), contentType: 'application/x-tar', length: 18 } });
+  const sized = await engineJson<Record<string, unknown>>(socket, {
+    method: 'POST',
+    path: '/echo',
+    upload: { data: Readable.from(data), contentType: 'application/x-tar', length: 18 },
+  });
   assert.deepEqual(sized.body, { host: 'berth', type: 'application/x-tar', length: '18', chunked: false, body: 'part one, part two' });
 });
 
@@ -124,5 +145,8 @@ test('a hijack keeps the bytes that came with the 101 and is two-way; a refusal 
 
 test('no engine at the socket says so, with 503', async () => {
   const missing = join(dir, 'none.sock');
-  await assert.rejects(engineFetch(missing, { method: 'GET', path: '/_ping' }), { message: `Cannot connect to the engine at unix://${missing}: no such socket. Is it running?`, status: 503 });
+  await assert.rejects(engineFetch(missing, { method: 'GET', path: '/_ping' }), {
+    message: `Cannot connect to the engine at unix://${missing}: no such socket. Is it running?`,
+    status: 503,
+  });
 });

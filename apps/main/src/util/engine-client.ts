@@ -73,7 +73,13 @@ const endpointOf = (address: EngineAddress): EngineEndpoint => (typeof address =
  * `answered()` then; a failure before that goes to `onError`, explained by
  * the endpoint.
  */
-function send(address: EngineAddress, req: EngineHttpRequest, headers: Record<string, string>, defaultTimeoutMs: number, onError: (err: Error) => void): { request: ClientRequest; answered: () => void } {
+function send(
+  address: EngineAddress,
+  req: EngineHttpRequest,
+  headers: Record<string, string>,
+  defaultTimeoutMs: number,
+  onError: (err: Error) => void,
+): { request: ClientRequest; answered: () => void } {
   const ep = endpointOf(address);
   const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
   const all: Record<string, string> = { host: 'berth', ...headers };
@@ -93,12 +99,18 @@ function send(address: EngineAddress, req: EngineHttpRequest, headers: Record<st
     createConnection: (_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
       Promise.resolve()
         .then(() => ep.connect())
-        .then((s) => cb(null, s), (err: Error) => cb(err));
+        .then(
+          (s) => cb(null, s),
+          (err: Error) => cb(err),
+        );
       return undefined;
     },
   } as unknown as RequestOptions);
   const timeoutMs = req.timeoutMs ?? defaultTimeoutMs;
-  const timer = timeoutMs > 0 ? setTimeout(() => r.destroy(new Error(`the engine did not answer ${req.method} ${req.path} within ${timeoutMs / 1000} s`)), timeoutMs) : undefined;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => r.destroy(new Error(`the engine did not answer ${req.method} ${req.path} within ${timeoutMs / 1000} s`)), timeoutMs)
+      : undefined;
   r.on('error', (err: Error & { code?: string }) => {
     clearTimeout(timer);
     onError(err.name === 'AbortError' || !ep.explain ? err : ep.explain(err));
@@ -197,7 +209,12 @@ export function engineHijack(address: EngineAddress, req: EngineHttpRequest): Pr
       answered();
       void readAll(res).then((body) => {
         const status = res.statusCode ?? 0;
-        reject(new EngineError(status >= 400 ? engineErrorMessage(status, body) : `the engine answered ${status} instead of switching protocols`, status >= 400 ? status : 502));
+        reject(
+          new EngineError(
+            status >= 400 ? engineErrorMessage(status, body) : `the engine answered ${status} instead of switching protocols`,
+            status >= 400 ? status : 502,
+          ),
+        );
       }, reject);
     });
   });
@@ -223,7 +240,10 @@ async function readAll(res: IncomingMessage): Promise<Buffer> {
 
 function explainSocketError(err: Error & { code?: string }, socket: string): Error {
   if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-    return Object.assign(new Error(`Cannot connect to the engine at unix://${socket}: ${err.code === 'ENOENT' ? 'no such socket' : 'connection refused'}. Is it running?`), { status: 503 });
+    return Object.assign(
+      new Error(`Cannot connect to the engine at unix://${socket}: ${err.code === 'ENOENT' ? 'no such socket' : 'connection refused'}. Is it running?`),
+      { status: 503 },
+    );
   }
   return Object.assign(new Error(`the engine at unix://${socket}: ${err.message}`), { status: 502 });
 }

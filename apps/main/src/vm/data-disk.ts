@@ -26,11 +26,7 @@ export async function detectDiskFormat(file: string): Promise<DiskFormat> {
  * An existing disk is never touched. `qemuImg` is the qemu-img binary, or
  * null to make a raw file.
  */
-export async function ensureDataDisk(
-  file: string,
-  sizeGiB: number,
-  qemuImg: string | null,
-): Promise<{ path: string; format: DiskFormat; created: boolean }> {
+export async function ensureDataDisk(file: string, sizeGiB: number, qemuImg: string | null): Promise<{ path: string; format: DiskFormat; created: boolean }> {
   try {
     await fs.access(file);
     return { path: file, format: await detectDiskFormat(file), created: false };

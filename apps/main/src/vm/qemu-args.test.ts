@@ -4,7 +4,9 @@ import { buildQemuArgs, guestPathFor, kernelCmdline, qemuBinary, type Accelerato
 
 function config(os: HostOs, arch: VmArch, accel: Accelerator, extra: Partial<QemuConfig> = {}): QemuConfig {
   return {
-    os, arch, accel,
+    os,
+    arch,
+    accel,
     cpus: 2,
     memoryMiB: 2048,
     kernel: '/res/vmlinuz',
@@ -95,7 +97,10 @@ describe('buildQemuArgs', () => {
   });
 
   it('shares each extra folder over its own 9p device, its guest path a line of berth.shares', () => {
-    const extra = [{ hostPath: '/srv/data', guestPath: '/srv/data' }, { hostPath: '/opt/a b', guestPath: '/opt/a b' }];
+    const extra = [
+      { hostPath: '/srv/data', guestPath: '/srv/data' },
+      { hostPath: '/opt/a b', guestPath: '/opt/a b' },
+    ];
     const args = buildQemuArgs(config('linux', 'x86_64', 'kvm', { share: { hostPath: '/home/ann', guestPath: '/home/ann' }, extraShares: extra }));
     assert.deepEqual(values(args, '-fsdev'), [
       'local,id=home,path=/home/ann,security_model=none',
@@ -116,10 +121,12 @@ describe('buildQemuArgs', () => {
   });
 
   it('escapes commas in paths', () => {
-    const args = buildQemuArgs(config('linux', 'x86_64', 'tcg', {
-      dataDisk: { path: '/a,b/data.disk', format: 'raw' },
-      share: { hostPath: '/home/x,y', guestPath: '/home/x,y' },
-    }));
+    const args = buildQemuArgs(
+      config('linux', 'x86_64', 'tcg', {
+        dataDisk: { path: '/a,b/data.disk', format: 'raw' },
+        share: { hostPath: '/home/x,y', guestPath: '/home/x,y' },
+      }),
+    );
     assert.match(values(args, '-drive')[0]!, /file=\/a,,b\/data\.disk,format=raw,/);
     assert.match(values(args, '-fsdev')[0]!, /path=\/home\/x,,y,/);
   });

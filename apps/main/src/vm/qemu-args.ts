@@ -96,7 +96,9 @@ export function hostControlPorts(cfg: Pick<QemuConfig, 'sshPort' | 'qmp'>): numb
 }
 
 /** The kernel command line; values init reads are base64 so spaces and '=' survive. */
-export function kernelCmdline(cfg: Pick<QemuConfig, 'arch' | 'share' | 'extraShares' | 'authorizedKey'> & Partial<Pick<QemuConfig, 'sshPort' | 'qmp'>>): string {
+export function kernelCmdline(
+  cfg: Pick<QemuConfig, 'arch' | 'share' | 'extraShares' | 'authorizedKey'> & Partial<Pick<QemuConfig, 'sshPort' | 'qmp'>>,
+): string {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   const parts = [`console=${VM_ARCHES[cfg.arch].console}`, 'panic=-1'];
   if (cfg.share) parts.push(`berth.home=${b64(cfg.share.guestPath)}`);
@@ -114,38 +116,62 @@ export function buildQemuArgs(cfg: QemuConfig): string[] {
   if (!Number.isInteger(cfg.sshPort) || cfg.sshPort < 1 || cfg.sshPort > 65535) throw new Error(`SSH port ${cfg.sshPort} is not a TCP port`);
   const e = escapeOptionValue;
   const args = [
-    '-name', 'berth',
-    '-machine', VM_ARCHES[cfg.arch].machine(cfg.accel),
+    '-name',
+    'berth',
+    '-machine',
+    VM_ARCHES[cfg.arch].machine(cfg.accel),
     ...accelArgs(cfg),
-    '-smp', String(cfg.cpus),
-    '-m', String(cfg.memoryMiB),
-    '-nodefaults', '-no-user-config',
-    '-display', 'none',
+    '-smp',
+    String(cfg.cpus),
+    '-m',
+    String(cfg.memoryMiB),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
     // A guest that panics or reboots ends QEMU, which the host sees and reports.
     '-no-reboot',
-    '-serial', `file:${cfg.consoleLog}`,
-    '-qmp', 'unix' in cfg.qmp ? `unix:${e(cfg.qmp.unix)},server=on,wait=off` : `tcp:127.0.0.1:${cfg.qmp.tcpPort},server=on,wait=off`,
-    '-kernel', cfg.kernel,
-    '-initrd', cfg.initrd,
-    '-append', kernelCmdline(cfg),
-    '-drive', `if=none,id=data,file=${e(cfg.dataDisk.path)},format=${cfg.dataDisk.format},cache=writeback,discard=unmap`,
-    '-device', 'virtio-blk-pci,drive=data',
+    '-serial',
+    `file:${cfg.consoleLog}`,
+    '-qmp',
+    'unix' in cfg.qmp ? `unix:${e(cfg.qmp.unix)},server=on,wait=off` : `tcp:127.0.0.1:${cfg.qmp.tcpPort},server=on,wait=off`,
+    '-kernel',
+    cfg.kernel,
+    '-initrd',
+    cfg.initrd,
+    '-append',
+    kernelCmdline(cfg),
+    '-drive',
+    `if=none,id=data,file=${e(cfg.dataDisk.path)},format=${cfg.dataDisk.format},cache=writeback,discard=unmap`,
+    '-device',
+    'virtio-blk-pci,drive=data',
     // After the data disk, which the guest's init takes as /dev/vda.
-    '-drive', `if=none,id=root,file=${e(cfg.rootDisk)},format=raw,readonly=on`,
-    '-device', `virtio-blk-pci,drive=root,serial=${ROOT_DISK_SERIAL}`,
-    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${cfg.sshPort}-:22`,
-    '-device', 'virtio-net-pci,netdev=net0',
-    '-device', 'virtio-rng-pci',
+    '-drive',
+    `if=none,id=root,file=${e(cfg.rootDisk)},format=raw,readonly=on`,
+    '-device',
+    `virtio-blk-pci,drive=root,serial=${ROOT_DISK_SERIAL}`,
+    '-netdev',
+    `user,id=net0,hostfwd=tcp:127.0.0.1:${cfg.sshPort}-:22`,
+    '-device',
+    'virtio-net-pci,netdev=net0',
+    '-device',
+    'virtio-rng-pci',
     // Pages the guest frees go back to the host (its RSS shrinks after a peak).
-    '-device', 'virtio-balloon-pci,free-page-reporting=on',
+    '-device',
+    'virtio-balloon-pci,free-page-reporting=on',
   ];
-  const shares = [...(cfg.share ? [{ ...cfg.share, id: 'home', tag: SHARE_TAG }] : []), ...(cfg.extraShares ?? []).map((s, i) => ({ ...s, id: `share${i + 1}`, tag: `${EXTRA_SHARE_TAG}${i + 1}` }))];
+  const shares = [
+    ...(cfg.share ? [{ ...cfg.share, id: 'home', tag: SHARE_TAG }] : []),
+    ...(cfg.extraShares ?? []).map((s, i) => ({ ...s, id: `share${i + 1}`, tag: `${EXTRA_SHARE_TAG}${i + 1}` })),
+  ];
   for (const share of shares) {
     if (cfg.os === 'win32') throw new Error('QEMU on Windows cannot share folders over 9p; start the VM without the home share');
     if (!path.isAbsolute(share.hostPath)) throw new Error(`the shared folder must be an absolute path, not ${share.hostPath}`);
     args.push(
-      '-fsdev', `local,id=${share.id},path=${e(share.hostPath)},security_model=none`,
-      '-device', `virtio-9p-pci,fsdev=${share.id},mount_tag=${share.tag}`,
+      '-fsdev',
+      `local,id=${share.id},path=${e(share.hostPath)},security_model=none`,
+      '-device',
+      `virtio-9p-pci,fsdev=${share.id},mount_tag=${share.tag}`,
     );
   }
   return args;

@@ -65,14 +65,15 @@ export interface VmExit {
 
 export class VmStartError extends Error {
   override name = 'VmStartError';
-  constructor(message: string, readonly consoleLines: string[]) {
+  constructor(
+    message: string,
+    readonly consoleLines: string[],
+  ) {
     super(message);
   }
 }
 
-type Attempt =
-  | { ok: true; child: ChildProcess; console: ConsoleLog; stderr: () => string }
-  | { ok: false; reason: string; consoleLines: string[] };
+type Attempt = { ok: true; child: ChildProcess; console: ConsoleLog; stderr: () => string } | { ok: false; reason: string; consoleLines: string[] };
 
 const STDERR_KEEP = 4096;
 
@@ -106,7 +107,11 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
   async start(): Promise<VmStarted> {
     if (this.child) throw new Error('the VM is already running');
     const o = this.opts;
-    for (const [what, file] of [['kernel', o.kernel], ['initramfs', o.initrd], ['root image', o.rootDisk]] as const) {
+    for (const [what, file] of [
+      ['kernel', o.kernel],
+      ['initramfs', o.initrd],
+      ['root image', o.rootDisk],
+    ] as const) {
       if (!fs.existsSync(file)) throw new Error(`the VM ${what} ${file} is missing; run 'npm run build:vm'`);
     }
     fs.mkdirSync(o.stateDir, { recursive: true });
@@ -142,7 +147,10 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
       };
       const onExit = (e: VmExit) => finish(() => reject(new Error(`waiting for ${pattern} on the VM console: ${e.message}`)));
       const timer = setTimeout(
-        () => finish(() => reject(new Error(`the VM console showed no ${pattern} within ${timeoutMs / 1000} s; last lines:\n${this.lastConsoleLines(15).join('\n')}`))),
+        () =>
+          finish(() =>
+            reject(new Error(`the VM console showed no ${pattern} within ${timeoutMs / 1000} s; last lines:\n${this.lastConsoleLines(15).join('\n')}`)),
+          ),
         timeoutMs,
       );
       const finish = (f: () => void) => {
@@ -211,9 +219,14 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
     if ('unix' in this.qmp) fs.rmSync(this.qmp.unix, { force: true });
     fs.rmSync(this.consoleLogPath, { force: true });
     const args = buildQemuArgs({
-      os, arch, accel,
-      cpus: o.cpus, memoryMiB: o.memoryMiB,
-      kernel: o.kernel, initrd: o.initrd, rootDisk: o.rootDisk,
+      os,
+      arch,
+      accel,
+      cpus: o.cpus,
+      memoryMiB: o.memoryMiB,
+      kernel: o.kernel,
+      initrd: o.initrd,
+      rootDisk: o.rootDisk,
       dataDisk: disk,
       sshPort: o.sshPort,
       qmp: this.qmp,
@@ -261,9 +274,10 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
     if (typeof outcome === 'object' && outcome.exit === 'ENOENT') {
       throw new VmStartError(`QEMU is not installed: ${bin} was not found (Debian/Ubuntu: apt install qemu-system-x86; macOS: brew install qemu)`, []);
     }
-    const reason = outcome === 'timeout'
-      ? `${accel} printed nothing on the console within ${limit / 1000} s (a stalled accelerator, as nested virtualization can be)`
-      : `QEMU exited under ${accel} (${outcome.exit})${stderr.trim() ? `: ${lastLines(stderr, 3)}` : ''}`;
+    const reason =
+      outcome === 'timeout'
+        ? `${accel} printed nothing on the console within ${limit / 1000} s (a stalled accelerator, as nested virtualization can be)`
+        : `QEMU exited under ${accel} (${outcome.exit})${stderr.trim() ? `: ${lastLines(stderr, 3)}` : ''}`;
     return { ok: false, reason, consoleLines };
   }
 }

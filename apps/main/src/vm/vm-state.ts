@@ -128,7 +128,10 @@ export function isOurQemu(pid: number | undefined, paths: VmPaths): boolean {
 export function lastFileLines(file: string, n: number): string[] {
   try {
     const text = readFileSync(file, 'utf8');
-    return text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-n);
+    return text
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '')
+      .slice(-n);
   } catch {
     return [];
   }

@@ -73,7 +73,7 @@ test('a foreign Origin is 403 (CSRF); our own origins pass', () => {
   }
 });
 
-test('a cross-site request or a form post is 403 (CSRF without Origin); the dashboard\'s own JSON calls pass', () => {
+test("a cross-site request or a form post is 403 (CSRF without Origin); the dashboard's own JSON calls pass", () => {
   const auth = { 'x-berth-token': TOKEN };
   for (const site of ['cross-site', 'same-site']) {
     const v = verdict(API, { host, ...auth, 'sec-fetch-site': site, 'content-type': 'application/json' }, 'POST');

@@ -44,9 +44,7 @@ export interface GuardRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export type GuardVerdict =
-  | { ok: true; via: 'static' | 'header' }
-  | { ok: false; status: 401 | 403; message: string };
+export type GuardVerdict = { ok: true; via: 'static' | 'header' } | { ok: false; status: 401 | 403; message: string };
 
 export const TOKEN_HEADER = 'x-berth-token';
 

@@ -20,7 +20,7 @@ test('the launch page is 0600, redirects with location.replace, and leaves no te
   assert.deepEqual(readdirSync(run), []);
 });
 
-test('no platform\'s browser command carries the token: only the launch page\'s path', () => {
+test("no platform's browser command carries the token: only the launch page's path", () => {
   const file = '/home/u/.berth/run/dashboard-43210.html';
   for (const platform of ['linux', 'darwin', 'win32', 'freebsd'] as NodeJS.Platform[]) {
     const [cmd, args] = browserCommand(file, platform);
@@ -30,6 +30,6 @@ test('no platform\'s browser command carries the token: only the launch page\'s 
   }
 });
 
-test('a link cannot break out of the page\'s script', () => {
+test("a link cannot break out of the page's script", () => {
   assert.ok(!launchPage('http://127.0.0.1:1/#</script><script>alert(1)//').includes('</script><script>alert'));
 });

@@ -13,7 +13,12 @@ export function buildCommand(tag: string, context: string): string {
  * dialog (Browse); in a browser the user types the host path, which main
  * (on the same host) packs. Either way the equivalent command is shown.
  */
-export function BuildDialog(props: { canPick: boolean; pick: () => Promise<string | null>; onBuild: (context: string, tag: string) => void; onClose: () => void }) {
+export function BuildDialog(props: {
+  canPick: boolean;
+  pick: () => Promise<string | null>;
+  onBuild: (context: string, tag: string) => void;
+  onClose: () => void;
+}) {
   const { t } = useT();
   const dialog = useRef<HTMLDialogElement>(null);
   const [context, setContext] = useState('');

@@ -26,7 +26,9 @@ export function TableState(props: { running: boolean; query: { isLoading: boolea
   if (isUnsupported(query.error)) {
     return (
       <div className="table-state unsupported" data-testid="unsupported">
-        {props.what ? t('table.unsupported', { what: props.what, message: (query.error as Error).message }) : t('table.unsupportedThis', { message: (query.error as Error).message })}
+        {props.what
+          ? t('table.unsupported', { what: props.what, message: (query.error as Error).message })
+          : t('table.unsupportedThis', { message: (query.error as Error).message })}
       </div>
     );
   }

@@ -53,7 +53,13 @@ export function RowActions({ actions, id, name, locked }: { actions: Actions; id
       <button className="btn small" onClick={() => void actions.inspect(id, name)} aria-label={t('common.inspectNamed', { name })}>
         {t('common.inspect')}
       </button>
-      <button className="btn small danger" disabled={!!locked} title={locked} onClick={() => void actions.remove(id, name)} aria-label={t('common.deleteNamed', { name })}>
+      <button
+        className="btn small danger"
+        disabled={!!locked}
+        title={locked}
+        onClick={() => void actions.remove(id, name)}
+        aria-label={t('common.deleteNamed', { name })}
+      >
         {t('common.delete')}
       </button>
     </td>

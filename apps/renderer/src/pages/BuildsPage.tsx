@@ -119,7 +119,9 @@ export function BuildsPage() {
       <header className="page-header">
         <div>
           <h1 id="builds-title">{t('page.builds')}</h1>
-          <p className="subtitle">{list.length ? t(list.length === 1 ? 'builds.subtitleOne' : 'builds.subtitleMany', { count: list.length }) : t('builds.subtitleEmpty')}</p>
+          <p className="subtitle">
+            {list.length ? t(list.length === 1 ? 'builds.subtitleOne' : 'builds.subtitleMany', { count: list.length }) : t('builds.subtitleEmpty')}
+          </p>
         </div>
         <button className="btn primary" onClick={() => setDialog(true)} disabled={!running}>
           {t('builds.buildButton')}

@@ -11,7 +11,13 @@ import { FilesView } from '../components/detail/FilesView.js';
 import { useT } from '../i18n/i18n.js';
 import { shortId } from '../lib/format.js';
 
-export const DETAIL_TABS = { logs: 'detail.tab.logs', inspect: 'detail.tab.inspect', exec: 'detail.tab.exec', stats: 'detail.tab.stats', files: 'detail.tab.files' } as const;
+export const DETAIL_TABS = {
+  logs: 'detail.tab.logs',
+  inspect: 'detail.tab.inspect',
+  exec: 'detail.tab.exec',
+  stats: 'detail.tab.stats',
+  files: 'detail.tab.files',
+} as const;
 export type DetailTab = keyof typeof DETAIL_TABS;
 
 // xterm.js is most of the bundle: load it when a terminal is first opened.

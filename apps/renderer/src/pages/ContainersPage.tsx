@@ -106,7 +106,14 @@ export function ContainersPage() {
           <p className="subtitle">{containers.data ? t('containers.subtitle', { running: runningCount, all: all.length }) : t('containers.subtitleEmpty')}</p>
         </div>
         <div className="toolbar">
-          <input className="search" type="search" placeholder={t('containers.search')} aria-label={t('containers.searchLabel')} value={search} onChange={(e) => setSearch(e.target.value)} />
+          <input
+            className="search"
+            type="search"
+            placeholder={t('containers.search')}
+            aria-label={t('containers.searchLabel')}
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
           <div className="segmented" role="radiogroup" aria-label={t('containers.show')}>
             {(Object.keys(FILTERS) as FilterName[]).map((f) => (
               <button key={f} role="radio" aria-checked={filter === f} className={filter === f ? 'active' : ''} onClick={() => setFilter(f)}>
@@ -124,7 +131,12 @@ export function ContainersPage() {
               key={a}
               className={`btn small${a === 'delete' ? ' danger' : ''}`}
               disabled={!chosen.some((c) => actionsFor(c.State).includes(a))}
-              onClick={() => void act(chosen.filter((c) => actionsFor(c.State).includes(a)), a)}
+              onClick={() =>
+                void act(
+                  chosen.filter((c) => actionsFor(c.State).includes(a)),
+                  a,
+                )
+              }
             >
               {label(a)}
             </button>
@@ -163,7 +175,12 @@ export function ContainersPage() {
           return (
             <tr key={c.Id} data-name={name} className={selected.has(c.Id) ? 'selected' : ''}>
               <td className="check-col">
-                <input type="checkbox" aria-label={t('containers.select', { name })} checked={selected.has(c.Id)} onChange={(e) => toggle(c.Id, e.target.checked)} />
+                <input
+                  type="checkbox"
+                  aria-label={t('containers.select', { name })}
+                  checked={selected.has(c.Id)}
+                  onChange={(e) => toggle(c.Id, e.target.checked)}
+                />
               </td>
               <td>
                 <a className="strong row-link" href={`#/containers/${c.Id}/logs`}>

@@ -70,7 +70,10 @@ export function ImagesPage() {
     try {
       const filters = encodeURIComponent(JSON.stringify({ dangling: ['false'] }));
       const r = await client.docker<ImagePruneResponse>('POST', `/images/prune?filters=${filters}`);
-      setNotice({ kind: 'info', text: t('images.pruned', { count: r.ImagesDeleted?.filter((d) => d.Deleted).length ?? 0, size: formatSize(r.SpaceReclaimed) }) });
+      setNotice({
+        kind: 'info',
+        text: t('images.pruned', { count: r.ImagesDeleted?.filter((d) => d.Deleted).length ?? 0, size: formatSize(r.SpaceReclaimed) }),
+      });
     } catch (err) {
       setNotice({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
     }
@@ -83,11 +86,20 @@ export function ImagesPage() {
         <div>
           <h1 id="images-title">{t('page.images')}</h1>
           <p className="subtitle">
-            {images.data ? t(images.data.length === 1 ? 'images.subtitleOne' : 'images.subtitleMany', { count: images.data.length, size: formatSize(total) }) : t('images.subtitleEmpty')}
+            {images.data
+              ? t(images.data.length === 1 ? 'images.subtitleOne' : 'images.subtitleMany', { count: images.data.length, size: formatSize(total) })
+              : t('images.subtitleEmpty')}
           </p>
         </div>
         <div className="toolbar">
-          <input className="search" type="search" placeholder={t('common.search')} aria-label={t('images.searchLabel')} value={filter} onChange={(e) => setFilter(e.target.value)} />
+          <input
+            className="search"
+            type="search"
+            placeholder={t('common.search')}
+            aria-label={t('images.searchLabel')}
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+          />
           <button className="btn" onClick={prune} disabled={!running}>
             {t('images.prune')}
           </button>
@@ -99,7 +111,14 @@ export function ImagesPage() {
           {notice.text}
         </Notice>
       )}
-      <ListTable label={t('page.images')} columns={columns} running={running} query={images} count={rows.length} emptyText={filter ? t('images.emptyMatch') : t('images.empty')}>
+      <ListTable
+        label={t('page.images')}
+        columns={columns}
+        running={running}
+        query={images}
+        count={rows.length}
+        emptyText={filter ? t('images.emptyMatch') : t('images.empty')}
+      >
         {rows.map((r) => (
           <tr key={r.key} data-ref={r.ref}>
             <td className="strong">{r.repo}</td>
@@ -109,7 +128,13 @@ export function ImagesPage() {
             <td className="mono">{shortId(r.image.Id)}</td>
             <td>{timeAgo(r.image.Created)}</td>
             <td className="num">{formatSize(r.image.Size)}</td>
-            <td>{inUse.has(r.image.Id) || r.image.Containers > 0 ? <span className="badge running">{t('images.inUse')}</span> : <span className="badge muted">{t('images.unused')}</span>}</td>
+            <td>
+              {inUse.has(r.image.Id) || r.image.Containers > 0 ? (
+                <span className="badge running">{t('images.inUse')}</span>
+              ) : (
+                <span className="badge muted">{t('images.unused')}</span>
+              )}
+            </td>
             <td className="actions">
               <button className="btn small primary" onClick={() => setRunImage(r.ref)}>
                 {t('images.run')}
@@ -145,10 +170,15 @@ function PullPanel({ disabled }: { disabled: boolean }) {
     let state = initialPull;
     setPull({ ref: name, state, done: false });
     try {
-      await client.dockerJson('POST', `/images/create?fromImage=${encodeURIComponent(name)}`, (m) => {
-        state = foldPull(state, m as ProgressMessage);
-        setPull({ ref: name, state, done: false });
-      }, ctl.signal);
+      await client.dockerJson(
+        'POST',
+        `/images/create?fromImage=${encodeURIComponent(name)}`,
+        (m) => {
+          state = foldPull(state, m as ProgressMessage);
+          setPull({ ref: name, state, done: false });
+        },
+        ctl.signal,
+      );
     } catch (err) {
       state = { ...state, error: err instanceof Error ? err.message : String(err) };
     }
@@ -174,8 +204,7 @@ function PullPanel({ disabled }: { disabled: boolean }) {
       {pull && p && (
         <div className="pull-progress" data-testid="pull-progress" data-done={pull.done ? 'true' : 'false'} aria-live="polite">
           <div className="pull-title">
-            {pull.done ? (p.error ? t('images.pullFailed') : t('images.pullDone')) : t('images.pullRunning')}{' '}
-            <code>{pull.ref}</code>
+            {pull.done ? (p.error ? t('images.pullFailed') : t('images.pullDone')) : t('images.pullRunning')} <code>{pull.ref}</code>
             {pull.done && (
               <button className="icon-btn" aria-label={t('common.dismiss')} onClick={() => setPull(undefined)}>
                 ×

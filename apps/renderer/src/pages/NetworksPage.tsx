@@ -17,7 +17,13 @@ export function NetworksPage() {
   const actions = useResourceActions('networks');
   const [name, setName] = useState('');
   const [driver, setDriver] = useState('bridge');
-  const columns: Column[] = [{ title: t('column.name') }, { title: t('column.driver') }, { title: t('column.subnet') }, { title: t('column.containers'), className: 'num' }, { title: t('column.actions'), className: 'actions-col' }];
+  const columns: Column[] = [
+    { title: t('column.name') },
+    { title: t('column.driver') },
+    { title: t('column.subnet') },
+    { title: t('column.containers'), className: 'num' },
+    { title: t('column.actions'), className: 'actions-col' },
+  ];
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -27,7 +33,13 @@ export function NetworksPage() {
 
   const form = (
     <form className="card create-form" onSubmit={submit}>
-      <input aria-label={t('networks.newName')} placeholder={t('networks.newNamePlaceholder')} value={name} onChange={(e) => setName(e.target.value)} disabled={!running} />
+      <input
+        aria-label={t('networks.newName')}
+        placeholder={t('networks.newNamePlaceholder')}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        disabled={!running}
+      />
       <select aria-label={t('networks.driver')} value={driver} onChange={(e) => setDriver(e.target.value)} disabled={!running}>
         <option value="bridge">bridge</option>
       </select>
@@ -46,7 +58,15 @@ export function NetworksPage() {
       form={form}
       actions={actions}
     >
-      <ListTable label={t('page.networks')} what={t('page.networks')} columns={columns} running={running} query={networks} count={list.length} emptyText={t('networks.empty')}>
+      <ListTable
+        label={t('page.networks')}
+        what={t('page.networks')}
+        columns={columns}
+        running={running}
+        query={networks}
+        count={list.length}
+        emptyText={t('networks.empty')}
+      >
         {list.map((n) => (
           <tr key={n.Id} data-name={n.Name}>
             <td>
@@ -54,7 +74,12 @@ export function NetworksPage() {
               <div className="mono dim">{shortId(n.Id)}</div>
             </td>
             <td>{n.Driver}</td>
-            <td className="mono">{(n.IPAM?.Config ?? []).map((c) => c.Subnet).filter(Boolean).join(', ') || '—'}</td>
+            <td className="mono">
+              {(n.IPAM?.Config ?? [])
+                .map((c) => c.Subnet)
+                .filter(Boolean)
+                .join(', ') || '—'}
+            </td>
             <td className="num">{Object.keys(n.Containers ?? {}).length}</td>
             <RowActions actions={actions} id={n.Id} name={n.Name} locked={PREDEFINED.has(n.Name) ? t('networks.predefined') : undefined} />
           </tr>

@@ -175,7 +175,7 @@ export function SettingsPage() {
               ) : (
                 <ul aria-label={t('settings.sharedFolders')} style={{ listStyle: 'none', padding: 0, margin: '6px 0 10px' }}>
                   {form.fileShares.map((p, i) => (
-                    <li key={`${p}-${i}`} className="mono" style={{ padding: "3px 0" }}>
+                    <li key={`${p}-${i}`} className="mono" style={{ padding: '3px 0' }}>
                       {p}{' '}
                       <button
                         type="button"

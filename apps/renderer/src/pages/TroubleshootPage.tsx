@@ -74,7 +74,11 @@ export function TroubleshootPage() {
     }
   };
 
-  const diagnostics = JSON.stringify({ engine: state, version: version.data ?? messageOf(version.error ?? 'not fetched'), userAgent: navigator.userAgent, at: new Date().toISOString() }, null, 2);
+  const diagnostics = JSON.stringify(
+    { engine: state, version: version.data ?? messageOf(version.error ?? 'not fetched'), userAgent: navigator.userAgent, at: new Date().toISOString() },
+    null,
+    2,
+  );
   return (
     <section className="page" aria-labelledby="troubleshoot-title">
       <header className="page-header">
@@ -84,7 +88,12 @@ export function TroubleshootPage() {
         </div>
         <div className="toolbar">
           <CopyButton text={diagnostics} label={t('trouble.copyDiagnostics')} />
-          <button className="btn danger" onClick={() => void restart()} disabled={busy || !state?.canRestart} title={state?.canRestart ? undefined : t('trouble.notManaged')}>
+          <button
+            className="btn danger"
+            onClick={() => void restart()}
+            disabled={busy || !state?.canRestart}
+            title={state?.canRestart ? undefined : t('trouble.notManaged')}
+          >
             {t('trouble.restart')}
           </button>
         </div>
@@ -95,7 +104,8 @@ export function TroubleshootPage() {
         <dl>
           <dt>{t('trouble.state')}</dt>
           <dd data-testid="troubleshoot-state">
-            <span className={`dot status-${state?.state ?? 'starting'}`} aria-hidden="true" /> {state ? t(`state.${state.state}` as const) : t('status.connecting')}
+            <span className={`dot status-${state?.state ?? 'starting'}`} aria-hidden="true" />{' '}
+            {state ? t(`state.${state.state}` as const) : t('status.connecting')}
           </dd>
           <dt>{t('trouble.engine')}</dt>
           <dd>{state ? t(`trouble.mode.${state.mode}` as const) : '—'}</dd>
@@ -104,11 +114,19 @@ export function TroubleshootPage() {
           <dt>{t('trouble.dockerCli')}</dt>
           <dd>{state?.socket ? <code>export DOCKER_HOST=unix://{state.socket}</code> : '—'}</dd>
           <dt>{t('trouble.version')}</dt>
-          <dd>{version.data
-              ? t('trouble.versionLine', { version: version.data.Version ?? '?', api: version.data.ApiVersion ?? '?', os: version.data.Os ?? '?', arch: version.data.Arch ?? '?', kernel: version.data.KernelVersion ?? '?' })
+          <dd>
+            {version.data
+              ? t('trouble.versionLine', {
+                  version: version.data.Version ?? '?',
+                  api: version.data.ApiVersion ?? '?',
+                  os: version.data.Os ?? '?',
+                  arch: version.data.Arch ?? '?',
+                  kernel: version.data.KernelVersion ?? '?',
+                })
               : running
                 ? '…'
-                : '—'}</dd>
+                : '—'}
+          </dd>
         </dl>
       </div>
       <div className="card trouble-log">
@@ -118,7 +136,9 @@ export function TroubleshootPage() {
       <div className="card trouble-logs" aria-labelledby="logs-title">
         <div className="page-header">
           <div>
-            <h2 className="card-title" id="logs-title">{t('trouble.logs')}</h2>
+            <h2 className="card-title" id="logs-title">
+              {t('trouble.logs')}
+            </h2>
             <p className="subtitle">{t('trouble.logsHint', { lines: LOG_LINES })}</p>
           </div>
           <button type="button" className="btn small" onClick={() => void logs.refetch()} disabled={logs.isFetching}>
@@ -126,7 +146,9 @@ export function TroubleshootPage() {
           </button>
         </div>
         {logs.error && <Notice kind="error">{messageOf(logs.error)}</Notice>}
-        {logs.data?.map((log) => <LogFile key={log.path} log={log} />)}
+        {logs.data?.map((log) => (
+          <LogFile key={log.path} log={log} />
+        ))}
       </div>
       <div className="card">
         <h2 className="card-title">{t('trouble.reset')}</h2>
@@ -147,7 +169,15 @@ function LogFile({ log }: { log: HostLog }) {
       <h3>
         {log.name} <span className="dim mono">{log.path}</span>
       </h3>
-      {!log.exists ? <p className="dim">{t('trouble.logMissing', { path: log.path })}</p> : log.lines.length ? <pre className="json" tabIndex={0}>{log.lines.join('\n')}</pre> : <p className="dim">{t('trouble.logEmpty')}</p>}
+      {!log.exists ? (
+        <p className="dim">{t('trouble.logMissing', { path: log.path })}</p>
+      ) : log.lines.length ? (
+        <pre className="json" tabIndex={0}>
+          {log.lines.join('\n')}
+        </pre>
+      ) : (
+        <p className="dim">{t('trouble.logEmpty')}</p>
+      )}
     </section>
   );
 }

@@ -13,7 +13,13 @@ export function VolumesPage() {
   const running = useEngineRunning();
   const actions = useResourceActions('volumes');
   const [name, setName] = useState('');
-  const columns: Column[] = [{ title: t('column.name') }, { title: t('column.driver') }, { title: t('column.created') }, { title: t('column.size'), className: 'num' }, { title: t('column.actions'), className: 'actions-col' }];
+  const columns: Column[] = [
+    { title: t('column.name') },
+    { title: t('column.driver') },
+    { title: t('column.created') },
+    { title: t('column.size'), className: 'num' },
+    { title: t('column.actions'), className: 'actions-col' },
+  ];
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -25,7 +31,13 @@ export function VolumesPage() {
 
   const form = (
     <form className="card create-form" onSubmit={submit}>
-      <input aria-label={t('volumes.newName')} placeholder={t('volumes.newNamePlaceholder')} value={name} onChange={(e) => setName(e.target.value)} disabled={!running} />
+      <input
+        aria-label={t('volumes.newName')}
+        placeholder={t('volumes.newNamePlaceholder')}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        disabled={!running}
+      />
       <button className="btn primary" type="submit" disabled={!running}>
         {t('common.create')}
       </button>
@@ -41,7 +53,15 @@ export function VolumesPage() {
       form={form}
       actions={actions}
     >
-      <ListTable label={t('page.volumes')} what={t('page.volumes')} columns={columns} running={running} query={volumes} count={list.length} emptyText={t('volumes.empty')}>
+      <ListTable
+        label={t('page.volumes')}
+        what={t('page.volumes')}
+        columns={columns}
+        running={running}
+        query={volumes}
+        count={list.length}
+        emptyText={t('volumes.empty')}
+      >
         {list.map((v) => (
           <tr key={v.Name} data-name={v.Name}>
             <td className="strong mono">{v.Name}</td>

@@ -9,7 +9,16 @@ import type { ContainerCreateResponse, ContainerInspect } from '../api/docker-ty
 import { messageOf } from '../api/errors.js';
 import { Notice } from '../components/Notice.js';
 import { LineAssembler, MuxDecoder } from '../lib/mux-stream.js';
-import { HELLO_IMAGE, isPortProblem, publishedPort, TUTORIAL_IMAGE, TUTORIAL_NAME, TUTORIAL_PORTS, tutorialCreateBody, tutorialRunLine } from '../lib/tutorial.js';
+import {
+  HELLO_IMAGE,
+  isPortProblem,
+  publishedPort,
+  TUTORIAL_IMAGE,
+  TUTORIAL_NAME,
+  TUTORIAL_PORTS,
+  tutorialCreateBody,
+  tutorialRunLine,
+} from '../lib/tutorial.js';
 
 const DISMISSED = 'berth.welcome.dismissed';
 

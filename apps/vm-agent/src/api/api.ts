@@ -42,15 +42,19 @@ export interface ApiDeps {
 /** All Docker API routes, bound to the engine's services. */
 export function buildRouter(deps: ApiDeps): Router {
   const router = new Router();
-  const imageDeps: ImageRoutesDeps = { images: deps.images, containersUsing: (id) => {
-    const u = deps.containers.usage(id);
-    return u.running.length + u.stopped.length;
-  } };
+  const imageDeps: ImageRoutesDeps = {
+    images: deps.images,
+    containersUsing: (id) => {
+      const u = deps.containers.usage(id);
+      return u.running.length + u.stopped.length;
+    },
+  };
   systemRoutes(router, {
     ...deps,
     containerCounts: () => deps.containers.counts(),
     volumeSummaries: () => volumeUsage(deps.volumes),
-    containerSummaries: () => Promise.all(deps.containers.list().map(async (c) => ({ ...containerSummary(c, deps.containers), ...(await containerSizes(deps.containers, c)) }))),
+    containerSummaries: () =>
+      Promise.all(deps.containers.list().map(async (c) => ({ ...containerSummary(c, deps.containers), ...(await containerSizes(deps.containers, c)) }))),
     imageSummaries: (apiVersion) => Promise.all(deps.images.list().map((img) => imageSummary(imageDeps, img, apiVersion, true))),
   });
   // Transfer routes first: `/images/{name}/push` must not be taken for an image named `x/push`.

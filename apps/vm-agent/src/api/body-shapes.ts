@@ -102,7 +102,11 @@ const mount = struct('mount.Mount', {
   ReadOnly: 'bool',
   Consistency: 'string',
   BindOptions: struct('mount.BindOptions', {
-    Propagation: 'string', NonRecursive: 'bool', CreateMountpoint: 'bool', ReadOnlyNonRecursive: 'bool', ReadOnlyForceRecursive: 'bool',
+    Propagation: 'string',
+    NonRecursive: 'bool',
+    CreateMountpoint: 'bool',
+    ReadOnlyNonRecursive: 'bool',
+    ReadOnlyForceRecursive: 'bool',
   }),
   VolumeOptions: struct('mount.VolumeOptions', { NoCopy: 'bool', Labels: 'map[string]string', Subpath: 'string' }),
   TmpfsOptions: struct('mount.TmpfsOptions', { SizeBytes: 'int64', Mode: 'int64' }),
@@ -204,7 +208,14 @@ export const CONTAINER_CREATE: StructShape = struct('ContainerConfigWrapper', {
   StopSignal: 'string',
   StopTimeout: 'int64',
   Shell: 'strslice.StrSlice',
-  Healthcheck: struct('container.HealthConfig', { Test: '[]string', Interval: 'int64', Timeout: 'int64', StartPeriod: 'int64', StartInterval: 'int64', Retries: 'int64' }),
+  Healthcheck: struct('container.HealthConfig', {
+    Test: '[]string',
+    Interval: 'int64',
+    Timeout: 'int64',
+    StartPeriod: 'int64',
+    StartInterval: 'int64',
+    Retries: 'int64',
+  }),
   HostConfig: HOST_CONFIG,
   NetworkingConfig: struct('network.NetworkingConfig', { EndpointsConfig: { map: endpointSettings } }),
 });
@@ -247,7 +258,12 @@ export const NETWORK_CREATE: StructShape = struct('network.CreateRequest', {
 export const NETWORK_CONNECT: StructShape = struct('network.ConnectOptions', { Container: 'string', EndpointConfig: endpointSettings, Force: 'bool' });
 
 /** POST /volumes/create. */
-export const VOLUME_CREATE: StructShape = struct('volume.CreateOptions', { Name: 'string', Driver: 'string', DriverOpts: 'map[string]string', Labels: 'map[string]string' });
+export const VOLUME_CREATE: StructShape = struct('volume.CreateOptions', {
+  Name: 'string',
+  Driver: 'string',
+  DriverOpts: 'map[string]string',
+  Labels: 'map[string]string',
+});
 
 /** POST /containers/{id}/update: the resource fields of HostConfig and the restart policy. */
 export const CONTAINER_UPDATE: StructShape = struct('container.UpdateConfig', HOST_CONFIG.fields);

@@ -160,7 +160,11 @@ export function parseFilters(q: URLSearchParams): Map<string, string[]> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalidParameter(`invalid filter: ${raw}`);
   for (const [k, v] of Object.entries(parsed)) {
     if (Array.isArray(v)) out.set(k, v.map(String));
-    else if (typeof v === 'object' && v !== null) out.set(k, Object.keys(v).filter((x) => (v as Record<string, unknown>)[x]));
+    else if (typeof v === 'object' && v !== null)
+      out.set(
+        k,
+        Object.keys(v).filter((x) => (v as Record<string, unknown>)[x]),
+      );
     else throw invalidParameter(`invalid filter: ${raw}`);
   }
   return out;

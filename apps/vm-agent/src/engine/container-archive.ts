@@ -60,7 +60,8 @@ function mountOf(view: FsView, parts: readonly string[]): { mount: ViewMount; de
 function hostOf(view: FsView, parts: readonly string[], path = `/${parts.join('/')}`): string {
   const m = mountOf(view, parts);
   if (!m) return join(view.root, ...parts);
-  if (m.mount.tmpfs) throw invalidParameter(`${path} is on the tmpfs mount ${m.mount.destination}, which exists only inside the running container; docker cp cannot reach it`);
+  if (m.mount.tmpfs)
+    throw invalidParameter(`${path} is on the tmpfs mount ${m.mount.destination}, which exists only inside the running container; docker cp cannot reach it`);
   return join(m.mount.source, ...parts.slice(m.depth));
 }
 
@@ -182,7 +183,10 @@ export async function tarFromRoot(root: string | FsView, path: string, container
     }
     // devices, fifos and sockets are skipped
   };
-  void add(top, base).then(() => pack.finalize(), (err: Error) => pack.destroy(err));
+  void add(top, base).then(
+    () => pack.finalize(),
+    (err: Error) => pack.destroy(err),
+  );
   return pack as unknown as Readable;
 }
 
@@ -194,7 +198,12 @@ function checkWritable(view: FsView, parts: readonly string[]): void {
 }
 
 /** Extracts a tar into directory `dest` of the container's filesystem (its volumes and binds included). */
-export async function extractIntoRoot(root: string | FsView, dest: string, input: Readable, opts: { noOverwriteDirNonDir: boolean; containerName: string }): Promise<void> {
+export async function extractIntoRoot(
+  root: string | FsView,
+  dest: string,
+  input: Readable,
+  opts: { noOverwriteDirNonDir: boolean; containerName: string },
+): Promise<void> {
   const view = asView(root);
   const destParts = await resolveParts(view, dest, true);
   const destHost = hostOf(view, destParts, dest);
@@ -226,11 +235,14 @@ export async function extractIntoRoot(root: string | FsView, dest: string, input
       await mkdir(parent, { recursive: true });
       const existing = await lstat(target).catch(() => undefined);
       if (existing && opts.noOverwriteDirNonDir && existing.isDirectory() !== (h.type === 'directory')) {
-        throw invalidParameter(`cannot overwrite ${existing.isDirectory() ? 'directory' : 'non-directory'} ${posix.join(dest, name)} with ${h.type === 'directory' ? 'directory' : 'non-directory'}`);
+        throw invalidParameter(
+          `cannot overwrite ${existing.isDirectory() ? 'directory' : 'non-directory'} ${posix.join(dest, name)} with ${h.type === 'directory' ? 'directory' : 'non-directory'}`,
+        );
       }
       if (existing && !(existing.isDirectory() && h.type === 'directory')) {
         // A bind's source is the user's own directory on the host: never removed to make room.
-        if (mountOf(view, targetParts)?.depth === targetParts.length) throw invalidParameter(`cannot overwrite ${posix.join(dest, name)}: it is a mount point in the container`);
+        if (mountOf(view, targetParts)?.depth === targetParts.length)
+          throw invalidParameter(`cannot overwrite ${posix.join(dest, name)}: it is a mount point in the container`);
         await rm(target, { recursive: true, force: true });
       }
       switch (h.type) {

@@ -40,7 +40,12 @@ export async function commitContainer(images: ImageService, rec: ContainerRecord
       config: (opts.changeConfig ?? ((c) => c))({ ...runConfig, Image: parent.id, Hostname: '', Domainname: '' } as ImageConfigBody['config']),
       history: [
         ...(parentConfig.history ?? []),
-        { created, created_by: [rec.Path, ...rec.Args].join(' '), ...(opts.author ? { author: opts.author } : {}), ...(opts.comment ? { comment: opts.comment } : {}) },
+        {
+          created,
+          created_by: [rec.Path, ...rec.Args].join(' '),
+          ...(opts.author ? { author: opts.author } : {}),
+          ...(opts.comment ? { comment: opts.comment } : {}),
+        },
       ],
     },
   });

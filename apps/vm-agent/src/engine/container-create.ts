@@ -53,7 +53,8 @@ const LOG_OPTS_NOT_APPLIED = ['compress', 'labels', 'labels-regex', 'env', 'env-
 function validateLogConfig(type: string, opts: Record<string, string>): void {
   if (type === 'none') return; // dockerd takes any options for none: there is nothing to apply them to
   if (type !== 'json-file') {
-    if (DOCKERD_LOG_DRIVERS.includes(type)) throw invalidParameter(`HostConfig.LogConfig.Type "${type}": Berth has the json-file and none log drivers only; use --log-driver json-file`);
+    if (DOCKERD_LOG_DRIVERS.includes(type))
+      throw invalidParameter(`HostConfig.LogConfig.Type "${type}": Berth has the json-file and none log drivers only; use --log-driver json-file`);
     throw invalidParameter(`error looking up logging plugin ${type}: plugin "${type}" not found`);
   }
   const mode = opts.mode ?? '';
@@ -61,13 +62,13 @@ function validateLogConfig(type: string, opts: Record<string, string>): void {
   if (mode === 'non-blocking') throw invalidParameter('HostConfig.LogConfig mode=non-blocking: Berth delivers logs in blocking mode only; remove the option');
   for (const k of Object.keys(opts)) {
     if (k === 'mode' || LOG_OPTS_APPLIED.includes(k)) continue;
-    if (LOG_OPTS_NOT_APPLIED.includes(k)) throw invalidParameter(`HostConfig.LogConfig option '${k}': Berth does not apply it for the json-file log driver yet; remove the option`);
+    if (LOG_OPTS_NOT_APPLIED.includes(k))
+      throw invalidParameter(`HostConfig.LogConfig option '${k}': Berth does not apply it for the json-file log driver yet; remove the option`);
     throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
   }
 }
 
-const asArray = (v: string[] | string | null | undefined): string[] | null =>
-  v === undefined || v === null ? null : typeof v === 'string' ? [v] : v;
+const asArray = (v: string[] | string | null | undefined): string[] | null => (v === undefined || v === null ? null : typeof v === 'string' ? [v] : v);
 
 /** Env lists merged: later entries replace earlier ones with the same key. */
 export function mergeEnv(base: string[], over: string[]): string[] {
@@ -174,12 +175,19 @@ const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 function validatePlacement(hc: Partial<HostConfig>): void {
   const isolation = hc.Isolation as string | undefined;
   if (isolation && isolation !== 'default') throw systemError(`Invalid isolation: "${isolation}" - linux only supports 'default'`);
-  if (hc.StorageOpt && Object.keys(hc.StorageOpt as object).length) throw systemError("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
+  if (hc.StorageOpt && Object.keys(hc.StorageOpt as object).length)
+    throw systemError("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
   const driver = hc.VolumeDriver as string | undefined;
   if (driver && driver !== 'local') throw invalidParameter(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
   if (typeof hc.ShmSize === 'number' && hc.ShmSize < 0) throw invalidParameter('SHM size can not be less than 0');
-  for (const [field, flag] of [['CgroupParent', '--cgroup-parent'], ['Cgroup', '--cgroup']] as const) {
-    if (hc[field]) throw invalidParameter(`HostConfig.${field}: Berth places every container's cgroup under its own parent and does not support ${flag} yet; remove the option`);
+  for (const [field, flag] of [
+    ['CgroupParent', '--cgroup-parent'],
+    ['Cgroup', '--cgroup'],
+  ] as const) {
+    if (hc[field])
+      throw invalidParameter(
+        `HostConfig.${field}: Berth places every container's cgroup under its own parent and does not support ${flag} yet; remove the option`,
+      );
   }
 }
 

@@ -16,25 +16,35 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const map = (PathOnHost: string, PathInContainer: string, CgroupPermissions = 'rwm') => ({ PathOnHost, PathInContainer, CgroupPermissions });
 
-test('device cgroup rules: dockerd\'s format and words', () => {
+test("device cgroup rules: dockerd's format and words", () => {
   assert.deepEqual(parseDeviceCgroupRule('c 1:3 rwm'), { type: 'c', major: 1, minor: 3, access: 'rwm' });
   assert.deepEqual(parseDeviceCgroupRule('a *:* m'), { type: 'a', major: '*', minor: '*', access: 'm' });
   assert.deepEqual(parseDeviceCgroupRule('b 8:* r'), { type: 'b', major: 8, minor: '*', access: 'r' });
   for (const bad of ['', 'c 1:1  rwm', ' c 1:1 rwm', 'c 1:1 rwm ', 'z 1:1 rwm', 'c 11 rwm', 'c a:a rwm', 'c -1:1 rwm', 'c 1:1', 'c 1:1 x', 'c 1:1 rwmrwm']) {
     assert.throws(() => parseDeviceCgroupRule(bad), { kind: 'invalid-parameter', message: `invalid device cgroup rule format: '${bad}'` }, bad);
   }
-  assert.throws(() => parseDeviceCgroupRule('c 18446744073709551616:1 rwm'), { message: "invalid major value in device cgroup rule format: 'c 18446744073709551616:1 rwm'" });
-  assert.throws(() => parseDeviceCgroupRule('c 1:18446744073709551616 rwm'), { message: "invalid minor value in device cgroup rule format: 'c 1:18446744073709551616 rwm'" });
+  assert.throws(() => parseDeviceCgroupRule('c 18446744073709551616:1 rwm'), {
+    message: "invalid major value in device cgroup rule format: 'c 18446744073709551616:1 rwm'",
+  });
+  assert.throws(() => parseDeviceCgroupRule('c 1:18446744073709551616 rwm'), {
+    message: "invalid minor value in device cgroup rule format: 'c 1:18446744073709551616 rwm'",
+  });
 });
 
 test('a mapping gives the host node at the container path, with a rule of its permissions; rules follow', () => {
   const a = deviceAccess({ Devices: [map('/dev/zero', '/dev/z', 'r')], DeviceCgroupRules: ['c 1:3 rwm'] });
   assert.deepEqual(a.runtime.devices, [{ path: '/dev/z', type: 'c', major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 }]);
-  assert.deepEqual(a.cgroupRules, [{ type: 'c', major: 1, minor: 5, access: 'r' }, { type: 'c', major: 1, minor: 3, access: 'rwm' }]);
+  assert.deepEqual(a.cgroupRules, [
+    { type: 'c', major: 1, minor: 5, access: 'r' },
+    { type: 'c', major: 1, minor: 3, access: 'rwm' },
+  ]);
   assert.equal(a.runtime.maskedPaths, undefined, 'the default masks stay');
   // a symlink to a node is followed, as dockerd does
   symlinkSync('/dev/null', join(dir, 'link'));
-  assert.deepEqual(deviceAccess({ Devices: [map(join(dir, 'link'), '/dev/n/')] }).runtime.devices?.map((d) => [d.path, d.major, d.minor]), [['/dev/n', 1, 3]]);
+  assert.deepEqual(
+    deviceAccess({ Devices: [map(join(dir, 'link'), '/dev/n/')] }).runtime.devices?.map((d) => [d.path, d.major, d.minor]),
+    [['/dev/n', 1, 3]],
+  );
 });
 
 test('a directory adds every node under it, renamed under the container path', () => {
@@ -66,7 +76,7 @@ test('what dockerd refuses is a 400 in its words', () => {
   for (const [hc, message] of cases) assert.throws(() => validateDevices(hc), { kind: 'invalid-parameter', message }, JSON.stringify(hc));
 });
 
-test('privileged: the machine\'s /dev, the cgroup open to all, no masks, /sys writable; mappings to another path too', () => {
+test("privileged: the machine's /dev, the cgroup open to all, no masks, /sys writable; mappings to another path too", () => {
   const a = deviceAccess({ Privileged: true, Devices: [map('/dev/zero', '/dev/zero'), map('/dev/zero', '/dev/z2', 'r')], DeviceCgroupRules: ['c 9:9 r'] });
   assert.deepEqual(a.cgroupRules, [{ type: 'a', major: '*', minor: '*', access: 'rwm' }]);
   assert.deepEqual({ ...a.runtime, devices: undefined }, { devices: undefined, maskedPaths: [], readonlyPaths: [], writableSysfs: true });

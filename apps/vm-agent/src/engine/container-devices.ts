@@ -64,10 +64,13 @@ function checkMapping(m: DeviceMapping): { host: string; container: string; perm
   if (!host) throw invalidParameter('HostConfig.Devices: a device mapping has no PathOnHost: name the device node (or a directory of them) to add');
   const container = posix.normalize(m.PathInContainer ?? '').replace(/(.)\/+$/, '$1');
   if (!container.startsWith('/') || container === '/') {
-    throw invalidParameter(`HostConfig.Devices: the device "${host}" has no absolute PathInContainer ("${m.PathInContainer ?? ''}"): give the path it gets in the container, such as /dev/x`);
+    throw invalidParameter(
+      `HostConfig.Devices: the device "${host}" has no absolute PathInContainer ("${m.PathInContainer ?? ''}"): give the path it gets in the container, such as /dev/x`,
+    );
   }
   const perms = m.CgroupPermissions ?? '';
-  if (!validMode(perms)) throw invalidParameter(`invalid device mode: ${perms} (HostConfig.Devices, device "${host}": use r, w and m, each at most once, such as rwm)`);
+  if (!validMode(perms))
+    throw invalidParameter(`invalid device mode: ${perms} (HostConfig.Devices, device "${host}": use r, w and m, each at most once, such as rwm)`);
   return { host, container, perms };
 }
 
@@ -106,7 +109,8 @@ export function deviceAccess(hc: Partial<HostConfig>, withHostDevices = true): D
     cgroupRules.push(...nodes.flatMap((n) => ruleOf(n, m.perms)));
   }
   const rules = hc.DeviceCgroupRules;
-  if (rules !== undefined && rules !== null && !Array.isArray(rules)) throw invalidParameter('HostConfig.DeviceCgroupRules must be a list of rules such as "c 1:3 rwm"');
+  if (rules !== undefined && rules !== null && !Array.isArray(rules))
+    throw invalidParameter('HostConfig.DeviceCgroupRules must be a list of rules such as "c 1:3 rwm"');
   cgroupRules.push(...((rules as string[] | null | undefined) ?? []).map(parseDeviceCgroupRule));
   return { cgroupRules, runtime: { devices } };
 }

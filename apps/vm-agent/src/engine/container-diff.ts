@@ -15,7 +15,18 @@ export interface Change {
 }
 
 /** Created by the runtime for its mounts; hidden from diff, as dockerd's init layer hides them. */
-export const INIT_PATHS = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/dev', '/proc', '/sys', '/dev/pts', '/dev/shm', '/dev/console', '/.dockerenv']);
+export const INIT_PATHS = new Set([
+  '/etc/hosts',
+  '/etc/hostname',
+  '/etc/resolv.conf',
+  '/dev',
+  '/proc',
+  '/sys',
+  '/dev/pts',
+  '/dev/shm',
+  '/dev/console',
+  '/.dockerenv',
+]);
 
 async function existsInLower(lowers: string[], rel: string): Promise<boolean> {
   for (const l of lowers) {

@@ -23,8 +23,20 @@ import type { HostConfig } from './container-types.js';
  * unless null.
  */
 export const LIMIT_FIELDS = [
-  'Memory', 'MemorySwap', 'MemoryReservation', 'KernelMemory', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod',
-  'CpusetCpus', 'CpusetMems', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'BlkioWeight', 'PidsLimit',
+  'Memory',
+  'MemorySwap',
+  'MemoryReservation',
+  'KernelMemory',
+  'NanoCpus',
+  'CpuShares',
+  'CpuQuota',
+  'CpuPeriod',
+  'CpusetCpus',
+  'CpusetMems',
+  'CpuRealtimePeriod',
+  'CpuRealtimeRuntime',
+  'BlkioWeight',
+  'PidsLimit',
 ] as const;
 
 /**
@@ -68,12 +80,15 @@ export function validateLimits(hc: Partial<HostConfig>, ncpu = cpus().length): v
   const quota = num(hc.CpuQuota);
   if (quota > 0 && quota < 1000) throw invalidParameter('CPU cfs quota can not be less than 1ms (i.e. 1000)');
   const period = num(hc.CpuPeriod);
-  if (period !== 0 && (period < 1000 || period > 1_000_000)) throw invalidParameter('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+  if (period !== 0 && (period < 1000 || period > 1_000_000))
+    throw invalidParameter('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
   const reservation = num(hc.MemoryReservation);
   if (reservation > 0 && reservation < MIN_MEMORY) throw invalidParameter('Minimum memory reservation allowed is 6MB');
-  if (memory > 0 && reservation > 0 && memory < reservation) throw invalidParameter('Minimum memory limit can not be less than memory reservation limit, see usage');
+  if (memory > 0 && reservation > 0 && memory < reservation)
+    throw invalidParameter('Minimum memory limit can not be less than memory reservation limit, see usage');
   const swappiness = hc.MemorySwappiness;
-  if (typeof swappiness === 'number' && swappiness !== -1 && (swappiness < 0 || swappiness > 100)) throw invalidParameter(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
+  if (typeof swappiness === 'number' && swappiness !== -1 && (swappiness < 0 || swappiness > 100))
+    throw invalidParameter(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
   const blkio = num(hc.BlkioWeight);
   if (blkio !== 0 && (blkio < 10 || blkio > 1000)) throw invalidParameter('Range of blkio weight is from 10 to 1000');
   checkCpuset(hc.CpusetCpus, 'cpus', `0-${ncpu - 1}`);
@@ -108,7 +123,11 @@ function checkCpuset(value: unknown, what: 'cpus' | 'mems', available: string): 
   if (!wanted) throw invalidParameter(`Invalid value ${value} for cpuset ${what}`);
   const have = parseList(available) ?? new Set([0]);
   if ([...wanted].some((n) => !have.has(n))) {
-    throw invalidParameter(what === 'cpus' ? `Requested CPUs are not available - requested ${value}, available: ${available}` : `Requested memory nodes are not available - requested ${value}, available: ${available}`);
+    throw invalidParameter(
+      what === 'cpus'
+        ? `Requested CPUs are not available - requested ${value}, available: ${available}`
+        : `Requested memory nodes are not available - requested ${value}, available: ${available}`,
+    );
   }
 }
 
@@ -134,15 +153,23 @@ export function planResources<T extends Partial<HostConfig>>(hc: T, support: Cgr
     for (const f of fields) out[f] = unset;
     warnings.push(warning);
   };
-  if (!support.memoryReservation) discard(['MemoryReservation'], 0, 'Your kernel does not support memory soft limit capabilities or the cgroup is not mounted. Limitation discarded.');
-  if (!support.memorySwappiness) discard(['MemorySwappiness'], null, 'Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.');
+  if (!support.memoryReservation)
+    discard(['MemoryReservation'], 0, 'Your kernel does not support memory soft limit capabilities or the cgroup is not mounted. Limitation discarded.');
+  if (!support.memorySwappiness)
+    discard(
+      ['MemorySwappiness'],
+      null,
+      'Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.',
+    );
   if (!support.oomKillDisable) discard(['OomKillDisable'], false, 'Your kernel does not support OomKillDisable. OomKillDisable discarded.');
   if (!support.blkioWeight) discard(['BlkioWeight'], 0, 'Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
   if (!support.cpuset) discard(['CpusetCpus', 'CpusetMems'], '', 'Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.');
   // kernel memory accounting is deprecated in the kernel; Berth never sets it
   discard(['KernelMemory'], 0, 'Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.');
-  if (!support.cpuRealtime && (num(out.CpuRealtimePeriod) !== 0 || num(out.CpuRealtimeRuntime) !== 0)) throw invalidParameter('Your kernel does not support CPU real-time scheduler');
-  if (out.OomKillDisable === true && num(out.Memory) === 0) warnings.push('OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.');
+  if (!support.cpuRealtime && (num(out.CpuRealtimePeriod) !== 0 || num(out.CpuRealtimeRuntime) !== 0))
+    throw invalidParameter('Your kernel does not support CPU real-time scheduler');
+  if (out.OomKillDisable === true && num(out.Memory) === 0)
+    warnings.push('OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.');
   return { hostConfig: out as T, warnings };
 }
 

@@ -70,8 +70,12 @@ export class ContainerMounts {
         }
       }
       out.push({
-        type: 'bind', source: m.Source, destination: m.Destination, readonly: !m.RW,
-        ...(m.ReadOnlyNonRecursive ? { readonlyTopOnly: true } : {}), ...(m.NonRecursive ? { nonRecursive: true } : {}),
+        type: 'bind',
+        source: m.Source,
+        destination: m.Destination,
+        readonly: !m.RW,
+        ...(m.ReadOnlyNonRecursive ? { readonlyTopOnly: true } : {}),
+        ...(m.NonRecursive ? { nonRecursive: true } : {}),
       });
     }
     return out;
@@ -128,7 +132,8 @@ function volumesFrom(entries: string[] | null | undefined, findContainer: (ref: 
   const out = new Map<string, MountPoint>();
   for (const entry of entries ?? []) {
     const [ref = '', mode, ...rest] = entry.split(':');
-    if (rest.length || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) throw invalidParameter(`invalid mode: ${mode ?? ''}${rest.length ? `:${rest.join(':')}` : ''}`);
+    if (rest.length || (mode !== undefined && mode !== 'ro' && mode !== 'rw'))
+      throw invalidParameter(`invalid mode: ${mode ?? ''}${rest.length ? `:${rest.join(':')}` : ''}`);
     let source: ContainerRecord;
     try {
       source = findContainer(ref);

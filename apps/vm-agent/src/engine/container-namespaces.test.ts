@@ -6,9 +6,18 @@ import type { ContainerRecord, HostConfig } from './container-types.js';
 const refuses = (hc: Partial<HostConfig>, message: RegExp, hostname?: string) =>
   assert.throws(() => validateNamespaces(hc, hostname), { kind: 'invalid-parameter', message }, JSON.stringify(hc));
 
-test('modes in dockerd\'s words: pid, ipc and uts, and the hostname that --uts host cannot take', () => {
-  for (const hc of [{ PidMode: 'host' }, { PidMode: 'container:abc' }, { IpcMode: 'none' }, { IpcMode: 'private' }, { IpcMode: 'shareable' },
-    { IpcMode: 'host' }, { IpcMode: 'container:abc' }, { UTSMode: 'host' }, { PidMode: '', IpcMode: '', UTSMode: '' }]) {
+test("modes in dockerd's words: pid, ipc and uts, and the hostname that --uts host cannot take", () => {
+  for (const hc of [
+    { PidMode: 'host' },
+    { PidMode: 'container:abc' },
+    { IpcMode: 'none' },
+    { IpcMode: 'private' },
+    { IpcMode: 'shareable' },
+    { IpcMode: 'host' },
+    { IpcMode: 'container:abc' },
+    { UTSMode: 'host' },
+    { PidMode: '', IpcMode: '', UTSMode: '' },
+  ]) {
     validateNamespaces(hc, '');
   }
   refuses({ PidMode: 'private' }, /^invalid PID mode: private$/);
@@ -26,8 +35,11 @@ test('OomScoreAdj in -1000..1000, GroupAdd names or ids', () => {
   refuses({ GroupAdd: [''] }, /GroupAdd/);
 });
 
-test('sysctls: only namespaced ones, and not in a namespace shared with the host (runc\'s words)', () => {
-  validateNamespaces({ Sysctls: { 'kernel.shmmax': '1', 'kernel.sem': '1 2 3 4', 'fs.mqueue.msg_max': '9', 'net.ipv4.ip_forward': '1', 'kernel.domainname': 'x' } }, undefined);
+test("sysctls: only namespaced ones, and not in a namespace shared with the host (runc's words)", () => {
+  validateNamespaces(
+    { Sysctls: { 'kernel.shmmax': '1', 'kernel.sem': '1 2 3 4', 'fs.mqueue.msg_max': '9', 'net.ipv4.ip_forward': '1', 'kernel.domainname': 'x' } },
+    undefined,
+  );
   validateNamespaces({ Sysctls: { 'net/ipv4/conf/eth0.1/rp_filter': '1' } }, undefined);
   refuses({ Sysctls: { 'vm.swappiness': '1' } }, /^HostConfig\.Sysctls: sysctl "vm\.swappiness" is not in a separate kernel namespace/);
   refuses({ Sysctls: { 'kernel.hostname': 'x' } }, /sysctl "kernel\.hostname" is not allowed as it conflicts with the OCI "hostname" field/);
@@ -40,7 +52,7 @@ test('sysctls: only namespaced ones, and not in a namespace shared with the host
   refuses({ Sysctls: { 'net.a=b': 'x' } }, /is not a sysctl name/);
 });
 
-test('dockerd\'s defaults, and container:NAME kept as container:ID', () => {
+test("dockerd's defaults, and container:NAME kept as container:ID", () => {
   assert.deepEqual(namespaceDefaults({}), { IpcMode: 'private' });
   assert.deepEqual(namespaceDefaults({ IpcMode: 'shareable' }), { IpcMode: 'shareable' });
   const hc = { PidMode: 'container:web', IpcMode: 'container:web' } as unknown as HostConfig;

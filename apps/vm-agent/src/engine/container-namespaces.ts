@@ -38,7 +38,16 @@ const containerOf = (mode: string): string | undefined => (mode.startsWith('cont
 const IPC_MODES = ['', 'none', 'private', 'shareable', 'host'];
 
 /** runc's namespaced sysctls of the IPC namespace (besides fs.mqueue.*). */
-const IPC_SYSCTLS = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'];
+const IPC_SYSCTLS = [
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+];
 
 /** Swaps `.` and `/`: sysctl(8)'s two spellings of a key ("net.ipv4.conf.eth0/1.rp_filter" and "net/ipv4/conf/eth0.1/rp_filter"). */
 const swapSeparators = (key: string) => key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'));
@@ -76,7 +85,9 @@ function validateSysctls(hc: Partial<HostConfig>): void {
     }
     const refusal = sysctlRefusal(dottedSysctl(key), hc);
     if (refusal) {
-      throw invalidParameter(`HostConfig.Sysctls: ${refusal}: a container can set only namespaced sysctls (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, kernel.domainname, net.*) and not in a namespace it shares with the host`);
+      throw invalidParameter(
+        `HostConfig.Sysctls: ${refusal}: a container can set only namespaced sysctls (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, kernel.domainname, net.*) and not in a namespace it shares with the host`,
+      );
     }
   }
 }

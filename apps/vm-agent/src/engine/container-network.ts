@@ -62,7 +62,11 @@ export class ContainerNetwork implements NetworkAttacher {
         domainname: rec.Config.Domainname,
         extraHosts: hc.ExtraHosts as string[] | null | undefined,
         links: hc.Links as string[] | null | undefined,
-        dns: { dns: (hc.Dns as string[] | undefined) ?? [], dnsSearch: (hc.DnsSearch as string[] | undefined) ?? [], dnsOptions: (hc.DnsOptions as string[] | undefined) ?? [] },
+        dns: {
+          dns: (hc.Dns as string[] | undefined) ?? [],
+          dnsSearch: (hc.DnsSearch as string[] | undefined) ?? [],
+          dnsOptions: (hc.DnsOptions as string[] | undefined) ?? [],
+        },
         portBindings: hc.PortBindings as PortBindings | null | undefined,
         publishAllPorts: hc.PublishAllPorts === true,
         exposedPorts: rec.Config.ExposedPorts,

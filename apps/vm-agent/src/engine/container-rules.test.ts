@@ -9,8 +9,12 @@ import { statusText } from './human-duration.js';
 import { JsonFileLog, parseSize, readLogFiles } from './json-log.js';
 import { nextBackoff, shouldRestart, validateRestartPolicy } from './restart-policy.js';
 
-const image = { rootfs: { type: 'layers' as const, diff_ids: [] }, config: { Entrypoint: ['/entry'], Cmd: ['default'], Env: ['PATH=/bin', 'A=img'], WorkingDir: '/app', Labels: { a: '1' } } };
-const make = (req: object) => buildContainerRecord({ id: 'f'.repeat(64), name: '/x', imageId: 'sha256:' + '0'.repeat(64), image, req: { Image: 'img', ...req } });
+const image = {
+  rootfs: { type: 'layers' as const, diff_ids: [] },
+  config: { Entrypoint: ['/entry'], Cmd: ['default'], Env: ['PATH=/bin', 'A=img'], WorkingDir: '/app', Labels: { a: '1' } },
+};
+const make = (req: object) =>
+  buildContainerRecord({ id: 'f'.repeat(64), name: '/x', imageId: 'sha256:' + '0'.repeat(64), image, req: { Image: 'img', ...req } });
 
 test('create merges with the image as dockerd does', () => {
   const a = make({});
@@ -27,7 +31,10 @@ test('create merges with the image as dockerd does', () => {
   const d = make({ Entrypoint: [''], Cmd: ['ls'] });
   assert.deepEqual([d.Path, ...d.Args], ['ls'], '--entrypoint "" clears it');
   const noCmd = { ...image, config: { ...image.config, Cmd: null, Entrypoint: null } };
-  assert.throws(() => buildContainerRecord({ id: 'f'.repeat(64), name: '/x', imageId: 'sha256:0', image: noCmd, req: { Image: 'img' } }), /No command specified/);
+  assert.throws(
+    () => buildContainerRecord({ id: 'f'.repeat(64), name: '/x', imageId: 'sha256:0', image: noCmd, req: { Image: 'img' } }),
+    /No command specified/,
+  );
   assert.throws(() => make({ WorkingDir: 'rel' }), /needs to be an absolute path/);
   assert.throws(() => make({ HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } } }), /AutoRemove/);
   assert.deepEqual(mergeEnv(['A=1', 'B=1'], ['A=2']), ['B=1', 'A=2']);
@@ -76,7 +83,10 @@ test('json-file log lines, rotation and reading back', () => {
     assert.equal(all[all.length - 1]!.log, 'line 19\n');
     assert.ok(all.length < 23, 'older entries rotated away');
     const tail = readLogFiles(join(dir, 'c-json.log'), 2, { stdout: true, stderr: false, sinceNs: 0n, untilNs: 0n, tail: 1 });
-    assert.deepEqual(tail.map((e) => e.log), ['line 19\n']);
+    assert.deepEqual(
+      tail.map((e) => e.log),
+      ['line 19\n'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

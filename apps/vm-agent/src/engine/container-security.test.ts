@@ -25,13 +25,16 @@ test('an unknown capability is a 400 naming the field', () => {
   assert.throws(() => validateSecurity({ CapDrop: ['cap_nope'] }), { kind: 'invalid-parameter', message: 'invalid CapDrop: unknown capability: "CAP_NOPE"' });
 });
 
-test('SecurityOpt: no-new-privileges in its spellings; what the VM cannot apply is refused; malformed entries get dockerd\'s words', () => {
+test("SecurityOpt: no-new-privileges in its spellings; what the VM cannot apply is refused; malformed entries get dockerd's words", () => {
   assert.equal(parseSecurityOpt([]).noNewPrivileges, false);
   assert.equal(parseSecurityOpt(['no-new-privileges']).noNewPrivileges, true);
   assert.equal(parseSecurityOpt(['no-new-privileges:true']).noNewPrivileges, true);
   assert.equal(parseSecurityOpt(['no-new-privileges=false']).noNewPrivileges, false);
   assert.equal(parseSecurityOpt(['seccomp=unconfined', 'apparmor=unconfined', 'label=disable', 'disable']).noNewPrivileges, false);
-  assert.throws(() => parseSecurityOpt(['no-new-privileges=maybe']), { kind: 'invalid-parameter', message: 'invalid --security-opt 2: "no-new-privileges=maybe"' });
+  assert.throws(() => parseSecurityOpt(['no-new-privileges=maybe']), {
+    kind: 'invalid-parameter',
+    message: 'invalid --security-opt 2: "no-new-privileges=maybe"',
+  });
   assert.throws(() => parseSecurityOpt(['bogus']), { kind: 'invalid-parameter', message: 'invalid --security-opt 1: "bogus"' });
   assert.throws(() => parseSecurityOpt(['bogus=1']), { kind: 'invalid-parameter', message: 'invalid --security-opt 2: "bogus=1"' });
   assert.equal(parseSecurityOpt(['seccomp=unconfined']).seccomp, 'unconfined');
@@ -45,14 +48,31 @@ test('SecurityOpt: no-new-privileges in its spellings; what the VM cannot apply 
 
 test('fields Berth does not apply yet are refused by name; the values clients send by default pass', () => {
   const refused: [string, unknown][] = [
-    ['UsernsMode', 'private'], ['CgroupnsMode', 'host'], ['MaskedPaths', ['/proc/kcore']],
+    ['UsernsMode', 'private'],
+    ['CgroupnsMode', 'host'],
+    ['MaskedPaths', ['/proc/kcore']],
   ];
   for (const [field, value] of refused) {
-    assert.throws(() => validateSecurity({ [field]: value }), { kind: 'invalid-parameter', message: new RegExp(`^HostConfig\\.${field}: Berth does not support`) }, field);
+    assert.throws(
+      () => validateSecurity({ [field]: value }),
+      { kind: 'invalid-parameter', message: new RegExp(`^HostConfig\\.${field}: Berth does not support`) },
+      field,
+    );
   }
   validateSecurity({
-    Privileged: false, Devices: [], DeviceCgroupRules: null, GroupAdd: null, PidMode: '', IpcMode: 'private', UTSMode: '',
-    UsernsMode: 'host', CgroupnsMode: 'private', Sysctls: {}, OomScoreAdj: 0, Init: null, MaskedPaths: null,
+    Privileged: false,
+    Devices: [],
+    DeviceCgroupRules: null,
+    GroupAdd: null,
+    PidMode: '',
+    IpcMode: 'private',
+    UTSMode: '',
+    UsernsMode: 'host',
+    CgroupnsMode: 'private',
+    Sysctls: {},
+    OomScoreAdj: 0,
+    Init: null,
+    MaskedPaths: null,
   });
   validateSecurity({ IpcMode: 'shareable', Init: false });
 });
@@ -77,7 +97,7 @@ test('privileged: every capability the agent holds whatever CapDrop says, no sec
   validateSecurity({ Privileged: true, DeviceCgroupRules: ['c 1:3 rwm'] });
 });
 
-test('exec --privileged: every capability, and the container\'s own seccomp filter (runc installs it in every exec)', () => {
+test("exec --privileged: every capability, and the container's own seccomp filter (runc installs it in every exec)", () => {
   const e = processConfinement({ CapDrop: ['ALL'] }, true);
   assert.deepEqual(e.capabilities, heldCapabilities());
   assert.deepEqual(e.seccomp, processConfinement({ CapDrop: ['ALL'] }).seccomp);
@@ -86,8 +106,15 @@ test('exec --privileged: every capability, and the container\'s own seccomp filt
 test('a profile libseccomp refuses is a 400 at create', () => {
   // the same comparison with two different actions: libseccomp cannot tell which wins
   const args = [{ index: 0, op: 'SCMP_CMP_EQ', value: 1 }];
-  const profile = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [
-    { names: ['getpid'], action: 'SCMP_ACT_ERRNO', args }, { names: ['getpid'], action: 'SCMP_ACT_KILL', args },
-  ] });
-  assert.throws(() => validateSecurity({ SecurityOpt: [`seccomp=${profile}`] }), { kind: 'invalid-parameter', message: /^HostConfig\.SecurityOpt seccomp: the profile cannot be compiled: seccomp rule 1 for `getpid`/ });
+  const profile = JSON.stringify({
+    defaultAction: 'SCMP_ACT_ALLOW',
+    syscalls: [
+      { names: ['getpid'], action: 'SCMP_ACT_ERRNO', args },
+      { names: ['getpid'], action: 'SCMP_ACT_KILL', args },
+    ],
+  });
+  assert.throws(() => validateSecurity({ SecurityOpt: [`seccomp=${profile}`] }), {
+    kind: 'invalid-parameter',
+    message: /^HostConfig\.SecurityOpt seccomp: the profile cannot be compiled: seccomp rule 1 for `getpid`/,
+  });
 });

@@ -92,10 +92,14 @@ export function parseSecurityOpt(opts: readonly string[]): SecurityOptions {
         return;
       case 'apparmor':
         if (value === 'unconfined') return;
-        throw invalidParameter(`HostConfig.SecurityOpt "${opt}": the Berth VM has no AppArmor, so the profile "${value}" cannot be applied; remove the option or use apparmor=unconfined`);
+        throw invalidParameter(
+          `HostConfig.SecurityOpt "${opt}": the Berth VM has no AppArmor, so the profile "${value}" cannot be applied; remove the option or use apparmor=unconfined`,
+        );
       case 'label':
         if (value === 'disable') return;
-        throw invalidParameter(`HostConfig.SecurityOpt "${opt}": the Berth VM has no SELinux, so the label cannot be applied; remove the option or use label=disable`);
+        throw invalidParameter(
+          `HostConfig.SecurityOpt "${opt}": the Berth VM has no SELinux, so the label cannot be applied; remove the option or use label=disable`,
+        );
       default:
         throw invalidParameter(`invalid --security-opt 2: "${opt}"`);
     }
@@ -128,7 +132,9 @@ export function validateSecurity(hc: Partial<HostConfig>): void {
   const fields = hc as Record<string, unknown>;
   for (const [field, { what, defaults, hint }] of Object.entries(NOT_APPLIED)) {
     if (isSet(fields[field], defaults)) {
-      throw invalidParameter(`HostConfig.${field}: Berth does not support ${what} yet, and refuses the container rather than run it without: ${hint ?? 'remove the option'}`);
+      throw invalidParameter(
+        `HostConfig.${field}: Berth does not support ${what} yet, and refuses the container rather than run it without: ${hint ?? 'remove the option'}`,
+      );
     }
   }
   validateDevices(hc);
@@ -147,7 +153,10 @@ export function validateSecurity(hc: Partial<HostConfig>): void {
  * gives the process every capability and keeps the container's filter: runc
  * installs the container's seccomp in every process it execs into it.
  */
-export function processConfinement(hc: Partial<HostConfig>, privilegedExec = false): { capabilities: Capability[]; noNewPrivileges: boolean; seccomp?: Buffer } {
+export function processConfinement(
+  hc: Partial<HostConfig>,
+  privilegedExec = false,
+): { capabilities: Capability[]; noNewPrivileges: boolean; seccomp?: Buffer } {
   const capabilities = containerCapabilities(hc);
   const secOpts = asList(hc.SecurityOpt);
   const opts = parseSecurityOpt(secOpts);

@@ -19,8 +19,14 @@ export interface CpuStats {
 }
 
 export interface NetworkStats {
-  rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number;
-  tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number;
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
 }
 
 export interface StatsSample {
@@ -38,12 +44,19 @@ export interface StatsSample {
   networks?: Record<string, NetworkStats>;
 }
 
-const EMPTY_CPU: CpuStats = { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } };
+const EMPTY_CPU: CpuStats = {
+  cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+  throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+};
 
 /** The machine's CPU time in nanoseconds (first line of /proc/stat, USER_HZ 100), as dockerd computes system_cpu_usage. */
 function systemCpuNanos(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const ticks = line.split(/\s+/).slice(1, 8).map(Number).reduce((a, b) => a + b, 0);
+  const ticks = line
+    .split(/\s+/)
+    .slice(1, 8)
+    .map(Number)
+    .reduce((a, b) => a + b, 0);
   return ticks * 10_000_000;
 }
 
@@ -60,7 +73,16 @@ export function netDev(pid: number): Record<string, NetworkStats> {
     const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
     if (!m || m[1] === 'lo') continue;
     const f = m[2]!.trim().split(/\s+/).map(Number);
-    out[m[1]!] = { rx_bytes: f[0]!, rx_packets: f[1]!, rx_errors: f[2]!, rx_dropped: f[3]!, tx_bytes: f[8]!, tx_packets: f[9]!, tx_errors: f[10]!, tx_dropped: f[11]! };
+    out[m[1]!] = {
+      rx_bytes: f[0]!,
+      rx_packets: f[1]!,
+      rx_errors: f[2]!,
+      rx_dropped: f[3]!,
+      tx_bytes: f[8]!,
+      tx_packets: f[9]!,
+      tx_errors: f[10]!,
+      tx_dropped: f[11]!,
+    };
   }
   return out;
 }
@@ -69,7 +91,16 @@ export function netDev(pid: number): Record<string, NetworkStats> {
 export function statsSample(rec: ContainerRecord, cgroup: Cgroup | undefined, previous?: StatsSample): StatsSample {
   const base = { name: rec.Name, id: rec.Id, num_procs: 0, storage_stats: {} as Record<string, never> };
   if (!cgroup || !rec.State.Pid) {
-    return { ...base, read: ZERO_TIME, preread: ZERO_TIME, pids_stats: {}, blkio_stats: blkio([]), cpu_stats: EMPTY_CPU, precpu_stats: EMPTY_CPU, memory_stats: {} };
+    return {
+      ...base,
+      read: ZERO_TIME,
+      preread: ZERO_TIME,
+      pids_stats: {},
+      blkio_stats: blkio([]),
+      cpu_stats: EMPTY_CPU,
+      precpu_stats: EMPTY_CPU,
+      memory_stats: {},
+    };
   }
   const u = cgroup.usage();
   const cpu: CpuStats = {

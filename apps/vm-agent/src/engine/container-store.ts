@@ -123,9 +123,11 @@ export class ContainerStore {
     const prev = this.writes.get(rec.Id) ?? Promise.resolve();
     const next = prev.catch(() => {}).then(() => (this.byId.has(rec.Id) ? writeJsonAtomic(this.recordPath(rec.Id), snapshot) : undefined));
     this.writes.set(rec.Id, next);
-    void next.finally(() => {
-      if (this.writes.get(rec.Id) === next) this.writes.delete(rec.Id);
-    }).catch(() => {});
+    void next
+      .finally(() => {
+        if (this.writes.get(rec.Id) === next) this.writes.delete(rec.Id);
+      })
+      .catch(() => {});
     return next;
   }
 

@@ -53,7 +53,11 @@ async function readRootfsFile(rootfs: string, path: string): Promise<string> {
   }
 }
 
-const rows = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+const rows = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(':'));
 
 /** The rows of one database; a file that cannot be read safely is reported as dockerd words a failed lookup. */
 async function table(rootfs: string, path: string, what: 'user' | 'group', spec: string): Promise<string[][]> {

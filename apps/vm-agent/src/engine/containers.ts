@@ -55,7 +55,11 @@ export interface NetworkAttacher {
   /** Before a start or exec: the running containers `--link` points at, with their address on this container's network. */
   linked?(rec: ContainerRecord): { alias: string; id: string; address: string }[];
   /** What inspect (NetworkSettings.Networks, .Ports) and ps (Ports) show. */
-  view?(rec: ContainerRecord): { Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string; IPPrefixLen: number }>; Ports: Record<string, unknown>; summaryPorts: unknown[] };
+  view?(rec: ContainerRecord): {
+    Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string; IPPrefixLen: number }>;
+    Ports: Record<string, unknown>;
+    summaryPorts: unknown[];
+  };
 }
 
 export interface ContainerServiceOptions {
@@ -348,15 +352,17 @@ export class ContainerService {
     const drained: Promise<void>[] = [];
     const feed = (stream: 'stdout' | 'stderr', src: NodeJS.ReadableStream | undefined) => {
       if (!src) return;
-      drained.push(new Promise((resolve) => {
-        src.on('data', (d: Buffer) => {
-          log?.write(stream, d);
-          l.hub.output(stream, d);
-        });
-        src.once('end', resolve);
-        src.once('close', resolve);
-        src.once('error', () => resolve());
-      }));
+      drained.push(
+        new Promise((resolve) => {
+          src.on('data', (d: Buffer) => {
+            log?.write(stream, d);
+            l.hub.output(stream, d);
+          });
+          src.once('end', resolve);
+          src.once('close', resolve);
+          src.once('error', () => resolve());
+        }),
+      );
     };
     if (proc.pty) feed('stdout', proc.pty);
     feed('stdout', proc.stdout);
@@ -400,12 +406,15 @@ export class ContainerService {
     rec.PidStartTime = undefined;
     this.emit(rec, 'die', { exitCode: String(exitCode) });
 
-    const restart = !this.shuttingDown && this.store.has(rec.Id) && shouldRestart({
-      policy: rec.HostConfig.RestartPolicy,
-      exitCode,
-      restartCount: rec.RestartCount,
-      manuallyStopped: rec.HasBeenManuallyStopped,
-    });
+    const restart =
+      !this.shuttingDown &&
+      this.store.has(rec.Id) &&
+      shouldRestart({
+        policy: rec.HostConfig.RestartPolicy,
+        exitCode,
+        restartCount: rec.RestartCount,
+        manuallyStopped: rec.HasBeenManuallyStopped,
+      });
     if (restart) {
       rec.State.Status = 'restarting';
       l.backoffMs = nextBackoff(l.backoffMs, Date.now() - timeMs(startedAt));
@@ -511,7 +520,7 @@ export class ContainerService {
     return this.serial(rec, async () => {
       if (!this.liveState(rec).proc) throw conflict(`cannot kill container: ${term}: container ${rec.Id} is not running`);
       const name = Object.entries(SIGNALS).find(([, v]) => v === n)?.[0];
-      if (name && (STOPPING_SIGNALS.includes(name) || rec.Config.StopSignal && parseSignal(rec.Config.StopSignal) === n)) {
+      if (name && (STOPPING_SIGNALS.includes(name) || (rec.Config.StopSignal && parseSignal(rec.Config.StopSignal) === n))) {
         rec.HasBeenManuallyStopped = true;
         await this.store.save(rec);
       }
@@ -585,7 +594,10 @@ export class ContainerService {
       const l = this.liveState(rec);
       if (l.proc || rec.State.Status === 'restarting') {
         if (!opts.force) {
-          const what = rec.State.Status === 'paused' ? 'container is paused and must be unpaused first' : 'container is running: stop the container before removing or force remove';
+          const what =
+            rec.State.Status === 'paused'
+              ? 'container is paused and must be unpaused first'
+              : 'container is running: stop the container before removing or force remove';
           throw conflict(`cannot remove container "${rec.Name}": ${what}`);
         }
         rec.HasBeenManuallyStopped = true;
@@ -648,10 +660,13 @@ export class ContainerService {
     for (const c of this.list()) {
       if (isActive(c.State.Status) || !keep(c)) continue;
       const size = await this.sizeRw(c);
-      await this.remove(c.Id, { force: false }).then(() => {
-        deleted.push(c.Id);
-        reclaimed += size;
-      }, (err: Error) => this.warn(`container prune: ${c.Id}: ${err.message}`));
+      await this.remove(c.Id, { force: false }).then(
+        () => {
+          deleted.push(c.Id);
+          reclaimed += size;
+        },
+        (err: Error) => this.warn(`container prune: ${c.Id}: ${err.message}`),
+      );
     }
     return { deleted, reclaimed };
   }
@@ -816,5 +831,51 @@ async function waitGone(pid: number): Promise<void> {
 }
 
 const randomIndex = (n: number) => Math.floor(Math.random() * n);
-const ADJECTIVES = ['admiring', 'brave', 'clever', 'dreamy', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen', 'lucid', 'modest', 'nifty', 'optimistic', 'peaceful', 'quirky', 'relaxed', 'serene', 'tender', 'upbeat', 'vibrant', 'wizardly', 'youthful', 'zealous'];
-const SURNAMES = ['agnesi', 'babbage', 'curie', 'darwin', 'euclid', 'fermi', 'galileo', 'hopper', 'johnson', 'kepler', 'lovelace', 'meitner', 'noether', 'pascal', 'ritchie', 'shannon', 'turing', 'villani', 'wozniak', 'yalow'];
+const ADJECTIVES = [
+  'admiring',
+  'brave',
+  'clever',
+  'dreamy',
+  'eager',
+  'focused',
+  'gallant',
+  'happy',
+  'jolly',
+  'keen',
+  'lucid',
+  'modest',
+  'nifty',
+  'optimistic',
+  'peaceful',
+  'quirky',
+  'relaxed',
+  'serene',
+  'tender',
+  'upbeat',
+  'vibrant',
+  'wizardly',
+  'youthful',
+  'zealous',
+];
+const SURNAMES = [
+  'agnesi',
+  'babbage',
+  'curie',
+  'darwin',
+  'euclid',
+  'fermi',
+  'galileo',
+  'hopper',
+  'johnson',
+  'kepler',
+  'lovelace',
+  'meitner',
+  'noether',
+  'pascal',
+  'ritchie',
+  'shannon',
+  'turing',
+  'villani',
+  'wozniak',
+  'yalow',
+];

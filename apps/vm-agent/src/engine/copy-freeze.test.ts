@@ -24,9 +24,25 @@ function fakeCgroup() {
 test('a copy of a running container runs frozen and thaws after, even when it fails', async () => {
   const { cg, calls, isFrozen } = fakeCgroup();
   const f = new CopyFreeze();
-  assert.equal(await f.run('c1', () => cg, async () => isFrozen()), true);
+  assert.equal(
+    await f.run(
+      'c1',
+      () => cg,
+      async () => isFrozen(),
+    ),
+    true,
+  );
   assert.equal(isFrozen(), false);
-  await assert.rejects(f.run('c1', () => cg, async () => { throw new Error('copy failed'); }), /copy failed/);
+  await assert.rejects(
+    f.run(
+      'c1',
+      () => cg,
+      async () => {
+        throw new Error('copy failed');
+      },
+    ),
+    /copy failed/,
+  );
   assert.equal(isFrozen(), false);
   assert.deepEqual(calls, ['freeze', 'thaw', 'freeze', 'thaw']);
 });
@@ -35,8 +51,16 @@ test('overlapping copies share one freeze: the second waits for it, the last one
   const { cg, calls, isFrozen } = fakeCgroup();
   const f = new CopyFreeze();
   let releaseFirst!: () => void;
-  const first = f.run('c1', () => cg, () => new Promise<void>((r) => (releaseFirst = r)));
-  const secondSaw = await f.run('c1', () => cg, async () => isFrozen());
+  const first = f.run(
+    'c1',
+    () => cg,
+    () => new Promise<void>((r) => (releaseFirst = r)),
+  );
+  const secondSaw = await f.run(
+    'c1',
+    () => cg,
+    async () => isFrozen(),
+  );
   assert.equal(secondSaw, true, 'the second copy did not start before the freeze took');
   assert.equal(isFrozen(), true, 'the first copy still runs');
   releaseFirst();
@@ -48,20 +72,39 @@ test('overlapping copies share one freeze: the second waits for it, the last one
 test('a stopped or paused container is left as it is; one paused during the copy stays frozen', async () => {
   const { cg, calls } = fakeCgroup();
   const f = new CopyFreeze();
-  await f.run('c1', () => undefined, async () => {});
+  await f.run(
+    'c1',
+    () => undefined,
+    async () => {},
+  );
   assert.deepEqual(calls, [], 'not running: no freeze, no thaw');
   let status = 'running';
-  await f.run('c1', () => (status === 'running' ? cg : undefined), async () => {
-    status = 'paused'; // docker pause while the copy runs
-  });
+  await f.run(
+    'c1',
+    () => (status === 'running' ? cg : undefined),
+    async () => {
+      status = 'paused'; // docker pause while the copy runs
+    },
+  );
   assert.deepEqual(calls, ['freeze'], 'no thaw of a container paused meanwhile');
 });
 
 test('a freeze that fails fails the copy with the container named, and the work never runs', async () => {
-  const cg = { freeze: async () => { throw new Error('EBUSY'); }, thaw: async () => {} } as unknown as Cgroup;
+  const cg = {
+    freeze: async () => {
+      throw new Error('EBUSY');
+    },
+    thaw: async () => {},
+  } as unknown as Cgroup;
   let ran = false;
   await assert.rejects(
-    new CopyFreeze().run('c1', () => cg, async () => { ran = true; }),
+    new CopyFreeze().run(
+      'c1',
+      () => cg,
+      async () => {
+        ran = true;
+      },
+    ),
     /pausing container c1 for the copy: EBUSY/,
   );
   assert.equal(ran, false);

@@ -155,12 +155,14 @@ export class ExecService {
     const drained: Promise<void>[] = [];
     const feed = (stream: 'stdout' | 'stderr', src: NodeJS.ReadableStream | undefined) => {
       if (!src) return;
-      drained.push(new Promise((resolve) => {
-        src.on('data', (d: Buffer) => exec.hub.output(stream, d));
-        src.once('end', resolve);
-        src.once('close', resolve);
-        src.once('error', () => resolve());
-      }));
+      drained.push(
+        new Promise((resolve) => {
+          src.on('data', (d: Buffer) => exec.hub.output(stream, d));
+          src.once('end', resolve);
+          src.once('close', resolve);
+          src.once('error', () => resolve());
+        }),
+      );
     };
     feed('stdout', proc.pty);
     feed('stdout', proc.stdout);

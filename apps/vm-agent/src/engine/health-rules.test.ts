@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyResult, healthSuffix, healthTimings, mergeHealthcheck, probeCommand, validateHealthcheck, type Health, type HealthResult } from './health-rules.js';
+import {
+  applyResult,
+  healthSuffix,
+  healthTimings,
+  mergeHealthcheck,
+  probeCommand,
+  validateHealthcheck,
+  type Health,
+  type HealthResult,
+} from './health-rules.js';
 
 const S = 1_000_000_000;
 const result = (ExitCode: number, Output = ''): HealthResult => ({ Start: 's', End: 'e', ExitCode, Output });
@@ -12,7 +21,12 @@ describe('health check config', () => {
     assert.deepEqual(mergeHealthcheck(image, undefined), image);
     assert.deepEqual(mergeHealthcheck(undefined, { Test: ['NONE'] }), { Test: ['NONE'] });
     assert.deepEqual(mergeHealthcheck(image, { Test: [], Timeout: 2 * S }), {
-      Test: ['CMD', 'true'], Interval: 10 * S, Timeout: 2 * S, StartPeriod: undefined, StartInterval: undefined, Retries: 5,
+      Test: ['CMD', 'true'],
+      Interval: 10 * S,
+      Timeout: 2 * S,
+      StartPeriod: undefined,
+      StartInterval: undefined,
+      Retries: 5,
     });
     assert.deepEqual(mergeHealthcheck(image, { Test: ['NONE'] })?.Test, ['NONE']);
   });
@@ -36,7 +50,11 @@ describe('health check config', () => {
   test('timings: nanoseconds to milliseconds, dockerd defaults for zero', () => {
     assert.deepEqual(healthTimings(undefined), { intervalMs: 30_000, timeoutMs: 30_000, startPeriodMs: 0, startIntervalMs: 5_000, retries: 3 });
     assert.deepEqual(healthTimings({ Interval: S / 2, Timeout: 3 * S, StartPeriod: 10 * S, StartInterval: S / 10, Retries: 2 }), {
-      intervalMs: 500, timeoutMs: 3000, startPeriodMs: 10_000, startIntervalMs: 100, retries: 2,
+      intervalMs: 500,
+      timeoutMs: 3000,
+      startPeriodMs: 10_000,
+      startIntervalMs: 100,
+      retries: 2,
     });
   });
 });
@@ -65,7 +83,10 @@ describe('health status', () => {
   test('the log keeps the last five results, outputs cut at 4 KiB', () => {
     let h = starting;
     for (let i = 0; i < 7; i++) h = applyResult(h, result(0, i === 6 ? 'x'.repeat(10_000) : String(i)), 3, false);
-    assert.deepEqual(h.Log.slice(0, 4).map((r) => r.Output), ['2', '3', '4', '5']);
+    assert.deepEqual(
+      h.Log.slice(0, 4).map((r) => r.Output),
+      ['2', '3', '4', '5'],
+    );
     assert.equal(h.Log[4]!.Output.length, 4096);
   });
 

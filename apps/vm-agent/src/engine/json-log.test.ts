@@ -27,36 +27,46 @@ test('tail reads backwards across chunks and rotated files and agrees with a ful
     assert.deepEqual(readLogFiles(path, 3, { ...all, tail: 0 }), []);
     // A torn line is skipped, not an error.
     writeFileSync(path, '{"log":"a\\n","stream":"stdout","time":"2024-01-01T00:00:00.000000001Z"}\n{"log":"tor');
-    assert.deepEqual(readLogFiles(path, 1, { ...all, tail: 5 }).map((e) => e.log), ['a\n']);
+    assert.deepEqual(
+      readLogFiles(path, 1, { ...all, tail: 5 }).map((e) => e.log),
+      ['a\n'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a log write to a full disk is reported once, never thrown, and logging resumes when space returns', { skip: process.getuid?.() !== 0 && 'needs root to mount a tmpfs' }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-full-'));
-  const mnt = join(dir, 'm');
-  mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
-  try {
-    const errors: string[] = [];
-    const seen: string[] = [];
-    const log = new JsonFileLog(join(mnt, 'c-json.log'), { maxSize: 0, maxFiles: 1 }, (m) => errors.push(m));
-    log.on('entry', (e: { log: string }) => seen.push(e.log));
-    for (let i = 0; i < 2000; i++) log.write('stdout', `line ${i} ${'z'.repeat(100)}\n`);
-    assert.equal(seen.length, 2000, 'followers get every entry');
-    assert.equal(errors.length, 1, errors.join('\n'));
-    assert.match(errors[0]!, /^Error writing log message to .*c-json\.log: ENOSPC/);
-    rmSync(join(mnt, 'c-json.log'));
-    log.close();
-    log.write('stdout', 'after\n');
-    log.close();
-    assert.deepEqual(readLogFiles(join(mnt, 'c-json.log'), 1, all).map((e) => e.log), ['after\n']);
-  } finally {
-    execFileSync('umount', [mnt]);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'a log write to a full disk is reported once, never thrown, and logging resumes when space returns',
+  { skip: process.getuid?.() !== 0 && 'needs root to mount a tmpfs' },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-full-'));
+    const mnt = join(dir, 'm');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
+    try {
+      const errors: string[] = [];
+      const seen: string[] = [];
+      const log = new JsonFileLog(join(mnt, 'c-json.log'), { maxSize: 0, maxFiles: 1 }, (m) => errors.push(m));
+      log.on('entry', (e: { log: string }) => seen.push(e.log));
+      for (let i = 0; i < 2000; i++) log.write('stdout', `line ${i} ${'z'.repeat(100)}\n`);
+      assert.equal(seen.length, 2000, 'followers get every entry');
+      assert.equal(errors.length, 1, errors.join('\n'));
+      assert.match(errors[0]!, /^Error writing log message to .*c-json\.log: ENOSPC/);
+      rmSync(join(mnt, 'c-json.log'));
+      log.close();
+      log.write('stdout', 'after\n');
+      log.close();
+      assert.deepEqual(
+        readLogFiles(join(mnt, 'c-json.log'), 1, all).map((e) => e.log),
+        ['after\n'],
+      );
+    } finally {
+      execFileSync('umount', [mnt]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('running turns false with the last entry and close, in one step: a follower checking it cannot miss the end', () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-run-'));

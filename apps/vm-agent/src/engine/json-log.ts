@@ -45,7 +45,8 @@ export interface RotateOptions {
 export function rotateOptions(config: Record<string, string>): RotateOptions {
   const maxSize = config['max-size'] ? parseSize(config['max-size']) : 0;
   const maxFiles = config['max-file'] ? Number(config['max-file']) : 1;
-  if (!Number.isInteger(maxFiles) || maxFiles < 1) throw invalidParameter(`invalid max-file ${JSON.stringify(config['max-file'])}: it must be a whole number, 1 or more`);
+  if (!Number.isInteger(maxFiles) || maxFiles < 1)
+    throw invalidParameter(`invalid max-file ${JSON.stringify(config['max-file'])}: it must be a whole number, 1 or more`);
   return { maxSize, maxFiles };
 }
 

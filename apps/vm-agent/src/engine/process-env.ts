@@ -62,7 +62,10 @@ export function linkEnv(containerName: string, link: LinkedContainer): string[] 
 }
 
 /** The environment before HOME: dockerd's defaults, the links', then `own` (Config.Env, and for exec its -e) on top. */
-export function processEnv(rec: Pick<ContainerRecord, 'Name' | 'Config'>, opts: { tty: boolean; links: readonly LinkedContainer[]; own: readonly string[][] }): string[] {
+export function processEnv(
+  rec: Pick<ContainerRecord, 'Name' | 'Config'>,
+  opts: { tty: boolean; links: readonly LinkedContainer[]; own: readonly string[][] },
+): string[] {
   let env = [DEFAULT_PATH, `HOSTNAME=${rec.Config.Hostname}`, ...(opts.tty ? ['TERM=xterm'] : []), ...opts.links.flatMap((l) => linkEnv(rec.Name, l))];
   for (const layer of opts.own) env = replaceOrAppendEnv(env, layer);
   return env;

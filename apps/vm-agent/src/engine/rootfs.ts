@@ -77,7 +77,9 @@ export async function mountRootfs(containerDir: string, lowerDirs: string[]): Pr
     for (const dir of lowers) fds.push(openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY));
     const data = `lowerdir=${fds.map((fd) => `/proc/self/fd/${fd}`).join(':')},upperdir=${p.upper},workdir=${p.work},redirect_dir=off,index=off,metacopy=off`;
     if (data.length > MAX_OVERLAY_OPTIONS) {
-      throw invalidParameter(`the image has ${lowerDirs.length} layers, more than an overlay mount can stack here: squash it into fewer layers (docker export and docker import, or a multi-stage build)`);
+      throw invalidParameter(
+        `the image has ${lowerDirs.length} layers, more than an overlay mount can stack here: squash it into fewer layers (docker export and docker import, or a multi-stage build)`,
+      );
     }
     // nodev: a device node shipped in an image, or made in the rootfs by the
     // container (it keeps CAP_MKNOD), must not open the machine's devices.
@@ -127,7 +129,11 @@ const ETC_FILES = ['hosts', 'hostname', 'resolv.conf'];
 
 /** The /etc files bound into the container, for `docker cp` (container-archive.ts): those written so far. */
 export function etcFileMounts(containerDir: string): ViewMount[] {
-  return ETC_FILES.filter((name) => existsSync(join(containerDir, name))).map((name) => ({ destination: `/etc/${name}`, source: join(containerDir, name), readonly: false }));
+  return ETC_FILES.filter((name) => existsSync(join(containerDir, name))).map((name) => ({
+    destination: `/etc/${name}`,
+    source: join(containerDir, name),
+    readonly: false,
+  }));
 }
 
 /**

@@ -30,20 +30,43 @@ const ACTIONS = {
 } as const satisfies Record<string, NativeSeccompAction['action']>;
 
 const OPS = {
-  SCMP_CMP_NE: 'ne', SCMP_CMP_LT: 'lt', SCMP_CMP_LE: 'le', SCMP_CMP_EQ: 'eq',
-  SCMP_CMP_GE: 'ge', SCMP_CMP_GT: 'gt', SCMP_CMP_MASKED_EQ: 'masked-eq',
+  SCMP_CMP_NE: 'ne',
+  SCMP_CMP_LT: 'lt',
+  SCMP_CMP_LE: 'le',
+  SCMP_CMP_EQ: 'eq',
+  SCMP_CMP_GE: 'ge',
+  SCMP_CMP_GT: 'gt',
+  SCMP_CMP_MASKED_EQ: 'masked-eq',
 } as const satisfies Record<string, NativeSeccompArg['op']>;
 
 /** The architectures libseccomp knows, by the profile's SCMP_ARCH_ names. */
 const ARCHES = [
-  'X86', 'X86_64', 'X32', 'ARM', 'AARCH64', 'MIPS', 'MIPS64', 'MIPS64N32', 'MIPSEL', 'MIPSEL64', 'MIPSEL64N32',
-  'PPC', 'PPC64', 'PPC64LE', 'S390', 'S390X', 'PARISC', 'PARISC64', 'RISCV64',
+  'X86',
+  'X86_64',
+  'X32',
+  'ARM',
+  'AARCH64',
+  'MIPS',
+  'MIPS64',
+  'MIPS64N32',
+  'MIPSEL',
+  'MIPSEL64',
+  'MIPSEL64N32',
+  'PPC',
+  'PPC64',
+  'PPC64LE',
+  'S390',
+  'S390X',
+  'PARISC',
+  'PARISC64',
+  'RISCV64',
 ].map((a) => `SCMP_ARCH_${a}`);
 
 const action = z.string().refine((a) => a in ACTIONS, {
-  error: (i) => (i.input === 'SCMP_ACT_NOTIFY'
-    ? 'SCMP_ACT_NOTIFY needs a seccomp agent, which Berth does not run'
-    : `unknown action ${JSON.stringify(i.input)} (one of ${Object.keys(ACTIONS).join(', ')})`),
+  error: (i) =>
+    i.input === 'SCMP_ACT_NOTIFY'
+      ? 'SCMP_ACT_NOTIFY needs a seccomp agent, which Berth does not run'
+      : `unknown action ${JSON.stringify(i.input)} (one of ${Object.keys(ACTIONS).join(', ')})`,
 });
 /** JSON numbers above 2^53 are not exact in JavaScript; such a value is refused rather than rounded. */
 const u64 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -51,19 +74,26 @@ const arch = z.string().refine((a) => ARCHES.includes(a), { error: (i) => `unkno
 const condition = z.strictObject({
   caps: z.array(z.string()).nullish(),
   arches: z.array(z.string()).nullish(),
-  minKernel: z.string().regex(/^\d+\.\d+/, 'minKernel must read MAJOR.MINOR').nullish(),
+  minKernel: z
+    .string()
+    .regex(/^\d+\.\d+/, 'minKernel must read MAJOR.MINOR')
+    .nullish(),
 });
 const syscall = z.strictObject({
   name: z.string().nullish(),
   names: z.array(z.string()).nullish(),
   action,
   errnoRet: z.number().int().min(0).max(4095).nullish(),
-  args: z.array(z.strictObject({
-    index: z.number().int().min(0).max(5),
-    value: u64,
-    valueTwo: u64.nullish(),
-    op: z.enum(Object.keys(OPS) as [keyof typeof OPS]),
-  })).nullish(),
+  args: z
+    .array(
+      z.strictObject({
+        index: z.number().int().min(0).max(5),
+        value: u64,
+        valueTwo: u64.nullish(),
+        op: z.enum(Object.keys(OPS) as [keyof typeof OPS]),
+      }),
+    )
+    .nullish(),
   comment: z.string().nullish(),
   includes: condition.nullish(),
   excludes: condition.nullish(),
@@ -166,7 +196,7 @@ export function resolveSeccomp(profile: SeccompProfile, capabilities: readonly s
   const native = NATIVE_ARCH[target.goArch];
   const arches = profile.archMap?.length
     ? profile.archMap.filter((m) => m.architecture === native).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])])
-    : profile.architectures ?? [];
+    : (profile.architectures ?? []);
   const rules: SeccompFilter['rules'] = [];
   for (const call of profile.syscalls ?? []) {
     const inc = call.includes;
@@ -178,7 +208,12 @@ export function resolveSeccomp(profile: SeccompProfile, capabilities: readonly s
     const act = toAction(call.action, call.errnoRet);
     // libseccomp refuses a rule that repeats the default action; it would change nothing
     if (sameAction(act, defaultAction)) continue;
-    const args: NativeSeccompArg[] = (call.args ?? []).map((a) => ({ index: a.index, op: OPS[a.op], value: BigInt(a.value), valueTwo: BigInt(a.valueTwo ?? 0) }));
+    const args: NativeSeccompArg[] = (call.args ?? []).map((a) => ({
+      index: a.index,
+      op: OPS[a.op],
+      value: BigInt(a.value),
+      valueTwo: BigInt(a.valueTwo ?? 0),
+    }));
     const repeated = new Set(args.map((a) => a.index)).size < args.length;
     const argSets = repeated ? args.map((a) => [a]) : [args];
     for (const name of call.names?.length ? call.names : call.name ? [call.name] : []) {

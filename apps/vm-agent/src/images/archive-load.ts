@@ -121,7 +121,8 @@ export async function loadImages(ctx: ImageContext, input: Readable, report: (li
 /** Archive member names, normalized; names that climb out are refused. */
 function archivePath(name: string): string {
   const p = posix.normalize(name.replace(/^\.?\/+/, ''));
-  if (p.startsWith('../') || p === '..' || posix.isAbsolute(p)) throw invalidParameter(`invalid archive: entry ${JSON.stringify(name)} points outside the archive`);
+  if (p.startsWith('../') || p === '..' || posix.isAbsolute(p))
+    throw invalidParameter(`invalid archive: entry ${JSON.stringify(name)} points outside the archive`);
   return p.replace(/\/$/, '');
 }
 

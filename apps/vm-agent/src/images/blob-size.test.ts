@@ -22,7 +22,11 @@ test('a body of exactly the declared size passes through whole', async () => {
 
 test('more than declared: refused at the chunk that goes over, none of it passed on, the source destroyed', async () => {
   // An endless source: only the cap can end this read.
-  const source = new Readable({ read() { this.push(Buffer.alloc(4)); } });
+  const source = new Readable({
+    read() {
+      this.push(Buffer.alloc(4));
+    },
+  });
   const got = await drain(capToDescriptor(source, blob));
   assert.equal(got.bytes, 8, 'the two chunks within the size, not the third');
   assert.equal(got.error?.message, `blob ${blob.digest} is larger than its descriptor's 10 bytes: the registry sent more; pull refused`);

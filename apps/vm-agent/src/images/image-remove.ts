@@ -20,12 +20,7 @@ export type ImageUsage = (imageId: string) => { running: string[]; stopped: stri
  * container uses is never deleted: stopped ones can be forced to untag only,
  * running ones cannot be forced.
  */
-export async function removeImage(
-  ctx: ImageContext,
-  term: string,
-  opts: { force: boolean; prune: boolean },
-  usage: ImageUsage,
-): Promise<DeleteResponseItem[]> {
+export async function removeImage(ctx: ImageContext, term: string, opts: { force: boolean; prune: boolean }, usage: ImageUsage): Promise<DeleteResponseItem[]> {
   const img = ctx.images.resolve(term);
   const out: DeleteResponseItem[] = [];
   const used = usage(img.id);
@@ -53,15 +48,19 @@ export async function removeImage(
       return out;
     }
   } else {
-    const repos = new Set(ctx.images.refsOf(img.id).map((r) => {
-      const p = parseReference(r);
-      return `${p.domain}/${p.path}`;
-    }));
+    const repos = new Set(
+      ctx.images.refsOf(img.id).map((r) => {
+        const p = parseReference(r);
+        return `${p.domain}/${p.path}`;
+      }),
+    );
     if (repos.size > 1 && !opts.force) {
       throw conflict(`conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`);
     }
     if (used.running.length > 0) {
-      throw conflict(`conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image is being used by running container ${shortId(used.running[0]!)}`);
+      throw conflict(
+        `conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image is being used by running container ${shortId(used.running[0]!)}`,
+      );
     }
     if (used.stopped.length > 0 && !opts.force) {
       throw conflict(`conflict: unable to delete ${shortId(img.id)} (must be forced) - image is being used by stopped container ${shortId(used.stopped[0]!)}`);

@@ -218,7 +218,10 @@ function safeName(term: string): string | undefined {
 
 /** `docker login` sends `https://index.docker.io/v1/`, `127.0.0.1:5000` or a URL; we want the domain. */
 export function registryDomain(serverAddress: string): string {
-  let d = serverAddress.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  let d = serverAddress
+    .trim()
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/.*$/, '');
   if (d === '' || d === 'index.docker.io' || d === 'registry-1.docker.io') d = 'docker.io';
   return d;
 }

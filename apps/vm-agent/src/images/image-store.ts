@@ -77,15 +77,22 @@ export class ImageStore {
 
   /** Full reference strings pointing at `id`, sorted. */
   refsOf(id: string): string[] {
-    return [...this.refs.entries()].filter(([, v]) => v === id).map(([k]) => k).sort();
+    return [...this.refs.entries()]
+      .filter(([, v]) => v === id)
+      .map(([k]) => k)
+      .sort();
   }
 
   tagsOf(id: string): Reference[] {
-    return this.refsOf(id).map((r) => parseReference(r)).filter((r) => r.tag !== undefined && r.digest === undefined);
+    return this.refsOf(id)
+      .map((r) => parseReference(r))
+      .filter((r) => r.tag !== undefined && r.digest === undefined);
   }
 
   digestRefsOf(id: string): Reference[] {
-    return this.refsOf(id).map((r) => parseReference(r)).filter((r) => r.digest !== undefined);
+    return this.refsOf(id)
+      .map((r) => parseReference(r))
+      .filter((r) => r.digest !== undefined);
   }
 
   lookupRef(ref: Reference): string | undefined {

@@ -4,12 +4,7 @@ import type { ImageContext } from './image-context.js';
 import type { BlobRef, ImageRecord } from './image-store.js';
 import { MediaType } from './manifest.js';
 
-const GZIP_MEDIA_TYPES: string[] = [
-  MediaType.dockerLayerGzip,
-  MediaType.dockerForeignLayerGzip,
-  MediaType.ociLayerGzip,
-  MediaType.ociLayerNondistGzip,
-];
+const GZIP_MEDIA_TYPES: string[] = [MediaType.dockerLayerGzip, MediaType.dockerForeignLayerGzip, MediaType.ociLayerGzip, MediaType.ociLayerNondistGzip];
 export const PLAIN_LAYER_MEDIA_TYPE = 'application/vnd.docker.image.rootfs.diff.tar';
 
 export function isGzipLayer(blob: BlobRef): boolean {

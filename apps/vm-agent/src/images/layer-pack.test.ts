@@ -3,7 +3,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { constants, chownSync, chmodSync, linkSync, lutimesSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import {
+  constants,
+  chownSync,
+  chmodSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -145,7 +158,10 @@ test('a container upper dir packs to Docker layer entries and unpacks to the sam
 
   // GNU tar reads it too, the capability xattr included.
   const names = execFileSync('tar', ['-tf', '-'], { input: packed, encoding: 'utf8' });
-  assert.deepEqual(names.trim().split('\n'), entries.map((e) => e.name));
+  assert.deepEqual(
+    names.trim().split('\n'),
+    entries.map((e) => e.name),
+  );
   const verbose = execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-tvvf', '-'], { input: packed, encoding: 'utf8' });
   assert.match(verbose, /x: +\d+ security\.capability/);
 
@@ -175,7 +191,10 @@ test('long names, large ids and clamped mtimes survive a pack and unpack', async
   const clamp = new Date(T1.getTime() + 500);
   const packed = await collect(packLayer(src, { clampMtime: clamp }));
   const entries = await list(packed);
-  assert.ok(entries.every((e) => e.mtime <= Math.floor(clamp.getTime() / 1000)), 'no mtime after the clamp');
+  assert.ok(
+    entries.every((e) => e.mtime <= Math.floor(clamp.getTime() / 1000)),
+    'no mtime after the clamp',
+  );
   const out = join(dir, 'out');
   mkdirSync(out);
   await unpackLayer(Readable.from([packed]), out);

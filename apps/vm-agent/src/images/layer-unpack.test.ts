@@ -84,7 +84,10 @@ test('a source failing mid-layer and a truncated tar reject instead of hanging',
   await assert.rejects(unpackLayer(failing, join(dir)), /connection reset by registry/);
   const plain = await craftTar([{ name: 'big', body: Buffer.alloc(100_000, 1) }]);
   mkdirSync(join(dir, 'b'));
-  await assert.rejects(unpack(plain.subarray(0, 50_000), join(dir, 'b')), (err: unknown) => isEngineError(err, 'invalid-parameter') && /Unexpected end of data/.test(err.message));
+  await assert.rejects(
+    unpack(plain.subarray(0, 50_000), join(dir, 'b')),
+    (err: unknown) => isEngineError(err, 'invalid-parameter') && /Unexpected end of data/.test(err.message),
+  );
 });
 
 test('owners, modes with setuid/setgid/sticky, mtimes (directories too), hard links, devices, fifos, symlinks', async (t) => {
@@ -329,11 +332,7 @@ const hostile: { name: string; entries: (outside: string) => CraftEntry[]; expec
   },
   {
     name: 'a whiteout through a symlink whites out inside the layer',
-    entries: (outside) => [
-      { name: 'w', type: 'symlink', linkname: outside },
-      { name: 'w/.wh.victim' },
-      { name: 'w/.wh..wh..opq' },
-    ],
+    entries: (outside) => [{ name: 'w', type: 'symlink', linkname: outside }, { name: 'w/.wh.victim' }, { name: 'w/.wh..wh..opq' }],
     expect: (layer, outside) => {
       assert.equal(lstatSync(join(layer, outside, 'victim')).isCharacterDevice(), true);
       assert.deepEqual(lgetxattr(join(layer, outside), 'trusted.overlay.opaque'), Buffer.from('y'));
@@ -426,13 +425,7 @@ test('whiteouts and opaque directories: a real overlay of two unpacked layers hi
 test('a whiteout replaces an entry the same layer made earlier; a later entry replaces the whiteout', async (t) => {
   const dir = tempDir(t);
   await unpack(
-    await craftTar([
-      { name: 'd/', type: 'directory' },
-      { name: 'd/x', body: 'x' },
-      { name: '.wh.d' },
-      { name: '.wh.back' },
-      { name: 'back', body: 'back' },
-    ]),
+    await craftTar([{ name: 'd/', type: 'directory' }, { name: 'd/x', body: 'x' }, { name: '.wh.d' }, { name: '.wh.back' }, { name: 'back', body: 'back' }]),
     dir,
   );
   assert.equal(lstatSync(join(dir, 'd')).isCharacterDevice(), true);

@@ -116,7 +116,10 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
     ex.destroy(err as Error);
     // A failing stream (source, gunzip, size limit, tar parser) is the root cause
     // of the entry error it provokes; otherwise the entry's own error is.
-    const streamErr = await piping.then(() => undefined, (e: unknown) => e);
+    const streamErr = await piping.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const rootCause = streamErr !== undefined && errnoCode(streamErr) !== 'ERR_STREAM_PREMATURE_CLOSE' ? streamErr : err;
     throw asLayerError(rootCause);
   }
@@ -384,7 +387,8 @@ async function resolveLinkTarget(root: string, linkname: string): Promise<string
   const dir = await resolveDir(root, parts.slice(0, -1), false);
   const target = dir === undefined ? undefined : join(dir, parts[parts.length - 1]!);
   const st = target === undefined ? undefined : await lstat(target).catch(() => undefined);
-  if (!st || target === undefined) throw invalidParameter(`hard link target ${JSON.stringify(linkname)} is not in this layer (it must come earlier in the same tar)`);
+  if (!st || target === undefined)
+    throw invalidParameter(`hard link target ${JSON.stringify(linkname)} is not in this layer (it must come earlier in the same tar)`);
   if (st.isDirectory()) throw invalidParameter(`hard link target ${JSON.stringify(linkname)} is a directory`);
   return target;
 }
@@ -414,12 +418,7 @@ function entryMeta(h: tar.Header, pax: Map<string, Buffer> | undefined): Meta {
 }
 
 export function xattrAllowed(name: string): boolean {
-  return (
-    name === 'security.capability' ||
-    name.startsWith('user.') ||
-    name === 'system.posix_acl_access' ||
-    name === 'system.posix_acl_default'
-  );
+  return name === 'security.capability' || name.startsWith('user.') || name === 'system.posix_acl_access' || name === 'system.posix_acl_default';
 }
 
 /** Owner first: chown clears setuid/setgid bits and file capabilities. */

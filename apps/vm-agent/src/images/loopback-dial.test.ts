@@ -48,7 +48,10 @@ test('loopback registries are dialed at the gateway with the Host the user wrote
   const chunks: Buffer[] = [];
   for await (const c of blob.body) chunks.push(c as Buffer);
   assert.equal(Buffer.concat(chunks).toString(), 'layer bytes');
-  assert.deepEqual(seen.map((s) => s.host), [`localhost:${port}`, `localhost:${port}`, `localhost:${port}`]);
+  assert.deepEqual(
+    seen.map((s) => s.host),
+    [`localhost:${port}`, `localhost:${port}`, `localhost:${port}`],
+  );
 });
 
 test('without a gateway, loopback means this machine (nothing listens on 127.0.0.1:PORT)', async () => {

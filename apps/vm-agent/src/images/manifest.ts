@@ -111,9 +111,7 @@ export function enginePlatform(): Platform {
 
 /** Picks the index entry for `want`; an exact variant wins over a missing one. */
 export function selectPlatform(index: ImageIndex, want: Platform = enginePlatform()): Descriptor {
-  const candidates = index.manifests.filter(
-    (m) => m.platform && m.platform.os === want.os && m.platform.architecture === want.architecture,
-  );
+  const candidates = index.manifests.filter((m) => m.platform && m.platform.os === want.os && m.platform.architecture === want.architecture);
   const exact = candidates.find((m) => (m.platform?.variant ?? '') === (want.variant ?? ''));
   const chosen = exact ?? candidates.find((m) => !m.platform?.variant) ?? candidates[0];
   if (!chosen) {

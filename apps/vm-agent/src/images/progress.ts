@@ -33,7 +33,9 @@ export function humanSize(bytes: number): string {
     v /= 1000;
     i++;
   }
-  return i === 0 ? `${v}${units[i]}` : `${v < 10 ? v.toFixed(3).replace(/\.?0+$/, '') : v < 100 ? v.toFixed(2).replace(/\.?0+$/, '') : v.toFixed(1).replace(/\.0$/, '')}${units[i]}`;
+  return i === 0
+    ? `${v}${units[i]}`
+    : `${v < 10 ? v.toFixed(3).replace(/\.?0+$/, '') : v < 100 ? v.toFixed(2).replace(/\.?0+$/, '') : v.toFixed(1).replace(/\.0$/, '')}${units[i]}`;
 }
 
 /**

@@ -4,15 +4,7 @@ import { shortId } from './digest.js';
 import { collectGarbage } from './gc.js';
 import type { ImageContext } from './image-context.js';
 import type { ImageLayer, ImageRecord } from './image-store.js';
-import {
-  MANIFEST_ACCEPT,
-  isLayerMediaType,
-  parseImageConfig,
-  parseManifest,
-  selectPlatform,
-  type Descriptor,
-  type ImageManifest,
-} from './manifest.js';
+import { MANIFEST_ACCEPT, isLayerMediaType, parseImageConfig, parseManifest, selectPlatform, type Descriptor, type ImageManifest } from './manifest.js';
 import { throttledProgress, type ProgressSink } from './progress.js';
 import { familiarName, familiarString, parseNormalizedNamed, type Reference } from './reference.js';
 import type { RegistryClient, RegistryCredentials } from './registry-client.js';
@@ -251,12 +243,14 @@ async function downloadLayer(
   const onAbort = () => body.destroy(new Error('cancelled'));
   signal?.addEventListener('abort', onAbort);
   if (signal?.aborted) onAbort();
-  const storing = ctx.content.ingest(toStore!, desc.digest, (chunk) => {
-    stalled.refresh();
-    meter.add(chunk.length);
-  }).then(() => {
-    created.blobs.push(desc.digest);
-  });
+  const storing = ctx.content
+    .ingest(toStore!, desc.digest, (chunk) => {
+      stalled.refresh();
+      meter.add(chunk.length);
+    })
+    .then(() => {
+      created.blobs.push(desc.digest);
+    });
   // If this joins another pull's unpack of the layer and that one fails
   // (cancelled, say), it is unpacked again from the blob this pull stored.
   const again = () => storing.then(() => ctx.content.open(desc.digest));

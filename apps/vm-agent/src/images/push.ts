@@ -16,12 +16,21 @@ import { runLimited } from './pull.js';
  * mounted, the rest uploaded and verified by the registry. A pulled image
  * keeps its manifest bytes, so its digest does not change.
  */
-export async function pushImage(ctx: ImageContext, name: string, tag: string | undefined, progress: ProgressSink, credentials?: RegistryCredentials): Promise<void> {
+export async function pushImage(
+  ctx: ImageContext,
+  name: string,
+  tag: string | undefined,
+  progress: ProgressSink,
+  credentials?: RegistryCredentials,
+): Promise<void> {
   const repoRef = parseReference(name);
   const repo = { domain: repoRef.domain, path: repoRef.path };
   const tags: Reference[] = tag
     ? [{ ...repo, tag }]
-    : ctx.images.list().flatMap((img) => ctx.images.tagsOf(img.id)).filter((t) => t.domain === repo.domain && t.path === repo.path);
+    : ctx.images
+        .list()
+        .flatMap((img) => ctx.images.tagsOf(img.id))
+        .filter((t) => t.domain === repo.domain && t.path === repo.path);
   if (tags.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarName(repo)}`);
   progress({ status: `The push refers to repository [${repoRef.domain}/${repoRef.path}]` });
   const client = ctx.registry(credentials);

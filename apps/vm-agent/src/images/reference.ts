@@ -37,8 +37,7 @@ const anyDigestRe = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-
 const fullIdRe = /^[a-f0-9]{64}$/;
 const NAME_TOTAL_LENGTH_MAX = 255;
 
-const invalid = (detail?: string) =>
-  invalidParameter(detail ? `invalid reference format: ${detail}` : 'invalid reference format');
+const invalid = (detail?: string) => invalidParameter(detail ? `invalid reference format: ${detail}` : 'invalid reference format');
 
 /** Parses and normalizes a reference; throws invalid-parameter with dockerd's wording. */
 export function parseReference(input: string): Reference {

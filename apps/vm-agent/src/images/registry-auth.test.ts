@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import { networkErrorMessage, parseAuthChallenges, pickChallenge, registryErrorMessage } from './registry-auth.js';
 
 test('parses Docker Hub bearer challenges', () => {
-  const h =
-    'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"';
+  const h = 'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"';
   assert.deepEqual(parseAuthChallenges(h), [
     {
       scheme: 'bearer',

@@ -196,13 +196,7 @@ export async function fetchBearerToken(
 export class TokenCache {
   readonly #entries = new Map<string, Promise<BearerToken>>();
 
-  async get(
-    domain: string,
-    challenge: AuthChallenge,
-    scopes: string[],
-    credentials: RegistryCredentials | undefined,
-    userAgent: string,
-  ): Promise<string> {
+  async get(domain: string, challenge: AuthChallenge, scopes: string[], credentials: RegistryCredentials | undefined, userAgent: string): Promise<string> {
     const key = TokenCache.#key(domain, challenge, scopes, credentials);
     const cached = this.#entries.get(key);
     if (cached) {

@@ -20,15 +20,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
-import {
-  EngineError,
-  invalidParameter,
-  isEngineError,
-  notFound,
-  systemError,
-  unauthorized,
-  unavailable,
-} from '../errors.js';
+import { EngineError, invalidParameter, isEngineError, notFound, systemError, unauthorized, unavailable } from '../errors.js';
 import { blobTooLarge, blobTooSmall, capToDescriptor, type SizedBlob } from './blob-size.js';
 import {
   type AuthChallenge,
@@ -168,9 +160,10 @@ export class RegistryClient {
       throw tooLarge(what, declared);
     }
     const sized = typeof ref === 'string' ? undefined : ref;
-    const body = sized && sized.size <= MAX_MANIFEST_BYTES
-      ? await readCapped(res, sized.size, () => blobTooLarge(sized))
-      : await readCapped(res, MAX_MANIFEST_BYTES, () => tooLarge(what));
+    const body =
+      sized && sized.size <= MAX_MANIFEST_BYTES
+        ? await readCapped(res, sized.size, () => blobTooLarge(sized))
+        : await readCapped(res, MAX_MANIFEST_BYTES, () => tooLarge(what));
     if (sized && body.length < sized.size) throw blobTooSmall(sized, body.length);
     const algorithm = isDigest(reference) ? reference.slice(0, reference.indexOf(':')) : 'sha256';
     const digest = digestOf(algorithm, body);
@@ -179,9 +172,7 @@ export class RegistryClient {
     }
     const header = res.headers.get('docker-content-digest');
     if (header && header.startsWith(`${algorithm}:`) && header !== digest) {
-      throw systemError(
-        `manifest for ${what}: the registry says its digest is ${header} but the content it sent has digest ${digest}`,
-      );
+      throw systemError(`manifest for ${what}: the registry says its digest is ${header} but the content it sent has digest ${digest}`);
     }
     return { mediaType: manifestMediaType(res.headers.get('content-type'), body), digest, body };
   }
@@ -236,13 +227,7 @@ export class RegistryClient {
    * `size` bytes from `open()` (called again if the PUT must be retried) and
    * the registry verifies them.
    */
-  async uploadBlob(
-    repo: RepositoryRef,
-    digest: string,
-    size: number,
-    open: () => Readable,
-    opts: { mountFrom?: string } = {},
-  ): Promise<void> {
+  async uploadBlob(repo: RepositoryRef, digest: string, size: number, open: () => Readable, opts: { mountFrom?: string } = {}): Promise<void> {
     const name = displayName(repo);
     const scopes = [repositoryScope(repo.path, 'pull,push')];
     let url = `/v2/${repo.path}/blobs/uploads/`;
@@ -308,10 +293,7 @@ export class RegistryClient {
    * offline token; a returned refresh token is the identity token docker
    * stores instead of the password.
    */
-  async login(
-    domain: string,
-    credentials: RegistryCredentials | undefined = this.#credentials(domain),
-  ): Promise<{ status: string; identityToken?: string }> {
+  async login(domain: string, credentials: RegistryCredentials | undefined = this.#credentials(domain)): Promise<{ status: string; identityToken?: string }> {
     const pingUrl = `${registryBaseUrl(domain)}/v2/`;
     const challenge = await this.#ping(domain, true);
     if (!challenge) return { status: 'Login Succeeded' };

@@ -59,12 +59,12 @@ export function size(s: Subnet): number {
 }
 
 export function contains(s: Subnet, ip: number): boolean {
-  return ((ip & mask(s.prefix)) >>> 0) === s.base;
+  return (ip & mask(s.prefix)) >>> 0 === s.base;
 }
 
 export function overlaps(a: Subnet, b: Subnet): boolean {
   const p = Math.min(a.prefix, b.prefix);
-  return ((a.base & mask(p)) >>> 0) === ((b.base & mask(p)) >>> 0);
+  return (a.base & mask(p)) >>> 0 === (b.base & mask(p)) >>> 0;
 }
 
 /** The broadcast address (last in the subnet). */

@@ -44,7 +44,7 @@ export function readName(buf: Buffer, offset: number): { name: string; end: numb
   const labels: string[] = [];
   let pos = offset;
   let end = -1;
-  for (let jumps = 0; ; ) {
+  for (let jumps = 0; ;) {
     if (pos >= buf.length) throw new DnsFormatError('name runs past the packet');
     const len = buf[pos]!;
     if (len === 0) {

@@ -53,7 +53,10 @@ export function parsePort(text: string, what: string): number {
 
 /** `--host-controls 2222,4000`: the list, each checked. */
 export function parsePortList(text: string): number[] {
-  return text.split(',').filter(Boolean).map((p) => parsePort(p.trim(), '--host-controls'));
+  return text
+    .split(',')
+    .filter(Boolean)
+    .map((p) => parsePort(p.trim(), '--host-controls'));
 }
 
 export class HostControls {
@@ -120,4 +123,3 @@ export class HostControls {
     return next;
   }
 }
-

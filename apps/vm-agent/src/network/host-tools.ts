@@ -37,7 +37,13 @@ export function runTool(file: string, args: string[], input?: string): Promise<T
         return reject(unavailable(`${file} is not installed: the agent needs iproute2 and iptables to connect containers`));
       }
       const why = stderr.trim() || err.message;
-      reject(new ToolError(`${file} ${args.join(' ')}${input ? ` <<< ${input.trim().replace(/\n/g, '; ')}` : ''}: ${why}`, stderr, typeof code === 'number' ? code : null));
+      reject(
+        new ToolError(
+          `${file} ${args.join(' ')}${input ? ` <<< ${input.trim().replace(/\n/g, '; ')}` : ''}: ${why}`,
+          stderr,
+          typeof code === 'number' ? code : null,
+        ),
+      );
     });
     child.stdin?.on('error', () => {});
     child.stdin?.end(input ?? '');

@@ -47,14 +47,7 @@ import { BridgeFirewall } from './iptables.js';
 import { Ipam } from './ipam.js';
 import { attachVeth, detachVeth, ensureBridge, newVethName, removeBridge } from './links.js';
 import { NetworkStore } from './network-store.js';
-import type {
-  ActiveEndpoint,
-  ContainerNetworking,
-  EndpointSettings,
-  EndpointSettingsRequest,
-  NetworkRecord,
-  PortMap,
-} from './network-types.js';
+import type { ActiveEndpoint, ContainerNetworking, EndpointSettings, EndpointSettingsRequest, NetworkRecord, PortMap } from './network-types.js';
 import { type Proxy, publishPorts } from './port-proxy.js';
 import { type PortBindings, portRequests } from './port-spec.js';
 
@@ -300,7 +293,9 @@ export class NetworkService {
       const users = this.endpointsOn(rec.Id);
       if (users.length) {
         const [cid, c] = users[0]!;
-        throw forbidden(`error while removing network: network ${rec.Name} has active endpoints (name:${JSON.stringify(c.name)} id:${JSON.stringify(cid.slice(0, 12))})`);
+        throw forbidden(
+          `error while removing network: network ${rec.Name} has active endpoints (name:${JSON.stringify(c.name)} id:${JSON.stringify(cid.slice(0, 12))})`,
+        );
       }
       await this.down(rec);
       await this.store.remove(rec);
@@ -345,7 +340,12 @@ export class NetworkService {
         this.validateEndpoint(n, settings ?? {});
         configured[n.Id] = settings ?? {};
       }
-      this.containers[containerId] = { name: stripSlash(name), mode: main.Name === netMode ? netMode : main.Name, configured, active: this.containers[containerId]?.active ?? {} };
+      this.containers[containerId] = {
+        name: stripSlash(name),
+        mode: main.Name === netMode ? netMode : main.Name,
+        configured,
+        active: this.containers[containerId]?.active ?? {},
+      };
       await this.saveContainers();
     });
   }
@@ -418,7 +418,9 @@ export class NetworkService {
       const extra = containerExtraHosts(spec.extraHosts ?? [], '127.0.0.1', this.opts.hostGateway);
       return { hosts: hosts + buildHostsFile({ extra }).split('\n').slice(6).join('\n'), resolvConf: buildResolvConf(host, dns), hostname: osHostname() };
     }
-    const nets = Object.keys(c.configured).map((id) => this.store.get(id)).filter((n): n is NetworkRecord => !!n);
+    const nets = Object.keys(c.configured)
+      .map((id) => this.store.get(id))
+      .filter((n): n is NetworkRecord => !!n);
     const missing = Object.keys(c.configured).find((id) => !this.store.get(id));
     if (missing) throw notFound(`network ${missing} not found: it was removed; connect the container to another network`);
     const bridges = nets.filter((n) => n.Driver === 'bridge');
@@ -438,11 +440,17 @@ export class NetworkService {
       this.proxies.set(spec.id, await publishPorts(requests, first.address));
     }
 
-    const own: HostsEntry[] = first ? [{ address: first.address, names: [spec.domainname ? `${spec.hostname}.${spec.domainname} ${spec.hostname}` : spec.hostname] }] : [];
+    const own: HostsEntry[] = first
+      ? [{ address: first.address, names: [spec.domainname ? `${spec.hostname}.${spec.domainname} ${spec.hostname}` : spec.hostname] }]
+      : [];
     const gateway = first?.gateway ?? '127.0.0.1';
     const userNet = bridges[0] && !bridges[0].predefined ? bridges[0] : undefined;
     return {
-      hosts: buildHostsFile({ extra: containerExtraHosts(spec.extraHosts ?? [], gateway, this.opts.hostGateway), links: this.linkEntries(spec.links ?? [], bridges[0]), own }),
+      hosts: buildHostsFile({
+        extra: containerExtraHosts(spec.extraHosts ?? [], gateway, this.opts.hostGateway),
+        links: this.linkEntries(spec.links ?? [], bridges[0]),
+        own,
+      }),
       resolvConf: buildResolvConf(host, dns, userNet ? first!.gateway : undefined),
       hostname: spec.hostname,
     };
@@ -471,12 +479,22 @@ export class NetworkService {
   linkedContainers(containerId: string, links: string[]): LinkTarget[] {
     const c = this.containers[containerId];
     if (!links.length || !c) return [];
-    const main = Object.keys(c.configured).map((id) => this.store.get(id)).find((n) => n?.Name === c.mode && n.Driver === 'bridge');
+    const main = Object.keys(c.configured)
+      .map((id) => this.store.get(id))
+      .find((n) => n?.Name === c.mode && n.Driver === 'bridge');
     return this.linkTargets(links, main);
   }
 
   /** One veth into network `n`; starts the network's kernel state if it is the first. */
-  private async plug(containerId: string, c: ContainerNetworking, n: NetworkRecord, s: EndpointSettingsRequest, pid: number, defaultRoute: boolean, dns: DnsSettings): Promise<void> {
+  private async plug(
+    containerId: string,
+    c: ContainerNetworking,
+    n: NetworkRecord,
+    s: EndpointSettingsRequest,
+    pid: number,
+    defaultRoute: boolean,
+    dns: DnsSettings,
+  ): Promise<void> {
     this.validateEndpoint(n, s);
     // Up first: a network's first container may move it to another subnet (see up()).
     const built = await this.up(n);
@@ -486,7 +504,9 @@ export class NetworkService {
     const { prefix } = parseSubnet(n.IPAM.Config[0]!.Subnet);
     const ep: ActiveEndpoint = {
       networkId: n.Id,
-      endpointId: createHash('sha256').update(`${n.Id}/${containerId}/${randomBytes(8).toString('hex')}`).digest('hex'),
+      endpointId: createHash('sha256')
+        .update(`${n.Id}/${containerId}/${randomBytes(8).toString('hex')}`)
+        .digest('hex'),
       address,
       prefix,
       gateway: n.IPAM.Config[0]!.Gateway,
@@ -499,7 +519,15 @@ export class NetworkService {
     trace(containerId, 'address');
     await Promise.all([
       saved,
-      attachVeth({ pid, bridge: n.bridge, hostIf: ep.hostIf, ifName: ep.ifName, addressCidr: `${address}/${prefix}`, mac: ep.mac, defaultGateway: defaultRoute ? ep.gateway : undefined }),
+      attachVeth({
+        pid,
+        bridge: n.bridge,
+        hostIf: ep.hostIf,
+        ifName: ep.ifName,
+        addressCidr: `${address}/${prefix}`,
+        mac: ep.mac,
+        defaultGateway: defaultRoute ? ep.gateway : undefined,
+      }),
       built ? undefined : this.repairFirewall(n),
     ]);
   }
@@ -690,7 +718,9 @@ export class NetworkService {
         await dns.start();
         live.dns = dns;
       } catch (err) {
-        this.log(`the DNS server of network ${n.Name} could not listen on ${gateway}:53 (${(err as Error).message}); its containers cannot resolve each other by name`);
+        this.log(
+          `the DNS server of network ${n.Name} could not listen on ${gateway}:53 (${(err as Error).message}); its containers cannot resolve each other by name`,
+        );
       }
     }
     return built;

@@ -66,7 +66,10 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 test('TCP: 24 MiB each way arrive intact through the relay, and end travels both ways', async (t) => {
   // Reads everything, then answers with it reversed and ends.
   const up = await upstream((s) => {
-    readAll(s).then((all) => s.end(Buffer.from(all).reverse()), () => s.destroy());
+    readAll(s).then(
+      (all) => s.end(Buffer.from(all).reverse()),
+      () => s.destroy(),
+    );
   });
   t.after(() => up.server.close());
   const { proxy, port } = await publish(up.port);

@@ -50,7 +50,14 @@ async function hasIpv6(): Promise<boolean> {
 }
 
 function portsNotAvailable(proto: Proto, hostIp: string, port: number, err: NodeJS.ErrnoException): EngineError {
-  const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EADDRNOTAVAIL' ? 'cannot assign requested address' : err.message;
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'address already in use'
+      : err.code === 'EACCES'
+        ? 'permission denied'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'cannot assign requested address'
+          : err.message;
   const addr = `${hostIp}:${port}`;
   const listen = proto === 'tcp' ? `listen tcp ${addr}` : `listen udp ${addr}`;
   return systemError(`Ports are not available: exposing port ${proto.toUpperCase()} ${addr} -> ${hostIp}:0: ${listen}: bind: ${why}`, err);

@@ -42,7 +42,8 @@ function parseHostPort(text: string, key: string): [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text);
   const from = m ? Number(m[1]) : NaN;
   const to = m?.[2] ? Number(m[2]) : from;
-  if (!m || from < 1 || to > 65535 || to < from) throw invalidParameter(`invalid host port "${text}" for ${key}: use a port from 1 to 65535 or a range like 8000-8010`);
+  if (!m || from < 1 || to > 65535 || to < from)
+    throw invalidParameter(`invalid host port "${text}" for ${key}: use a port from 1 to 65535 or a range like 8000-8010`);
   return [from, to];
 }
 

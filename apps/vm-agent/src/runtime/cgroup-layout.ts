@@ -26,12 +26,15 @@ export function detectCgroups(mountinfo = readFileSync('/proc/self/mountinfo', '
     if (!mountPoint) continue;
     if (fstype === 'cgroup2' && mountPoint === '/sys/fs/cgroup') unified = mountPoint;
     if (fstype === 'cgroup') {
-      const controllers = superOpts.split(',').filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent') && o !== 'clone_children' && o !== 'noprefix' && o !== 'xattr');
+      const controllers = superOpts
+        .split(',')
+        .filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent') && o !== 'clone_children' && o !== 'noprefix' && o !== 'xattr');
       hierarchies.set(controllers.join(','), mountPoint);
     }
   }
   if (unified) return { version: 2, unified, hierarchies: new Map() };
-  if (hierarchies.size === 0) throw new Error('no cgroup filesystem is mounted (looked in /proc/self/mountinfo for cgroup2 at /sys/fs/cgroup or cgroup v1 hierarchies)');
+  if (hierarchies.size === 0)
+    throw new Error('no cgroup filesystem is mounted (looked in /proc/self/mountinfo for cgroup2 at /sys/fs/cgroup or cgroup v1 hierarchies)');
   return { version: 1, hierarchies };
 }
 
@@ -65,7 +68,14 @@ export function cgroupSupport(l: CgroupLayout = layout()): CgroupSupport {
     // io.bfq.weight / io.weight appear only in child cgroups, and only with BFQ or io.cost
     const children = [join(l.unified!, 'berth'), join(l.unified!, 'init.scope')];
     const ioWeight = children.some((d) => existsSync(join(d, 'io.bfq.weight')) || existsSync(join(d, 'io.weight')));
-    return { memoryReservation: controllers.includes('memory'), memorySwappiness: false, blkioWeight: controllers.includes('io') && ioWeight, oomKillDisable: false, cpuRealtime: false, cpuset: controllers.includes('cpuset') };
+    return {
+      memoryReservation: controllers.includes('memory'),
+      memorySwappiness: false,
+      blkioWeight: controllers.includes('io') && ioWeight,
+      oomKillDisable: false,
+      cpuRealtime: false,
+      cpuset: controllers.includes('cpuset'),
+    };
   }
   const root = (controller: string) => [...l.hierarchies].find(([k]) => k.split(',').includes(controller))?.[1];
   const has = (controller: string, file: string) => {

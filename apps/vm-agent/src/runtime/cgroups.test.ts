@@ -25,7 +25,13 @@ test('detectCgroups reads v1 hierarchies and v2 from mountinfo', () => {
       '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n',
   );
   assert.equal(v1.version, 1);
-  assert.deepEqual([...v1.hierarchies], [['cpu,cpuacct', '/sys/fs/cgroup/cpu'], ['freezer', '/sys/fs/cgroup/freezer']]);
+  assert.deepEqual(
+    [...v1.hierarchies],
+    [
+      ['cpu,cpuacct', '/sys/fs/cgroup/cpu'],
+      ['freezer', '/sys/fs/cgroup/freezer'],
+    ],
+  );
   const v2 = detectCgroups('30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n');
   assert.equal(v2.version, 2);
 });

@@ -15,7 +15,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { attachDeviceFilter, type DeviceRule } from './native.js';
 import { layout, readTrim, type CgroupLayout } from './cgroup-layout.js';
 
-
 export interface CgroupStats {
   /** Memory in use, bytes (page cache included, as the kernel counts it). */
   memoryBytes?: number;
@@ -54,7 +53,15 @@ export interface CgroupLimits {
 
 /** What `docker stats` needs, in the units dockerd reports (nanoseconds, bytes). */
 export interface CgroupUsage {
-  cpu: { totalNanos: number; userNanos: number; systemNanos: number; perCpuNanos?: number[]; periods: number; throttledPeriods: number; throttledNanos: number };
+  cpu: {
+    totalNanos: number;
+    userNanos: number;
+    systemNanos: number;
+    perCpuNanos?: number[];
+    periods: number;
+    throttledPeriods: number;
+    throttledNanos: number;
+  };
   memory: { usage: number; maxUsage?: number; failcnt?: number; limit?: number; stats: Record<string, number> };
   pids: { current: number; limit?: number };
   /** Bytes read and written per device ("Read", "Write"). */
@@ -115,7 +122,10 @@ export class Cgroup {
       const wanted = ['cpu', 'memory', 'pids', 'io', 'cpuset'];
       for (const dir of [root, parentDir]) {
         const available = (readTrim(join(dir, 'cgroup.controllers')) ?? '').split(' ');
-        const enable = wanted.filter((c) => available.includes(c)).map((c) => `+${c}`).join(' ');
+        const enable = wanted
+          .filter((c) => available.includes(c))
+          .map((c) => `+${c}`)
+          .join(' ');
         if (enable) writeFileSync(join(dir, 'cgroup.subtree_control'), enable);
       }
       const dir = join(parentDir, name);
@@ -149,7 +159,7 @@ export class Cgroup {
       return;
     }
     const dir = this.#dir('devices');
-    if (!dir) throw new Error('the devices cgroup controller is not mounted; the container\'s device rules cannot be applied');
+    if (!dir) throw new Error("the devices cgroup controller is not mounted; the container's device rules cannot be applied");
     for (const line of extra.flatMap(v1Lines)) writeFileSync(join(dir, 'devices.allow'), line);
   }
 
@@ -246,7 +256,7 @@ export class Cgroup {
         const hasSwap = !!memDir && existsSync(join(memDir, 'memory.memsw.limit_in_bytes'));
         const setMem = () => write('memory', 'memory.limit_in_bytes', String(mem));
         const setSwap = () => hasSwap && write('memory', 'memory.memsw.limit_in_bytes', String(swap));
-        const current = memDir ? readNumber(join(memDir, 'memory.limit_in_bytes')) ?? 0 : 0;
+        const current = memDir ? (readNumber(join(memDir, 'memory.limit_in_bytes')) ?? 0) : 0;
         if (mem === -1 || (current > 0 && mem > current)) {
           setSwap();
           setMem();
@@ -344,29 +354,29 @@ export class Cgroup {
     const limit = mem ? readNumber(join(mem, 'memory.limit_in_bytes')) : undefined;
     const pidsMax = pids ? readTrim(join(pids, 'pids.max')) : undefined;
     const io: CgroupUsage['io'] = [];
-    for (const line of (blkio ? readTrim(join(blkio, 'blkio.throttle.io_service_bytes_recursive')) ?? '' : '').split('\n')) {
+    for (const line of (blkio ? (readTrim(join(blkio, 'blkio.throttle.io_service_bytes_recursive')) ?? '') : '').split('\n')) {
       const m = /^(\d+):(\d+) (\w+) (\d+)$/.exec(line);
       if (m) io.push({ major: Number(m[1]), minor: Number(m[2]), op: m[3]!, value: Number(m[4]) });
     }
     return {
       cpu: {
-        totalNanos: cpuacct ? readNumber(join(cpuacct, 'cpuacct.usage')) ?? 0 : 0,
+        totalNanos: cpuacct ? (readNumber(join(cpuacct, 'cpuacct.usage')) ?? 0) : 0,
         userNanos: (ticks.user ?? 0) * NS_PER_TICK,
         systemNanos: (ticks.system ?? 0) * NS_PER_TICK,
-        perCpuNanos: (cpuacct ? readTrim(join(cpuacct, 'cpuacct.usage_percpu')) ?? '' : '').split(' ').filter(Boolean).map(Number),
+        perCpuNanos: (cpuacct ? (readTrim(join(cpuacct, 'cpuacct.usage_percpu')) ?? '') : '').split(' ').filter(Boolean).map(Number),
         periods: throttle.nr_periods ?? 0,
         throttledPeriods: throttle.nr_throttled ?? 0,
         throttledNanos: throttle.throttled_time ?? 0,
       },
       memory: {
-        usage: mem ? readNumber(join(mem, 'memory.usage_in_bytes')) ?? 0 : 0,
+        usage: mem ? (readNumber(join(mem, 'memory.usage_in_bytes')) ?? 0) : 0,
         maxUsage: mem ? readNumber(join(mem, 'memory.max_usage_in_bytes')) : undefined,
         failcnt: mem ? readNumber(join(mem, 'memory.failcnt')) : undefined,
         // An unlimited v1 cgroup reports a huge page-rounded number: leave it to the caller.
         ...(limit !== undefined && limit < 2 ** 62 ? { limit } : {}),
         stats: keyValues(mem ? readTrim(join(mem, 'memory.stat')) : undefined),
       },
-      pids: { current: pids ? readNumber(join(pids, 'pids.current')) ?? 0 : 0, ...(pidsMax && pidsMax !== 'max' ? { limit: Number(pidsMax) } : {}) },
+      pids: { current: pids ? (readNumber(join(pids, 'pids.current')) ?? 0) : 0, ...(pidsMax && pidsMax !== 'max' ? { limit: Number(pidsMax) } : {}) },
       io,
     };
   }

@@ -33,7 +33,10 @@ function cgroup2Mount(): string | undefined {
 
 /** The machine's first disk (vda here and in the VM) as "major minor": the node a container must not read. */
 function firstDisk(): string | undefined {
-  const line = readFileSync('/proc/partitions', 'utf8').split('\n').slice(2).find((l) => l.trim());
+  const line = readFileSync('/proc/partitions', 'utf8')
+    .split('\n')
+    .slice(2)
+    .find((l) => l.trim());
   return line?.trim().split(/\s+/).slice(0, 2).join(' ');
 }
 
@@ -80,11 +83,21 @@ true
 `;
 
 function lines(out: string): Map<string, string> {
-  return new Map(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+  return new Map(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+  );
 }
 
 async function probe(cgroup?: Cgroup) {
-  const p = await spawnContainer({ rootfs: fx.rootfs, args: ['sh', '-c', `mkdir -p /tmp; rm -f /tmp/mem /tmp/vcs /tmp/disk /tmp/tun; ${PROBE}`], env: ENV, cgroup });
+  const p = await spawnContainer({
+    rootfs: fx.rootfs,
+    args: ['sh', '-c', `mkdir -p /tmp; rm -f /tmp/mem /tmp/vcs /tmp/disk /tmp/tun; ${PROBE}`],
+    env: ENV,
+    cgroup,
+  });
   const [stdout, stderr] = await Promise.all([collect(p.stdout), collect(p.stderr), p.exited]);
   return { seen: lines(stdout), stdout, stderr };
 }
@@ -93,24 +106,28 @@ const EPERM = /Operation not permitted/;
 const FORBIDDEN = ['mem', 'mem-write', 'vcs', ...(disk ? ['disk'] : [])];
 const ALLOWED = ['null', 'zero', 'full', 'random', 'urandom', 'ptmx'];
 
-test('a v2 container cgroup lets its processes make any node but open only the default devices', { skip: !layout && 'no cgroup2 hierarchy is mounted' }, async (t) => {
-  // The control: with no cgroup (the runner's own device rules, root's) some
-  // forbidden node must open, else this test could not tell the filter
-  // from the machine (here /dev/vda is closed to root itself; vcs opens).
-  const open = await probe();
-  const opened = FORBIDDEN.filter((n) => open.seen.get(n) === 'ok');
-  assert.ok(opened.length > 0, `no forbidden node opens without the filter:\n${open.stdout}\n${open.stderr}`);
+test(
+  'a v2 container cgroup lets its processes make any node but open only the default devices',
+  { skip: !layout && 'no cgroup2 hierarchy is mounted' },
+  async (t) => {
+    // The control: with no cgroup (the runner's own device rules, root's) some
+    // forbidden node must open, else this test could not tell the filter
+    // from the machine (here /dev/vda is closed to root itself; vcs opens).
+    const open = await probe();
+    const opened = FORBIDDEN.filter((n) => open.seen.get(n) === 'ok');
+    assert.ok(opened.length > 0, `no forbidden node opens without the filter:\n${open.stdout}\n${open.stderr}`);
 
-  const cg = Cgroup.create('c1', PARENT, layout);
-  t.after(() => cg.remove());
-  const { seen, stdout, stderr } = await probe(cg);
-  const why = `${stdout}\n${stderr}`;
-  for (const n of ['mem', 'vcs', 'tun', ...(disk ? ['disk'] : [])]) assert.ok(stdout.includes(`mknod ${n} ok`), `mknod ${n}: ${why}`);
-  for (const n of FORBIDDEN) assert.match(seen.get(n) ?? '', EPERM, `${n}: ${why}`);
-  for (const n of ALLOWED) assert.equal(seen.get(n), 'ok', `${n}: ${why}`);
-  // tun is allowed: whatever the open says (no tun module: ENODEV), it is not the filter's EPERM.
-  assert.doesNotMatch(seen.get('tun') ?? 'missing', EPERM, why);
-});
+    const cg = Cgroup.create('c1', PARENT, layout);
+    t.after(() => cg.remove());
+    const { seen, stdout, stderr } = await probe(cg);
+    const why = `${stdout}\n${stderr}`;
+    for (const n of ['mem', 'vcs', 'tun', ...(disk ? ['disk'] : [])]) assert.ok(stdout.includes(`mknod ${n} ok`), `mknod ${n}: ${why}`);
+    for (const n of FORBIDDEN) assert.match(seen.get(n) ?? '', EPERM, `${n}: ${why}`);
+    for (const n of ALLOWED) assert.equal(seen.get(n), 'ok', `${n}: ${why}`);
+    // tun is allowed: whatever the open says (no tun module: ENODEV), it is not the filter's EPERM.
+    assert.doesNotMatch(seen.get('tun') ?? 'missing', EPERM, why);
+  },
+);
 
 test('exec in the container is filtered too', { skip: !layout && 'no cgroup2 hierarchy is mounted' }, async (t) => {
   const cg = Cgroup.create('c2', PARENT, layout);
@@ -187,43 +204,64 @@ test('nodes are made with the given type, numbers, mode and owner, in new direct
       { path: '/dev/ptmx', type: 'c', major: 5, minor: 2, mode: 0o666, uid: 0, gid: 0 },
     ],
   });
-  assert.equal(out.split('\n').slice(0, 5).join('\n'), [
-    '/dev/z character special file 1:5 640 1:2',
-    '/dev/snd/by-id/b block special file 7:9 600 0:0',
-    '/dev/null character special file 1:3 620 0:5',
-    '/zz fifo 0:0 644 0:0',
-    'drwxr-xr-x',
-  ].join('\n'), err);
-  assert.match(out, /\/dev\/ptmx -> pts\/ptmx/, 'ptmx stays the link to the container\'s devpts');
+  assert.equal(
+    out.split('\n').slice(0, 5).join('\n'),
+    [
+      '/dev/z character special file 1:5 640 1:2',
+      '/dev/snd/by-id/b block special file 7:9 600 0:0',
+      '/dev/null character special file 1:3 620 0:5',
+      '/zz fifo 0:0 644 0:0',
+      'drwxr-xr-x',
+    ].join('\n'),
+    err,
+  );
+  assert.match(out, /\/dev\/ptmx -> pts\/ptmx/, "ptmx stays the link to the container's devpts");
 });
 
 test('a bad node is refused before the child starts', async () => {
-  await assert.rejects(run('true', { devices: [{ path: 'dev/z', type: 'c', major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 }] }), /spec\.devices\[0\] is invalid/);
-  await assert.rejects(run('true', { devices: [{ path: '/dev/z', type: 'x' as 'c', major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 }] }), /spec\.devices\[0\] is invalid/);
-  await assert.rejects(run('true', { devices: [{ path: '/dev/..', type: 'c', major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 }] }), /spec\.devices\[0\] is invalid/);
+  await assert.rejects(
+    run('true', { devices: [{ path: 'dev/z', type: 'c', major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 }] }),
+    /spec\.devices\[0\] is invalid/,
+  );
+  await assert.rejects(
+    run('true', { devices: [{ path: '/dev/z', type: 'x' as 'c', major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 }] }),
+    /spec\.devices\[0\] is invalid/,
+  );
+  await assert.rejects(
+    run('true', { devices: [{ path: '/dev/..', type: 'c', major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 }] }),
+    /spec\.devices\[0\] is invalid/,
+  );
 });
 
-test('--privileged\'s list: the machine\'s char and block nodes, none a container mounts itself', () => {
+test("--privileged's list: the machine's char and block nodes, none a container mounts itself", () => {
   const nodes = hostDevices();
   assert.ok(nodes.some((n) => n.path === '/dev/null' && n.type === 'c' && n.major === 1 && n.minor === 3 && n.mode === 0o666));
   assert.ok(nodes.every((n) => n.type !== 'p' && !/^\/dev\/(pts|shm|mqueue|fd)\/|^\/dev\/console$/.test(n.path)));
 });
 
-test('allowDevices on v2 adds rules to the defaults, and leaves out one no dev_t can match', { skip: !layout && 'no cgroup2 hierarchy is mounted' }, async (t) => {
-  // vcs (7:0) opens for root without a filter (device-filter.test.ts's control); fuse (10:229) too
-  const script = 'mkdir -p /tmp; rm -f /tmp/f /tmp/v; mknod /tmp/f c 10 229; mknod /tmp/v c 7 0; '
-    + 'head -c 0 /tmp/f; echo "fuse=$?"; head -c 0 /tmp/v; echo "vcs=$?"; echo x > /dev/null; echo "null=$?"';
-  const cg = Cgroup.create('a1', PARENT, layout);
-  t.after(() => cg.remove());
-  cg.allowDevices([{ type: 'c', major: 10, minor: 229, access: 'r' }, { type: 'c', major: 5000, minor: 1, access: 'rwm' }]);
-  const { out, err } = await run(script, { cgroup: cg });
-  assert.match(out, /^fuse=0$/m, out + err);
-  assert.match(out, /^vcs=1$/m, 'not in the rules: the filter still denies');
-  assert.match(err, /head: \/tmp\/v: Operation not permitted/);
-  assert.match(out, /^null=0$/m, 'the defaults stay');
+test(
+  'allowDevices on v2 adds rules to the defaults, and leaves out one no dev_t can match',
+  { skip: !layout && 'no cgroup2 hierarchy is mounted' },
+  async (t) => {
+    // vcs (7:0) opens for root without a filter (device-filter.test.ts's control); fuse (10:229) too
+    const script =
+      'mkdir -p /tmp; rm -f /tmp/f /tmp/v; mknod /tmp/f c 10 229; mknod /tmp/v c 7 0; ' +
+      'head -c 0 /tmp/f; echo "fuse=$?"; head -c 0 /tmp/v; echo "vcs=$?"; echo x > /dev/null; echo "null=$?"';
+    const cg = Cgroup.create('a1', PARENT, layout);
+    t.after(() => cg.remove());
+    cg.allowDevices([
+      { type: 'c', major: 10, minor: 229, access: 'r' },
+      { type: 'c', major: 5000, minor: 1, access: 'rwm' },
+    ]);
+    const { out, err } = await run(script, { cgroup: cg });
+    assert.match(out, /^fuse=0$/m, out + err);
+    assert.match(out, /^vcs=1$/m, 'not in the rules: the filter still denies');
+    assert.match(err, /head: \/tmp\/v: Operation not permitted/);
+    assert.match(out, /^null=0$/m, 'the defaults stay');
 
-  const all = Cgroup.create('a2', PARENT, layout);
-  t.after(() => all.remove());
-  all.allowDevices([{ type: 'a', major: '*', minor: '*', access: 'rwm' }]);
-  assert.match((await run(script, { cgroup: all })).out, /^fuse=0\nvcs=0\nnull=0$/m);
-});
+    const all = Cgroup.create('a2', PARENT, layout);
+    t.after(() => all.remove());
+    all.allowDevices([{ type: 'a', major: '*', minor: '*', access: 'rwm' }]);
+    assert.match((await run(script, { cgroup: all })).out, /^fuse=0\nvcs=0\nnull=0$/m);
+  },
+);

@@ -41,7 +41,15 @@ export function deviceAt(path: string, containerPath = path): DeviceNode | undef
   const st = lstatSync(path, { bigint: true });
   const type = nodeType(st);
   if (!type) return undefined;
-  return { path: containerPath, type, major: majorOf(st.rdev), minor: minorOf(st.rdev), mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid) };
+  return {
+    path: containerPath,
+    type,
+    major: majorOf(st.rdev),
+    minor: minorOf(st.rdev),
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+  };
 }
 
 /** Go's words for the errors a path can give (syscall.Errno's strings), as dockerd's messages carry them. */

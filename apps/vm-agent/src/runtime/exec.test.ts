@@ -16,7 +16,7 @@ after(() => fx.cleanup());
 
 const ENV = ['PATH=/bin'];
 
-test('exec shares the container\'s pid namespace, hostname and rootfs, with its own env, user and cwd', async (t) => {
+test("exec shares the container's pid namespace, hostname and rootfs, with its own env, user and cwd", async (t) => {
   const init = await spawnContainer({ rootfs: fx.rootfs, args: ['sh', '-c', 'echo marker > /tmp/m; exec sleep 100'], env: ENV, hostname: 'ctr', cwd: '/tmp' });
   t.after(async () => {
     init.kill('SIGKILL');

@@ -53,7 +53,12 @@ export interface NativeContainerSpec extends NativeSpec {
   sysctls?: string[];
   /** In order: binds of host paths, or new tmpfs mounts (`flags`: MS_* bits; `data`: mount options). */
   binds: {
-    type?: 'bind' | 'tmpfs'; source?: string; destination: string; readonly: boolean; flags?: number; data?: string;
+    type?: 'bind' | 'tmpfs';
+    source?: string;
+    destination: string;
+    readonly: boolean;
+    flags?: number;
+    data?: string;
     /** bind: read-only on the top mount only (else every mount under it too, mount_setattr AT_RECURSIVE). */
     readonlyTopOnly?: boolean;
     /** bind: MS_BIND without MS_REC. */

@@ -25,8 +25,7 @@ test('mknod makes a 0/0 character device (an overlayfs whiteout) and reports EEX
   assert.equal(statSync(join(dir, 'null')).rdev, (1 << 8) | 3);
   assert.throws(
     () => mknod(path, constants.S_IFCHR | 0o600, 0, 0),
-    (err: unknown) =>
-      isNativeError(err) && err.code === 'EEXIST' && err.syscall === 'mknod' && err.errno === -17 && err.message.includes(path),
+    (err: unknown) => isNativeError(err) && err.code === 'EEXIST' && err.syscall === 'mknod' && err.errno === -17 && err.message.includes(path),
   );
 });
 
@@ -70,7 +69,8 @@ test('mount errors name the mount, and unknown flag names are a TypeError', (t) 
   const dir = tempDir(t);
   assert.throws(
     () => mount('overlay', join(dir, 'nope'), 'overlay', ['nosuid'], 'lowerdir=/nonexistent'),
-    (err: unknown) => isNativeError(err) && err.syscall === 'mount' && /mount `overlay` \(type overlay\) on `.*nope` with options lowerdir=\/nonexistent: /.test(err.message),
+    (err: unknown) =>
+      isNativeError(err) && err.syscall === 'mount' && /mount `overlay` \(type overlay\) on `.*nope` with options lowerdir=\/nonexistent: /.test(err.message),
   );
   assert.throws(() => mount(dir, dir, null, ['bind', 'bogus' as 'bind']), /unknown flag "bogus"/);
   mount(dir, dir, null, ['bind']);

@@ -31,9 +31,28 @@ const SHIM_FILE = 'berth-shim';
 
 /** Names accepted by `mount` for its flags (MS_*); a number is also accepted. */
 export type MountFlag =
-  | 'ro' | 'rdonly' | 'nosuid' | 'nodev' | 'noexec' | 'sync' | 'remount' | 'mandlock' | 'dirsync'
-  | 'noatime' | 'nodiratime' | 'bind' | 'move' | 'rec' | 'silent' | 'unbindable' | 'private'
-  | 'slave' | 'shared' | 'relatime' | 'strictatime' | 'lazytime';
+  | 'ro'
+  | 'rdonly'
+  | 'nosuid'
+  | 'nodev'
+  | 'noexec'
+  | 'sync'
+  | 'remount'
+  | 'mandlock'
+  | 'dirsync'
+  | 'noatime'
+  | 'nodiratime'
+  | 'bind'
+  | 'move'
+  | 'rec'
+  | 'silent'
+  | 'unbindable'
+  | 'private'
+  | 'slave'
+  | 'shared'
+  | 'relatime'
+  | 'strictatime'
+  | 'lazytime';
 /** Names accepted by `umount` (MNT_*, UMOUNT_NOFOLLOW). */
 export type UmountFlag = 'force' | 'detach' | 'expire' | 'nofollow';
 
@@ -71,8 +90,7 @@ export function loadAddon(): Addon {
   const found = tried.find((p) => existsSync(p));
   if (!found) {
     throw new Error(
-      `native addon ${ADDON_FILE} not found (looked in: ${tried.join(', ')}); ` +
-        'run `npm run build:native`, or set BERTH_NATIVE_ADDON to its path',
+      `native addon ${ADDON_FILE} not found (looked in: ${tried.join(', ')}); ` + 'run `npm run build:native`, or set BERTH_NATIVE_ADDON to its path',
     );
   }
   const loaded = createRequire(import.meta.url)(found) as Addon;

@@ -158,11 +158,7 @@ export function withExitCode(err: unknown): unknown {
  * Starts a launched child and wraps it, or cleans up and throws. `hook` runs
  * while the child waits at its gate (cgroup, network).
  */
-export async function startLaunched(
-  launched: Launched,
-  isExec: boolean,
-  hook?: (pid: number) => Promise<void> | void,
-): Promise<ContainerProcess> {
+export async function startLaunched(launched: Launched, isExec: boolean, hook?: (pid: number) => Promise<void> | void): Promise<ContainerProcess> {
   const addon = loadAddon();
   if (hook) {
     try {

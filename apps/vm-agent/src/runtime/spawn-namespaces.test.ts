@@ -21,14 +21,14 @@ const run = async (script: string, extra: Partial<ContainerSpec> = {}) => {
   return { ...r, stdout: r.stdout.trim() };
 };
 
-test('uts host: the host\'s name, and a hostname in the spec is never set on the host', async () => {
+test("uts host: the host's name, and a hostname in the spec is never set on the host", async () => {
   const before = hostname();
   const r = await run('hostname', { hostname: 'not-the-host', namespaces: { uts: 'host' } });
   assert.equal(r.stdout, before);
   assert.equal(hostname(), before);
 });
 
-test('pid host and a joined pid namespace; the agent\'s own namespaces stay', async () => {
+test("pid host and a joined pid namespace; the agent's own namespaces stay", async () => {
   assert.equal((await run('cat /proc/1/comm', { namespaces: { pid: 'host' } })).stdout, readFileSync('/proc/1/comm', 'utf8').trim());
   const mine = readlinkSync('/proc/thread-self/ns/pid_for_children');
   const a = await spawnContainer({ rootfs: fx.rootfs, args: ['sleep', '303'], env: ENV });
@@ -46,7 +46,8 @@ test('pid host and a joined pid namespace; the agent\'s own namespaces stay', as
 
 test('a process to join that is gone is an error naming pidfd_open', () => {
   assert.throws(() => spawnContainer({ rootfs: fx.rootfs, args: ['true'], env: ENV, namespaces: { pid: { joinPidOf: 0x3fffffff } } }), {
-    syscall: 'pidfd_open', message: /open process 1073741823 to join its namespace \(spec\.joinPidOf\)/,
+    syscall: 'pidfd_open',
+    message: /open process 1073741823 to join its namespace \(spec\.joinPidOf\)/,
   });
 });
 
@@ -54,7 +55,10 @@ test('/dev/shm sized, or none; sysctls written under /proc/sys, a bad one names 
   assert.match((await run('df -k /dev/shm | tail -1', { shmSize: 4 << 20 })).stdout, /\s4096\s/);
   assert.equal((await run('test -e /dev/shm && echo yes || echo no', { noShm: true })).stdout, 'no');
   assert.equal((await run('cat /proc/sys/kernel/msgmax', { sysctls: { 'kernel/msgmax': '4242' } })).stdout, '4242');
-  await assert.rejects(run('true', { sysctls: { 'kernel/no_such_sysctl': '1' } }), { syscall: 'open', message: /open `\/proc\/sys\/kernel\/no_such_sysctl` to write `1`/ });
+  await assert.rejects(run('true', { sysctls: { 'kernel/no_such_sysctl': '1' } }), {
+    syscall: 'open',
+    message: /open `\/proc\/sys\/kernel\/no_such_sysctl` to write `1`/,
+  });
   assert.equal((await run('cat /proc/self/oom_score_adj', { oomScoreAdj: 321 })).stdout, '321');
   assert.throws(() => spawnContainer({ rootfs: fx.rootfs, args: ['true'], env: ENV, oomScoreAdj: 1001 }), /oomScoreAdj must be between -1000 and 1000/);
 });

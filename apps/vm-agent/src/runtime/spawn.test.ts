@@ -56,7 +56,11 @@ test("the agent's fds do not leak: only 0-2 (and ls's own) are open", async (t) 
   const leak = openSync('/proc/self/status', 'r'); // not close-on-exec? Node opens O_CLOEXEC; the child still closes all
   t.after(() => closeSync(leak));
   const r = await run('ls /proc/self/fd');
-  const fds = r.stdout.trim().split('\n').map(Number).sort((a, b) => a - b);
+  const fds = r.stdout
+    .trim()
+    .split('\n')
+    .map(Number)
+    .sort((a, b) => a - b);
   assert.deepEqual(fds.slice(0, 3), [0, 1, 2]);
   assert.ok(fds.length <= 4, `unexpected fds: ${fds.join(' ')}`); // 3 is ls reading the directory
 });
@@ -65,7 +69,11 @@ test('stdin pipe, stdout and stderr are separate; /dev, /proc and binds are in p
   writeFileSync(`${fx.etc}/hosts`, '127.0.0.1 localhost\n10.0.0.2 box\n');
   const p = await spawnContainer({
     rootfs: fx.rootfs,
-    args: ['sh', '-c', 'cat; echo err >&2; cat /etc/hosts; ls /dev; ls -ld /dev/pts/ptmx /dev/shm; mount | grep -c " /sys .*ro,"; echo x >> /etc/hosts || echo hosts-ro'],
+    args: [
+      'sh',
+      '-c',
+      'cat; echo err >&2; cat /etc/hosts; ls /dev; ls -ld /dev/pts/ptmx /dev/shm; mount | grep -c " /sys .*ro,"; echo x >> /etc/hosts || echo hosts-ro',
+    ],
     env: ENV,
     stdin: true,
     binds: [{ source: `${fx.etc}/hosts`, destination: '/etc/hosts', readonly: true }],
@@ -106,10 +114,11 @@ test('a missing command is dockerd\'s "executable file not found" with exit code
 });
 
 test('a failing step names itself; a failing beforeStart aborts the start', async () => {
-  await assert.rejects(
-    spawnContainer({ rootfs: fx.rootfs, args: ['true'], env: ENV, binds: [{ source: '/nonexistent/x', destination: '/x' }] }),
-    { code: 'ENOENT', syscall: 'stat', message: 'bind mount source `/nonexistent/x`: No such file or directory' },
-  );
+  await assert.rejects(spawnContainer({ rootfs: fx.rootfs, args: ['true'], env: ENV, binds: [{ source: '/nonexistent/x', destination: '/x' }] }), {
+    code: 'ENOENT',
+    syscall: 'stat',
+    message: 'bind mount source `/nonexistent/x`: No such file or directory',
+  });
   let seen = 0;
   await assert.rejects(
     spawnContainer({

@@ -87,8 +87,22 @@ export interface Ulimit {
 
 /** RLIMIT_* numbers (the same on every Linux architecture we run on). */
 export const RLIMITS: Record<string, number> = {
-  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7, memlock: 8, as: 9,
-  locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
+  cpu: 0,
+  fsize: 1,
+  data: 2,
+  stack: 3,
+  core: 4,
+  rss: 5,
+  nproc: 6,
+  nofile: 7,
+  memlock: 8,
+  as: 9,
+  locks: 10,
+  sigpending: 11,
+  msgqueue: 12,
+  nice: 13,
+  rtprio: 14,
+  rttime: 15,
 };
 
 const MS = { rdonly: 1, nosuid: 2, nodev: 4, noexec: 8 };
@@ -151,8 +165,18 @@ function nativeNamespaces(spec: ContainerSpec) {
 
 /** dockerd's defaults: kernel interfaces hidden from (masked) or read-only in containers. */
 export const MASKED_PATHS = [
-  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
-  '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/interrupts',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
@@ -185,8 +209,12 @@ export function nativeProcessSpec(spec: ProcessSpec) {
 function nativeMount(m: ContainerMount) {
   if (m.type !== 'tmpfs') {
     return {
-      type: 'bind' as const, source: m.source, destination: m.destination, readonly: m.readonly ?? false,
-      readonlyTopOnly: m.readonlyTopOnly ?? false, nonRecursive: m.nonRecursive ?? false,
+      type: 'bind' as const,
+      source: m.source,
+      destination: m.destination,
+      readonly: m.readonly ?? false,
+      readonlyTopOnly: m.readonlyTopOnly ?? false,
+      nonRecursive: m.nonRecursive ?? false,
     };
   }
   const flags = (m.nosuid ? MS.nosuid : 0) | (m.nodev ? MS.nodev : 0) | (m.noexec ? MS.noexec : 0);
@@ -210,7 +238,10 @@ function refuseSymlinkedMountPoints(rootfs: string): void {
       continue; // missing: the runtime makes the directory
     }
     if (isLink) {
-      throw Object.assign(new Error(`rootfs_linux: /${name} in the image is a symlink; ${name} must be mounted on a directory: rebuild the image without that link`), { syscall: 'mount' });
+      throw Object.assign(
+        new Error(`rootfs_linux: /${name} in the image is a symlink; ${name} must be mounted on a directory: rebuild the image without that link`),
+        { syscall: 'mount' },
+      );
     }
   }
 }

@@ -21,7 +21,10 @@ export class AuthorizedKey {
 
   /** Parses the first key line of an authorized_keys text. Throws with the reason. */
   static parse(text: string, source = 'the authorized key'): AuthorizedKey {
-    const line = text.split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('#'));
+    const line = text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l && !l.startsWith('#'));
     if (!line) throw new Error(`${source} holds no public key`);
     const parsed = ssh2.utils.parseKey(line);
     if (parsed instanceof Error) throw new Error(`${source} is not an OpenSSH public key: ${parsed.message}`);

@@ -10,7 +10,7 @@ test('streamlocal: only the engine socket, by normalised path', () => {
   assert.equal(allowStreamLocal('/var/run/docker.sock', '/run/berth/engine.sock'), false);
 });
 
-test('tcpip: loopback and the guest\'s own addresses only', () => {
+test("tcpip: loopback and the guest's own addresses only", () => {
   const local = new Set(['10.0.2.15', '172.17.0.1', 'fe80::1']);
   assert.equal(allowTcpDestination('127.0.0.1', 80, local), '127.0.0.1');
   assert.equal(allowTcpDestination('127.0.0.2', 80, local), '127.0.0.2');

@@ -59,7 +59,10 @@ export function serveSession(session: Session, log: Report): void {
   const start = (channel: ServerChannel, args: string[]) => {
     if (pty) {
       const size = pending ?? { cols: pty.cols || 80, rows: pty.rows || 24 };
-      runWithPty(channel, args, env, size, log).then((p) => (running = p), () => {});
+      runWithPty(channel, args, env, size, log).then(
+        (p) => (running = p),
+        () => {},
+      );
     } else {
       runWithPipes(channel, args, env, log);
     }

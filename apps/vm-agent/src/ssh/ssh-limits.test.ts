@@ -85,8 +85,7 @@ async function roundTrip(client: ssh2.Client, text: string): Promise<string> {
   return out;
 }
 
-const stillOpen = (closed: Promise<number>, ms: number) =>
-  Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), ms))]);
+const stillOpen = (closed: Promise<number>, ms: number) => Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), ms))]);
 
 test('silent peers are dropped after the grace time, the 9th is refused at once, and a logged-in link keeps working', async () => {
   const log: string[] = [];
@@ -104,7 +103,10 @@ test('silent peers are dropped after the grace time, the 9th is refused at once,
     const ninthClosed = await Promise.race([ninth.closed, new Promise<number>((r) => setTimeout(() => r(-1), 1000))]);
     assert.notEqual(ninthClosed, -1, 'the 9th unauthenticated peer must be closed at once');
     assert.ok(ninthClosed - ninthAt < 1000, `the 9th peer was closed after ${ninthClosed - ninthAt} ms, not at once`);
-    assert.ok(log.some((l) => /refused: 8 connections are still authenticating/.test(l)), log.join('\n'));
+    assert.ok(
+      log.some((l) => /refused: 8 connections are still authenticating/.test(l)),
+      log.join('\n'),
+    );
 
     // The eight are still open before the grace time, and the link works meanwhile.
     for (const s of silent) assert.equal(await stillOpen(s.closed, 0), true);
@@ -115,7 +117,10 @@ test('silent peers are dropped after the grace time, the 9th is refused at once,
       assert.ok(t - start >= grace - 100, `a silent peer was dropped after ${t - start} ms, before the ${grace} ms grace time`);
       assert.ok(t - start < grace + 5000, `a silent peer was dropped only after ${t - start} ms`);
     }
-    assert.ok(log.some((l) => /not authenticated within 3 s; closing/.test(l)), log.join('\n'));
+    assert.ok(
+      log.some((l) => /not authenticated within 3 s; closing/.test(l)),
+      log.join('\n'),
+    );
 
     // The authenticated link is past its own grace time and still serves.
     assert.equal(await roundTrip(link, 'after'), 'after');
@@ -139,7 +144,10 @@ test('a connection over the total cap is refused at once, authenticated or not',
     const fourth = await silentPeer(port);
     const closed = await Promise.race([fourth.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);
     assert.equal(closed, true, 'the 4th connection must be closed at once');
-    assert.ok(log.some((l) => /refused: 3 connections are open/.test(l)), log.join('\n'));
+    assert.ok(
+      log.some((l) => /refused: 3 connections are open/.test(l)),
+      log.join('\n'),
+    );
     assert.equal(await roundTrip(a, 'still here'), 'still here');
   } finally {
     await srv.close();

@@ -61,20 +61,17 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   const clients = new Set<Connection>();
   const gate = new ConnectionGate({ ...DEFAULT_CONNECTION_LIMITS, ...opts.limits }, log);
 
-  const ssh = new ssh2.Server(
-    { hostKeys: [opts.hostKey], ident: 'berth-agent', keepaliveInterval: 10_000, keepaliveCountMax: 3 },
-    (client, info) => {
-      clients.add(client);
-      const peer = peerKey(info.ip, info.port);
-      client.on('error', (err) => log(`ssh ${peer}: ${err.message}`));
-      client.on('close', () => clients.delete(client));
-      client.on('authentication', (ctx) => authenticate(ctx, opts.authorizedKeyFile, peer, log));
-      client.on('ready', () => {
-        gate.authenticated(peer);
-        serveClient(client, opts.engineSocket, log);
-      });
-    },
-  );
+  const ssh = new ssh2.Server({ hostKeys: [opts.hostKey], ident: 'berth-agent', keepaliveInterval: 10_000, keepaliveCountMax: 3 }, (client, info) => {
+    clients.add(client);
+    const peer = peerKey(info.ip, info.port);
+    client.on('error', (err) => log(`ssh ${peer}: ${err.message}`));
+    client.on('close', () => clients.delete(client));
+    client.on('authentication', (ctx) => authenticate(ctx, opts.authorizedKeyFile, peer, log));
+    client.on('ready', () => {
+      gate.authenticated(peer);
+      serveClient(client, opts.engineSocket, log);
+    });
+  });
   const server = createServer((socket) => {
     if (gate.admit(socket)) ssh.injectSocket(socket);
   });
@@ -150,11 +147,7 @@ function serveClient(client: Connection, engineSocket: string, log: (m: string) 
 }
 
 /** Accepts the channel once the upstream connects (refuses it if that fails), then relays both ways. */
-function relayWhenConnected(
-  upstream: import('node:net').Socket,
-  accept: () => import('ssh2').ServerChannel,
-  reject: () => void,
-): void {
+function relayWhenConnected(upstream: import('node:net').Socket, accept: () => import('ssh2').ServerChannel, reject: () => void): void {
   const onError = () => reject();
   upstream.once('error', onError);
   upstream.once('connect', () => {

@@ -25,10 +25,15 @@ test('one holder at a time: the second waits for the first to finish', async () 
 test('a holder killed -9 in another process frees the lock; a held one times out with a clear error', async () => {
   const name = `t-${randomBytes(4).toString('hex')}`;
   // Another process takes the lock the same way (listening on the abstract name) and never lets go.
-  const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen('\\0berth-lock-${name}', () => console.log('held'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen('\\0berth-lock-${name}', () => console.log('held'))`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     await once(holder.stdout!, 'data');
-    await assert.rejects(withHostLock(name, async () => 'never', 200), /another berth engine on this host has held the "t-[0-9a-f]+" lock/);
+    await assert.rejects(
+      withHostLock(name, async () => 'never', 200),
+      /another berth engine on this host has held the "t-[0-9a-f]+" lock/,
+    );
     holder.kill('SIGKILL');
     await once(holder, 'exit');
     assert.equal(await withHostLock(name, async () => 'mine', 2000), 'mine');

@@ -10,7 +10,10 @@ test('-v forms: named volume, bind with ro, nocopy; dockerd refusals', () => {
   assert.equal(v.RW, true);
   assert.equal(v.CopyData, true);
   const b = parseBind('/srv/site/:/usr/share/html:ro');
-  assert.deepEqual([b.Type, b.Source, b.Destination, b.RW, b.Mode, b.Propagation, b.CreateSource], ['bind', '/srv/site', '/usr/share/html', false, 'ro', 'rprivate', true]);
+  assert.deepEqual(
+    [b.Type, b.Source, b.Destination, b.RW, b.Mode, b.Propagation, b.CreateSource],
+    ['bind', '/srv/site', '/usr/share/html', false, 'ro', 'rprivate', true],
+  );
   assert.equal(parseBind('cache:/c:nocopy').CopyData, false);
   assert.throws(() => parseBind('data:rel'), /invalid mount path: 'rel' mount path must be absolute/);
   assert.throws(() => parseBind('/a:/b:bogus'), /invalid mode: bogus/);
@@ -40,7 +43,14 @@ test('--tmpfs options split into flags and data', () => {
 
 test('parseMounts: image VOLUMEs become anonymous volumes unless mounted over; duplicates refused; parents first', () => {
   const m = parseMounts({ binds: ['named:/data/sub'], volumes: { '/data': {}, '/data/sub': {} }, tmpfs: { '/t': '' } });
-  assert.deepEqual(m.map((x) => [x.Destination, x.Type, x.Anonymous]), [['/t', 'tmpfs', false], ['/data', 'volume', true], ['/data/sub', 'volume', false]]);
+  assert.deepEqual(
+    m.map((x) => [x.Destination, x.Type, x.Anonymous]),
+    [
+      ['/t', 'tmpfs', false],
+      ['/data', 'volume', true],
+      ['/data/sub', 'volume', false],
+    ],
+  );
   assert.throws(() => parseMounts({ binds: ['a:/x', '/h:/x'] }), /Duplicate mount point: \/x/);
 });
 

@@ -51,10 +51,17 @@ export interface MountRequest {
   ReadOnly?: boolean;
   Consistency?: string;
   BindOptions?: {
-    Propagation?: string; CreateMountpoint?: boolean; NonRecursive?: boolean;
-    ReadOnlyNonRecursive?: boolean; ReadOnlyForceRecursive?: boolean;
+    Propagation?: string;
+    CreateMountpoint?: boolean;
+    NonRecursive?: boolean;
+    ReadOnlyNonRecursive?: boolean;
+    ReadOnlyForceRecursive?: boolean;
   } | null;
-  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string> | null;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
+  } | null;
   TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
 }
 
@@ -78,15 +85,20 @@ const cleanPath = (p: string) => posix.normalize(p).replace(/(.)\/$/, '$1');
  */
 function checkPropagation(propagation: string, what: string): string {
   if (propagation === 'private' || propagation === 'rprivate') return propagation;
-  throw invalidParameter(`${what}: propagation "${propagation}": Berth does not support shared or slave mount propagation yet, and refuses the mount rather than make it private: remove the option or use rprivate`);
+  throw invalidParameter(
+    `${what}: propagation "${propagation}": Berth does not support shared or slave mount propagation yet, and refuses the mount rather than make it private: remove the option or use rprivate`,
+  );
 }
 
 function checkDestination(dest: string, spec: string, type: string): string {
   if (!posix.isAbsolute(dest)) {
-    throw invalidParameter(`invalid volume specification: '${spec}': invalid mount config for type "${type}": invalid mount path: '${dest}' mount path must be absolute`);
+    throw invalidParameter(
+      `invalid volume specification: '${spec}': invalid mount config for type "${type}": invalid mount path: '${dest}' mount path must be absolute`,
+    );
   }
   const clean = cleanPath(dest);
-  if (clean === '/') throw invalidParameter(`invalid volume specification: '${spec}': invalid mount config for type "${type}": invalid specification: destination can't be '/'`);
+  if (clean === '/')
+    throw invalidParameter(`invalid volume specification: '${spec}': invalid mount config for type "${type}": invalid specification: destination can't be '/'`);
   return clean;
 }
 
@@ -147,8 +159,16 @@ export function parseMount(m: MountRequest): MountPoint {
     if (o.ReadOnlyForceRecursive && o.NonRecursive) throw bad('must not set ReadOnlyForceRecursive when NonRecursive is true');
     if (o.ReadOnlyForceRecursive && propagation !== 'rprivate') throw bad('must use rprivate propagation with ReadOnlyForceRecursive');
     return {
-      ...base, Type: 'bind', Name: '', Source: cleanPath(m.Source), Driver: '', Propagation: propagation, CopyData: false, CreateSource: o.CreateMountpoint ?? false,
-      ...(o.NonRecursive ? { NonRecursive: true } : {}), ...(o.ReadOnlyNonRecursive ? { ReadOnlyNonRecursive: true } : {}),
+      ...base,
+      Type: 'bind',
+      Name: '',
+      Source: cleanPath(m.Source),
+      Driver: '',
+      Propagation: propagation,
+      CopyData: false,
+      CreateSource: o.CreateMountpoint ?? false,
+      ...(o.NonRecursive ? { NonRecursive: true } : {}),
+      ...(o.ReadOnlyNonRecursive ? { ReadOnlyNonRecursive: true } : {}),
     };
   }
   if (type === 'volume') {
@@ -156,7 +176,16 @@ export function parseMount(m: MountRequest): MountPoint {
     if (m.TmpfsOptions) throw bad('field TmpfsOptions must not be specified');
     if (m.Source && m.Source.startsWith('/')) throw bad(`invalid volume name: '${m.Source}': use type=bind for a host path`);
     const driver = m.VolumeOptions?.DriverConfig?.Name || 'local';
-    return { ...base, Type: 'volume', Name: m.Source ?? '', Source: '', Driver: driver, Propagation: '', CopyData: !m.VolumeOptions?.NoCopy, Anonymous: !m.Source };
+    return {
+      ...base,
+      Type: 'volume',
+      Name: m.Source ?? '',
+      Source: '',
+      Driver: driver,
+      Propagation: '',
+      CopyData: !m.VolumeOptions?.NoCopy,
+      Anonymous: !m.Source,
+    };
   }
   if (m.Source) throw bad('field Source must not be specified');
   if (m.BindOptions) throw bad('field BindOptions must not be specified');
@@ -165,7 +194,16 @@ export function parseMount(m: MountRequest): MountPoint {
   const mode = m.TmpfsOptions?.Mode;
   if (size !== undefined && size < 0) throw bad(`invalid tmpfs size: ${size}`);
   const data = [size ? `size=${Math.ceil(size / 1024)}k` : '', mode ? `mode=${(mode & 0o7777).toString(8)}` : ''].filter(Boolean).join(',');
-  return { ...base, Type: 'tmpfs', Name: '', Source: '', Driver: '', Propagation: '', CopyData: false, Tmpfs: { nosuid: true, nodev: true, noexec: true, data } };
+  return {
+    ...base,
+    Type: 'tmpfs',
+    Name: '',
+    Source: '',
+    Driver: '',
+    Propagation: '',
+    CopyData: false,
+    Tmpfs: { nosuid: true, nodev: true, noexec: true, data },
+  };
 }
 
 /** `--tmpfs /path:opts`: flags apart from data; dockerd's defaults are noexec,nosuid,nodev. */
@@ -181,11 +219,26 @@ export function parseTmpfs(dest: string, opts: string): MountPoint {
     else if (o === 'suid' || o === 'nosuid') t.nosuid = o === 'nosuid';
     else if (o === 'dev' || o === 'nodev') t.nodev = o === 'nodev';
     else if (/^(size|mode|uid|gid|nr_inodes|nr_blocks|mpol)=/.test(o)) data.push(o);
-    else if (['atime', 'noatime', 'relatime', 'norelatime', 'strictatime', 'nostrictatime', 'diratime', 'nodiratime', 'sync', 'async', 'dirsync'].includes(o)) continue;
+    else if (['atime', 'noatime', 'relatime', 'norelatime', 'strictatime', 'nostrictatime', 'diratime', 'nodiratime', 'sync', 'async', 'dirsync'].includes(o))
+      continue;
     else throw invalidParameter(`invalid tmpfs option ["${o}"]`);
   }
   t.data = data.join(',');
-  return { Type: 'tmpfs', Name: '', Source: '', Destination: destination, Driver: '', Mode: '', RW: rw, Propagation: '', CopyData: false, Anonymous: false, CreateSource: false, Tmpfs: t, Hidden: true };
+  return {
+    Type: 'tmpfs',
+    Name: '',
+    Source: '',
+    Destination: destination,
+    Driver: '',
+    Mode: '',
+    RW: rw,
+    Propagation: '',
+    CopyData: false,
+    Anonymous: false,
+    CreateSource: false,
+    Tmpfs: t,
+    Hidden: true,
+  };
 }
 
 /**
@@ -206,7 +259,19 @@ export function parseMounts(input: MountInput): MountPoint[] {
   for (const dest of Object.keys(input.volumes ?? {})) {
     const d = checkDestination(dest, dest, 'volume');
     if (out.some((o) => o.Destination === d)) continue;
-    out.push({ Type: 'volume', Name: '', Source: '', Destination: d, Driver: 'local', Mode: '', RW: true, Propagation: '', CopyData: true, Anonymous: true, CreateSource: false });
+    out.push({
+      Type: 'volume',
+      Name: '',
+      Source: '',
+      Destination: d,
+      Driver: 'local',
+      Mode: '',
+      RW: true,
+      Propagation: '',
+      CopyData: true,
+      Anonymous: true,
+      CreateSource: false,
+    });
   }
   return sortMounts(out);
 }

@@ -59,7 +59,9 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export function validateVolumeName(name: string): void {
   if (!NAME_RE.test(name)) {
-    throw invalidParameter(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+    throw invalidParameter(
+      `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+    );
   }
 }
 
@@ -131,7 +133,8 @@ export class VolumeService {
     if (driver !== 'local') throw notFound(`create ${req.Name ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
     const opts = req.DriverOpts ?? {};
     // The local driver's mount options (type/device/o) would need a mount per use; not offered yet.
-    for (const k of Object.keys(opts)) throw invalidParameter(`create ${req.Name ?? ''}: invalid option key: "${k}": this engine's local driver takes no options`);
+    for (const k of Object.keys(opts))
+      throw invalidParameter(`create ${req.Name ?? ''}: invalid option key: "${k}": this engine's local driver takes no options`);
     const anonymous = !req.Name;
     const name = req.Name || randomBytes(32).toString('hex');
     validateVolumeName(name);
@@ -140,7 +143,9 @@ export class VolumeService {
     let p = this.creating.get(name);
     if (!p) {
       const labels = { ...(req.Labels ?? {}), ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
-      p = this.createNow(name, { Driver: 'local', CreatedAt: rfc3339Seconds(new Date()), Labels: labels, Options: null }).finally(() => this.creating.delete(name));
+      p = this.createNow(name, { Driver: 'local', CreatedAt: rfc3339Seconds(new Date()), Labels: labels, Options: null }).finally(() =>
+        this.creating.delete(name),
+      );
       this.creating.set(name, p);
     }
     return p;
@@ -174,10 +179,13 @@ export class VolumeService {
     for (const v of this.list()) {
       if (!keep(v) || this.usage(v.Name).length) continue;
       const size = await this.size(v.Name);
-      await this.remove(v.Name).then(() => {
-        deleted.push(v.Name);
-        reclaimed += size;
-      }, () => {});
+      await this.remove(v.Name).then(
+        () => {
+          deleted.push(v.Name);
+          reclaimed += size;
+        },
+        () => {},
+      );
     }
     this.emit({ Action: 'prune', id: '', attributes: { reclaimed: String(reclaimed) } });
     return { deleted, reclaimed };
@@ -189,7 +197,15 @@ export class VolumeService {
   }
 
   private view(name: string, meta: VolumeMeta): Volume {
-    return { CreatedAt: meta.CreatedAt, Driver: 'local', Labels: meta.Labels, Mountpoint: this.dataPath(name), Name: name, Options: meta.Options, Scope: 'local' };
+    return {
+      CreatedAt: meta.CreatedAt,
+      Driver: 'local',
+      Labels: meta.Labels,
+      Mountpoint: this.dataPath(name),
+      Name: name,
+      Options: meta.Options,
+      Scope: 'local',
+    };
   }
 }
 

@@ -60,7 +60,11 @@ export async function checkArchive(archive: Buffer): Promise<CheckedArchive> {
   assert.ok(configFile, `config ${m.Config} is in the archive`);
   const id = sha(configFile.body);
   const config = JSON.parse(configFile.body.toString('utf8')) as CheckedArchive['config'];
-  assert.deepEqual(config.rootfs.diff_ids, m.Layers.map((l) => sha(files.get(l)!.body)), 'config diff_ids are the layers in order');
+  assert.deepEqual(
+    config.rootfs.diff_ids,
+    m.Layers.map((l) => sha(files.get(l)!.body)),
+    'config diff_ids are the layers in order',
+  );
   assert.equal(config.history.filter((h) => !h.empty_layer).length, m.Layers.length, 'one non-empty history entry per layer');
 
   const index = json<{ manifests: { digest: string; size: number; annotations: Record<string, string> }[] }>('index.json');
@@ -69,10 +73,16 @@ export async function checkArchive(archive: Buffer): Promise<CheckedArchive> {
     const blob = files.get(`blobs/sha256/${d.digest.slice(7)}`);
     assert.ok(blob, `OCI manifest ${d.digest} is in the archive`);
     assert.equal(blob.body.length, d.size);
-    const oci = JSON.parse(blob.body.toString('utf8')) as { config: { digest: string; size: number }; layers: { digest: string; size: number; mediaType: string }[] };
+    const oci = JSON.parse(blob.body.toString('utf8')) as {
+      config: { digest: string; size: number };
+      layers: { digest: string; size: number; mediaType: string }[];
+    };
     assert.equal(oci.config.digest, id);
     assert.equal(oci.config.size, configFile.body.length);
-    assert.deepEqual(oci.layers.map((l) => l.digest), config.rootfs.diff_ids);
+    assert.deepEqual(
+      oci.layers.map((l) => l.digest),
+      config.rootfs.diff_ids,
+    );
     assert.ok(oci.layers.every((l) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar'));
     const [repo, tag] = m.RepoTags[i]!.split(':');
     assert.equal(d.annotations['io.containerd.image.name'], `docker.io/${repo}:${tag}`);

@@ -60,25 +60,30 @@ export function ExecTerminal({ id, shell }: { id: string; shell: string }) {
         });
         if (disposed) return;
         execId = created.Id;
-        session = client.session('POST', `/exec/${created.Id}/start`, { Detach: false, Tty: true, ConsoleSize: [term.rows, term.cols] }, {
-          open: () => {
-            setPhase('open');
-            resize();
-            term.focus();
+        session = client.session(
+          'POST',
+          `/exec/${created.Id}/start`,
+          { Detach: false, Tty: true, ConsoleSize: [term.rows, term.cols] },
+          {
+            open: () => {
+              setPhase('open');
+              resize();
+              term.focus();
+            },
+            data: (bytes) => {
+              // The engine may take a resize sent before the process existed as a no-op: repeat it once the shell speaks.
+              if (!spoke) resize();
+              spoke = true;
+              term.write(bytes);
+            },
+            end: (err) => {
+              if (disposed) return;
+              setPhase('ended');
+              if (err) setProblem(err.message);
+              term.write('\r\n\x1b[2m[the shell ended]\x1b[0m\r\n');
+            },
           },
-          data: (bytes) => {
-            // The engine may take a resize sent before the process existed as a no-op: repeat it once the shell speaks.
-            if (!spoke) resize();
-            spoke = true;
-            term.write(bytes);
-          },
-          end: (err) => {
-            if (disposed) return;
-            setPhase('ended');
-            if (err) setProblem(err.message);
-            term.write('\r\n\x1b[2m[the shell ended]\x1b[0m\r\n');
-          },
-        });
+        );
       } catch (err) {
         if (disposed) return;
         setPhase('ended');

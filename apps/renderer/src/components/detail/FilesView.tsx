@@ -10,8 +10,7 @@ import { Notice } from '../Notice.js';
 export const VIEW_CAP = 256 * 1024;
 
 type View =
-  | { kind: 'dir'; path: string; entries: TarEntry[] }
-  | { kind: 'file'; path: string; entry: TarEntry; text?: string; binary: boolean; truncated: boolean };
+  { kind: 'dir'; path: string; entries: TarEntry[] } | { kind: 'file'; path: string; entry: TarEntry; text?: string; binary: boolean; truncated: boolean };
 
 const linkButton: CSSProperties = { background: 'none', border: 0, padding: 0, font: 'inherit', color: 'var(--accent)', cursor: 'pointer', textAlign: 'left' };
 
@@ -283,7 +282,13 @@ export function FilesView({ id }: { id: string }) {
                     <td className="small">{new Date(e.mtime * 1000).toLocaleString()}</td>
                     <td className="actions">
                       {e.type !== 'symlink' && (
-                        <button type="button" className="btn small" disabled={!!downloading} aria-label={t('files.downloadNamed', { name: e.name })} onClick={() => download(full, e.type === 'directory')}>
+                        <button
+                          type="button"
+                          className="btn small"
+                          disabled={!!downloading}
+                          aria-label={t('files.downloadNamed', { name: e.name })}
+                          onClick={() => download(full, e.type === 'directory')}
+                        >
                           {t('files.download')}
                         </button>
                       )}

@@ -94,7 +94,14 @@ export function LogsView({ id, tty, startedAt }: { id: string; tty: boolean; sta
   return (
     <div className="logs-view">
       <div className="logs-toolbar">
-        <input className="search" type="search" placeholder={t('detail.logs.search')} aria-label={t('detail.logs.search')} value={search} onChange={(e) => setSearch(e.target.value)} />
+        <input
+          className="search"
+          type="search"
+          placeholder={t('detail.logs.search')}
+          aria-label={t('detail.logs.search')}
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
         <label className="switch">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> {t('detail.logs.follow')}
         </label>
@@ -102,17 +109,26 @@ export function LogsView({ id, tty, startedAt }: { id: string; tty: boolean; sta
           <input type="checkbox" checked={timestamps} onChange={(e) => setTimestamps(e.target.checked)} /> {t('detail.logs.timestamps')}
         </label>
         <span className="dim small" data-testid="logs-count">
-          {needle ? t('detail.logs.countOf', { shown: shown.length, all: lines.length }) : t('detail.logs.count', { count: lines.length })} · {live ? t('detail.logs.live') : t('detail.logs.ended')}
+          {needle ? t('detail.logs.countOf', { shown: shown.length, all: lines.length }) : t('detail.logs.count', { count: lines.length })} ·{' '}
+          {live ? t('detail.logs.live') : t('detail.logs.ended')}
         </span>
       </div>
       {error && <Notice kind="error">{error}</Notice>}
-      <div className="logs" ref={box} role="log" aria-label={t('detail.logs.label')} tabIndex={0}
+      <div
+        className="logs"
+        ref={box}
+        role="log"
+        aria-label={t('detail.logs.label')}
+        tabIndex={0}
         onScroll={(e) => {
           const el = e.currentTarget;
           const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 4;
           if (!atBottom && follow) setFollow(false);
-        }}>
-        {shown.length === 0 && <div className="logs-empty">{lines.length ? t('detail.logs.noMatch') : live ? t('detail.logs.waiting') : t('detail.logs.none')}</div>}
+        }}
+      >
+        {shown.length === 0 && (
+          <div className="logs-empty">{lines.length ? t('detail.logs.noMatch') : live ? t('detail.logs.waiting') : t('detail.logs.none')}</div>
+        )}
         {shown.map((l) => (
           <div key={l.n} className={`log-line ${l.stream}`}>
             {timestamps && <span className="log-time">{l.time}</span>}

@@ -3,7 +3,19 @@
  * the current value printed beside it. Values are drawn from 0 to
  * max(values, floor), so a flat line at 0 sits on the axis.
  */
-export function Sparkline({ values, floor, label, current, testId }: { values: number[]; floor: number; label: string; current: string; /** Stable across languages. */ testId: string }) {
+export function Sparkline({
+  values,
+  floor,
+  label,
+  current,
+  testId,
+}: {
+  values: number[];
+  floor: number;
+  label: string;
+  current: string;
+  /** Stable across languages. */ testId: string;
+}) {
   const w = 320;
   const h = 80;
   const max = Math.max(floor, ...values) * 1.1;

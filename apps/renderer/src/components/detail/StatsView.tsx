@@ -34,13 +34,25 @@ export function StatsView({ id, running }: { id: string; running: boolean }) {
   return (
     <div className="stats-view">
       {error && <Notice kind="error">{error.message}</Notice>}
-      <Sparkline label={t('detail.stats.cpu')} testId="cpu" values={samples.map((s) => s.cpuPercent)} floor={5} current={last ? `${last.cpuPercent.toFixed(1)} %` : '…'} />
+      <Sparkline
+        label={t('detail.stats.cpu')}
+        testId="cpu"
+        values={samples.map((s) => s.cpuPercent)}
+        floor={5}
+        current={last ? `${last.cpuPercent.toFixed(1)} %` : '…'}
+      />
       <Sparkline
         label={t('detail.stats.memory')}
         testId="memory"
         values={samples.map((s) => s.memoryBytes)}
         floor={16 * 1024 * 1024}
-        current={last ? last.memoryLimit ? t('detail.stats.memoryOf', { used: formatSize(last.memoryBytes), limit: formatSize(last.memoryLimit) }) : formatSize(last.memoryBytes) : '…'}
+        current={
+          last
+            ? last.memoryLimit
+              ? t('detail.stats.memoryOf', { used: formatSize(last.memoryBytes), limit: formatSize(last.memoryLimit) })
+              : formatSize(last.memoryBytes)
+            : '…'
+        }
       />
     </div>
   );

@@ -26,19 +26,23 @@ export function buildRoutes(r: Router, builder: Builder): void {
       if (!res.writableFinished) abort.abort();
     });
     try {
-      await builder.build(req, {
-        tags: query.getAll('t').filter((t) => t !== ''),
-        dockerfile: query.get('dockerfile') ?? '',
-        buildArgs: jsonParam<Record<string, string | null>>(query, 'buildargs'),
-        labels: jsonParam<Record<string, string>>(query, 'labels'),
-        ...(query.get('target') ? { target: query.get('target')! } : {}),
-        noCache: queryBool(query, 'nocache'),
-        pull: queryBool(query, 'pull'),
-        run: runOptions(query),
-        quiet: queryBool(query, 'q'),
-        credentials: (domain) => credentials.get(domain),
-        signal: abort.signal,
-      }, (m) => out.write(m));
+      await builder.build(
+        req,
+        {
+          tags: query.getAll('t').filter((t) => t !== ''),
+          dockerfile: query.get('dockerfile') ?? '',
+          buildArgs: jsonParam<Record<string, string | null>>(query, 'buildargs'),
+          labels: jsonParam<Record<string, string>>(query, 'labels'),
+          ...(query.get('target') ? { target: query.get('target')! } : {}),
+          noCache: queryBool(query, 'nocache'),
+          pull: queryBool(query, 'pull'),
+          run: runOptions(query),
+          quiet: queryBool(query, 'q'),
+          credentials: (domain) => credentials.get(domain),
+          signal: abort.signal,
+        },
+        (m) => out.write(m),
+      );
     } catch (err) {
       if (!out.hasStarted) throw err;
       out.error(err);
@@ -67,15 +71,25 @@ function runOptions(q: URLSearchParams): NonNullable<BuildOptions['run']> {
     if (!Number.isInteger(n)) throw invalidParameter(`invalid ${name}: ${JSON.stringify(v)} is not a whole number`);
     return n;
   };
-  const extraHosts = q.getAll('extrahosts').flatMap((v) => v.split(',')).filter((v) => v !== '');
+  const extraHosts = q
+    .getAll('extrahosts')
+    .flatMap((v) => v.split(','))
+    .filter((v) => v !== '');
   const network = q.get('networkmode') ?? '';
   const ulimits = q.get('ulimits');
   const hostConfig: Record<string, unknown> = {
     ...(extraHosts.length ? { ExtraHosts: extraHosts } : {}),
     ...(network && network !== 'default' ? { NetworkMode: network } : {}),
-    Memory: num('memory'), MemorySwap: num('memswap'), CpuShares: num('cpushares'), CpuPeriod: num('cpuperiod'), CpuQuota: num('cpuquota'),
-    ShmSize: num('shmsize'), CpusetCpus: q.get('cpusetcpus') || undefined, CpusetMems: q.get('cpusetmems') || undefined,
-    Isolation: q.get('isolation') || undefined, CgroupParent: q.get('cgroupparent') || undefined,
+    Memory: num('memory'),
+    MemorySwap: num('memswap'),
+    CpuShares: num('cpushares'),
+    CpuPeriod: num('cpuperiod'),
+    CpuQuota: num('cpuquota'),
+    ShmSize: num('shmsize'),
+    CpusetCpus: q.get('cpusetcpus') || undefined,
+    CpusetMems: q.get('cpusetmems') || undefined,
+    Isolation: q.get('isolation') || undefined,
+    CgroupParent: q.get('cgroupparent') || undefined,
     ...(ulimits && ulimits !== 'null' ? { Ulimits: jsonArray(ulimits, 'ulimits') } : {}), // the 20.10 CLI sends null
   };
   for (const k of Object.keys(hostConfig)) if (hostConfig[k] === undefined) delete hostConfig[k];
@@ -95,10 +109,12 @@ function jsonArray(raw: string, name: string): unknown[] {
 
 /** What the classic builder cannot do here is refused by name rather than ignored. */
 function refuseUnapplied(q: URLSearchParams): void {
-  if (queryBool(q, 'squash')) throw invalidParameter('squash: Berth\'s builder does not squash layers (an experimental dockerd feature); build without --squash');
+  if (queryBool(q, 'squash'))
+    throw invalidParameter("squash: Berth's builder does not squash layers (an experimental dockerd feature); build without --squash");
   if (q.get('outputs')) throw invalidParameter('outputs: build outputs are a BuildKit feature; this engine has the classic builder only');
   const cacheFrom = q.get('cachefrom');
-  if (cacheFrom && cacheFrom !== '[]') throw invalidParameter('cachefrom: Berth\'s builder does not take cache from other images yet; build without --cache-from');
+  if (cacheFrom && cacheFrom !== '[]')
+    throw invalidParameter("cachefrom: Berth's builder does not take cache from other images yet; build without --cache-from");
   const platform = q.get('platform');
   const own = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
   if (platform && platform !== own && platform !== 'linux') throw invalidParameter(`platform ${platform}: this engine builds for ${own} only`);

@@ -15,7 +15,10 @@ const svc = {} as ContainerService; // not consulted by these filters
 
 function matching(values: string[]): string[] {
   const f = containerFilter(svc, new Map([['health', values]]), (id) => health[id]);
-  return ['a', 'b', 'c', 'd'].map(rec).filter(f).map((c) => c.Id);
+  return ['a', 'b', 'c', 'd']
+    .map(rec)
+    .filter(f)
+    .map((c) => c.Id);
 }
 
 test('health filter: each status, none for containers without a check, values OR-ed', () => {

@@ -25,7 +25,24 @@ export function containerFilter(
   filters: Map<string, string[]>,
   health: (id: string) => Health | undefined = () => undefined,
 ): (c: ContainerRecord) => boolean {
-  checkFilterKeys(filters, ['id', 'name', 'label', 'label!', 'status', 'ancestor', 'exited', 'before', 'since', 'until', 'health', 'network', 'volume', 'publish', 'expose', 'is-task']);
+  checkFilterKeys(filters, [
+    'id',
+    'name',
+    'label',
+    'label!',
+    'status',
+    'ancestor',
+    'exited',
+    'before',
+    'since',
+    'until',
+    'health',
+    'network',
+    'volume',
+    'publish',
+    'expose',
+    'is-task',
+  ]);
   const status = filters.get('status') ?? [];
   for (const s of status) if (!STATUSES.includes(s)) throw invalidParameter(`invalid filter 'status=${s}'`);
   const healths = filters.get('health') ?? [];

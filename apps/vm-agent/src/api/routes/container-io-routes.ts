@@ -75,7 +75,14 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
     const sink = streamSink(stream, rec.Config.Tty);
     if (queryBool(query, 'logs')) {
       const log = containers.logger(rec);
-      if (log) for (const e of readLogFiles(log.path, rotateOptions(rec.HostConfig.LogConfig.Config).maxFiles, { stdout: want.stdout, stderr: want.stderr, sinceNs: 0n, untilNs: 0n })) sink.write(e.stream, Buffer.from(e.log));
+      if (log)
+        for (const e of readLogFiles(log.path, rotateOptions(rec.HostConfig.LogConfig.Config).maxFiles, {
+          stdout: want.stdout,
+          stderr: want.stderr,
+          sinceNs: 0n,
+          untilNs: 0n,
+        }))
+          sink.write(e.stream, Buffer.from(e.log));
     }
     if (!queryBool(query, 'stream')) return void sink.end('exit');
     const hub = containers.liveState(rec).hub;
@@ -115,7 +122,10 @@ export function containerIoRoutes(r: Router, containers: ContainerService, execs
     const { stream, twoWay } = hijack(ctx);
     const sink = streamSink(stream, raw);
     const input = exec.Config.AttachStdin && twoWay ? (stream as Duplex) : undefined;
-    const remove = exec.hub.attach({ stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr, input, tty: exec.Config.Tty, detachKeys: exec.Config.DetachKeys || undefined }, sink);
+    const remove = exec.hub.attach(
+      { stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr, input, tty: exec.Config.Tty, detachKeys: exec.Config.DetachKeys || undefined },
+      sink,
+    );
     stream.once('close', remove);
     await execs.start(exec.ID, { consoleSize: body.ConsoleSize }, (message) => sink.write('stdout', Buffer.from(message + '\r\n')));
   });

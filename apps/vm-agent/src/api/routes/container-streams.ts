@@ -38,7 +38,11 @@ export function serveUpgrades(server: Server, router: Router): void {
       if (rest.length) socket.unshift(rest);
       // `req` itself has already ended; handlers read the body through this view of it.
       const withBody = Object.create(req, {
-        [Symbol.asyncIterator]: { value: async function* () { if (body.length) yield body; } },
+        [Symbol.asyncIterator]: {
+          value: async function* () {
+            if (body.length) yield body;
+          },
+        },
       }) as IncomingMessage;
       const res = new ServerResponse(req);
       res.assignSocket(socket as import('node:net').Socket);

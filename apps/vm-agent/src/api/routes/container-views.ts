@@ -93,8 +93,20 @@ function networkSettings(svc: ContainerService, c: ContainerRecord) {
     MacAddress: bridge?.MacAddress ?? '',
     Networks: view?.Networks ?? {
       [networkMode(c)]: {
-        IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '',
-        Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
+        IPAMConfig: null,
+        Links: null,
+        Aliases: null,
+        MacAddress: '',
+        DriverOpts: null,
+        NetworkID: '',
+        EndpointID: '',
+        Gateway: '',
+        IPAddress: '',
+        IPPrefixLen: 0,
+        IPv6Gateway: '',
+        GlobalIPv6Address: '',
+        GlobalIPv6PrefixLen: 0,
+        DNSNames: null,
       },
     },
   };

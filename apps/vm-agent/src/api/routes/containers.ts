@@ -35,7 +35,11 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Id < a.Id ? -1 : 1));
     if (limit > 0) list = list.slice(0, limit);
     const withSize = queryBool(query, 'size');
-    sendJson(res, 200, await Promise.all(list.map(async (c) => ({ ...containerSummary(c, svc, deps.health?.(c.Id)), ...(withSize ? await containerSizes(svc, c) : {}) }))));
+    sendJson(
+      res,
+      200,
+      await Promise.all(list.map(async (c) => ({ ...containerSummary(c, svc, deps.health?.(c.Id)), ...(withSize ? await containerSizes(svc, c) : {}) }))),
+    );
   });
 
   r.post('/containers/create', async ({ req, res, query }) => {
@@ -73,11 +77,15 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
   });
 
   // `docker rm --link /webapp/db`: the CLI sends the link's name, "webapp/db"
-  r.delete('/containers/{parent}/{alias}', async ({ res, params, query }) => {
-    if (!queryBool(query, 'link')) throw notFound(`No such container: ${params.parent}/${params.alias}`);
-    await svc.removeLink(params.parent!, params.alias!);
-    sendNoContent(res);
-  }, { catchAll: true });
+  r.delete(
+    '/containers/{parent}/{alias}',
+    async ({ res, params, query }) => {
+      if (!queryBool(query, 'link')) throw notFound(`No such container: ${params.parent}/${params.alias}`);
+      await svc.removeLink(params.parent!, params.alias!);
+      sendNoContent(res);
+    },
+    { catchAll: true },
+  );
 
   r.delete('/containers/{id}', async ({ res, params, query }) => {
     if (queryBool(query, 'link')) throw conflict('Conflict, cannot remove the default link name of the container');
@@ -119,7 +127,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
   r.get('/containers/{id}/top', async ({ res, params, query }) => {
     const rec = svc.get(params.id!);
     const cgroup = svc.liveState(rec).cgroup;
-    if (!cgroup || rec.State.Status !== 'running' && rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not running`);
+    if (!cgroup || (rec.State.Status !== 'running' && rec.State.Status !== 'paused')) throw conflict(`Container ${rec.Id} is not running`);
     sendJson(res, 200, await top(cgroup.pids(), query.get('ps_args') || '-ef'));
   });
 

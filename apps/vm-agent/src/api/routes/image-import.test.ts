@@ -4,7 +4,7 @@ import { enginePlatform } from '../../images/manifest.js';
 import { familiarString } from '../../images/reference.js';
 import { importPlatform, importReference } from './image-import.js';
 
-test('import platform: the engine\'s own by default, containerd\'s architecture names, Linux only', () => {
+test("import platform: the engine's own by default, containerd's architecture names, Linux only", () => {
   assert.deepEqual(importPlatform(null), enginePlatform());
   assert.deepEqual(importPlatform('linux'), enginePlatform());
   assert.deepEqual(importPlatform('linux/x86_64'), { os: 'linux', architecture: 'amd64' });

@@ -28,7 +28,8 @@ const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64
 export function importPlatform(text: string | null): Platform {
   if (!text) return enginePlatform();
   const [os, arch, variant, extra] = text.toLowerCase().split('/');
-  if (!os || extra !== undefined || (arch !== undefined && !arch)) throw invalidParameter(`"${text}": unknown platform: use os/arch[/variant], e.g. linux/amd64`);
+  if (!os || extra !== undefined || (arch !== undefined && !arch))
+    throw invalidParameter(`"${text}": unknown platform: use os/arch[/variant], e.g. linux/amd64`);
   if (os !== 'linux') throw invalidParameter(`operating system is not supported: ${os} (this engine runs linux images)`);
   if (arch === undefined) return enginePlatform();
   const architecture = ARCH_ALIASES[arch] ?? arch;
@@ -47,7 +48,9 @@ export function importReference(repo: string, tag: string): Reference | undefine
 export async function importFromRequest({ req, res, query }: RequestContext, images: ImageService): Promise<void> {
   const src = query.get('fromSrc')!;
   if (src !== '-') {
-    throw notImplemented(`importing from a URL is not supported (fromSrc=${src}): download the archive and import the file (docker import FILE), or pipe it (curl -L URL | docker import -)`);
+    throw notImplemented(
+      `importing from a URL is not supported (fromSrc=${src}): download the archive and import the file (docker import FILE), or pipe it (curl -L URL | docker import -)`,
+    );
   }
   // Everything that can be refused is refused before the body is read.
   const reference = importReference(query.get('repo') ?? '', query.get('tag') ?? '');

@@ -26,7 +26,12 @@ export function imageRoutes(r: Router, deps: ImageRoutesDeps): void {
     if (!queryBool(query, 'all')) {
       // As dockerd: untagged images that are parents of others (a build's
       // intermediate steps) show only with --all.
-      const parents = new Set(images.list().map((i) => i.parent).filter(Boolean));
+      const parents = new Set(
+        images
+          .list()
+          .map((i) => i.parent)
+          .filter(Boolean),
+      );
       list = list.filter((img) => parents.has(img.id) === false || images.ctx.images.refsOf(img.id).length > 0);
     }
     const out = await Promise.all(list.map((img) => imageSummary(deps, img, apiVersion, queryBool(query, 'shared-size'))));
@@ -229,7 +234,10 @@ function referenceMatches(pattern: string, ref: ReturnType<typeof parseReference
 }
 
 function globToRegExp(p: string): RegExp {
-  const body = p.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const body = p
+    .replace(/[.+^${}()|\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${body}$`);
 }
 

@@ -43,7 +43,14 @@ export function networkRoutes(r: Router, deps: NetworkRoutesDeps): void {
   r.get('/networks', ({ res, query }) => {
     const filters = parseFilters(query);
     checkFilterKeys(filters, ['name', 'id', 'driver', 'scope', 'type', 'label', 'dangling']);
-    sendJson(res, 200, svc.list().filter((n) => matches(svc, n, filters)).map((n) => view(svc, n, false)));
+    sendJson(
+      res,
+      200,
+      svc
+        .list()
+        .filter((n) => matches(svc, n, filters))
+        .map((n) => view(svc, n, false)),
+    );
   });
 
   r.get('/networks/{id}', ({ res, params }) => {

@@ -14,7 +14,8 @@
 import { notImplemented, unavailable } from '../../errors.js';
 import type { Router } from '../router.js';
 
-export const NOT_A_SWARM_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+export const NOT_A_SWARM_MANAGER =
+  'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 export const NOT_IN_A_SWARM = 'This node is not part of a swarm';
 
 /** Every path dockerd answers with errNoManager when it is in no swarm. */

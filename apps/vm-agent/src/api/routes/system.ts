@@ -33,7 +33,7 @@ export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
       'API-Version': API_VERSION,
       'Builder-Version': '1',
       'Docker-Experimental': 'false',
-      'OSType': 'linux',
+      OSType: 'linux',
       'Content-Type': 'text/plain; charset=utf-8',
       'Cache-Control': 'no-cache, no-store, must-revalidate',
       Pragma: 'no-cache',
@@ -72,7 +72,10 @@ export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
       ContainersStopped: c.stopped,
       Images: deps.images.list().length,
       Driver: 'overlay2',
-      DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+      DriverStatus: [
+        ['Backing Filesystem', 'extfs'],
+        ['Supports d_type', 'true'],
+      ],
       Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
       MemoryLimit: true,
       SwapLimit: true,
@@ -183,10 +186,14 @@ function eventFilter(filters: Map<string, string[]>): (ev: EngineEvent) => boole
     const container = filters.get('container');
     if (container && (ev.Type !== 'container' || !container.some((c) => ev.Actor.ID.startsWith(c) || ev.Actor.Attributes.name === c))) return false;
     const labels = filters.get('label');
-    if (labels && !labels.every((l) => {
-      const [k, v] = l.split('=', 2) as [string, string | undefined];
-      return v === undefined ? k in ev.Actor.Attributes : ev.Actor.Attributes[k] === v;
-    })) return false;
+    if (
+      labels &&
+      !labels.every((l) => {
+        const [k, v] = l.split('=', 2) as [string, string | undefined];
+        return v === undefined ? k in ev.Actor.Attributes : ev.Actor.Attributes[k] === v;
+      })
+    )
+      return false;
     return true;
   };
 }

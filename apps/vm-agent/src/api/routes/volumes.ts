@@ -48,10 +48,12 @@ export function volumeRoutes(r: Router, svc: VolumeService): void {
     checkFilterKeys(filters, ['label', 'label!', 'all']);
     // Since API 1.42 only anonymous volumes go, unless all=true.
     const all = (filters.get('all') ?? []).some((x) => isTrue(x));
-    const { deleted, reclaimed } = await svc.prune((v) =>
-      (all || ANONYMOUS_LABEL in v.Labels) &&
-      (filters.get('label') ?? []).every((x) => labelMatch(v, x)) &&
-      !(filters.get('label!') ?? []).some((x) => labelMatch(v, x)));
+    const { deleted, reclaimed } = await svc.prune(
+      (v) =>
+        (all || ANONYMOUS_LABEL in v.Labels) &&
+        (filters.get('label') ?? []).every((x) => labelMatch(v, x)) &&
+        !(filters.get('label!') ?? []).some((x) => labelMatch(v, x)),
+    );
     sendJson(res, 200, { VolumesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
   });
 

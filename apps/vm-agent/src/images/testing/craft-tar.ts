@@ -92,7 +92,19 @@ export function snapshotTree(dir: string, opts: { dirTimes?: boolean } = {}): Re
       const p = join(dir, r);
       const st = lstatSync(p);
       const e: TreeEntry = {
-        type: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : st.isFIFO() ? 'fifo' : 'other',
+        type: st.isDirectory()
+          ? 'dir'
+          : st.isFile()
+            ? 'file'
+            : st.isSymbolicLink()
+              ? 'symlink'
+              : st.isCharacterDevice()
+                ? 'char'
+                : st.isBlockDevice()
+                  ? 'block'
+                  : st.isFIFO()
+                    ? 'fifo'
+                    : 'other',
         mode: st.mode & 0o7777,
         uid: st.uid,
         gid: st.gid,
