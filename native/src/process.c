@@ -104,7 +104,15 @@ static void exec_shim(const struct child_spec *s) {
   s->shim_argv[SHIM_ARG_FD] = fd;
   if (fcntl(s->msg_fd, F_SETFD, 0) != 0) child_fail(s, errno, "fcntl", "keep the report socket open for the exec shim");
   syscall(SYS_execveat, berth_shim_fd, "", s->shim_argv, s->envp, AT_EMPTY_PATH);
-  child_fail(s, errno, "execveat", "exec Berth's exec shim (memfd %d)", berth_shim_fd);
+  /* A seccomp profile may deny execveat and allow execve (runc's last step is
+   * an execve, so such profiles work on dockerd): the same memfd through the
+   * container's /proc, which every container mounts. */
+  int at_err = errno;
+  char path[32];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", berth_shim_fd);
+  execve(path, s->shim_argv, s->envp);
+  if (errno == ENOENT) child_fail(s, at_err, "execveat", "exec Berth's exec shim (memfd %d)", berth_shim_fd);
+  child_fail(s, errno, "execve", "exec Berth's exec shim (%s; execveat: %s)", path, strerror(at_err));
 }
 
 /* --ulimit: set while the child still has CAP_SYS_RESOURCE (raising a hard limit needs it). */
@@ -121,7 +129,8 @@ static void set_rlimits(const struct child_spec *s) {
  * The seccomp filter goes on while the child is still root with every
  * capability of the agent (CAP_SYS_ADMIN lets it install a filter without
  * no_new_privs) and before setgroups/setresuid/capset/execve, which the
- * profile must therefore allow, as Docker's does (and execveat, the shim's exec).
+ * profile must therefore allow, as Docker's does (the shim's exec is an execveat,
+ * or an execve where the profile denies execveat).
  */
 static void set_seccomp(const struct child_spec *s) {
   if (!s->seccomp_filter) return;

@@ -109,6 +109,21 @@ describe('seccomp', () => {
     assert.deepEqual(e, { setns: 'ENOSYS', mkdirat: 'EPERM', unshare: 'ok' });
   });
 
+  test('a profile that denies execveat still runs the command and docker exec, as runc (its last step is an execve) does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-seccomp-'));
+    const file = join(dir, 'no-execveat.json');
+    writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['execveat'], action: 'SCMP_ACT_ERRNO' }] }));
+    const r = await probe(['--security-opt', `seccomp=${file}`]);
+    assert.equal(r.getpid, 'ok');
+    const name = `seccomp-noexecveat-${run}`;
+    try {
+      await fx.docker.ok(['run', '-d', '--name', name, '--security-opt', `seccomp=${file}`, image, 'sleep', '300']);
+      assert.equal(out(await fx.docker.ok(['exec', name, 'echo', 'exec ran'])), 'exec ran');
+    } finally {
+      await fx.docker.run(['rm', '-f', name]);
+    }
+  });
+
   test('a malformed profile is a 400 that says what is wrong, and no container is left', async () => {
     const d = fx.docker;
     const dir = mkdtempSync(join(tmpdir(), 'berth-seccomp-'));
