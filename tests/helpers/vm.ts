@@ -2,7 +2,7 @@
  * Boots the real guest for a VM suite, as a user does: the guest image is
  * built from this checkout's agent (apps/vm-agent/dist, about 10 s), then
  * `berth start` (the CLI from source through tsx) boots it under QEMU (TCG
- * here, about 1 min). BERTH_HOME, HOME (the shared directory) and
+ * here, about 1 min). HOME (the shared directory), BERTH_HOME (HOME/.berth) and
  * DOCKER_CONFIG are temp directories, so nothing of the user's is used.
  */
 import assert from 'node:assert/strict';
@@ -46,7 +46,8 @@ export async function startTestVm(prefix: string, distMarker: string, opts: { ar
     `apps/vm-agent/dist is missing or older than "${distMarker}": run \`npm run build\` first`,
   );
   const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const home = path.join(work, 'berth-home');
+  // BERTH_HOME where a user's is, inside the shared home (the guest hides it from containers).
+  const home = path.join(work, 'home', '.berth');
   const out = path.join(work, 'image');
   const archArgs = opts.arch ? ['--arch', opts.arch] : [];
   await promisify(execFile)(process.execPath, [path.join(repo, 'resources/vm/build.mjs'), '--out', out, '--agent', agentDist, ...archArgs], {
@@ -54,7 +55,7 @@ export async function startTestVm(prefix: string, distMarker: string, opts: { ar
     maxBuffer: 16 << 20,
   });
   const env = { BERTH_HOME: home, HOME: path.join(work, 'home'), DOCKER_CONFIG: path.join(work, 'docker-config'), BERTH_VM_IMAGE: out };
-  fs.mkdirSync(env.HOME);
+  fs.mkdirSync(env.HOME, { recursive: true });
   const berth = (args: string[], timeoutMs = 300_000) => runCommand(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repo, env, timeoutMs });
   const vm: TestVm = {
     work,

@@ -57,6 +57,32 @@ describe('the host side from inside the VM', { timeout: 900_000 }, () => {
     await new Promise((resolve) => hostServer?.close(resolve));
   });
 
+  it("a container binding the home sees the user's files but not $BERTH_HOME (the VM's key, disk and launch pages)", async () => {
+    const userHome = fx.vm.env.HOME!;
+    assert.ok(fx.vm.home.startsWith(userHome + path.sep), 'BERTH_HOME lies in the shared home, as ~/.berth does');
+    assert.ok(fs.existsSync(path.join(fx.vm.home, 'ssh/id_ed25519')), 'the host has the key the containers must not read');
+    fs.writeFileSync(path.join(userHome, 'visible.txt'), 'the user file\n');
+    const r = await fx.docker.run(
+      [
+        'run',
+        '--rm',
+        '-v',
+        `${userHome}:/h`,
+        fx.image,
+        'sh',
+        '-c',
+        'cat /h/visible.txt; echo entries=$(ls -A /h/.berth | wc -l); cat /h/.berth/ssh/id_ed25519; touch /h/.berth/x',
+      ],
+      { timeoutMs: 120_000 },
+    );
+    assert.match(r.stdout, /the user file/, r.stdout + r.stderr);
+    assert.match(r.stdout, /entries=0/, r.stdout + r.stderr);
+    assert.match(r.stderr, /can't open '\/h\/\.berth\/ssh\/id_ed25519': No such file or directory/, r.stderr);
+    assert.match(r.stderr, /touch: \/h\/\.berth\/x: Read-only file system/, r.stderr);
+    const direct = await fx.docker.run(['run', '--rm', '-v', `${fx.vm.home}:/b`, fx.image, 'ls', '-A', '/b'], { timeoutMs: 120_000 });
+    assert.equal(direct.stdout.trim(), '', `binding $BERTH_HOME itself shows the empty cover: ${direct.stdout}${direct.stderr}`);
+  });
+
   it('the guest SSH port is refused from a bridged container: on 10.0.2.15, on the bridge gateway, through the host forward', async () => {
     const gateway = (await fx.docker.ok(['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'])).stdout.trim();
     assert.match(gateway, /^\d+\.\d+\.\d+\.\d+$/);

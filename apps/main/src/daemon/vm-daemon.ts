@@ -23,6 +23,7 @@ import { bootShares, planAccelerator, loadSettings, updateSettings, type Acceler
 import { hostOs } from '../vm/accel.js';
 import { hostVmArch, VM_ARCHES, type VmArch } from '../vm/arch.js';
 import { qmpCommand } from '../vm/qmp.js';
+import { guestPathFor } from '../vm/qemu-args.js';
 import { QemuVm, VmStartError, type VmExit } from '../vm/qemu-vm.js';
 import { BOOT_PHASES, isOurQemu, lockHolder, pidAlive, readRunState, vmPaths, writeRunState, type VmPaths, type VmRunState } from '../vm/vm-state.js';
 
@@ -188,6 +189,8 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
         sshPort,
         ...(share ? { share } : {}),
         ...(extraShares.length ? { extraShares } : {}),
+        // $BERTH_HOME (default ~/.berth) lies inside the shared home: the guest covers it.
+        ...(share ? { hidden: [guestPathFor(os, home)] } : {}),
         authorizedKey: keys.publicKey,
         onConsoleLine: (line) => {
           if (state.phase === 'kernel' && /berth-init: .*agent started/.test(line)) publish({ phase: 'agent', message: 'The agent is starting…' });

@@ -145,6 +145,13 @@ describe('kernelCmdline', () => {
     const params = Object.fromEntries(line.split(' ').map((p) => p.split(/=(.*)/s).slice(0, 2)));
     assert.equal(Buffer.from(params['berth.key']!, 'base64').toString(), key);
     assert.equal(Buffer.from(params['berth.home']!, 'base64').toString(), '/Users/a b');
+    assert.equal(params['berth.hide'], undefined, 'nothing hidden unless asked');
+  });
+
+  it('names the paths the guest covers, one a line', () => {
+    const line = kernelCmdline({ arch: 'x86_64', hidden: ['/Users/a b/.berth', '/x'] });
+    const params = Object.fromEntries(line.split(' ').map((p) => p.split(/=(.*)/s).slice(0, 2)));
+    assert.equal(Buffer.from(params['berth.hide']!, 'base64').toString(), '/Users/a b/.berth\n/x');
   });
 
   it("names the host's control ports the guest must refuse: the SSH forward's, and QMP's when it is TCP", () => {

@@ -31,6 +31,12 @@ export interface QemuConfig {
   share?: { hostPath: string; guestPath: string };
   /** More host folders (Settings > File sharing), each over its own 9p device, tag `berthshareN` (N from 1), mounted at guestPath. */
   extraShares?: { hostPath: string; guestPath: string }[];
+  /**
+   * Guest paths the shares must not show: each, where a share makes it exist,
+   * is covered with an empty read-only tmpfs ($BERTH_HOME: the VM's SSH key,
+   * data disk and dashboard launch pages are not the containers' to read).
+   */
+  hidden?: string[];
   /** An OpenSSH public key line the agent accepts. */
   authorizedKey?: string;
 }
@@ -97,13 +103,14 @@ export function hostControlPorts(cfg: Pick<QemuConfig, 'sshPort' | 'qmp'>): numb
 
 /** The kernel command line; values init reads are base64 so spaces and '=' survive. */
 export function kernelCmdline(
-  cfg: Pick<QemuConfig, 'arch' | 'share' | 'extraShares' | 'authorizedKey'> & Partial<Pick<QemuConfig, 'sshPort' | 'qmp'>>,
+  cfg: Pick<QemuConfig, 'arch' | 'share' | 'extraShares' | 'hidden' | 'authorizedKey'> & Partial<Pick<QemuConfig, 'sshPort' | 'qmp'>>,
 ): string {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   const parts = [`console=${VM_ARCHES[cfg.arch].console}`, 'panic=-1'];
   if (cfg.share) parts.push(`berth.home=${b64(cfg.share.guestPath)}`);
   // One guest path a line, in tag order (settings.ts refuses paths holding a line break).
   if (cfg.extraShares?.length) parts.push(`berth.shares=${b64(cfg.extraShares.map((s) => s.guestPath).join('\n'))}`);
+  if (cfg.hidden?.length) parts.push(`berth.hide=${b64(cfg.hidden.join('\n'))}`);
   if (cfg.authorizedKey) parts.push(`berth.key=${b64(cfg.authorizedKey.trim())}`);
   if (cfg.sshPort && cfg.qmp) parts.push(`berth.controls=${b64(hostControlPorts({ sshPort: cfg.sshPort, qmp: cfg.qmp }).join(','))}`);
   return parts.join(' ');

@@ -29,6 +29,8 @@ export interface QemuVmOptions {
   sshPort: number;
   share?: { hostPath: string; guestPath: string };
   extraShares?: { hostPath: string; guestPath: string }[];
+  /** Guest paths covered where a share shows them (QemuConfig.hidden). */
+  hidden?: string[];
   authorizedKey?: string;
   os?: HostOs;
   arch?: VmArch;
@@ -233,6 +235,7 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
       consoleLog: this.consoleLogPath,
       ...(o.share ? { share: o.share } : {}),
       ...(o.extraShares?.length ? { extraShares: o.extraShares } : {}),
+      ...(o.hidden?.length ? { hidden: o.hidden } : {}),
       ...(o.authorizedKey ? { authorizedKey: o.authorizedKey } : {}),
     });
     const bin = o.qemuBinary ?? qemuBinary(arch);
