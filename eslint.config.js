@@ -31,25 +31,37 @@ export const AGENT_LAYERS = {
 };
 
 /**
- * main's folders (apps/main/src), bottom to top: the main/renderer contract
- * and the utilities; the VM (QEMU), its settings and the SSH link; the host
+ * main's folders (apps/main/src), bottom to top: main's side of the
+ * main/renderer contract (the service type and its dispatch) and the
+ * utilities; the VM (QEMU), its settings and the SSH link; the host
  * services; the VM daemon; the engine targets; the dashboard's service; the
  * two transports and cli.ts, the composition roots, which nothing imports.
+ * The packages (@berth/api, @berth/protocol) sit below them all: any folder
+ * may import them.
  */
 export const MAIN_LAYERS = {
-  shared: [],
-  util: ['shared'],
+  contract: [],
+  util: [],
   vm: ['util'],
   settings: ['util', 'vm'],
   link: ['util'],
-  host: ['shared', 'util', 'link'],
+  host: ['util', 'link'],
   daemon: ['util', 'vm', 'settings', 'link', 'host'],
-  bundled: ['shared', 'util'],
-  engines: ['shared', 'util', 'settings', 'host', 'daemon'],
-  dashboard: ['shared', 'util', 'settings', 'bundled', 'engines', 'daemon'],
-  web: ['shared', 'util'],
-  electron: ['shared', 'util', 'vm', 'settings', 'link', 'host', 'daemon', 'bundled', 'engines', 'dashboard', 'web'],
+  bundled: ['util'],
+  engines: ['util', 'settings', 'host', 'daemon'],
+  dashboard: ['contract', 'util', 'settings', 'bundled', 'engines', 'daemon'],
+  web: ['contract', 'util'],
+  electron: ['contract', 'util', 'vm', 'settings', 'link', 'host', 'daemon', 'bundled', 'engines', 'dashboard', 'web'],
 };
+
+/**
+ * The shared packages (packages/NAME, imported as @berth/...): the
+ * main/renderer contract and the main/agent wire formats. Each imports only
+ * its own files: nothing of apps/, no Node, no other package (their
+ * tsconfigs also compile them without Node or DOM types). Every folder of
+ * packages/ is named here (tests/unit/lint.test.ts checks).
+ */
+export const PACKAGES = ['berth-api', 'protocol'];
 
 /** How deep below src/ files may sit (src/LAYER/a/b/file.ts is 3). */
 const MAX_DEPTH = 4;
@@ -124,6 +136,7 @@ const agent = appConfigs({
       ...(layer ? [layerRestriction('apps/vm-agent/src', layer, AGENT_LAYERS[layer], depth)] : []),
       noElectron,
       restriction(`^${ups(depth + 2)}main/`, 'the agent never imports apps/main: the two share only wire formats'),
+      restriction('^@berth/api$', 'the agent never imports the main/renderer contract: it shares with main only the wire formats of @berth/protocol'),
     ],
     ...(layer === 'runtime' ? {} : addonLoading),
   }),
@@ -147,20 +160,35 @@ const main = appConfigs({
   }),
 });
 
+const RENDERER_ONLY_API = 'the renderer imports nothing outside apps/renderer but the main/renderer contract, @berth/api (packages/berth-api)';
 const renderer = appConfigs({
   src: 'apps/renderer/src',
   restrictionsFor: (_layer, depth) => ({
     restrictions: [
       nodeBuiltins,
       noElectron,
-      // depth+2 ups reach apps/: from there only main/src/shared/ may be named.
-      restriction(
-        `^${ups(depth + 2)}(?!main/src/shared/)`,
-        'the renderer imports nothing outside apps/renderer but the main/renderer contract in apps/main/src/shared/',
-      ),
+      // depth+2 ups reach apps/: nothing there (nor above) is the renderer's.
+      restriction(`^${ups(depth + 2)}`, RENDERER_ONLY_API),
+      restriction('^@berth/(?!api$)', RENDERER_ONLY_API),
     ],
   }),
 });
+
+const packages = PACKAGES.flatMap((name) =>
+  appConfigs({
+    src: `packages/${name}/src`,
+    restrictionsFor: (_layer, depth) => ({
+      restrictions: [
+        // depth+1 ups leave src/: apps/, other packages, the repository.
+        restriction(`^${ups(depth + 1)}`, `packages/${name}/ imports nothing outside its own src/ (no apps/, no other package): both sides import it`),
+        restriction(
+          '^(?!\\.{1,2}/)',
+          `packages/${name}/ imports no module by name (no Node, no Electron, no dependency): it is compiled without Node or DOM types for both sides`,
+        ),
+      ],
+    }),
+  }),
+);
 
 export default defineConfig(
   {
@@ -201,4 +229,5 @@ export default defineConfig(
   ...agent,
   ...main,
   ...renderer,
+  ...packages,
 );

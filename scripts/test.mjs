@@ -19,7 +19,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Suite name -> where its files are and how many files may run at once. */
 const suites = {
-  unit: { dirs: ['apps', 'native/test', 'resources/images', 'tests/unit'], concurrency: 2 },
+  unit: { dirs: ['apps', 'packages', 'native/test', 'resources/images', 'tests/unit'], concurrency: 2 },
   engine: { dirs: ['tests/engine'], concurrency: 2, root: true },
   vm: { dirs: ['tests/vm'], concurrency: 1, root: true },
   dashboard: { dirs: ['tests/dashboard'], concurrency: 1, root: true },

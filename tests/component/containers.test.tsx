@@ -2,7 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, test } from 'vitest';
 import { userEvent } from 'vitest/browser';
 import { ContainersPage } from '../../apps/renderer/src/pages/ContainersPage.js';
-import type { ContainerSummary } from '../../apps/renderer/src/api/docker-types.js';
+import type { ContainerSummary } from '@berth/api';
 import { FakeBridge, RUNNING } from './fake-bridge.js';
 import { renderWithEngine } from './render.js';
 

@@ -6,7 +6,7 @@
  * recorded so a test can check what the page asked for. The real engine
  * behind the real transports is the dashboard suite's job (tests/dashboard).
  */
-import type { BerthBridge, CallResult, EngineState, StreamMessage, WireError } from '../../apps/main/src/shared/berth-api.js';
+import type { BerthBridge, CallResult, EngineState, StreamMessage, WireError } from '@berth/api';
 
 export interface DockerRequest {
   method: string;

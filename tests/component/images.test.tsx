@@ -2,7 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, test } from 'vitest';
 import { userEvent } from 'vitest/browser';
 import { ImagesPage } from '../../apps/renderer/src/pages/ImagesPage.js';
-import type { ImageSummary } from '../../apps/renderer/src/api/docker-types.js';
+import type { ImageSummary } from '@berth/api';
 import { FakeBridge, RUNNING } from './fake-bridge.js';
 import { renderWithEngine } from './render.js';
 

@@ -5,7 +5,7 @@ import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/reac
 import { BerthClient } from '../../apps/renderer/src/api/client.js';
 import { ClientContext, useClient, useEngineSync } from '../../apps/renderer/src/api/hooks.js';
 import { FakeBridge, RUNNING } from './fake-bridge.js';
-import type { EngineState } from '../../apps/main/src/shared/berth-api.js';
+import type { EngineState } from '@berth/api';
 
 /** What App does once: follow the engine's state and events. */
 function Sync({ children }: { children: ReactNode }) {

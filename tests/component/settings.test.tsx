@@ -2,7 +2,7 @@ import { screen, waitFor } from '@testing-library/react';
 import { describe, expect, test } from 'vitest';
 import { userEvent } from 'vitest/browser';
 import { SettingsPage } from '../../apps/renderer/src/pages/SettingsPage.js';
-import type { DashboardSettings } from '../../apps/main/src/shared/berth-api.js';
+import type { DashboardSettings } from '@berth/api';
 import { FakeBridge, RUNNING } from './fake-bridge.js';
 import { renderWithEngine } from './render.js';
 

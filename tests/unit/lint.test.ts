@@ -15,7 +15,9 @@ import { ESLint } from 'eslint';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 // The config is plain JavaScript (eslint loads it as is): read its layer tables by URL, typed here.
-const config = (await import(new URL('../../eslint.config.js', import.meta.url).href)) as Record<'AGENT_LAYERS' | 'MAIN_LAYERS', Record<string, string[]>>;
+const config = (await import(new URL('../../eslint.config.js', import.meta.url).href)) as Record<'AGENT_LAYERS' | 'MAIN_LAYERS', Record<string, string[]>> & {
+  PACKAGES: string[];
+};
 const eslint = new ESLint({ cwd: root });
 
 /** The messages eslint gives `text` as the file `rel` (a path inside the tree, which need not exist). */
@@ -75,8 +77,15 @@ const CASES: (Case & { good: string })[] = [
     name: 'agent: imports apps/main',
     file: 'apps/vm-agent/src/probe.ts',
     good: "import './errors.js';",
-    planted: "import '../../main/src/shared/lines.js';",
+    planted: "import '../../main/src/contract/dispatch.js';",
     says: /the agent never imports apps\/main/,
+  },
+  {
+    name: 'agent: imports the main/renderer contract package',
+    file: 'apps/vm-agent/src/ssh/probe.ts',
+    good: "import { frameDatagram } from '@berth/protocol';\nexport const f = frameDatagram;",
+    planted: "import type { EngineState } from '@berth/api';\nexport type E = EngineState;",
+    says: /the agent never imports the main\/renderer contract/,
   },
   {
     name: 'main: a service outside electron/ imports Electron',
@@ -104,14 +113,14 @@ const CASES: (Case & { good: string })[] = [
     file: 'apps/main/src/util/probe.ts',
     good: "import './checkout-path.js';",
     planted: "import '../settings/settings.js';",
-    says: /apps\/main\/src\/util\/ may import only shared of the other folders/,
+    says: /apps\/main\/src\/util\/ may import only itself/,
   },
   {
     name: 'main: host/ loads engines/ with import()',
     file: 'apps/main/src/host/probe.ts',
     good: "import '../link/vm-link.js';",
     planted: "export const e = () => import('../engines/choose-engine.js');",
-    says: /apps\/main\/src\/host\/ may import only shared, util, link of the other folders/,
+    says: /apps\/main\/src\/host\/ may import only util, link of the other folders/,
   },
   {
     name: 'main: the dashboard service imports cli.ts',
@@ -123,16 +132,58 @@ const CASES: (Case & { good: string })[] = [
   {
     name: 'renderer: imports a Node built-in',
     file: 'apps/renderer/src/lib/probe.ts',
-    good: "import '../../../main/src/shared/berth-api.js';",
+    good: "import '@berth/api';",
     planted: "import { readFileSync } from 'fs';\nexport const r = readFileSync;",
     says: /the renderer imports no Node code/,
   },
   {
-    name: 'renderer: imports main beyond the shared contract',
+    name: 'renderer: imports main beyond the contract package',
     file: 'apps/renderer/src/pages/probe.tsx',
-    good: "import '../../../main/src/shared/berth-api.js';",
+    good: "import type { EngineState } from '@berth/api';\nexport type E = EngineState;",
     planted: "import '../../../main/src/settings/settings.js';",
-    says: /the renderer imports nothing outside apps\/renderer but the main\/renderer contract/,
+    says: /the renderer imports nothing outside apps\/renderer but the main\/renderer contract, @berth\/api/,
+  },
+  {
+    name: "renderer: imports main's side of the contract by path",
+    file: 'apps/renderer/src/api/probe.ts',
+    good: "import './client.js';",
+    planted: "export type { BerthService } from '../../../main/src/contract/berth-service.js';",
+    says: /the renderer imports nothing outside apps\/renderer but the main\/renderer contract, @berth\/api/,
+  },
+  {
+    name: 'renderer: imports the main/agent wire formats',
+    file: 'apps/renderer/src/lib/probe.ts',
+    good: "import '@berth/api';",
+    planted: "export const p = () => import('@berth/protocol');",
+    says: /the renderer imports nothing outside apps\/renderer but the main\/renderer contract, @berth\/api/,
+  },
+  {
+    name: 'packages: protocol imports apps/main (packages -> apps)',
+    file: 'packages/protocol/src/probe.ts',
+    good: "import './udp-relay.js';",
+    planted: "import { writeFileAtomic } from '../../../apps/main/src/util/atomic-file.js';\nexport const w = writeFileAtomic;",
+    says: /packages\/protocol\/ imports nothing outside its own src\/ \(no apps\/, no other package\)/,
+  },
+  {
+    name: 'packages: berth-api re-exports from the renderer, one folder down',
+    file: 'packages/berth-api/src/deep/probe.ts',
+    good: "export * from '../lines.js';",
+    planted: "export * from '../../../../apps/renderer/src/api/client.js';",
+    says: /packages\/berth-api\/ imports nothing outside its own src\//,
+  },
+  {
+    name: 'packages: berth-api imports Node',
+    file: 'packages/berth-api/src/probe.ts',
+    good: "import './lines.js';",
+    planted: "import { Buffer } from 'node:buffer';\nexport const b = Buffer;",
+    says: /packages\/berth-api\/ imports no module by name \(no Node/,
+  },
+  {
+    name: 'packages: protocol imports the other package',
+    file: 'packages/protocol/src/probe.ts',
+    good: "import './ports-not-available.js';",
+    planted: "import '@berth/api';",
+    says: /packages\/protocol\/ imports no module by name/,
   },
 ];
 
@@ -166,19 +217,48 @@ for (const [app, table] of [
   });
 }
 
-test('the eslint CLI (npm run lint) exits 1 on a planted file in the tree and 0 once it is fixed', () => {
-  const rel = `apps/vm-agent/src/volumes/lint-probe-${process.pid}.ts`;
-  const file = join(root, rel);
-  const run = () => spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), rel], { cwd: root, encoding: 'utf8' });
-  try {
-    writeFileSync(file, "import '../api/router.js';\n");
-    const bad = run();
-    assert.equal(bad.status, 1, bad.stdout + bad.stderr);
-    assert.match(bad.stdout, /volumes\/ may import only util, runtime/);
-    writeFileSync(file, "import '../runtime/native.js';\n");
-    const good = run();
-    assert.equal(good.status, 0, good.stdout + good.stderr);
-  } finally {
-    rmSync(file, { force: true });
-  }
+test('every folder of packages/ is in PACKAGES', () => {
+  const folders = readdirSync(join(root, 'packages'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
+  assert.deepEqual(
+    folders.filter((f) => !config.PACKAGES.includes(f)),
+    [],
+    'add the package to PACKAGES in eslint.config.js',
+  );
 });
+
+// A file planted in the tree, linted by the CLI as `npm run lint` lints it: a wrong-way import, then a right one.
+const CLI_CASES = [
+  {
+    dir: 'apps/vm-agent/src/volumes',
+    bad: "import '../api/router.js';\n",
+    says: /volumes\/ may import only util, runtime/,
+    good: "import '../runtime/native.js';\n",
+  },
+  {
+    dir: 'packages/protocol/src',
+    bad: "import '../../../apps/vm-agent/src/errors.js';\n",
+    says: /packages\/protocol\/ imports nothing outside its own src\//,
+    good: "import './udp-relay.js';\n",
+  },
+];
+
+for (const c of CLI_CASES) {
+  test(`the eslint CLI (npm run lint) exits 1 on a planted file in ${c.dir} and 0 once it is fixed`, () => {
+    const rel = `${c.dir}/lint-probe-${process.pid}.ts`;
+    const file = join(root, rel);
+    const run = () => spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), rel], { cwd: root, encoding: 'utf8' });
+    try {
+      writeFileSync(file, c.bad);
+      const bad = run();
+      assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+      assert.match(bad.stdout, c.says);
+      writeFileSync(file, c.good);
+      const good = run();
+      assert.equal(good.status, 0, good.stdout + good.stderr);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+}

@@ -10,7 +10,7 @@
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type { BundledImageState, BundledImagesState } from '../shared/berth-api.js';
+import type { BundledImageState, BundledImagesState, ProgressMessage } from '@berth/api';
 import { engineFetch } from '../util/engine-client.js';
 import { findInCheckout } from '../util/checkout-path.js';
 
@@ -103,7 +103,7 @@ async function loadArchive(socket: string, file: string): Promise<void> {
   if (res.status >= 400) throw new Error(`the engine answered ${res.status}: ${text.trim()}`);
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    const m = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
+    const m = JSON.parse(line) as ProgressMessage;
     if (m.error || m.errorDetail) throw new Error(m.errorDetail?.message ?? m.error);
   }
 }

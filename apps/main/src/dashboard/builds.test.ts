@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { BuildItem, BuildRecord } from '../shared/berth-api.js';
+import type { BuildItem, BuildRecord } from '@berth/api';
 import { Builds, MAX_BUILDS } from './builds.js';
 
 const dirs: string[] = [];

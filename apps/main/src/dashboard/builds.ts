@@ -24,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type { BuildItem, BuildRecord, BuildRequest } from '../shared/berth-api.js';
+import type { BuildItem, BuildRecord, BuildRequest } from '@berth/api';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
 import { homeLayout } from '../util/berth-home.js';
 import { packContext } from './build-context.js';

@@ -1,11 +1,10 @@
 /**
- * The dashboard's API (shared/berth-api.ts) implemented over an engine
+ * The dashboard's API (@berth/api, packages/berth-api) implemented over an engine
  * target. Both transports (web/ and electron/) serve this one object.
  */
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type {
-  BerthService,
   BuildItem,
   BuildRequest,
   BundledImagesState,
@@ -16,7 +15,8 @@ import type {
   HostLog,
   ResetPlan,
   SessionItem,
-} from '../shared/berth-api.js';
+} from '@berth/api';
+import type { BerthService } from '../contract/berth-service.js';
 import { loadSettings, nativeUnavailable, updateSettings, USER_SETTINGS } from '../settings/settings.js';
 import { BuildError, Builds } from './builds.js';
 import { berthHome } from '../util/berth-home.js';

@@ -8,7 +8,7 @@
 import { lstat, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative, resolve, isAbsolute } from 'node:path';
-import type { ResetPlan } from '../shared/berth-api.js';
+import type { ResetPlan } from '@berth/api';
 import { HOME_ENTRIES } from '../util/berth-home.js';
 
 /** What a reset would delete now (the entries that exist). */

@@ -5,7 +5,7 @@
  */
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { HostLog } from '../shared/berth-api.js';
+import type { HostLog } from '@berth/api';
 import { homeLayout } from '../util/berth-home.js';
 
 /** Bytes read from a log's end: enough for a few thousand lines. */

@@ -4,8 +4,8 @@
  * Only our own renderer's frames are answered.
  */
 import { ipcMain, type WebContents, type WebFrameMain } from 'electron';
-import type { BerthService } from '../shared/berth-api.js';
-import { dispatchCall, dispatchStream } from '../shared/dispatch.js';
+import type { BerthService } from '../contract/berth-service.js';
+import { dispatchCall, dispatchStream } from '../contract/dispatch.js';
 import { IPC } from './ipc-channels.js';
 
 export function serveIpc(service: BerthService, isTrusted: (frame: WebFrameMain | null) => boolean): void {

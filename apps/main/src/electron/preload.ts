@@ -1,10 +1,10 @@
 /**
  * The preload (sandboxed, context-isolated): exposes exactly the BerthBridge
- * of shared/berth-api.ts as `window.berth`, nothing of ipcRenderer itself.
+ * of @berth/api (packages/berth-api) as `window.berth`, nothing of ipcRenderer itself.
  * Names outside the declared API are refused here, before any IPC.
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { isCallName, isStreamName, type BerthBridge, type StreamMessage } from '../shared/berth-api.js';
+import { isCallName, isStreamName, type BerthBridge, type StreamMessage } from '@berth/api';
 import { IPC } from './ipc-channels.js';
 
 const listeners = new Map<string, (m: StreamMessage) => void>();

@@ -3,7 +3,7 @@
  * as a BGRA bitmap (nativeImage.createFromBitmap) so the app ships no image
  * files for it. Pure: no Electron import, so it is testable anywhere.
  */
-import type { EngineStateName } from '../shared/berth-api.js';
+import type { EngineStateName } from '@berth/api';
 
 /** [r, g, b] per state, the status bar's colours. */
 export const STATE_COLOURS: Record<EngineStateName, [number, number, number]> = {

@@ -4,7 +4,7 @@
  * The menu is rebuilt on every state change, so it offers what applies now.
  */
 import { Menu, Tray, nativeImage } from 'electron';
-import type { EngineState } from '../shared/berth-api.js';
+import type { EngineState } from '@berth/api';
 import type { EngineTarget } from '../engines/engine-target.js';
 import { dotBitmap } from './tray-icon.js';
 

@@ -9,7 +9,7 @@
  * the new one. An explicit flag is a one-off choice, as for the VM's
  * resources (settings.ts).
  */
-import type { EngineState } from '../shared/berth-api.js';
+import type { EngineState } from '@berth/api';
 import { resolve } from 'node:path';
 import { EngineStateHolder, NoEngine, type EngineTarget } from './engine-target.js';
 import { NativeEngine } from './native-engine.js';

@@ -11,7 +11,7 @@
  *   which); it does not throw for an engine that fails to start.
  * - `stop()` is idempotent and leaves the state `stopped`.
  */
-import type { EngineState } from '../shared/berth-api.js';
+import type { EngineState } from '@berth/api';
 
 export interface EngineTarget {
   readonly state: EngineState;

@@ -14,7 +14,7 @@
  */
 import { EngineStateHolder, type EngineTarget } from './engine-target.js';
 import { hostSocketAddress } from '../util/berth-home.js';
-import type { EngineState } from '../shared/berth-api.js';
+import type { EngineState } from '@berth/api';
 import { startVm, stopVm, vmStatus, VmError, type StartOptions } from '../daemon/vm-control.js';
 
 export interface VmEngineOptions {

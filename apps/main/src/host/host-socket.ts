@@ -20,6 +20,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
+import type { PortBinding } from '@berth/api';
 import type { VmLink } from '../link/vm-link.js';
 import { linkEngine } from '../link/link-http.js';
 import { engineJson } from '../util/engine-client.js';
@@ -162,7 +163,7 @@ export class HostDockerSocket {
 
   /** The refusal message when the container's host ports cannot be bound; undefined to go on. */
   async #gate(id: string): Promise<string | undefined> {
-    let inspect: { Id: string; State?: { Running?: boolean }; HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> } };
+    let inspect: { Id: string; State?: { Running?: boolean }; HostConfig?: { PortBindings?: Record<string, Partial<PortBinding>[] | null> } };
     try {
       inspect = (
         await engineJson<typeof inspect>(linkEngine(this.#opts.link), { method: 'GET', path: `/containers/${encodeURIComponent(id)}/json`, timeoutMs: 30_000 })

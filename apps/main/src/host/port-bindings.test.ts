@@ -1,16 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  bindingKey,
-  datagramDecoder,
-  desiredBindings,
-  frameDatagram,
-  planListeners,
-  portsNotAvailable,
-  requestedBindings,
-  startedContainer,
-  type HostBinding,
-} from './port-bindings.js';
+import { bindingKey, desiredBindings, planListeners, requestedBindings, startedContainer, type HostBinding } from './port-bindings.js';
 
 const b = (containerId: string, hostPort: number, hostIp = '127.0.0.1', proto: 'tcp' | 'udp' = 'tcp'): HostBinding => ({
   proto,
@@ -74,23 +64,4 @@ test('startedContainer: POST /containers/ID/start, with or without a version', (
   assert.equal(startedContainer('POST', '/v1.47/containers/abc/stop'), undefined);
   assert.equal(startedContainer('GET', '/containers/abc/start'), undefined);
   assert.equal(startedContainer('POST', '/containers/abc/start/x'), undefined);
-});
-
-test('portsNotAvailable: dockerd wording', () => {
-  const err = Object.assign(new Error('x'), { code: 'EADDRINUSE' });
-  assert.equal(
-    portsNotAvailable(b('a', 8080), err),
-    'Ports are not available: exposing port TCP 127.0.0.1:8080 -> 127.0.0.1:0: listen tcp 127.0.0.1:8080: bind: address already in use',
-  );
-});
-
-test('UDP relay frames: boundaries survive any split of the byte stream, empty datagrams included', () => {
-  const datagrams = [Buffer.from('one'), Buffer.alloc(0), Buffer.alloc(65_507, 1), Buffer.from('last')];
-  const stream = Buffer.concat(datagrams.map(frameDatagram));
-  for (const step of [1, 2, 3, 1000, stream.length]) {
-    const got: Buffer[] = [];
-    const feed = datagramDecoder((d) => got.push(d));
-    for (let i = 0; i < stream.length; i += step) feed(stream.subarray(i, i + step));
-    assert.deepEqual(got, datagrams, `chunks of ${step}`);
-  }
 });

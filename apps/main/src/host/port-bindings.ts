@@ -2,6 +2,7 @@
  * The pure half of the port forwarder: which host listeners the engine's
  * published ports call for, and what to add and remove to get there.
  */
+import type { Port, PortBinding } from '@berth/api';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -18,20 +19,12 @@ export function bindingKey(b: Pick<HostBinding, 'proto' | 'hostIp' | 'hostPort'>
   return `${b.proto}/${b.hostIp}/${b.hostPort}`;
 }
 
-/** `/containers/json` entries' `Ports` (what `docker ps` shows). */
-export interface ListedPort {
-  IP?: string;
-  PrivatePort: number;
-  PublicPort?: number;
-  Type: string;
-}
-
 /**
  * The bindings for running containers. Unpublished ports (no PublicPort) are
  * skipped; `::` beside `0.0.0.0` for the same port is one dual-stack
  * publication, and the host listener for `0.0.0.0` serves it.
  */
-export function desiredBindings(containers: { Id: string; Ports?: ListedPort[] }[]): HostBinding[] {
+export function desiredBindings(containers: { Id: string; Ports?: Port[] }[]): HostBinding[] {
   const out = new Map<string, HostBinding>();
   for (const c of containers) {
     for (const p of c.Ports ?? []) {
@@ -47,10 +40,7 @@ export function desiredBindings(containers: { Id: string; Ports?: ListedPort[] }
 }
 
 /** `HostConfig.PortBindings` of a container about to start: the fixed host ports it asks for (random ones are skipped). */
-export function requestedBindings(
-  containerId: string,
-  portBindings: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null | undefined,
-): HostBinding[] {
+export function requestedBindings(containerId: string, portBindings: Record<string, Partial<PortBinding>[] | null> | null | undefined): HostBinding[] {
   const out: HostBinding[] = [];
   for (const [spec, list] of Object.entries(portBindings ?? {})) {
     const proto = spec.endsWith('/udp') ? 'udp' : spec.endsWith('/sctp') ? undefined : 'tcp';
@@ -96,42 +86,4 @@ export function startedContainer(method: string, path: string): string | undefin
   if (method !== 'POST') return undefined;
   const m = /^(?:\/v\d+(?:\.\d+)?)?\/containers\/([^/?#]+)\/start(?:[?#]|$)/.exec(path);
   return m ? decodeURIComponent(m[1]!) : undefined;
-}
-
-/** dockerd's words for a host port that cannot be bound. */
-export function portsNotAvailable(b: Pick<HostBinding, 'proto' | 'hostIp' | 'hostPort'>, err: NodeJS.ErrnoException): string {
-  const why =
-    err.code === 'EADDRINUSE'
-      ? 'address already in use'
-      : err.code === 'EACCES'
-        ? 'permission denied'
-        : err.code === 'EADDRNOTAVAIL'
-          ? 'cannot assign requested address'
-          : err.message;
-  const addr = b.hostIp.includes(':') ? `[${b.hostIp}]:${b.hostPort}` : `${b.hostIp}:${b.hostPort}`;
-  return `Ports are not available: exposing port ${b.proto.toUpperCase()} ${addr} -> ${b.hostIp}:0: listen ${b.proto} ${addr}: bind: ${why}`;
-}
-
-/**
- * The UDP relay's wire format (the agent's ssh/udp-relay.ts speaks the same):
- * each datagram as a 2-byte big-endian length and its bytes.
- */
-export function frameDatagram(datagram: Buffer): Buffer {
-  const head = Buffer.alloc(2);
-  head.writeUInt16BE(datagram.length);
-  return Buffer.concat([head, datagram]);
-}
-
-/** Calls `onDatagram` for each complete frame in the byte stream it is fed. */
-export function datagramDecoder(onDatagram: (d: Buffer) => void): (chunk: Buffer) => void {
-  let buf: Buffer = Buffer.alloc(0);
-  return (chunk) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    while (buf.length >= 2) {
-      const len = buf.readUInt16BE(0);
-      if (buf.length < 2 + len) break;
-      onDatagram(Buffer.from(buf.subarray(2, 2 + len)));
-      buf = buf.subarray(2 + len);
-    }
-  };
 }

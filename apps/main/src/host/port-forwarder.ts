@@ -24,26 +24,19 @@
  * UDP: SSH has no datagram channel, so a UDP publication gets a host UDP
  * socket and, per host peer (address and port), one `exec` channel running
  * the agent's `berth-udp-relay 127.0.0.1 PORT`, which carries length-prefixed
- * datagrams both ways (see listenUdpRelay). A peer idle for UDP_IDLE_MS
- * loses its channel; its next datagram opens a new one.
+ * datagrams both ways (see listenUdpRelay; the command and the framing are
+ * @berth/protocol's, which the agent speaks too). A peer idle for
+ * UDP_IDLE_MS loses its channel; its next datagram opens a new one.
  */
 import { createSocket } from 'node:dgram';
 import { createServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { VmLink } from '../link/vm-link.js';
 import { linkEngine } from '../link/link-http.js';
-import { LineSplitter } from '../shared/lines.js';
+import { LineSplitter, type Port } from '@berth/api';
+import { datagramDecoder, frameDatagram, portsNotAvailable, udpRelayCommand } from '@berth/protocol';
 import { engineJson, engineOpen } from '../util/engine-client.js';
-import {
-  bindingKey,
-  datagramDecoder,
-  desiredBindings,
-  frameDatagram,
-  planListeners,
-  portsNotAvailable,
-  type HostBinding,
-  type ListedPort,
-} from './port-bindings.js';
+import { bindingKey, desiredBindings, planListeners, type HostBinding } from './port-bindings.js';
 
 const RESERVE_MS = 15_000;
 const SYNC_DELAY_MS = 50;
@@ -142,7 +135,7 @@ export class PortForwarder {
   }
 
   async #syncOnce(): Promise<void> {
-    const { body } = await engineJson<{ Id: string; Ports?: ListedPort[] }[]>(linkEngine(this.#link), {
+    const { body } = await engineJson<{ Id: string; Ports?: Port[] }[]>(linkEngine(this.#link), {
       method: 'GET',
       path: '/containers/json',
       timeoutMs: 30_000,
@@ -220,7 +213,7 @@ export class PortForwarder {
     return listenUdpRelay({
       address: this.#hostAddress(b.hostIp),
       port: b.hostPort,
-      openRelay: () => this.#link.exec(`berth-udp-relay ${guestHost} ${b.hostPort}`),
+      openRelay: () => this.#link.exec(udpRelayCommand(guestHost, b.hostPort)),
       log: (m) => this.#log(`port forwarder: ${bindingKey(b)}: ${m}`),
     });
   }

@@ -12,7 +12,7 @@
 import { request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { LineSplitter } from '../shared/lines.js';
+import { LineSplitter } from '@berth/api';
 
 export interface EngineEndpoint {
   /** Opens one connection to the engine's API. */

@@ -10,7 +10,7 @@
  * route to the host and are left alone.
  */
 import { engineErrorMessage, engineFetch } from '../util/engine-client.js';
-import type { EngineState } from '../shared/berth-api.js';
+import type { EngineState } from '@berth/api';
 
 /** What this needs of an engine target (engines/engine-target.ts): its state and its changes. */
 export interface EngineStates {

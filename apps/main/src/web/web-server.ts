@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { BerthService } from '../shared/berth-api.js';
-import { dispatchCall, dispatchStream } from '../shared/dispatch.js';
+import type { BerthService } from '../contract/berth-service.js';
+import { dispatchCall, dispatchStream } from '../contract/dispatch.js';
 import { checkRequest } from './guard.js';
 import { serveStatic } from './static-files.js';
 

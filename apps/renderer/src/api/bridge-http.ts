@@ -3,8 +3,8 @@
  * routes (apps/main/src/web/web-server.ts). Every request carries the
  * run's token in the X-Berth-Token header (web-token.ts says where it comes from).
  */
-import type { BerthBridge, CallResult, StreamMessage } from '../../../main/src/shared/berth-api.js';
-import { LineSplitter } from '../../../main/src/shared/lines.js';
+import type { BerthBridge, CallResult, StreamMessage } from '@berth/api';
+import { LineSplitter } from '@berth/api';
 import { takeWebToken } from './web-token.js';
 
 export function httpBridge(base = '', token = takeWebToken()): BerthBridge {

@@ -1,9 +1,9 @@
 /**
  * The renderer's one API client. It speaks the typed API of
- * shared/berth-api.ts over whichever bridge exists: the Electron preload's
+ * @berth/api (packages/berth-api) over whichever bridge exists: the Electron preload's
  * `window.berth` (IPC), else HTTP to the web-mode server.
  */
-import type { BerthBridge, BerthCalls, BerthStreams, CallName, DockerMethod, StreamName, WireError } from '../../../main/src/shared/berth-api.js';
+import type { BerthBridge, BerthCalls, BerthStreams, CallName, DockerMethod, StreamName, WireError } from '@berth/api';
 import { fromBase64, toBase64 } from '../lib/base64.js';
 import { httpBridge } from './bridge-http.js';
 

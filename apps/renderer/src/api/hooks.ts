@@ -7,9 +7,9 @@
  */
 import { createContext, useContext, useEffect, useState } from 'react';
 import { useQuery, type QueryClient } from '@tanstack/react-query';
-import type { EngineState } from '../../../main/src/shared/berth-api.js';
+import type { EngineState } from '@berth/api';
 import type { BerthClient } from './client.js';
-import type { ContainerInspect, ContainerSummary, EngineEvent, ImageSummary, NetworkSummary, VolumeList } from './docker-types.js';
+import type { ContainerInspect, ContainerSummary, EngineEvent, ImageSummary, NetworkSummary, VolumeList } from '@berth/api';
 
 export const ClientContext = createContext<BerthClient | null>(null);
 

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useClient, keys } from '../api/hooks.js';
-import type { ContainerCreateResponse } from '../api/docker-types.js';
+import type { ContainerCreateResponse } from '@berth/api';
 import { createBody, dockerRunLine, type RestartPolicy, type RunSpec } from '../lib/docker-run.js';
 import { useT } from '../i18n/i18n.js';
 import { Notice } from './Notice.js';

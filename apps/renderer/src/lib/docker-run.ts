@@ -2,6 +2,7 @@
  * The Run dialog's model: what the user typed, turned into the Engine API's
  * create body and into the equivalent `docker run` line. Pure, unit-tested.
  */
+import type { PortBinding } from '@berth/api';
 
 export type RestartPolicy = 'no' | 'always' | 'unless-stopped' | 'on-failure';
 
@@ -93,7 +94,7 @@ export function dockerRunLine(spec: RunSpec): string {
 /** The body of POST /containers/create (the name goes in the query). */
 export function createBody(spec: RunSpec): Record<string, unknown> {
   const exposed: Record<string, object> = {};
-  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  const bindings: Record<string, PortBinding[]> = {};
   for (const p of clean(spec.ports).map(parsePort)) {
     const key = `${p.containerPort}/${p.proto}`;
     exposed[key] = {};

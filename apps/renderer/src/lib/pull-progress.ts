@@ -3,7 +3,7 @@
  * dashboard draws: one bar per layer, in the order layers appeared, and the
  * summary lines (`Digest: …`, `Status: …`). Pure, so it is unit-tested.
  */
-import type { ProgressMessage } from '../api/docker-types.js';
+import type { ProgressMessage } from '@berth/api';
 
 export interface LayerProgress {
   id: string;

@@ -3,6 +3,7 @@
  * line with Berth's image, and the ports to fall back on when 80 is taken or
  * not allowed.
  */
+import type { PortMap } from '@berth/api';
 
 export const TUTORIAL_NAME = 'getting-started';
 export const TUTORIAL_IMAGE = 'berth/getting-started';
@@ -29,7 +30,7 @@ export function isPortProblem(message: string): boolean {
 }
 
 /** The host port the engine published for container port 80, from inspect's NetworkSettings.Ports. */
-export function publishedPort(ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null | undefined): number | undefined {
+export function publishedPort(ports: PortMap | null | undefined): number | undefined {
   const p = ports?.['80/tcp']?.find((b) => b.HostPort)?.HostPort;
   return p ? Number(p) : undefined;
 }

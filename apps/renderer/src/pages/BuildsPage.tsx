@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useT, type T } from '../i18n/i18n.js';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import type { BuildItem, BuildRecord } from '../../../main/src/shared/berth-api.js';
+import type { BuildItem, BuildRecord } from '@berth/api';
 import { keys, useClient, useEngineRunning } from '../api/hooks.js';
 import { messageOf } from '../api/errors.js';
 import { BuildDialog } from '../components/BuildDialog.js';

@@ -3,7 +3,7 @@ import { fillNodes, useT } from '../i18n/i18n.js';
 import { useQueryClient } from '@tanstack/react-query';
 import { keys, useClient, useContainers, useEngineRunning } from '../api/hooks.js';
 import { actionsFor, runContainerAction, stateLabel, type ContainerAction } from '../api/container-actions.js';
-import type { ContainerSummary, Port } from '../api/docker-types.js';
+import type { ContainerSummary, Port } from '@berth/api';
 import { messageOf } from '../api/errors.js';
 import { ListTable, type Column } from '../components/ListTable.js';
 import { Notice } from '../components/Notice.js';

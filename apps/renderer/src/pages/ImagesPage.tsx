@@ -2,7 +2,7 @@ import { useMemo, useRef, useState, type FormEvent } from 'react';
 import { useT } from '../i18n/i18n.js';
 import { useQueryClient } from '@tanstack/react-query';
 import { keys, useClient, useContainers, useEngineRunning, useImages } from '../api/hooks.js';
-import type { ImagePruneResponse, ImageSummary, ProgressMessage } from '../api/docker-types.js';
+import type { ImagePruneResponse, ImageSummary, ProgressMessage } from '@berth/api';
 import { ListTable, type Column } from '../components/ListTable.js';
 import { Notice } from '../components/Notice.js';
 import { RunDialog } from '../components/RunDialog.js';

@@ -1,7 +1,7 @@
 import { useEffect, useState, type CSSProperties, type FormEvent } from 'react';
 import { useT } from '../i18n/i18n.js';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import type { DashboardSettings } from '../../../main/src/shared/berth-api.js';
+import type { DashboardSettings } from '@berth/api';
 import { useClient, useEngineState } from '../api/hooks.js';
 import { messageOf } from '../api/errors.js';
 import { Notice } from '../components/Notice.js';

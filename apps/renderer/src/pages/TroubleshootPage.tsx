@@ -5,7 +5,7 @@ import { messageOf } from '../api/errors.js';
 import { CopyButton } from '../components/CopyButton.js';
 import { Notice } from '../components/Notice.js';
 import { useT } from '../i18n/i18n.js';
-import type { HostLog, ResetPlan } from '../../../main/src/shared/berth-api.js';
+import type { HostLog, ResetPlan } from '@berth/api';
 
 interface Version {
   Version?: string;

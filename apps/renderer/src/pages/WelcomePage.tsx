@@ -1,11 +1,11 @@
 import { useState } from 'react';
 import { fillNodes, useT, type T } from '../i18n/i18n.js';
 import { useQueryClient } from '@tanstack/react-query';
-import type { BundledImagesState } from '../../../main/src/shared/berth-api.js';
+import type { BundledImagesState } from '@berth/api';
 import type { BerthClient } from '../api/client.js';
 import { ApiError } from '../api/client.js';
 import { keys, useClient, useEngineRunning } from '../api/hooks.js';
-import type { ContainerCreateResponse, ContainerInspect } from '../api/docker-types.js';
+import type { ContainerCreateResponse, ContainerInspect } from '@berth/api';
 import { messageOf } from '../api/errors.js';
 import { Notice } from '../components/Notice.js';
 import { LineAssembler, MuxDecoder } from '../lib/mux-stream.js';

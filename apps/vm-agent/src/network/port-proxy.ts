@@ -14,7 +14,8 @@
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-import { EngineError, systemError } from '../errors.js';
+import { portsNotAvailable } from '@berth/protocol';
+import { systemError } from '../errors.js';
 import { relayCloseGroup, relayTcpListen } from '../runtime/native.js';
 import type { PortRequest, Proto } from './port-spec.js';
 
@@ -47,20 +48,6 @@ async function hasIpv6(): Promise<boolean> {
   });
   srv.close();
   return ipv6Usable;
-}
-
-function portsNotAvailable(proto: Proto, hostIp: string, port: number, err: NodeJS.ErrnoException): EngineError {
-  const why =
-    err.code === 'EADDRINUSE'
-      ? 'address already in use'
-      : err.code === 'EACCES'
-        ? 'permission denied'
-        : err.code === 'EADDRNOTAVAIL'
-          ? 'cannot assign requested address'
-          : err.message;
-  const addr = `${hostIp}:${port}`;
-  const listen = proto === 'tcp' ? `listen tcp ${addr}` : `listen udp ${addr}`;
-  return systemError(`Ports are not available: exposing port ${proto.toUpperCase()} ${addr} -> ${hostIp}:0: ${listen}: bind: ${why}`, err);
 }
 
 /** Names each TCP listener in the relay, so closing it closes its connections. */
@@ -162,7 +149,7 @@ export async function publishPorts(requests: PortRequest[], target: string): Pro
           if (lastErr.code !== 'EADDRINUSE') break;
         }
       }
-      if (!done) throw portsNotAvailable(req.proto, shownIp, req.hostPortTo, lastErr!);
+      if (!done) throw systemError(portsNotAvailable({ proto: req.proto, hostIp: shownIp, hostPort: req.hostPortTo }, lastErr!), lastErr!);
     }
   } catch (err) {
     await Promise.all(opened.map((l) => l.close()));

@@ -116,7 +116,7 @@ export interface Addon {
   sendSignal(pidfd: number, signal: number): void;
   resize(ptyMaster: number, cols: number, rows: number): void;
 
-  /** Listens on host:port and relays each connection to targetHost:targetPort (native/src/relay.c); returns the bound port. */
+  /** Listens on host:port and relays each connection to targetHost:targetPort (native/src/relay_bindings.c; the design in relay.h); returns the bound port. */
   relayListen(host: string, port: number, targetHost: string, targetPort: number, group: number): number;
   /** Closes the listener of `group` and every pair it accepted; returns how many pairs. */
   relayCloseGroup(group: number): number;

@@ -148,8 +148,8 @@ export function umount(target: string, flags: readonly UmountFlag[] | number = 0
 }
 
 /**
- * Kernel-side TCP port relay (native/src/relay.c): listens on host:port
- * (IP literals; port 0 lets the kernel pick; "::" also takes IPv4) and
+ * Kernel-side TCP port relay (native/src/relay.h and relay_*.c): listens on
+ * host:port (IP literals; port 0 lets the kernel pick; "::" also takes IPv4) and
  * relays every connection to targetHost:targetPort. The addon's worker
  * threads accept and move the bytes with splice(2); nothing runs in
  * JavaScript per connection. Half-closes are passed on; a pair closes when

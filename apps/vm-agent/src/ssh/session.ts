@@ -20,7 +20,8 @@ import type { PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import { CAPABILITIES } from '../runtime/capabilities.js';
 import { execInContainer } from '../runtime/exec.js';
 import type { ContainerProcess } from '../runtime/process.js';
-import { parseUdpRelayCommand, serveUdpRelay } from './udp-relay.js';
+import { parseUdpRelayCommand } from '@berth/protocol';
+import { serveUdpRelay } from './udp-relay.js';
 
 const BASE_ENV: Record<string, string> = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { ContainerInspect } from '../../api/docker-types.js';
+import type { ContainerInspect } from '@berth/api';
 import { CopyButton } from '../CopyButton.js';
 import { useT } from '../../i18n/i18n.js';
 

@@ -7,8 +7,10 @@
  * and errors in the envelopes below. The renderer's client
  * (apps/renderer/src/api) is typed from the same interfaces.
  *
- * Pure TypeScript: no Node or DOM imports, so main, preload and renderer can
- * all load it.
+ * Pure TypeScript, compiled without Node or DOM types (packages/berth-api's
+ * tsconfig), so main, preload and renderer can all load it. Main's side of
+ * the service, whose streams take the platform's AbortSignal, is typed in
+ * apps/main/src/contract/berth-service.ts.
  */
 
 /** The engine's lifecycle as the dashboard shows it. */
@@ -247,13 +249,6 @@ export type CallResult<T = unknown> = { ok: true; value: T } | { ok: false; erro
 
 /** One message of a stream on both transports. */
 export type StreamMessage<T = unknown> = { item: T } | { error: WireError } | { end: true };
-
-/** Main's side: what the service implements. Streams stop when `signal` aborts. */
-export type BerthService = {
-  [K in CallName]: (...args: Parameters<BerthCalls[K]>) => Promise<ReturnType<BerthCalls[K]>>;
-} & {
-  [K in StreamName]: (signal: AbortSignal, ...args: Parameters<BerthStreams[K]>) => AsyncIterable<ReturnType<BerthStreams[K]>>;
-};
 
 /**
  * The untyped bridge both transports present to the renderer's client; the

@@ -1,11 +1,26 @@
-/** The subset of the Docker Engine API shapes the dashboard reads (field names as in the API reference). */
+/**
+ * The subset of the Docker Engine API shapes Berth's host side reads and
+ * writes (field names as in the API reference): the dashboard's views, and
+ * main's port forwarder. Each shape is written here once.
+ */
 
+/** One entry of a listed container's `Ports` (`GET /containers/json`, what `docker ps` shows). */
 export interface Port {
   IP?: string;
   PrivatePort: number;
   PublicPort?: number;
   Type: 'tcp' | 'udp' | 'sctp';
 }
+
+/** One host address for a container port: `HostConfig.PortBindings` (asked for) and `NetworkSettings.Ports` (given). */
+export interface PortBinding {
+  HostIp: string;
+  /** A port, a range (`9000-9010`) or empty (the engine picks) when asked for; the port when given. */
+  HostPort: string;
+}
+
+/** `"80/tcp"` -> its host bindings; null for a port exposed but not published. */
+export type PortMap = Record<string, PortBinding[] | null>;
 
 export interface ContainerSummary {
   Id: string;
@@ -73,7 +88,7 @@ export interface ContainerInspect {
     Error?: string;
   };
   Config: { Image: string; Tty: boolean; Cmd: string[] | null; Entrypoint: string[] | null; Env: string[] | null };
-  NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
+  NetworkSettings?: { Ports?: PortMap | null };
   [more: string]: unknown;
 }
 

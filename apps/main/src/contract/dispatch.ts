@@ -1,10 +1,11 @@
 /**
  * Main's side of both transports: runs a call or a stream named by the
  * renderer against the service, turning every outcome into the wire
- * envelopes of berth-api.ts. Unknown names and non-array arguments are
+ * envelopes of @berth/api. Unknown names and non-array arguments are
  * refused here, once, for IPC and HTTP alike.
  */
-import { isCallName, isStreamName, toWireError, type BerthService, type CallResult, type StreamMessage } from './berth-api.js';
+import { isCallName, isStreamName, toWireError, type CallResult, type StreamMessage } from '@berth/api';
+import type { BerthService } from './berth-service.js';
 
 type AnyCall = (...args: unknown[]) => Promise<unknown>;
 type AnyStream = (signal: AbortSignal, ...args: unknown[]) => AsyncIterable<unknown>;
