@@ -4,7 +4,13 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { ClientContext } from './api/hooks.js';
 import { createClient } from './api/client.js';
 import { App } from './App.js';
-import './styles.css';
+// In cascade order: later files build on the earlier ones.
+import './styles/theme.css';
+import './styles/layout.css';
+import './styles/controls.css';
+import './styles/panels.css';
+import './styles/containers.css';
+import './styles/pages.css';
 
 // Lists are kept fresh by the engine's events (api/hooks.ts), not by refetching on focus or on a timer.
 const queryClient = new QueryClient({
