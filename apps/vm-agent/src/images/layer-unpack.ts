@@ -39,6 +39,7 @@
  *   directory (for its times) is kept until the end.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { constants as fsc } from 'node:fs';
 import { link, lstat, lutimes, mkdir, open, readlink, realpath, rm, symlink, lchown } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,10 +50,13 @@ import * as tar from 'tar-stream';
 import { errnoCode, errorMessage, invalidParameter, isEngineError, systemError } from '../errors.js';
 import { lsetxattr, mknod } from '../runtime/native.js';
 import { chmodNoFollow } from '../util/no-follow.js';
+import type { TraceTotals } from '../util/trace.js';
 
 export interface UnpackOptions {
   /** Refuse the layer once its uncompressed size passes this many bytes (decompression bombs). */
   maxBytes?: number;
+  /** Where time goes (hashing, file writes, metadata), summed for BERTH_TRACE=1. */
+  totals?: TraceTotals;
 }
 
 export interface UnpackResult {
@@ -90,7 +94,8 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
         cb(invalidParameter(`layer is larger than the limit of ${opts.maxBytes} bytes uncompressed (a corrupt or malicious layer, or raise the limit)`));
         return;
       }
-      hash.update(chunk);
+      if (opts.totals) opts.totals.time('hash', () => hash.update(chunk));
+      else hash.update(chunk);
       cb(null, chunk);
     },
   });
@@ -100,7 +105,7 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
   const piping = pipeline(stream, decompressor, hasher, ex as unknown as NodeJS.WritableStream);
   piping.catch(() => {}); // observed below; avoid an unhandled rejection while entries are processed
 
-  const state: UnpackState = { root, size: 0, dirTimes: new Map() };
+  const state: UnpackState = { root, size: 0, dirTimes: new Map(), ...(opts.totals ? { totals: opts.totals } : {}) };
   try {
     for await (const entry of ex) {
       const pax = entry.header.pax ? rawPax.take() : undefined;
@@ -224,6 +229,7 @@ interface UnpackState {
   size: number;
   /** Directory path -> mtime, applied at the end. */
   dirTimes: Map<string, Date>;
+  totals?: TraceTotals;
 }
 
 interface Meta {
@@ -283,7 +289,7 @@ async function unpackEntry(state: UnpackState, entry: TarEntry, pax: Map<string,
         return;
       case 'file':
       case 'contiguous-file':
-        state.size += await writeFile(path, entry, meta);
+        state.size += await writeFile(path, entry, meta, state.totals);
         await applyXattrs(path, meta.xattrs, false);
         return;
       case 'symlink':
@@ -444,9 +450,12 @@ async function applyXattrs(path: string, xattrs: [string, Buffer][], isSymlink: 
 const WRITE_BATCH = 1024 * 1024;
 
 /** Writes a regular file without following anything at its place; returns the bytes written. */
-async function writeFile(path: string, entry: TarEntry, meta: Meta): Promise<number> {
+async function writeFile(path: string, entry: TarEntry, meta: Meta, totals?: TraceTotals): Promise<number> {
+  const t0 = performance.now();
   const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+  totals?.add('file open, owner, mode, times, close', performance.now() - t0);
   let written = 0;
+  let m0 = 0;
   // Chunks are gathered into writes of up to WRITE_BATCH bytes: each write is
   // a trip to the thread pool, and small ones dominate the cost of a pull.
   let batch: Buffer[] = [];
@@ -456,10 +465,12 @@ async function writeFile(path: string, entry: TarEntry, meta: Meta): Promise<num
     batch = [];
     batched = 0;
     let off = 0;
+    const w0 = performance.now();
     while (off < buf.length) {
       const { bytesWritten } = await fh.write(buf, off, buf.length - off);
       off += bytesWritten;
     }
+    totals?.add('file writes', performance.now() - w0);
   };
   try {
     for await (const chunk of entry as AsyncIterable<Buffer>) {
@@ -469,11 +480,13 @@ async function writeFile(path: string, entry: TarEntry, meta: Meta): Promise<num
       if (batched >= WRITE_BATCH) await flush();
     }
     if (batched > 0) await flush();
+    m0 = performance.now();
     await fh.chown(meta.uid, meta.gid);
     await fh.chmod(meta.mode);
     await fh.utimes(meta.mtime, meta.mtime);
   } finally {
     await fh.close();
+    if (m0) totals?.add('file open, owner, mode, times, close', performance.now() - m0);
   }
   return written;
 }
