@@ -90,5 +90,5 @@ export async function startDockerd({ bridge } = {}) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { socket, host: `unix://${socket}`, dataRoot, logs: () => log, dispose };
+  return { socket, host: `unix://${socket}`, dataRoot, logs: () => log, pid: () => child.pid, dispose };
 }

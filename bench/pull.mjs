@@ -4,24 +4,32 @@
 // CLI, several runs each with the image removed in between. Prints the
 // medians side by side and berth/dockerd.
 //
-//   sudo node --import tsx bench/pull.mjs [--runs 5] [--mb 100] [--engines berth,dockerd]
+//   sudo node --import tsx bench/pull.mjs [--runs 5] [--mb 100] [--engines berth,dockerd] [--trace]
+//
+// --trace starts the agent with BERTH_TRACE=1 and prints, after the runs,
+// where the agent's time went in the last pull: per layer the download
+// (response, first and last byte), the compressed blob (written, fsync,
+// renamed), the unpack (hashing, file writes, metadata) and its commit.
 //
 // See bench/README.md. This is a measurement, not a test: it asserts only
 // that each pull succeeded and produced the expected image id.
 import { createCipheriv, createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startRegistry } from '../tests/helpers/registry.ts';
 import { startAgent } from '../tests/helpers/agent.ts';
 import { DockerCli, DOCKER_BIN } from '../tests/helpers/docker.ts';
 import { assembleImage, makeLayer, pushImage } from '../tests/helpers/test-images.ts';
 import { startDockerd } from './dockerd.mjs';
+import { printTrace } from './agent-trace.mjs';
 
 const { values: opts } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
     mb: { type: 'string', default: '100' },
     engines: { type: 'string', default: 'berth,dockerd' },
+    trace: { type: 'boolean', default: false },
   },
 });
 const runs = Number(opts.runs);
@@ -72,6 +80,17 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+const load = () =>
+  execFileSync('uptime', { encoding: 'utf8' })
+    .trim()
+    .replace(/.*load/, 'load');
+/** CPU seconds (user + system, all threads) a process has used so far. */
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+};
 const duBytes = (dir) => {
   try {
     return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
@@ -105,42 +124,54 @@ try {
 
   const targets = [];
   for (const name of engines) {
-    const engine = name === 'berth' ? await startAgent() : await startDockerd();
+    const engine = name === 'berth' ? await startAgent(opts.trace ? { env: { BERTH_TRACE: '1' } } : {}) : await startDockerd();
     cleanups.push(() => engine.dispose());
     const cli = new DockerCli(engine.socket);
     cleanups.push(async () => cli.dispose());
     const version = await cli.run(['version', '--format', '{{.Server.Version}}']);
-    targets.push({ name, engine, cli, times: [], version: version.stdout.trim() });
+    targets.push({ name, engine, cli, times: [], cpu: [], version: version.stdout.trim() });
   }
 
+  console.log(`${load()} (before)`);
   // Interleave engines run by run, so drift in the machine's load hits both alike.
+  // The order turns every run: a pull slows the next one (the kernel writing back its pages, the rmi's unlinks).
   for (let run = 1; run <= runs; run++) {
-    for (const t of targets) {
+    for (const t of [...targets.slice((run - 1) % targets.length), ...targets.slice(0, (run - 1) % targets.length)]) {
       await t.cli.run(['rmi', '-f', ref], { timeoutMs: 120_000 });
+      const cpuBefore = cpuSeconds(t.engine.pid());
       const start = process.hrtime.bigint();
       const r = await t.cli.run(['pull', '-q', ref], { timeoutMs: 600_000 });
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const cpu = cpuSeconds(t.engine.pid()) - cpuBefore;
       if (r.code !== 0)
         throw new Error(`${t.name}: docker pull failed (${r.code}):\n${r.stdout}\n${r.stderr}\n--- engine log ---\n${t.engine.logs().slice(-4000)}`);
       const id = (await t.cli.ok(['image', 'inspect', '--format', '{{.Id}}', ref])).stdout.trim();
       if (id !== image.config.digest) throw new Error(`${t.name}: pulled image id ${id}, expected ${image.config.digest}`);
       t.times.push(seconds);
-      console.log(`run ${run} ${t.name.padEnd(8)} ${seconds.toFixed(2)} s  (${(download / 1e6 / seconds).toFixed(0)} MB/s)`);
+      t.cpu.push(cpu);
+      console.log(`run ${run} ${t.name.padEnd(8)} ${seconds.toFixed(2)} s  (${(download / 1e6 / seconds).toFixed(0)} MB/s), engine CPU ${cpu.toFixed(2)} s`);
     }
+  }
+  console.log(`${load()} (after)`);
+  const traced = targets.find((t) => t.name === 'berth');
+  if (opts.trace && traced) {
+    // From the last pull's first line: the agent's log is kept to its last 256 KiB, so offsets into it move.
+    const log = traced.engine.logs();
+    printTrace(log.slice(log.lastIndexOf('berth-trace', log.lastIndexOf(' pull start '))), 'last berth pull, as the agent saw it');
   }
   for (const t of targets) {
     await t.cli.run(['rmi', '-f', ref], { timeoutMs: 120_000 });
     t.leftAfterRmi = duBytes(t.engine.dataRoot);
   }
 
-  console.log('\nengine    version                 median s   min s   max s   data root after rmi');
+  console.log('\nengine    version                 median s   min s   max s   CPU s (median)   data root after rmi');
   for (const t of targets) {
     console.log(
       `${t.name.padEnd(9)} ${t.version.slice(0, 22).padEnd(23)} ${median(t.times).toFixed(2).padStart(8)} ${Math.min(...t.times)
         .toFixed(2)
         .padStart(7)} ${Math.max(...t.times)
         .toFixed(2)
-        .padStart(7)}   ${(t.leftAfterRmi / 1e6).toFixed(1)} MB`,
+        .padStart(7)}   ${median(t.cpu).toFixed(2).padStart(14)}   ${(t.leftAfterRmi / 1e6).toFixed(1)} MB`,
     );
   }
   const b = targets.find((t) => t.name === 'berth');

@@ -22,6 +22,7 @@ import { startAgent } from '../tests/helpers/agent.ts';
 import { DockerCli, DOCKER_BIN } from '../tests/helpers/docker.ts';
 import { buildBusyboxImage, pushImage } from '../tests/helpers/test-images.ts';
 import { startDockerd } from './dockerd.mjs';
+import { printTrace } from './agent-trace.mjs';
 
 const sh = promisify(execFile);
 const { values: opts } = parseArgs({
@@ -56,23 +57,6 @@ async function timed(fn) {
   const start = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-/** The agent's trace lines of one run, as milliseconds since its first line and since the previous one. */
-function printTrace(log) {
-  const lines = log
-    .split('\n')
-    .filter((l) => l.startsWith('berth-trace '))
-    .map((l) => l.split(' '));
-  if (!lines.length) return console.log('no trace lines: is the agent built with util/trace.ts?');
-  const t0 = Number(lines[0][1]);
-  let prev = t0;
-  console.log('\nlast berth run, as the agent saw it (ms since the first request, +since the previous line):');
-  for (const [, t, id, ...phase] of lines) {
-    console.log(`${(Number(t) - t0).toFixed(1).padStart(8)} ${`+${(Number(t) - prev).toFixed(1)}`.padStart(8)}  ${id.padEnd(12)} ${phase.join(' ')}`);
-    prev = Number(t);
-  }
-  console.log('');
 }
 
 const cleanups = [];
@@ -118,7 +102,7 @@ try {
   }
 
   const traced = targets.find((t) => t.name === 'berth');
-  if (opts.trace && traced) printTrace(traced.engine.logs().slice(traced.logAt));
+  if (opts.trace && traced) printTrace(traced.engine.logs().slice(traced.logAt), 'last berth run, as the agent saw it');
 
   for (const t of targets) {
     const ids = [];

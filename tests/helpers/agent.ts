@@ -28,6 +28,8 @@ export interface Agent {
   dataRoot: string;
   /** The agent's stdout+stderr so far (last 256 KiB). */
   logs(): string;
+  /** The running agent's process ID (benchmarks read its CPU time). */
+  pid(): number | undefined;
   stop(): Promise<void>;
   kill9(): Promise<void>;
   restart(): Promise<void>;
@@ -106,6 +108,7 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<Agent> {
     host: `unix://${socket}`,
     dataRoot,
     logs: () => log,
+    pid: () => (running() ? child!.pid : undefined),
     stop: () => terminate('SIGTERM'),
     kill9: () => terminate('SIGKILL'),
     restart: async () => {

@@ -6,7 +6,8 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errnoCode, invalidParameter, notFound } from '../errors.js';
 import { fsyncDir, sweepTempFiles, writeFileAtomic } from '../util/atomic-file.js';
-import { digestHex, finishDigest, newDigester, sha256Digest } from './digest.js';
+import { trace, TraceTotals } from '../util/trace.js';
+import { digestHex, finishDigest, newDigester, sha256Digest, shortId } from './digest.js';
 
 /**
  * Blobs (manifests, configs, layer tars) stored once by digest, shared by
@@ -90,9 +91,10 @@ export class ContentStore {
     const hash = newDigester();
     let size = 0;
     const fileOut = createWriteStream(tmp, { mode: 0o644 });
+    const totals = new TraceTotals();
     const tee = new Writable({
       write(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
+        totals.time('hash', () => hash.update(chunk));
         size += chunk.length;
         onData?.(chunk);
         if (!fileOut.write(chunk)) fileOut.once('drain', cb);
@@ -105,15 +107,20 @@ export class ContentStore {
     // A failed write (a full disk) must fail the ingest, not crash the agent.
     fileOut.on('error', (err) => tee.destroy(err));
     try {
+      const tid = shortId(expected ?? 'ingest');
       await pipeline(source, tee);
+      trace(tid, 'blob written');
+      totals.report(tid);
       const digest = finishDigest(hash);
       if (expected !== undefined && digest !== expected) {
         throw invalidParameter(`filesystem layer verification failed for digest ${expected}: got ${digest}`);
       }
       const fh = await open(tmp, 'r');
       await fh.sync().finally(() => fh.close());
+      trace(tid, 'blob fsync');
       await rename(tmp, this.path(digest));
       await fsyncDir(this.blobsDir);
+      trace(tid, 'blob renamed, dir fsync');
       return { digest, size };
     } catch (err) {
       fileOut.destroy();

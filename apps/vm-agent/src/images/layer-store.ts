@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { errnoCode, invalidParameter } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
-import { digestHex } from './digest.js';
+import { trace, TraceTotals } from '../util/trace.js';
+import { digestHex, shortId } from './digest.js';
 import { unpackLayer } from './layer-unpack.js';
 
 export interface LayerRecord {
@@ -87,15 +88,22 @@ export class LayerStore {
     const hex = digestHex(diffID);
     const tmp = join(this.dir, `.tmp-${randomBytes(6).toString('hex')}`);
     await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
+    const tid = shortId(diffID);
+    const totals = new TraceTotals();
     try {
-      const result = await unpackLayer(source, join(tmp, 'diff'), opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes });
+      trace(tid, 'unpack start');
+      const result = await unpackLayer(source, join(tmp, 'diff'), { ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }), totals });
+      trace(tid, 'unpacked');
+      totals.report(tid);
       if (result.diffID !== diffID) {
         throw invalidParameter(`layer content does not match its diff ID: expected ${diffID}, got ${result.diffID}`);
       }
       const record: LayerRecord = { diffID, size: result.size };
       await writeJsonAtomic(join(tmp, 'layer.json'), record);
+      trace(tid, 'layer.json written');
       try {
         await rename(tmp, join(this.dir, hex));
+        trace(tid, 'layer renamed');
       } catch (err) {
         // Another agent process (or a previous run) finished it first: keep theirs.
         if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') throw err;

@@ -39,20 +39,25 @@
  *   directory (for its times) is kept until the end.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { constants as fsc } from 'node:fs';
-import { link, lstat, lutimes, mkdir, open, readlink, realpath, rm, symlink, lchown } from 'node:fs/promises';
+import { link, lstat, lutimes, mkdir, open, realpath, rm, symlink, lchown } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as zlib from 'node:zlib';
 import * as tar from 'tar-stream';
 import { errnoCode, errorMessage, invalidParameter, isEngineError, systemError } from '../errors.js';
 import { lsetxattr, mknod } from '../runtime/native.js';
-import { chmodNoFollow } from '../util/no-follow.js';
+import type { TraceTotals } from '../util/trace.js';
+import { applyMeta, applyXattrs, entryMeta, type Meta } from './layer-entry-meta.js';
+import { cleanPath, resolveDir, resolveLinkTarget } from './layer-paths.js';
+import { captureRawPax, decompressed, drain, type TarEntry } from './layer-tar.js';
 
 export interface UnpackOptions {
   /** Refuse the layer once its uncompressed size passes this many bytes (decompression bombs). */
   maxBytes?: number;
+  /** Where time goes (hashing, file writes, metadata), summed for BERTH_TRACE=1. */
+  totals?: TraceTotals;
 }
 
 export interface UnpackResult {
@@ -66,9 +71,6 @@ export const WHITEOUT_PREFIX = '.wh.';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
 export const WHITEOUT_OPAQUE = '.wh..wh..opq';
 export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
-
-/** Symlinks followed while resolving one path, as the kernel's limit. */
-const MAX_SYMLINK_FOLLOWS = 40;
 
 export async function unpackLayer(input: Readable, destDir: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
   let root: string;
@@ -90,7 +92,8 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
         cb(invalidParameter(`layer is larger than the limit of ${opts.maxBytes} bytes uncompressed (a corrupt or malicious layer, or raise the limit)`));
         return;
       }
-      hash.update(chunk);
+      if (opts.totals) opts.totals.time('hash', () => hash.update(chunk));
+      else hash.update(chunk);
       cb(null, chunk);
     },
   });
@@ -100,7 +103,7 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
   const piping = pipeline(stream, decompressor, hasher, ex as unknown as NodeJS.WritableStream);
   piping.catch(() => {}); // observed below; avoid an unhandled rejection while entries are processed
 
-  const state: UnpackState = { root, size: 0, dirTimes: new Map() };
+  const state: UnpackState = { root, size: 0, dirTimes: new Map(), ...(opts.totals ? { totals: opts.totals } : {}) };
   try {
     for await (const entry of ex) {
       const pax = entry.header.pax ? rawPax.take() : undefined;
@@ -131,107 +134,12 @@ function asLayerError(err: unknown): Error {
   return invalidParameter(`unpacking layer: ${errorMessage(err)}`, err);
 }
 
-/** Sniffs the magic bytes and returns the stream to read tar bytes from. */
-async function decompressed(input: Readable): Promise<{ stream: Readable; decompressor: NodeJS.ReadWriteStream }> {
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const head: Buffer[] = [];
-  let have = 0;
-  let done = false;
-  while (have < 6) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-    head.push(chunk);
-    have += chunk.length;
-  }
-  const first = Buffer.concat(head);
-  const stream = Readable.from(
-    (async function* () {
-      if (first.length) yield first;
-      if (done) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    })(),
-    { objectMode: false },
-  );
-  const is = (...magic: number[]) => magic.every((b, i) => first[i] === b);
-  // Large output chunks: fewer callbacks into JavaScript per megabyte, and
-  // larger slices for the tar parser and the file writes behind it.
-  if (is(0x1f, 0x8b)) return { stream, decompressor: zlib.createGunzip({ chunkSize: 256 * 1024 }) };
-  if (is(0x28, 0xb5, 0x2f, 0xfd)) {
-    const make = (zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream }).createZstdDecompress;
-    if (!make) throw invalidParameter('zstd-compressed layers are not supported yet');
-    return { stream, decompressor: make() };
-  }
-  if (is(0x42, 0x5a, 0x68)) throw invalidParameter('bzip2-compressed layers are not supported; use gzip or an uncompressed tar');
-  if (is(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) throw invalidParameter('xz-compressed layers are not supported; use gzip or an uncompressed tar');
-  return { stream, decompressor: new PassThrough() };
-}
-
-/**
- * tar-stream decodes PAX values as UTF-8 text, which corrupts binary xattrs
- * (security.capability is a binary struct). We keep the raw bytes of each
- * per-entry PAX header by wrapping the extractor's decoder; the extractor
- * holds the next header until the current entry is done, so the last one
- * captured belongs to the entry being handled.
- */
-function captureRawPax(ex: tar.Extract): { take(): Map<string, Buffer> } {
-  const inner = ex as unknown as { _decodeLongHeader?: (buf: Buffer) => void; _header?: { type?: string } | null };
-  const decode = inner._decodeLongHeader;
-  if (typeof decode !== 'function') throw systemError('tar-stream changed: its extractor has no _decodeLongHeader; update layer-unpack.ts');
-  let pending: Map<string, Buffer> | undefined;
-  inner._decodeLongHeader = function (buf: Buffer) {
-    if (inner._header?.type === 'pax-header') pending = parsePaxRecords(buf);
-    decode.call(this, buf);
-  };
-  return {
-    take() {
-      const p = pending ?? new Map<string, Buffer>();
-      pending = undefined;
-      return p;
-    },
-  };
-}
-
-/** PAX records are `LEN KEY=VALUE\n` with LEN counting the whole record in bytes. */
-export function parsePaxRecords(buf: Buffer): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  let at = 0;
-  while (at < buf.length) {
-    const space = buf.indexOf(0x20, at);
-    if (space === -1) break;
-    const len = Number.parseInt(buf.toString('latin1', at, space), 10);
-    if (!(len > 0) || at + len > buf.length || buf[at + len - 1] !== 0x0a) break;
-    const rec = buf.subarray(space + 1, at + len - 1);
-    const eq = rec.indexOf(0x3d);
-    if (eq > 0) out.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
-    at += len;
-  }
-  return out;
-}
-
-/** One entry as tar-stream's extractor yields it: the header and a stream of its data. */
-type TarEntry = AsyncIterable<Buffer> & { header: tar.Header };
-
 interface UnpackState {
   root: string;
   size: number;
   /** Directory path -> mtime, applied at the end. */
   dirTimes: Map<string, Date>;
-}
-
-interface Meta {
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: Date;
-  xattrs: [string, Buffer][];
+  totals?: TraceTotals;
 }
 
 async function unpackEntry(state: UnpackState, entry: TarEntry, pax: Map<string, Buffer> | undefined): Promise<void> {
@@ -283,7 +191,7 @@ async function unpackEntry(state: UnpackState, entry: TarEntry, pax: Map<string,
         return;
       case 'file':
       case 'contiguous-file':
-        state.size += await writeFile(path, entry, meta);
+        state.size += await writeFile(path, entry, meta, state.totals);
         await applyXattrs(path, meta.xattrs, false);
         return;
       case 'symlink':
@@ -316,137 +224,15 @@ async function unpackEntry(state: UnpackState, entry: TarEntry, pax: Map<string,
   }
 }
 
-/**
- * Splits a tar name into clean components. A leading `/` roots the name at the
- * layer (and `..` cannot climb above it); a relative name that climbs out is
- * refused, as Docker does.
- */
-export function cleanPath(name: string): string[] {
-  if (name.includes('\0')) throw invalidParameter('a name cannot contain a NUL byte');
-  const rooted = name.startsWith('/');
-  const parts: string[] = [];
-  for (const c of name.split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') {
-      if (parts.length) parts.pop();
-      else if (!rooted) throw invalidParameter('the path climbs out of the layer');
-      continue;
-    }
-    parts.push(c);
-  }
-  return parts;
-}
-
-/**
- * Resolves directory components inside `root` as a chroot would: symlinks on
- * the way are followed, an absolute target restarts at `root`, `..` stops at
- * `root`. Missing directories are created (0755, root-owned, as Docker does)
- * when `create` is set; otherwise a missing one gives undefined. Returns a path whose every component below `root` is a
- * real directory.
- */
-export async function resolveDir(root: string, components: string[], create: true): Promise<string>;
-export async function resolveDir(root: string, components: string[], create: false): Promise<string | undefined>;
-export async function resolveDir(root: string, components: string[], create: boolean): Promise<string | undefined> {
-  const resolved: string[] = [];
-  const queue = [...components];
-  let follows = 0;
-  while (queue.length) {
-    const c = queue.shift()!;
-    if (c === '' || c === '.') continue;
-    if (c === '..') {
-      resolved.pop();
-      continue;
-    }
-    const p = join(root, ...resolved, c);
-    const st = await lstat(p).catch((err: unknown) => {
-      if (errnoCode(err) === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (!st) {
-      if (!create) return undefined;
-      await mkdir(p, 0o755);
-      resolved.push(c);
-      continue;
-    }
-    if (st.isSymbolicLink()) {
-      if (++follows > MAX_SYMLINK_FOLLOWS) throw invalidParameter('too many levels of symbolic links');
-      const target = await readlink(p);
-      if (target.startsWith('/')) resolved.length = 0;
-      queue.unshift(...target.split('/'));
-      continue;
-    }
-    if (!st.isDirectory()) throw invalidParameter(`${JSON.stringify(join(...resolved, c))} is not a directory`);
-    resolved.push(c);
-  }
-  return join(root, ...resolved);
-}
-
-async function resolveLinkTarget(root: string, linkname: string): Promise<string> {
-  const parts = cleanPath(linkname);
-  if (parts.length === 0) throw invalidParameter('a hard link cannot point at the layer root');
-  const dir = await resolveDir(root, parts.slice(0, -1), false);
-  const target = dir === undefined ? undefined : join(dir, parts[parts.length - 1]!);
-  const st = target === undefined ? undefined : await lstat(target).catch(() => undefined);
-  if (!st || target === undefined)
-    throw invalidParameter(`hard link target ${JSON.stringify(linkname)} is not in this layer (it must come earlier in the same tar)`);
-  if (st.isDirectory()) throw invalidParameter(`hard link target ${JSON.stringify(linkname)} is a directory`);
-  return target;
-}
-
-function entryMeta(h: tar.Header, pax: Map<string, Buffer> | undefined): Meta {
-  const num = (key: string): number | undefined => {
-    const v = pax?.get(key)?.toString('utf8');
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
-  };
-  const mtime = num('mtime');
-  const xattrs: [string, Buffer][] = [];
-  for (const [key, value] of pax ?? []) {
-    if (key.startsWith('SCHILY.xattr.')) {
-      const xname = key.slice('SCHILY.xattr.'.length);
-      if (xattrAllowed(xname)) xattrs.push([xname, value]);
-    }
-  }
-  return {
-    mode: h.mode & 0o7777,
-    uid: num('uid') ?? h.uid,
-    gid: num('gid') ?? h.gid,
-    mtime: mtime !== undefined ? new Date(mtime * 1000) : h.mtime,
-    xattrs,
-  };
-}
-
-export function xattrAllowed(name: string): boolean {
-  return name === 'security.capability' || name.startsWith('user.') || name === 'system.posix_acl_access' || name === 'system.posix_acl_default';
-}
-
-/** Owner first: chown clears setuid/setgid bits and file capabilities. */
-async function applyMeta(path: string, meta: Meta, isSymlink: boolean): Promise<void> {
-  await lchown(path, meta.uid, meta.gid);
-  if (!isSymlink) await chmodNoFollow(path, meta.mode);
-  await applyXattrs(path, meta.xattrs, isSymlink);
-}
-
-async function applyXattrs(path: string, xattrs: [string, Buffer][], isSymlink: boolean): Promise<void> {
-  for (const [name, value] of xattrs) {
-    try {
-      lsetxattr(path, name, value);
-    } catch (err) {
-      // As Docker: some filesystems take no xattrs, and user.* is refused on symlinks.
-      const code = errnoCode(err) ?? (err as { errno?: unknown }).errno;
-      if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EPERM' || (isSymlink && name.startsWith('user.'))) continue;
-      throw err;
-    }
-  }
-}
-
 const WRITE_BATCH = 1024 * 1024;
 
 /** Writes a regular file without following anything at its place; returns the bytes written. */
-async function writeFile(path: string, entry: TarEntry, meta: Meta): Promise<number> {
+async function writeFile(path: string, entry: TarEntry, meta: Meta, totals?: TraceTotals): Promise<number> {
+  const t0 = performance.now();
   const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+  totals?.add('file open, owner, mode, times, close', performance.now() - t0);
   let written = 0;
+  let m0 = 0;
   // Chunks are gathered into writes of up to WRITE_BATCH bytes: each write is
   // a trip to the thread pool, and small ones dominate the cost of a pull.
   let batch: Buffer[] = [];
@@ -456,10 +242,12 @@ async function writeFile(path: string, entry: TarEntry, meta: Meta): Promise<num
     batch = [];
     batched = 0;
     let off = 0;
+    const w0 = performance.now();
     while (off < buf.length) {
       const { bytesWritten } = await fh.write(buf, off, buf.length - off);
       off += bytesWritten;
     }
+    totals?.add('file writes', performance.now() - w0);
   };
   try {
     for await (const chunk of entry as AsyncIterable<Buffer>) {
@@ -469,15 +257,13 @@ async function writeFile(path: string, entry: TarEntry, meta: Meta): Promise<num
       if (batched >= WRITE_BATCH) await flush();
     }
     if (batched > 0) await flush();
+    m0 = performance.now();
     await fh.chown(meta.uid, meta.gid);
     await fh.chmod(meta.mode);
     await fh.utimes(meta.mtime, meta.mtime);
   } finally {
     await fh.close();
+    if (m0) totals?.add('file open, owner, mode, times, close', performance.now() - m0);
   }
   return written;
-}
-
-async function drain(entry: TarEntry): Promise<void> {
-  for await (const _ of entry) void _;
 }

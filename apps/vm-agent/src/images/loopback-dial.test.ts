@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { mappedOrigin } from './loopback-dial.js';
-import { isLoopbackDomain, RegistryClient } from './registry-client.js';
+import { RegistryClient } from './registry-client.js';
+import { isLoopbackDomain } from './registry-endpoint.js';
 
 const seen: { url: string; host: string }[] = [];
 const server = createServer((req: IncomingMessage, res) => {

@@ -1,5 +1,6 @@
 import { errorMessage, invalidParameter, isEngineError, notFound, unavailable } from '../errors.js';
 import { tee } from '../util/tee.js';
+import { trace } from '../util/trace.js';
 import { shortId } from './digest.js';
 import { collectGarbage } from './gc.js';
 import type { ImageContext } from './image-context.js';
@@ -51,6 +52,7 @@ export async function pullImage(
     pinned.push(k);
   };
   try {
+    trace('pull', `start ${name}`);
     const top = await client.fetchManifest(repo, ref.digest ?? ref.tag!, MANIFEST_ACCEPT, signal).catch((err: unknown) => {
       // dockerd answers 404 here, not 401: the repository may simply not exist,
       // and a 401 would make the CLI prompt for a login.
@@ -77,11 +79,13 @@ export async function pullImage(
       manifestBody = child.body;
     }
     const manifest = parsed.manifest;
+    trace('pull', 'manifest');
 
     const configDigest = manifest.config.digest;
     pin(configDigest);
     const configBody = await fetchSmallBlob(ctx, client, repo, manifest.config, created.blobs, signal);
     const config = parseImageConfig(configBody);
+    trace('pull', 'config');
     if (config.os && config.os !== 'linux') throw invalidParameter(`image operating system "${config.os}" cannot be used on this platform: linux`);
     const diffIDs = config.rootfs.diff_ids;
     const layerDescs = manifest.layers.filter((l) => isLayerMediaType(l.mediaType));
@@ -94,6 +98,7 @@ export async function pullImage(
     }
 
     const layers = await fetchLayers(ctx, client, repo, manifest, diffIDs, progress, pin, created, signal);
+    trace('pull', 'layers done');
     for (const d of manifests) {
       pin(d);
     }
@@ -120,6 +125,7 @@ export async function pullImage(
     await ctx.images.setRef(digestRef, id);
     if (ref.digest !== undefined) upToDate = hadDigestRef;
 
+    trace('pull', 'recorded');
     progress({ status: `Digest: ${top.digest}` });
     progress({ status: `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${familiarString(ref)}` });
     ctx.emit({ Action: 'pull', id: familiarString(ref), attributes: { name: familiarName(ref) } });
@@ -231,7 +237,10 @@ async function downloadLayer(
   signal?: AbortSignal,
 ): Promise<void> {
   const id = shortId(desc.digest);
+  trace(id, `fetch (diffID ${shortId(diffID)}, ${desc.size} bytes)`);
   const { body, size } = await client.fetchBlob(repo, desc, signal);
+  trace(id, 'response headers');
+  body.once('end', () => trace(id, 'last byte'));
   const meter = throttledProgress(progress, id, 'Downloading', size ?? desc.size);
   const [toStore, toUnpack] = tee(body, haveLayer ? 1 : 2);
   // A registry that stops sending mid-layer would otherwise hold this layer
@@ -249,6 +258,7 @@ async function downloadLayer(
       meter.add(chunk.length);
     })
     .then(() => {
+      trace(id, 'blob stored');
       created.blobs.push(desc.digest);
     });
   // If this joins another pull's unpack of the layer and that one fails
@@ -268,6 +278,7 @@ async function downloadLayer(
     if (isEngineError(err)) throw err;
     throw invalidParameter(`failed to register layer ${id}: ${errorMessage(err)}`, err);
   }
+  trace(id, 'layer done');
   meter.done();
   progress({ status: 'Verifying Checksum', progressDetail: {}, id });
   progress({ status: 'Download complete', progressDetail: {}, id });

@@ -3,7 +3,8 @@
  * credentials, and Bearer tokens from a registry's token server (the scheme
  * Docker Hub uses), cached per scope until they expire.
  *
- * Only `registry-client.ts` uses this; it decides *when* to authenticate
+ * Only the registry client uses this (`registry-client.ts`, and
+ * `registry-response.ts` for the wording of errors); it decides *when* to authenticate
  * (after a 401), this file decides *how*.
  */
 import { createHash } from 'node:crypto';

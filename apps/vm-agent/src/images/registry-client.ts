@@ -5,7 +5,7 @@
  * content store or pull progress (the callers do). Contracts:
  * - A repository is `{domain, path}` exactly as the reference parser gives
  *   it: `docker.io` + `library/busybox`, `127.0.0.1:5000` + `x`.
- * - `docker.io` is served by https://registry-1.docker.io. Loopback
+ * - `docker.io` is served by https://registry-1.docker.io (registry-endpoint.ts). Loopback
  *   registries (localhost, 127.0.0.0/8, ::1) are spoken to over plain HTTP,
  *   every other one over HTTPS (dockerd's default).
  * - Every request goes anonymously until the registry says otherwise (a 401
@@ -17,10 +17,8 @@
  *   `unavailable` for an unreachable or failing registry.
  * - Safe for concurrent use; connections are kept alive by fetch's pool.
  */
-import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
-import { EngineError, invalidParameter, isEngineError, notFound, systemError, unauthorized, unavailable } from '../errors.js';
+import { EngineError, invalidParameter, notFound, systemError, unauthorized, unavailable } from '../errors.js';
 import { blobTooLarge, blobTooSmall, capToDescriptor, type SizedBlob } from './blob-size.js';
 import {
   type AuthChallenge,
@@ -36,15 +34,12 @@ import {
   repositoryScope,
 } from './registry-auth.js';
 import { loopbackDispatcher } from './loopback-dial.js';
+import { digestOf, displayName, isDigest, isLoopbackDomain, registryBaseUrl, type RepositoryRef } from './registry-endpoint.js';
+import { MAX_MANIFEST_BYTES, manifestMediaType, readCapped, readErrorBody, statusErrorFrom, tooLarge, withContext } from './registry-response.js';
 
 export type { RegistryCredentials } from './registry-auth.js';
-
-export interface RepositoryRef {
-  /** As in references: 'docker.io', '127.0.0.1:5000', 'localhost:5000', 'ghcr.io'. */
-  domain: string;
-  /** The repository path, e.g. 'library/busybox'. */
-  path: string;
-}
+export type { RepositoryRef } from './registry-endpoint.js';
+export { MAX_MANIFEST_BYTES } from './registry-response.js';
 
 export interface FetchedManifest {
   /** From Content-Type, or the body's own `mediaType` when the registry sends a generic type. */
@@ -65,43 +60,7 @@ export interface RegistryClientOptions {
   loopbackGateway?: string;
 }
 
-/** A manifest larger than this is refused (containerd and dockerd use the same bound). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_REDIRECTS = 10;
-const MAX_ERROR_BODY = 64 * 1024;
-const DIGEST_RE = /^(sha256|sha384|sha512):[a-f0-9]{32,}$/;
-
-/** The base URL of a registry domain (no trailing slash). */
-export function registryBaseUrl(domain: string): string {
-  if (domain === 'docker.io' || domain === 'index.docker.io' || domain === 'registry-1.docker.io') {
-    return 'https://registry-1.docker.io';
-  }
-  return `${isLoopbackDomain(domain) ? 'http' : 'https'}://${domain}`;
-}
-
-/** localhost, 127.0.0.0/8 or ::1, with or without a port. */
-export function isLoopbackDomain(domain: string): boolean {
-  let host = domain;
-  if (host.startsWith('[')) host = host.slice(1, host.indexOf(']'));
-  else if (isIP(host) !== 6) host = host.replace(/:\d+$/, '');
-  host = host.toLowerCase();
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
-}
-
-/** How a user names the repository in messages: `busybox`, `127.0.0.1:5000/x`. */
-function displayName(repo: RepositoryRef): string {
-  if (repo.domain === 'docker.io') return repo.path.startsWith('library/') ? repo.path.slice(8) : repo.path;
-  return `${repo.domain}/${repo.path}`;
-}
-
-function isDigest(reference: string): boolean {
-  return DIGEST_RE.test(reference);
-}
-
-function digestOf(algorithm: string, data: Buffer): string {
-  return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
-}
 
 interface SendOptions {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -440,75 +399,4 @@ export class RegistryClient {
   async #statusError(res: Response, method: string, what: string): Promise<EngineError> {
     return statusErrorFrom(res, await readErrorBody(res), method, what);
   }
-}
-
-function statusErrorFrom(res: Response, text: string, method: string, what: string): EngineError {
-  const msg = registryErrorMessage(res.status, text, `received unexpected HTTP status: ${res.status} ${res.statusText}`);
-  const full = `${goMethod(method)} ${what}: ${msg}`;
-  if (res.status === 404) return notFound(`${what}: ${msg}`);
-  if (res.status === 401) return unauthorized(full);
-  if (res.status === 403) return new EngineError('forbidden', `${what}: ${msg}`);
-  if (res.status === 400 || res.status === 405 || res.status === 413) return invalidParameter(`${what}: ${msg}`);
-  if (res.status === 429 || res.status >= 500) return unavailable(`${what}: ${msg}`);
-  return systemError(`${what}: ${msg}`);
-}
-
-/** Prefixes an EngineError's message, keeping its kind. */
-function withContext(err: unknown, prefix: string): unknown {
-  if (!isEngineError(err)) return err;
-  return new EngineError(err.kind, `${prefix}: ${err.message}`, { cause: err });
-}
-
-function tooLarge(what: string, size?: number): EngineError {
-  const how = size === undefined ? `over ${MAX_MANIFEST_BYTES} bytes` : `${size} bytes`;
-  return invalidParameter(`manifest for ${what} is too large (${how}; the limit is 4 MiB)`);
-}
-
-/** Reads a response body up to `limit` bytes; over it, cancels and throws `onOver()`. */
-async function readCapped(res: Response, limit: number, onOver: () => Error): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    let step: Awaited<ReturnType<typeof reader.read>>;
-    try {
-      step = await reader.read();
-    } catch (err) {
-      throw unavailable(`reading from the registry: ${networkErrorMessage(err, new URL(res.url || 'http://registry'))}`, err);
-    }
-    if (step.done) break;
-    total += step.value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw onOver();
-    }
-    chunks.push(Buffer.from(step.value));
-  }
-  return Buffer.concat(chunks, total);
-}
-
-/** The (bounded) text of an error response; never throws. */
-async function readErrorBody(res: Response): Promise<string> {
-  try {
-    return (await readCapped(res, MAX_ERROR_BODY, () => new Error('too long'))).toString('utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** Content-Type without parameters, or the body's `mediaType` when the registry sent a generic type. */
-function manifestMediaType(contentType: string | null, body: Buffer): string {
-  const ct = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (ct && ct !== 'application/json' && ct !== 'text/plain' && ct !== 'application/octet-stream') return ct;
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { mediaType?: unknown; manifests?: unknown; schemaVersion?: unknown };
-    if (typeof parsed.mediaType === 'string' && parsed.mediaType) return parsed.mediaType;
-    // OCI allows mediaType to be absent; tell an index from a manifest by its shape.
-    if (Array.isArray(parsed.manifests)) return 'application/vnd.oci.image.index.v1+json';
-    if (parsed.schemaVersion === 2) return 'application/vnd.oci.image.manifest.v1+json';
-  } catch {
-    // not JSON: leave it to the caller to refuse
-  }
-  return ct || 'application/octet-stream';
 }

@@ -1,7 +1,7 @@
-// Unit tests of the client's pure parts; tests/engine/registry-client.test.ts runs it against a real registry.
+// Unit tests of the registry client's pure parts (where a registry is); tests/engine/registry-client.test.ts runs the client against a real registry.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isLoopbackDomain, registryBaseUrl } from './registry-client.js';
+import { isLoopbackDomain, registryBaseUrl } from './registry-endpoint.js';
 
 test('docker.io is served by registry-1.docker.io', () => {
   assert.equal(registryBaseUrl('docker.io'), 'https://registry-1.docker.io');
