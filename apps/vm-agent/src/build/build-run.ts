@@ -12,6 +12,7 @@ import type { ImageRecord } from '../images/image-store.js';
 import type { ImageConfigBody } from '../images/image-commit.js';
 import { familiarString, parseNormalizedNamed, type Reference } from '../images/reference.js';
 import { BuildCache } from './build-cache.js';
+import { CacheFrom } from './cache-from.js';
 import {
   PREDEFINED_ARGS,
   scratchConfig,
@@ -20,6 +21,8 @@ import {
   type BuilderDeps,
   type BuildOptions,
   type BuildSink,
+  type CachedStep,
+  type HistoryEntry,
   type Stage,
   type StageState,
   type StepHost,
@@ -40,6 +43,7 @@ export class BuildRun implements StepHost {
   private readonly globalArgs = new Map<string, string | undefined>();
   private readonly usedBuildArgs = new Set<string>();
   readonly stageImages: StepHost['stageImages'] = [];
+  private cacheFrom: CacheFrom | undefined;
 
   constructor(
     readonly deps: BuilderDeps,
@@ -74,6 +78,8 @@ export class BuildRun implements StepHost {
       chosen[last]!.instructions.push({ cmd: 'label', original, line: 0, flags: {}, args: pairs.flat(), json: false });
     }
     this.total = meta.length + chosen.reduce((n, s) => n + s.instructions.length, 0);
+    // --no-cache wins over --cache-from, as in dockerd (no cache is probed at all)
+    if (this.opts.cacheFrom?.length && !this.opts.noCache) this.cacheFrom = await CacheFrom.open(this.images, this.opts.cacheFrom, (t) => this.say(t));
 
     for (const ins of meta) {
       this.stepLine(ins);
@@ -129,6 +135,7 @@ export class BuildRun implements StepHost {
     if (ins.flags.platform !== undefined) this.say(` ---> [Warning] FROM --platform=${ins.flags.platform} is ignored: this engine builds for its own platform\n`);
     const name = await this.wrap(ins, () => expandWord(ins.args[0]!, (n) => this.globalValue(n), this.escape));
     const st: StageState = { image: undefined, config: scratchConfig(), args: new Map(), cmdSet: false };
+    this.cacheFrom?.reset();
     if (name.toLowerCase() === 'scratch') return st;
     const earlier = [...this.stageImages].reverse().find((s) => s.name !== undefined && s.name === name.toLowerCase());
     if (earlier) {
@@ -284,13 +291,14 @@ export class BuildRun implements StepHost {
   private async commitConfig(st: StageState, comment: string, change: (rc: RunConfig) => RunConfig): Promise<void> {
     const createdBy = nopCreatedBy(this.shell(st), comment);
     const rc = change({ ...this.rc(st) });
-    await this.cached(st, ['meta', createdBy, st.config.author ?? ''], async () => {
+    await this.cached(st, { key: ['meta', createdBy, st.config.author ?? ''], rc }, async () => {
       return this.images.commit({ parent: st.image, config: this.nextConfig(st, rc, { created_by: createdBy, empty_layer: true }) });
     });
   }
 
-  nextConfig(st: StageState, rc: RunConfig, history: { created_by: string; empty_layer?: boolean }): ImageConfigBody {
-    const created = new Date().toISOString();
+  /** The config of the image a step makes: the stage's, with `rc` and one more history entry (made now unless it says when). */
+  nextConfig(st: StageState, rc: RunConfig, history: HistoryEntry): ImageConfigBody {
+    const created = history.created ?? new Date().toISOString();
     const base: Record<string, unknown> = { ...st.config };
     delete base.container; // about the container that made the parent, not this image
     delete base.container_config;
@@ -302,12 +310,12 @@ export class BuildRun implements StepHost {
    * The cache protocol around one step: a hit reuses the image; a miss makes
    * it and records it. Either way the stage moves to the image.
    */
-  async cached(st: StageState, keyParts: unknown[], make: () => Promise<ImageRecord>): Promise<void> {
-    const key = BuildCache.key([st.image?.id ?? 'scratch', ...keyParts]);
-    const hit = this.opts.noCache ? undefined : this.cache.get(key);
+  async cached(st: StageState, step: CachedStep, make: () => Promise<ImageRecord>): Promise<void> {
+    const key = BuildCache.key([st.image?.id ?? 'scratch', ...step.key]);
+    const hit = this.opts.noCache ? undefined : await this.cacheHit(st, key, step);
     let image: ImageRecord;
     if (hit) {
-      image = this.images.ctx.images.get(hit)!;
+      image = hit;
       this.say(' ---> Using cache\n');
     } else {
       image = await make();
@@ -317,5 +325,21 @@ export class BuildRun implements StepHost {
     st.image = image;
     st.config = config;
     this.say(` ---> ${short(image.id)}\n`);
+  }
+
+  /** The local cache's image for the step, or with --cache-from what the sources allow (cache-from.ts). */
+  private async cacheHit(st: StageState, key: string, step: CachedStep): Promise<ImageRecord | undefined> {
+    const id = this.cache.get(key);
+    const local = id === undefined ? undefined : this.images.ctx.images.get(id);
+    if (!this.cacheFrom) return local;
+    if (local && this.cacheFrom.admitsLocal(local.id)) return local;
+    const hit = this.cacheFrom.probe({ image: st.image, history: st.config.history ?? [] }, step.key[1]);
+    if (hit?.kind === 'source') {
+      // dockerd's SetParent: the source now descends from the image the build reached
+      if (st.image && hit.image.parent !== st.image.id) await this.images.ctx.images.add({ ...hit.image, parent: st.image.id });
+      return this.images.ctx.images.get(hit.image.id);
+    }
+    if (hit?.kind === 'entry') return this.images.commit({ parent: st.image, reuse: hit.layer, config: this.nextConfig(st, step.rc, hit.entry) });
+    return undefined;
   }
 }

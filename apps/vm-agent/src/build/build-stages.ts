@@ -30,6 +30,8 @@ export interface BuildOptions {
   pull?: boolean;
   /** RUN steps' containers: their HostConfig (--add-host, --network, limits) and when they are removed. */
   run?: { hostConfig: Record<string, unknown>; remove: 'always' | 'on-success' | 'never' };
+  /** `--cache-from`: images whose history may stand in for steps (cache-from.ts). */
+  cacheFrom?: string[];
   /** Credentials for pulling a base image from a registry (by its domain). */
   credentials: (domain: string) => RegistryCredentials | undefined;
   signal?: AbortSignal;
@@ -73,9 +75,20 @@ export interface StepHost {
   shell(st: StageState): string[];
   expand(st: StageState, word: string): string;
   argEnv(st: StageState): string[];
-  nextConfig(st: StageState, rc: RunConfig, history: { created_by: string; empty_layer?: boolean }): ImageConfigBody;
-  cached(st: StageState, keyParts: unknown[], make: () => Promise<ImageRecord>): Promise<void>;
+  nextConfig(st: StageState, rc: RunConfig, history: HistoryEntry): ImageConfigBody;
+  cached(st: StageState, step: CachedStep, make: () => Promise<ImageRecord>): Promise<void>;
   baseImage(name: string): Promise<ImageRecord>;
+}
+
+/** One entry of an image's history. */
+export type HistoryEntry = NonNullable<ImageConfigBody['history']>[number];
+
+/** A step as the cache sees it. */
+export interface CachedStep {
+  /** What decides its result besides the parent image: the kind of step, then its history's created_by, then the rest. */
+  key: [kind: string, createdBy: string, ...rest: unknown[]];
+  /** The run config the step leaves (an image made from a --cache-from entry gets it). */
+  rc: RunConfig;
 }
 
 /** Build args Docker accepts without an ARG (proxies). */

@@ -40,7 +40,7 @@ export async function copyStep(host: StepHost, st: StageState, ins: Instruction)
     const sources = await resolveSources(root, srcs, CMD, from === undefined);
     const digest = await sourcesDigest(sources);
     const createdBy = [...host.shell(st), `#(nop) ${CMD} ${digest} in ${dest} `].join(' ');
-    await host.cached(st, ['copy', createdBy, chown ?? '', chmod ?? '', from ?? ''], () =>
+    await host.cached(st, { key: ['copy', createdBy, chown ?? '', chmod ?? '', from ?? ''], rc: host.rc(st) }, () =>
       layerStep(host, st, createdBy, async (rootfs) => {
         const owner = chown === undefined ? { uid: 0, gid: 0 } : await resolveOwner(rootfs, chown);
         await copyInto(rootfs, sources, { cmd: CMD, dest, owner, ...(chmod !== undefined ? { mode: chmod } : {}) });
@@ -55,7 +55,7 @@ export async function workdirStep(host: StepHost, st: StageState, ins: Instructi
   const dir = posix.resolve(host.rc(st).WorkingDir || '/', raw);
   const rc = { ...host.rc(st), WorkingDir: dir };
   const createdBy = [...host.shell(st), `#(nop) WORKDIR ${dir}`].join(' ');
-  await host.cached(st, ['workdir', createdBy], async () => {
+  await host.cached(st, { key: ['workdir', createdBy], rc }, async () => {
     // The directory is made in the image (root-owned) when it is missing, as dockerd does.
     const parent = st.image;
     const exists = parent !== undefined && (await existsInLayers(images.layerDirs(parent), dir));

@@ -20,7 +20,7 @@ export async function runStep(host: StepHost, st: StageState, ins: Instruction):
   const cmd = ins.json ? ins.args : [...host.shell(st), ins.args[0]!];
   const argEnv = host.argEnv(st);
   const createdBy = argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ${cmd.join(' ')}` : cmd.join(' ');
-  await host.cached(st, ['run', createdBy], async () => {
+  await host.cached(st, { key: ['run', createdBy], rc: host.rc(st) }, async () => {
     const parent = st.image ?? (await images.commit({ parent: undefined, config: st.config }));
     const rc = host.rc(st);
     const containers = host.deps.containers;
