@@ -6,10 +6,12 @@
  * every other instruction changes the config only (an `empty_layer` history
  * entry). Tags are set only once the target stage finished.
  */
-import { EngineError, invalidParameter, isEngineError } from '../errors.js';
+import { EngineError, errorMessage, invalidParameter, isEngineError } from '../errors.js';
 import type { ImageService } from '../images/image-service.js';
 import type { ImageRecord } from '../images/image-store.js';
 import type { ImageConfigBody } from '../images/image-commit.js';
+import type { Platform } from '../images/manifest.js';
+import { parsePlatformSpec, platformMatches } from '../images/platform-spec.js';
 import { familiarString, parseNormalizedNamed, type Reference } from '../images/reference.js';
 import { BuildCache } from './build-cache.js';
 import { CacheFrom } from './cache-from.js';
@@ -132,8 +134,8 @@ export class BuildRun implements StepHost {
 
   private async from(ins: Instruction): Promise<StageState> {
     this.stepLine(ins);
-    if (ins.flags.platform !== undefined) this.say(` ---> [Warning] FROM --platform=${ins.flags.platform} is ignored: this engine builds for its own platform\n`);
     const name = await this.wrap(ins, () => expandWord(ins.args[0]!, (n) => this.globalValue(n), this.escape));
+    const platform = await this.wrap(ins, () => this.fromPlatform(ins));
     const st: StageState = { image: undefined, config: scratchConfig(), args: new Map(), cmdSet: false };
     this.cacheFrom?.reset();
     if (name.toLowerCase() === 'scratch') return st;
@@ -142,7 +144,7 @@ export class BuildRun implements StepHost {
       st.image = earlier.image;
       st.config = structuredClone(earlier.config);
     } else {
-      st.image = await this.wrap(ins, () => this.baseImage(name));
+      st.image = await this.wrap(ins, () => this.baseImage(name, platform));
       const { rootfs: _r, ...config } = await this.images.config(st.image.id);
       st.config = config;
     }
@@ -156,10 +158,27 @@ export class BuildRun implements StepHost {
     return st;
   }
 
-  /** A local image by name or ID, else pulled with the X-Registry-Config credentials. */
-  async baseImage(name: string): Promise<ImageRecord> {
+  /** FROM --platform, its ARGs expanded, parsed as dockerd parses it (containerd's words). */
+  private fromPlatform(ins: Instruction): Platform | undefined {
+    if (ins.flags.platform === undefined) return undefined;
+    const spec = expandWord(ins.flags.platform, (n) => this.globalValue(n), this.escape);
+    try {
+      return parsePlatformSpec(spec);
+    } catch (err) {
+      throw invalidParameter(`failed to parse platform ${spec}: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * A local image by name or ID, else pulled with the X-Registry-Config
+   * credentials. With FROM --platform, as dockerd 20.10: a local image for
+   * another platform is used as it is, unless it was pulled through a
+   * multi-platform index, whose entry for that platform is pulled instead.
+   */
+  async baseImage(name: string, platform?: Platform): Promise<ImageRecord> {
     const local = this.images.ctx.images.tryResolve(name);
-    if (local && (!this.opts.pull || /^(sha256:)?[0-9a-f]{12,64}$/.test(name))) return local;
+    const byId = /^(sha256:)?[0-9a-f]{12,64}$/.test(name);
+    if (local && (!this.opts.pull || byId) && (byId || (await this.fitsPlatform(local, platform)))) return local;
     const ref = parseNormalizedNamed(name);
     await this.images.pull(
       name,
@@ -168,8 +187,15 @@ export class BuildRun implements StepHost {
       },
       this.opts.credentials(ref.domain),
       this.opts.signal,
+      platform,
     );
     return this.images.resolve(name);
+  }
+
+  private async fitsPlatform(image: ImageRecord, want: Platform | undefined): Promise<boolean> {
+    if (!want || image.manifests.length < 2) return true; // one manifest: not pulled through an index
+    const c = await this.images.config(image.id);
+    return platformMatches(want, { os: c.os ?? 'linux', architecture: c.architecture ?? '', ...(c.variant ? { variant: c.variant } : {}) });
   }
 
   // ---- instructions -------------------------------------------------------
