@@ -5,11 +5,9 @@
  * dir packed into a layer. The container is then removed as --rm,
  * --force-rm or --rm=false say.
  */
-import { lstat, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { errorMessage, invalidParameter } from '../errors.js';
-import { INIT_PATHS } from '../engine/container-diff.js';
+import { runtimeMountPoints } from '../engine/container-diff.js';
 import { rootfsPaths } from '../engine/rootfs.js';
 import { packLayer } from '../images/layer-pack.js';
 import { short, type StageState, type StepHost } from './build-stages.js';
@@ -57,8 +55,8 @@ export async function runStep(host: StepHost, st: StageState, ins: Instruction):
         host.opts.signal?.removeEventListener('abort', onAbort);
       }
       const upper = rootfsPaths(containers.store.dir(rec.Id)).upper;
-      await dropInitPaths(upper, images.layerDirs(parent));
-      const image = await images.commit({ parent, layer: packLayer(upper), config: host.nextConfig({ ...st, image: parent }, rc, { created_by: createdBy }) });
+      const skip = await runtimeMountPoints(upper, images.layerDirs(parent)); // /etc/hosts... are no change of the step's
+      const image = await images.commit({ parent, layer: packLayer(upper, { skip }), config: host.nextConfig({ ...st, image: parent }, rc, { created_by: createdBy }) });
       await removeIntermediate(host, rec.Id, true);
       return image;
     } catch (err) {
@@ -75,22 +73,4 @@ async function removeIntermediate(host: StepHost, id: string, succeeded: boolean
   if (policy === 'never' || (policy === 'on-success' && !succeeded)) return;
   await host.deps.containers.remove(id, { force: true }).catch((err) => host.say(` ---> [Warning] removing intermediate container ${short(id)}: ${errorMessage(err)}\n`));
   host.say(` ---> Removed intermediate container ${short(id)}\n`);
-}
-
-/**
- * The runtime creates mount points (/etc/hosts, /proc, ...) in the rootfs
- * when the image lacks them; they are not the RUN's changes. Empty ones
- * missing from the lower layers are removed before the upper dir is packed.
- */
-async function dropInitPaths(upper: string, lowers: string[]): Promise<void> {
-  for (const p of [...INIT_PATHS].sort((a, b) => b.length - a.length)) {
-    const host = join(upper, p);
-    const st = await lstat(host).catch(() => undefined);
-    if (!st) continue;
-    let inLower = false;
-    for (const l of lowers) if (await lstat(join(l, p)).catch(() => undefined)) inLower = true;
-    if (inLower) continue;
-    const empty = st.isFile() ? st.size === 0 : st.isDirectory() ? (await readdir(host)).length === 0 : false;
-    if (empty) await rm(host, { recursive: true, force: true }).catch(() => {});
-  }
 }
