@@ -31,14 +31,15 @@ const cli = (args: string[], file = 'Dockerfile'): Promise<RunResult> =>
 const usingCache = (text: string) => text.split('\n').filter((l) => l === ' ---> Using cache').length;
 const builtId = (text: string) => /Successfully built ([0-9a-f]{12})/.exec(text)?.[1];
 
-/** Removes the image and every intermediate image of its build (newest first), and forgets the build cache. */
+/** `docker rmi` of the image takes its build's intermediate images too (as dockerd's does, without --no-prune); the build cache is forgotten. */
 async function removeWithIntermediates(name: string): Promise<void> {
   const rows = out(await fx.docker.ok(['history', '-q', name]))
     .split('\n')
     .filter((id) => id && id !== '<missing>');
   const baseId = out(await fx.docker.ok(['inspect', '-f', '{{.Id}}', fx.image])).slice(7, 19);
   await fx.docker.ok(['rmi', name]);
-  for (const id of rows.slice(1)) if (id !== baseId) await fx.docker.ok(['rmi', id]);
+  const left = out(await fx.docker.ok(['images', '-aq', '--no-trunc'])).split('\n');
+  for (const id of rows.filter((r) => r !== baseId)) assert.ok(!left.some((l) => l.slice(7, 19) === id), `rmi left the intermediate image ${id}`);
   await fx.docker.ok(['builder', 'prune', '-f']);
 }
 
