@@ -60,7 +60,8 @@ static int resolve(const struct child_spec *s, int rootfd, const char *path, boo
     part[n] = '\0';
     bool last = !end || end[strspn(end, "/")] == '\0';
     if (last && !dir) {
-      int f = openat(parent, part, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+      /* 0755, as runc makes a file mount point: it shows so in docker diff and commit (--init's /sbin/docker-init) */
+      int f = openat(parent, part, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0755);
       if (f < 0 && errno != EEXIST) child_fail(s, errno, "openat", "create mount point `%s` in the rootfs", path);
       if (f >= 0) close(f);
     } else if (mkdirat(parent, part, 0755) != 0 && errno != EEXIST) {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { useAgent } from '../helpers/agent.js';
+import { useAgent, type StartAgentOptions } from '../helpers/agent.js';
 import { DockerCli, engineRequest, type RunResult } from '../helpers/docker.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage, type BusyboxImageOptions } from '../helpers/test-images.js';
@@ -21,8 +21,8 @@ export interface ContainersFixture {
   extraImage(name: string, opts: BusyboxImageOptions): Promise<string>;
 }
 
-export function useContainersFixture(): ContainersFixture {
-  const agent = useAgent();
+export function useContainersFixture(agentOpts: StartAgentOptions = {}): ContainersFixture {
+  const agent = useAgent(agentOpts);
   const fx = { agent } as ContainersFixture;
   before(async () => {
     await agent.ready;

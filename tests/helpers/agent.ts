@@ -43,6 +43,12 @@ export interface StartAgentOptions {
   env?: Record<string, string>;
   /** How long to wait for /_ping (default 20 s). */
   readyTimeoutMs?: number;
+  /**
+   * A command the agent runs under, which must end by exec'ing its arguments
+   * (so signals reach the agent): e.g. unshare into a mount namespace where
+   * a cgroup hierarchy is unmounted.
+   */
+  wrap?: string[];
 }
 
 export async function startAgent(opts: StartAgentOptions = {}): Promise<Agent> {
@@ -60,7 +66,9 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<Agent> {
   const running = () => !!child && child.exitCode === null && child.signalCode === null;
 
   const launch = async () => {
-    const c = spawn(process.execPath, [AGENT_MAIN, '--host', `unix://${socket}`, '--data-root', dataRoot, ...(opts.args ?? [])], {
+    const argv = [process.execPath, AGENT_MAIN, '--host', `unix://${socket}`, '--data-root', dataRoot, ...(opts.args ?? [])];
+    const [cmd, ...args] = [...(opts.wrap ?? []), ...argv];
+    const c = spawn(cmd!, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },
     });

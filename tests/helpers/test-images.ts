@@ -249,7 +249,7 @@ export const BUSYBOX_APPLETS = [
 ];
 
 let busyboxBytes: Buffer | undefined;
-function busyboxBinary(): Buffer {
+export function busyboxBinary(): Buffer {
   busyboxBytes ??= readFileSync(process.env.BERTH_BUSYBOX ?? '/bin/busybox');
   return busyboxBytes;
 }

@@ -7,6 +7,7 @@ import type { ImageConfigBody } from '../images/image-commit.js';
 import type { ImageService } from '../images/image-service.js';
 import { packLayer } from '../images/layer-pack.js';
 import { familiarString, parseNormalizedNamed, withDefaultTag } from '../images/reference.js';
+import { runtimeMountPoints } from './container-diff.js';
 import type { ContainerRecord } from './container-types.js';
 
 export interface CommitOptions {
@@ -29,7 +30,7 @@ export async function commitContainer(images: ImageService, rec: ContainerRecord
   const { Hostname: _h, Domainname: _d, ...runConfig } = rec.Config;
   const image = await images.commit({
     parent,
-    layer: packLayer(upperDir),
+    layer: packLayer(upperDir, { skip: await runtimeMountPoints(upperDir, images.layerDirs(parent)) }),
     config: {
       ...parentConfig,
       created,

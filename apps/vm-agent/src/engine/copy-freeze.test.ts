@@ -8,6 +8,7 @@ function fakeCgroup() {
   const calls: string[] = [];
   let frozen = false;
   const cg = {
+    canFreeze: true,
     freeze: async () => {
       calls.push('freeze');
       await new Promise((r) => setTimeout(r, 20));
@@ -91,6 +92,7 @@ test('a stopped or paused container is left as it is; one paused during the copy
 
 test('a freeze that fails fails the copy with the container named, and the work never runs', async () => {
   const cg = {
+    canFreeze: true,
     freeze: async () => {
       throw new Error('EBUSY');
     },
@@ -108,4 +110,28 @@ test('a freeze that fails fails the copy with the container named, and the work 
     /pausing container c1 for the copy: EBUSY/,
   );
   assert.equal(ran, false);
+});
+
+test('on a machine with no cgroup freezer the work runs unfrozen (as dockerd commits there, and copies)', async () => {
+  const { calls } = fakeCgroup();
+  const cg = {
+    canFreeze: false,
+    freeze: async () => {
+      calls.push('freeze');
+      throw new Error('no freezer');
+    },
+    thaw: async () => {
+      calls.push('thaw');
+      throw new Error('no freezer');
+    },
+  } as unknown as Cgroup;
+  assert.equal(
+    await new CopyFreeze().run(
+      'c1',
+      () => cg,
+      async () => 'done',
+    ),
+    'done',
+  );
+  assert.deepEqual(calls, []);
 });

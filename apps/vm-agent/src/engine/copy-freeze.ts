@@ -12,6 +12,10 @@ import { systemError } from '../errors.js';
  * last one out thaws, unless the container was paused meanwhile (it stays
  * paused) or has gone. A signal sent meanwhile (docker stop) takes effect once
  * the copy ends; on cgroup v2 a SIGKILL does at once.
+ *
+ * On a machine with no cgroup freezer at all (cgroup v1 without the freezer
+ * hierarchy and no cgroup2 mount) the work runs unfrozen, as dockerd's does
+ * there: its commit ignores the failed pause, and its cp never pauses.
  */
 export class CopyFreeze {
   #holders = 0;
@@ -25,7 +29,7 @@ export class CopyFreeze {
    */
   async run<T>(id: string, running: () => Cgroup | undefined, work: () => Promise<T>): Promise<T> {
     const cgroup = running();
-    if (!cgroup) return work();
+    if (!cgroup || !cgroup.canFreeze) return work();
     this.#holders++;
     try {
       // A second copy waits for the first one's freeze rather than starting unprotected.

@@ -24,6 +24,8 @@ export interface CommitInput {
   parent: ImageRecord | undefined;
   /** The new layer (an uncompressed tar), or none for a metadata-only image. */
   layer?: Readable;
+  /** Or a layer another image already has, added as it is (a build's --cache-from). */
+  reuse?: ImageLayer;
   /** The new image's config; `rootfs` is filled in here. */
   config: ImageConfigBody;
 }
@@ -42,7 +44,8 @@ export async function commitImage(ctx: ImageContext, input: CommitInput): Promis
       made.layers.push(digest);
       await ctx.layers.create(digest, ctx.content.open(digest), { maxBytes: ctx.maxLayerBytes });
     }
-    const layers = layer ? [...parentLayers, layer] : parentLayers;
+    const added = layer ?? input.reuse;
+    const layers = added ? [...parentLayers, added] : parentLayers;
     const config = { ...input.config, rootfs: { type: 'layers' as const, diff_ids: layers.map((l) => l.diffID) } };
     const id = await ctx.content.put(Buffer.from(JSON.stringify(config)));
     const existing = ctx.images.get(id);

@@ -77,7 +77,24 @@ export async function removeImage(ctx: ImageContext, term: string, opts: { force
   }
   for (const r of ctx.images.refsOf(img.id)) await untag(ctx, img, parseReference(r), out);
   await deleteRecord(ctx, img, out);
+  if (opts.prune) await pruneParents(ctx, img, usage, out);
   return out;
+}
+
+/**
+ * dockerd's rmi without --no-prune: the deleted image's parents go too, up
+ * the chain (a build's intermediate images), while each is untagged, has no
+ * other child and no container uses it; the first that is kept ends it,
+ * quietly.
+ */
+async function pruneParents(ctx: ImageContext, img: ImageRecord, usage: ImageUsage, out: DeleteResponseItem[]): Promise<void> {
+  for (let p = img.parent ? ctx.images.get(img.parent) : undefined; p !== undefined; p = p.parent ? ctx.images.get(p.parent) : undefined) {
+    const used = usage(p.id);
+    const parentId = p.id;
+    if (ctx.images.refsOf(p.id).length > 0 || used.running.length + used.stopped.length > 0) return;
+    if (ctx.images.list().some((r) => r.parent === parentId)) return;
+    await deleteRecord(ctx, p, out);
+  }
 }
 
 /** Deletes an untagged image record and collects what only it used. */

@@ -7,7 +7,7 @@ import { Pins, type ImageContext, type ImageEventInput } from './image-context.j
 import { deleteRecord, removeImage, type DeleteResponseItem, type ImageUsage } from './image-remove.js';
 import { ImageStore, type ImageRecord } from './image-store.js';
 import { LayerStore } from './layer-store.js';
-import { parseImageConfig, type ImageConfig } from './manifest.js';
+import { parseImageConfig, type ImageConfig, type Platform } from './manifest.js';
 import { pullImage, type PullResult } from './pull.js';
 import { pushImage } from './push.js';
 import { saveImages } from './archive-save.js';
@@ -105,8 +105,8 @@ export class ImageService {
   }
 
   /** `signal`: the client went away; the pull stops and keeps nothing (pull.ts). */
-  pull(name: string, progress: ProgressSink, credentials?: RegistryCredentials, signal?: AbortSignal): Promise<PullResult> {
-    return pullImage(this.ctx, name, progress, credentials, signal);
+  pull(name: string, progress: ProgressSink, credentials?: RegistryCredentials, signal?: AbortSignal, platform?: Platform): Promise<PullResult> {
+    return pullImage(this.ctx, name, progress, credentials, signal, platform);
   }
 
   push(name: string, tag: string | undefined, progress: ProgressSink, credentials?: RegistryCredentials): Promise<void> {

@@ -36,6 +36,8 @@ import { OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './layer-
 export interface PackOptions {
   /** No entry gets an mtime later than this (reproducible builds, like SOURCE_DATE_EPOCH). */
   clampMtime?: Date;
+  /** Entries left out, with all below them: paths such as '/etc/hosts' (the runtime's mount points). */
+  skip?: ReadonlySet<string>;
 }
 
 /** Xattrs carried into the tar: the only ones we can name without listxattr, and the ones that matter. */
@@ -72,6 +74,7 @@ async function* packDir(ctx: PackContext, rel: string): AsyncGenerator<Buffer> {
   const names = (await readdir(join(ctx.root, rel))).sort(byteOrder);
   for (const name of names) {
     const relPath = rel + name;
+    if (ctx.opts.skip?.has(`/${relPath}`)) continue;
     const abs = join(ctx.root, relPath);
     const st = await lstat(abs, { bigint: true });
     const base = headerBase(ctx, st);

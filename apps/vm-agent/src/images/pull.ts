@@ -5,7 +5,16 @@ import { shortId } from './digest.js';
 import { collectGarbage } from './gc.js';
 import type { ImageContext } from './image-context.js';
 import type { ImageLayer, ImageRecord } from './image-store.js';
-import { MANIFEST_ACCEPT, isLayerMediaType, parseImageConfig, parseManifest, selectPlatform, type Descriptor, type ImageManifest } from './manifest.js';
+import {
+  MANIFEST_ACCEPT,
+  isLayerMediaType,
+  parseImageConfig,
+  parseManifest,
+  selectPlatform,
+  type Descriptor,
+  type ImageManifest,
+  type Platform,
+} from './manifest.js';
 import { throttledProgress, type ProgressSink } from './progress.js';
 import { familiarName, familiarString, parseNormalizedNamed, type Reference } from './reference.js';
 import type { RegistryClient, RegistryCredentials } from './registry-client.js';
@@ -22,7 +31,8 @@ export interface PullResult {
 }
 
 /**
- * Pulls `name` (normalized, `latest` by default) for the engine's platform.
+ * Pulls `name` (normalized, `latest` by default) for the engine's platform,
+ * or from a multi-platform index the entry for `platform` (a build's FROM --platform).
  *
  * Each layer is downloaded and unpacked at the same time (one stream, teed),
  * all layers in parallel: the compressed bytes are verified against the
@@ -41,6 +51,7 @@ export async function pullImage(
   progress: ProgressSink,
   credentials?: RegistryCredentials,
   signal?: AbortSignal,
+  platform?: Platform,
 ): Promise<PullResult> {
   const ref = parseNormalizedNamed(name);
   const repo = { domain: ref.domain, path: ref.path };
@@ -71,7 +82,7 @@ export async function pullImage(
     let parsed = parseManifest(top.body, top.mediaType);
     let manifestBody = top.body;
     if (parsed.kind === 'index') {
-      const entry = selectPlatform(parsed.index);
+      const entry = selectPlatform(parsed.index, platform);
       const child = await client.fetchManifest(repo, entry, MANIFEST_ACCEPT, signal);
       parsed = parseManifest(child.body, child.mediaType);
       if (parsed.kind !== 'manifest') throw invalidParameter(`the index ${top.digest} points at another index, which is not supported`);

@@ -12,12 +12,15 @@ export interface CgroupLayout {
   unified?: string;
   /** v1: mount point of each hierarchy, keyed by its controllers ("cpu,cpuacct", "name=systemd"). */
   hierarchies: Map<string, string>;
+  /** v1 with a cgroup2 mount beside the hierarchies (systemd's hybrid layout: /sys/fs/cgroup/unified). */
+  hybrid?: string;
 }
 
 /** Reads which cgroup layout is mounted. */
 export function detectCgroups(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): CgroupLayout {
   const hierarchies = new Map<string, string>();
   let unified: string | undefined;
+  let hybrid: string | undefined;
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ');
     if (!left || !right) continue;
@@ -25,6 +28,7 @@ export function detectCgroups(mountinfo = readFileSync('/proc/self/mountinfo', '
     const [fstype, , superOpts = ''] = right.split(' ');
     if (!mountPoint) continue;
     if (fstype === 'cgroup2' && mountPoint === '/sys/fs/cgroup') unified = mountPoint;
+    else if (fstype === 'cgroup2') hybrid ??= mountPoint;
     if (fstype === 'cgroup') {
       const controllers = superOpts
         .split(',')
@@ -35,7 +39,7 @@ export function detectCgroups(mountinfo = readFileSync('/proc/self/mountinfo', '
   if (unified) return { version: 2, unified, hierarchies: new Map() };
   if (hierarchies.size === 0)
     throw new Error('no cgroup filesystem is mounted (looked in /proc/self/mountinfo for cgroup2 at /sys/fs/cgroup or cgroup v1 hierarchies)');
-  return { version: 1, hierarchies };
+  return { version: 1, hierarchies, ...(hybrid ? { hybrid } : {}) };
 }
 
 let cachedLayout: CgroupLayout | undefined;

@@ -97,16 +97,29 @@ function mkdirCgroup(dir: string, cpuset: boolean): void {
   if (cpuset) fillCpuset(dir);
 }
 
+/** Thrown by freeze() and thaw() on a machine with no cgroup freezer at all (see Cgroup.canFreeze). */
+export class NoFreezerError extends Error {
+  constructor() {
+    super(
+      'this machine has no cgroup freezer: cgroup v1 has no freezer hierarchy mounted and there is no cgroup v2 mount to freeze through; ' +
+        'mount one (mount -t cgroup -o freezer freezer /sys/fs/cgroup/freezer) to pause containers',
+    );
+  }
+}
+
 export class Cgroup {
   readonly version: 1 | 2;
   /** The container's directory in each hierarchy (one on v2). */
   readonly dirs: readonly string[];
   readonly #byController: (controller: string) => string | undefined;
+  /** v1 without a freezer hierarchy: the container's cgroup on the hybrid cgroup2 mount, frozen through its cgroup.freeze. */
+  readonly #v2FreezeDir: string | undefined;
 
-  private constructor(version: 1 | 2, dirs: string[], byController: (c: string) => string | undefined) {
+  private constructor(version: 1 | 2, dirs: string[], byController: (c: string) => string | undefined, v2FreezeDir?: string) {
     this.version = version;
     this.dirs = dirs;
     this.#byController = byController;
+    this.#v2FreezeDir = v2FreezeDir;
   }
 
   /**
@@ -142,7 +155,17 @@ export class Cgroup {
       if (key.split(',').includes('devices')) allowDefaultDevices(dir);
       byKey.set(key, dir);
     }
-    return new Cgroup(1, [...byKey.values()], (c) => [...byKey].find(([k]) => k.split(',').includes(c))?.[1]);
+    const byController = (c: string) => [...byKey].find(([k]) => k.split(',').includes(c))?.[1];
+    // No v1 freezer: the processes also join a cgroup on the hybrid v2 mount (as runc puts them
+    // there too), whose cgroup.freeze (kernel 5.2+) needs no controller, so pause and commit still freeze.
+    let v2FreezeDir: string | undefined;
+    if (!byController('freezer') && cgroupLayout.hybrid && existsSync(join(cgroupLayout.hybrid, 'cgroup.procs'))) {
+      mkdirCgroup(join(cgroupLayout.hybrid, parent), false);
+      v2FreezeDir = join(cgroupLayout.hybrid, parent, name);
+      mkdirCgroup(v2FreezeDir, false);
+      if (!existsSync(join(v2FreezeDir, 'cgroup.freeze'))) v2FreezeDir = undefined; // a kernel before 5.2: the dir is left unused
+    }
+    return new Cgroup(1, [...byKey.values(), ...(v2FreezeDir ? [v2FreezeDir] : [])], byController, v2FreezeDir);
   }
 
   /**
@@ -182,7 +205,12 @@ export class Cgroup {
     return this.#byController(controller);
   }
 
-  /** Stops every process (docker pause); resolves once the kernel reports them frozen. */
+  /** Whether freeze() can work here: false on a v1 machine with neither a freezer hierarchy nor a v2 mount to freeze through. */
+  get canFreeze(): boolean {
+    return this.version === 2 || this.#v2FreezeDir !== undefined || this.#dir('freezer') !== undefined;
+  }
+
+  /** Stops every process (docker pause); resolves once the kernel reports them frozen. Throws NoFreezerError where !canFreeze. */
   async freeze(): Promise<void> {
     await this.#setFrozen(true);
   }
@@ -195,13 +223,14 @@ export class Cgroup {
     let file: string;
     let value: string;
     let done: () => boolean;
-    if (this.version === 2) {
-      file = join(this.dirs[0]!, 'cgroup.freeze');
+    const v2Dir = this.version === 2 ? this.dirs[0]! : this.#v2FreezeDir;
+    if (v2Dir !== undefined) {
+      file = join(v2Dir, 'cgroup.freeze');
       value = frozen ? '1' : '0';
-      done = () => (readTrim(join(this.dirs[0]!, 'cgroup.events')) ?? '').includes(`frozen ${frozen ? 1 : 0}`);
+      done = () => (readTrim(join(v2Dir, 'cgroup.events')) ?? '').includes(`frozen ${frozen ? 1 : 0}`);
     } else {
       const dir = this.#dir('freezer');
-      if (!dir) throw new Error('the freezer cgroup controller is not mounted; pausing containers needs it');
+      if (!dir) throw new NoFreezerError();
       file = join(dir, 'freezer.state');
       value = frozen ? 'FROZEN' : 'THAWED';
       done = () => readTrim(file) === value;

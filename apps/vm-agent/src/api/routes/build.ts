@@ -36,6 +36,7 @@ export function buildRoutes(r: Router, builder: Builder): void {
           ...(query.get('target') ? { target: query.get('target')! } : {}),
           noCache: queryBool(query, 'nocache'),
           pull: queryBool(query, 'pull'),
+          cacheFrom: cacheFromParam(query),
           run: runOptions(query),
           quiet: queryBool(query, 'q'),
           credentials: (domain) => credentials.get(domain),
@@ -112,12 +113,19 @@ function refuseUnapplied(q: URLSearchParams): void {
   if (queryBool(q, 'squash'))
     throw invalidParameter("squash: Berth's builder does not squash layers (an experimental dockerd feature); build without --squash");
   if (q.get('outputs')) throw invalidParameter('outputs: build outputs are a BuildKit feature; this engine has the classic builder only');
-  const cacheFrom = q.get('cachefrom');
-  if (cacheFrom && cacheFrom !== '[]')
-    throw invalidParameter("cachefrom: Berth's builder does not take cache from other images yet; build without --cache-from");
   const platform = q.get('platform');
   const own = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
   if (platform && platform !== own && platform !== 'linux') throw invalidParameter(`platform ${platform}: this engine builds for ${own} only`);
+}
+
+/** `cachefrom`: a JSON array of image names or IDs (the CLI's and docker-py's form). */
+function cacheFromParam(q: URLSearchParams): string[] {
+  const raw = q.get('cachefrom');
+  if (!raw || raw === 'null') return [];
+  const names = jsonArray(raw, 'cachefrom');
+  if (!names.every((n): n is string => typeof n === 'string'))
+    throw invalidParameter('invalid cachefrom: it must be a JSON array of image names, such as ["myapp:latest"]');
+  return names.filter((n) => n !== '');
 }
 
 function jsonParam<T extends Record<string, unknown>>(q: URLSearchParams, name: string): T {
