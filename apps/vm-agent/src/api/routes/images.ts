@@ -2,6 +2,7 @@ import { invalidParameter } from '../../errors.js';
 import type { ImageService } from '../../images/image-service.js';
 import type { ImageRecord } from '../../images/image-store.js';
 import { familiarName, familiarString, parseReference } from '../../images/reference.js';
+import { parsePlatformSpec } from '../../images/platform-spec.js';
 import { compareApiVersions } from '../version.js';
 import { JsonLines, checkFilterKeys, parseFilters, queryBool, readJson, sendJson } from '../http-io.js';
 import type { RegistryCredentials } from '../../images/registry-client.js';
@@ -48,6 +49,10 @@ export function imageRoutes(r: Router, deps: ImageRoutesDeps): void {
     // The CLI sends the tag (or digest) separately; join them back into one reference.
     const name = tag ? (tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`) : fromImage;
     parseReference(name); // a 400 before the stream starts
+    // `docker pull --platform`: an index's entry for it (a bad value is a 400 in
+    // containerd's words); a single-platform image comes as it is, as on dockerd 20.10.
+    const platformSpec = query.get('platform');
+    const platform = platformSpec ? parsePlatformSpec(platformSpec) : undefined;
     const credentials = registryAuthFrom(req);
     const out = new JsonLines(res);
     // The client going away cancels the pull (nothing half made is kept).
@@ -56,7 +61,7 @@ export function imageRoutes(r: Router, deps: ImageRoutesDeps): void {
       if (!res.writableFinished) abort.abort();
     });
     try {
-      await images.pull(name, (m) => out.write(m), credentials, abort.signal);
+      await images.pull(name, (m) => out.write(m), credentials, abort.signal, platform);
     } catch (err) {
       if (!out.hasStarted) throw err;
       out.error(err);

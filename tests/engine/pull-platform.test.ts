@@ -1,0 +1,52 @@
+/**
+ * `docker pull --platform` (the `platform` query of POST /images/create), as
+ * dockerd 20.10 does it (seen there first): from a multi-platform index the
+ * entry for that platform; a single-platform image comes as it is whatever
+ * the platform asked; no entry for it is "no matching manifest for ..."; a
+ * malformed value is refused in containerd's words.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { buildBusyboxImage, pushImage, pushIndex } from '../helpers/test-images.js';
+import { inspect, useContainersFixture } from './containers-fixture.js';
+
+const fx = useContainersFixture();
+
+describe('docker pull --platform', () => {
+  let multi: string;
+  let single: string;
+  before(async () => {
+    const images = await Promise.all((['amd64', 'arm64'] as const).map((architecture) => buildBusyboxImage({ architecture })));
+    await pushIndex({ url: fx.reg.url }, 'test/pull-multi', 'latest', images);
+    await pushImage({ url: fx.reg.url }, 'test/pull-single', 'latest', images[0]!);
+    multi = `${fx.reg.domain}/test/pull-multi:latest`;
+    single = `${fx.reg.domain}/test/pull-single:latest`;
+  });
+  after(async () => {
+    await fx.docker?.run(['rmi', multi, single]);
+  });
+
+  test("an index gives the platform's entry, and the engine's own without --platform", async () => {
+    await fx.docker.ok(['pull', '-q', '--platform', 'linux/arm64', multi]);
+    assert.equal(await inspect(fx.docker, multi, '{{json (printf "%s/%s" .Os .Architecture)}}'), 'linux/arm64');
+    await fx.docker.ok(['pull', '-q', '--platform', 'linux/amd64', multi]);
+    assert.equal(await inspect(fx.docker, multi, '{{json (printf "%s/%s" .Os .Architecture)}}'), 'linux/amd64');
+    await fx.docker.ok(['pull', '-q', '--platform', 'linux/arm64', multi]);
+    await fx.docker.ok(['pull', '-q', multi]);
+    assert.equal(await inspect(fx.docker, multi, '{{json .Architecture}}'), process.arch === 'arm64' ? 'arm64' : 'amd64');
+  });
+
+  test('a single-platform image comes as it is, as on dockerd 20.10', async () => {
+    await fx.docker.ok(['pull', '-q', '--platform', 'linux/arm64', single]);
+    assert.equal(await inspect(fx.docker, single, '{{json .Architecture}}'), 'amd64');
+  });
+
+  test('no entry for the platform, and a malformed platform, are clear errors', async () => {
+    const none = await fx.docker.run(['pull', '--platform', 'linux/s390x', multi]);
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /no matching manifest for linux\/s390x in the manifest list entries/);
+    const bad = await fx.docker.run(['pull', '--platform', 'bogus/x/y/z', multi]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /"bogus\/x\/y\/z": cannot parse platform specifier: invalid argument/);
+  });
+});
