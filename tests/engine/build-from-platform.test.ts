@@ -8,6 +8,9 @@
  * comes as that platform's entry; a single-platform image held here is used
  * as it is whatever the platform asked (dockerd did so with linux/arm64,
  * linux/386 and windows/amd64 for an amd64 image).
+ * `docker build --platform` is the platform of every FROM without its own
+ * and of a stage FROM scratch (FROM --platform does not set scratch's; seen
+ * on dockerd: linux/arm/v7 from scratch commits arm/v7).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -33,13 +36,13 @@ describe('FROM --platform', () => {
     multi = `${fx.reg.domain}/test/multi:latest`;
   });
   after(async () => {
-    await fx.docker?.run(['rmi', 'platform/arm64', 'platform/amd64', 'platform/arg', 'platform/local', multi]);
+    await fx.docker?.run(['rmi', 'platform/arm64', 'platform/amd64', 'platform/arg', 'platform/local', 'platform/build-arm64', 'platform/scratch-v7', multi]);
     await rm(dir, { recursive: true, force: true });
   });
 
-  const build = async (dockerfile: string, tag?: string): Promise<RunResult> => {
+  const build = async (dockerfile: string, tag?: string, flags: string[] = []): Promise<RunResult> => {
     await writeFile(join(dir, 'Dockerfile'), dockerfile);
-    return fx.docker.run(['build', ...(tag ? ['-t', tag] : []), dir], { env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
+    return fx.docker.run(['build', ...flags, ...(tag ? ['-t', tag] : []), dir], { env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
   };
 
   test("an image pulled through an index comes as the platform's entry, for each FROM", async () => {
@@ -73,5 +76,25 @@ describe('FROM --platform', () => {
     const empty = await build(`FROM --platform=$BUILDPLATFORM ${fx.image}\n`);
     assert.notEqual(empty.code, 0);
     assert.match(empty.stderr, /failed to parse platform : "" is an invalid component of "": platform specifier component must match/);
+  });
+
+  test('docker build --platform: the platform of every FROM without its own, and of a scratch stage', async () => {
+    await fx.docker.run(['rmi', multi]);
+    const arm = await build(`FROM ${multi}\nRUN cat /entry > /seen\n`, 'platform/build-arm64', ['--platform', 'linux/arm64']);
+    assert.equal(arm.code, 0, arm.stdout + arm.stderr);
+    assert.equal(out(await fx.docker.ok(['run', '--rm', 'platform/build-arm64', 'cat', '/seen'])), 'arm64');
+    assert.equal(await inspect(fx.docker, 'platform/build-arm64', '{{json .Architecture}}'), 'arm64');
+    const scratch = await build('FROM scratch\nCOPY Dockerfile /d\n', 'platform/scratch-v7', ['--platform', 'linux/arm/v7']);
+    assert.equal(scratch.code, 0, scratch.stdout + scratch.stderr);
+    assert.equal(await inspect(fx.docker, 'platform/scratch-v7', '{{json (printf "%s/%s/%s" .Os .Architecture .Variant)}}'), 'linux/arm/v7');
+  });
+
+  test("docker build --platform: a malformed value is a 400 in containerd's words, another operating system fails at FROM", async () => {
+    const bogus = await build('FROM scratch\nCOPY Dockerfile /d\n', undefined, ['--platform', 'bogus']);
+    assert.notEqual(bogus.code, 0);
+    assert.match(bogus.stderr, /Error response from daemon: "bogus": unknown operating system or architecture: invalid argument/);
+    const windows = await build('FROM scratch\nCOPY Dockerfile /d\n', undefined, ['--platform', 'windows/amd64']);
+    assert.notEqual(windows.code, 0);
+    assert.match(windows.stdout + windows.stderr, /Step 1\/2 : FROM scratch[\s\S]*operating system is not supported/);
   });
 });

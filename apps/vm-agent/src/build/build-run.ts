@@ -135,8 +135,10 @@ export class BuildRun implements StepHost {
   private async from(ins: Instruction): Promise<StageState> {
     this.stepLine(ins);
     const name = await this.wrap(ins, () => expandWord(ins.args[0]!, (n) => this.globalValue(n), this.escape));
-    const platform = await this.wrap(ins, () => this.fromPlatform(ins));
-    const st: StageState = { image: undefined, config: scratchConfig(), args: new Map(), cmdSet: false };
+    const platform = (await this.wrap(ins, () => this.fromPlatform(ins))) ?? this.opts.platform;
+    // dockerd 20.10 fails a build for another operating system at its first FROM, in these words.
+    if (this.opts.platform && this.opts.platform.os !== 'linux') throw invalidParameter('operating system is not supported');
+    const st: StageState = { image: undefined, config: scratchConfig(this.opts.platform), args: new Map(), cmdSet: false };
     this.cacheFrom?.reset();
     if (name.toLowerCase() === 'scratch') return st;
     const earlier = [...this.stageImages].reverse().find((s) => s.name !== undefined && s.name === name.toLowerCase());

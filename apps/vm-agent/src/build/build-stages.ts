@@ -9,7 +9,7 @@ import type { ContainerService } from '../engine/containers.js';
 import type { ImageService } from '../images/image-service.js';
 import type { ImageRecord } from '../images/image-store.js';
 import type { ImageConfigBody } from '../images/image-commit.js';
-import { enginePlatform } from '../images/manifest.js';
+import { enginePlatform, type Platform } from '../images/manifest.js';
 import type { RegistryCredentials } from '../images/registry-client.js';
 import type { RunConfig } from './config-rules.js';
 import type { BuildContext } from './context.js';
@@ -30,6 +30,8 @@ export interface BuildOptions {
   pull?: boolean;
   /** RUN steps' containers: their HostConfig (--add-host, --network, limits) and when they are removed. */
   run?: { hostConfig: Record<string, unknown>; remove: 'always' | 'on-success' | 'never' };
+  /** `--platform`: the platform of every FROM without its own, and of a stage FROM scratch. */
+  platform?: Platform;
   /** `--cache-from`: images whose history may stand in for steps (cache-from.ts). */
   cacheFrom?: string[];
   /** Credentials for pulling a base image from a registry (by its domain). */
@@ -118,8 +120,8 @@ export function splitStages(instructions: Instruction[]): { meta: Instruction[];
   return { meta, stages };
 }
 
-export function scratchConfig(): ImageConfigBody {
-  const p = enginePlatform();
+/** A stage FROM scratch: the build's --platform (as dockerd 20.10 commits it; FROM's own does not count), else the engine's. */
+export function scratchConfig(p: Platform = enginePlatform()): ImageConfigBody {
   return { architecture: p.architecture, os: p.os, ...(p.variant ? { variant: p.variant } : {}), config: { Env: [] }, history: [] };
 }
 
