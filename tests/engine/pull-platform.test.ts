@@ -3,7 +3,9 @@
  * dockerd 20.10 does it (seen there first): from a multi-platform index the
  * entry for that platform; a single-platform image comes as it is whatever
  * the platform asked; no entry for it is "no matching manifest for ..."; a
- * malformed value is refused in containerd's words.
+ * malformed value is refused in containerd's words. Create's `platform`
+ * (`docker run --platform`): an image for another platform is a 404 in
+ * dockerd's words, which the CLI answers with a pull for that platform.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -48,5 +50,22 @@ describe('docker pull --platform', () => {
     const bad = await fx.docker.run(['pull', '--platform', 'bogus/x/y/z', multi]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /"bogus\/x\/y\/z": cannot parse platform specifier: invalid argument/);
+  });
+
+  test('docker run --platform: an image for another platform is a 404 the CLI answers with a pull for it, as on dockerd 20.10', async () => {
+    await fx.docker.ok(['pull', '-q', '--platform', 'linux/amd64', multi]);
+    await fx.docker.ok(['run', '--rm', '--platform', 'linux/arm64', multi, 'true']);
+    assert.equal(await inspect(fx.docker, multi, '{{json .Architecture}}'), 'arm64', 'the CLI pulled the arm64 entry after the 404');
+    await fx.docker.ok(['pull', '-q', single]);
+    const r = await fx.docker.run(['run', '--rm', '--platform', 'linux/arm64', single, 'true']);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /image with reference .*pull-single:latest was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/,
+    );
+    await fx.docker.ok(['run', '--rm', '--platform', 'linux/amd64', single, 'true']);
+    const bad = await fx.docker.run(['create', '--platform', 'linux/amd64/v2/x', single, 'true']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /cannot parse platform specifier/);
   });
 });

@@ -11,7 +11,7 @@ import type { ImageService } from '../images/image-service.js';
 import type { ImageRecord } from '../images/image-store.js';
 import type { ImageConfigBody } from '../images/image-commit.js';
 import type { Platform } from '../images/manifest.js';
-import { parsePlatformSpec, platformMatches } from '../images/platform-spec.js';
+import { imagePlatform, parsePlatformSpec, platformMatches } from '../images/platform-spec.js';
 import { familiarString, parseNormalizedNamed, type Reference } from '../images/reference.js';
 import { BuildCache } from './build-cache.js';
 import { CacheFrom } from './cache-from.js';
@@ -197,7 +197,7 @@ export class BuildRun implements StepHost {
   private async fitsPlatform(image: ImageRecord, want: Platform | undefined): Promise<boolean> {
     if (!want || image.manifests.length < 2) return true; // one manifest: not pulled through an index
     const c = await this.images.config(image.id);
-    return platformMatches(want, { os: c.os ?? 'linux', architecture: c.architecture ?? '', ...(c.variant ? { variant: c.variant } : {}) });
+    return platformMatches(want, imagePlatform(c));
   }
 
   // ---- instructions -------------------------------------------------------

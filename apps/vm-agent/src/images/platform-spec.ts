@@ -79,3 +79,13 @@ export function platformMatches(want: Platform, have: Platform): boolean {
   };
   return want.os === have.os && want.architecture === have.architecture && variant(want) === variant(have);
 }
+
+/** An image config's platform (an image without os is Linux's). */
+export function imagePlatform(config: { os?: string; architecture?: string; variant?: string }): Platform {
+  return { os: config.os ?? 'linux', architecture: config.architecture ?? '', ...(config.variant ? { variant: config.variant } : {}) };
+}
+
+/** containerd's platforms.Format: os/architecture[/variant]. */
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, ...(p.variant ? [p.variant] : [])].join('/');
+}

@@ -13,6 +13,7 @@ import { conflict, invalidParameter, notFound } from '../../errors.js';
 import { CONTAINER_CREATE, CONTAINER_UPDATE, checkBody } from '../body-shapes.js';
 import { parseFilters, queryBool, queryInt, readJson, sendJson, sendNoContent } from '../http-io.js';
 import type { Router } from '../router.js';
+import { formatPlatform, imagePlatform, parsePlatformSpec, platformMatches } from '../../images/platform-spec.js';
 import { containerFilter } from './container-filters.js';
 import { containerInspect, containerSizes, containerSummary } from './container-views.js';
 
@@ -46,6 +47,8 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     const raw = await readJson(req);
     if (!raw || typeof raw !== 'object') throw invalidParameter('config cannot be empty in order to create a container');
     const body = checkBody<CreateRequest>(raw, CONTAINER_CREATE);
+    const platform = query.get('platform');
+    if (platform && body.Image) await checkImagePlatform(svc, body.Image, platform);
     const rec = await svc.create(body, query.get('name') || undefined);
     sendJson(res, 201, { Id: rec.Id, Warnings: planResources(body.HostConfig ?? {}).warnings });
   });
@@ -176,4 +179,18 @@ async function top(pids: number[], psArgs: string): Promise<{ Titles: string[]; 
     processes.push([...fields.slice(0, header.length - 1), fields.slice(header.length - 1).join(' ')]);
   }
   return { Titles: header, Processes: processes };
+}
+
+/**
+ * Create's `platform` (`docker run --platform`): the image must be one for
+ * it, as dockerd 20.10 checks; its 404 makes the CLI pull for that platform
+ * and create again.
+ */
+async function checkImagePlatform(svc: ContainerService, name: string, spec: string): Promise<void> {
+  const want = parsePlatformSpec(spec);
+  const have = imagePlatform(await svc.images.config(svc.images.resolve(name).id));
+  if (!platformMatches(want, have))
+    throw notFound(
+      `image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`,
+    );
 }
