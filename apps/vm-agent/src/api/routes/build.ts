@@ -13,6 +13,7 @@ import type { RegistryCredentials } from '../../images/registry-client.js';
 import { base64JsonHeader, credentialsOf } from '../registry-auth-header.js';
 import { JsonLines, queryBool, sendJson } from '../http-io.js';
 import type { Router } from '../router.js';
+import { goArch } from '../../util/go-arch.js';
 
 export function buildRoutes(r: Router, builder: Builder): void {
   r.post('/build', async ({ req, res, query }) => {
@@ -116,7 +117,7 @@ function refuseUnapplied(q: URLSearchParams): void {
   if (cacheFrom && cacheFrom !== '[]')
     throw invalidParameter("cachefrom: Berth's builder does not take cache from other images yet; build without --cache-from");
   const platform = q.get('platform');
-  const own = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+  const own = `linux/${goArch()}`;
   if (platform && platform !== own && platform !== 'linux') throw invalidParameter(`platform ${platform}: this engine builds for ${own} only`);
 }
 
