@@ -8,7 +8,8 @@
 //   sudo node --import tsx bench/run.mjs [--runs 20] [--series 50] [--engines berth,dockerd] [--network default] [--trace]
 //
 // --trace starts the agent with BERTH_TRACE=1 and prints, after the runs,
-// where the agent's time went in the last `run --rm` (see util/trace.ts).
+// where the agent's time went in the last `run --rm` and each phase's median
+// over all of them (see util/trace.ts).
 //
 // Both engines attach their default bridge network (dockerd: a bridge of its
 // own, brbench-run, not docker0, so bench/ports.mjs may run meanwhile; no
@@ -58,12 +59,43 @@ async function timed(fn) {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** The agent's trace lines of one run, as milliseconds since its first line and since the previous one. */
-function printTrace(log) {
-  const lines = log
+/** The agent's trace lines in a log: [ms, id, phase words...]. */
+const traceLines = (log) =>
+  log
     .split('\n')
     .filter((l) => l.startsWith('berth-trace '))
-    .map((l) => l.split(' '));
+    .map((l) => l.split(' ').slice(1));
+
+/**
+ * Each phase's median time since the line before it, over every traced
+ * `run --rm` (one run's trace is noise on a busy machine); phases keyed by
+ * their words, a container id in a request path made "ID".
+ */
+function printPhaseMedians(logs) {
+  const deltas = new Map();
+  for (const log of logs) {
+    const lines = traceLines(log);
+    for (let i = 1; i < lines.length; i++) {
+      const [t, id, ...phase] = lines[i];
+      const key = `${id.length === 12 && id !== 'api' ? 'container' : id} ${phase.join(' ').replace(/[0-9a-f]{64}/g, 'ID')}`;
+      if (!deltas.has(key)) deltas.set(key, []);
+      deltas.get(key).push(Number(t) - Number(lines[i - 1][0]));
+    }
+  }
+  if (!deltas.size) return;
+  console.log(`berth run --rm, each phase's median over ${logs.length} runs (ms since the line before it):`);
+  let total = 0;
+  for (const [key, list] of deltas) {
+    const m = median(list);
+    total += m;
+    console.log(`${m.toFixed(1).padStart(8)}  ${key}`);
+  }
+  console.log(`${total.toFixed(1).padStart(8)}  sum of the medians\n`);
+}
+
+/** The agent's trace lines of one run, as milliseconds since its first line and since the previous one. */
+function printTrace(log) {
+  const lines = traceLines(log).map((l) => ['', ...l]);
   if (!lines.length) return console.log('no trace lines: is the agent built with util/trace.ts?');
   const t0 = Number(lines[0][1]);
   let prev = t0;
@@ -103,7 +135,7 @@ try {
     // One unmeasured run: first-use work (the bridge, caches) is not start-up cost.
     await cli.ok(['run', '--rm', ...netArgs, image, 'true']);
     const version = (await cli.ok(['version', '--format', '{{.Server.Version}}'])).stdout.trim();
-    targets.push({ name, engine, cli, version, run: [], create: [], start: [], series: 0, logAt: 0 });
+    targets.push({ name, engine, cli, version, run: [], create: [], start: [], series: 0, logAt: 0, traces: [] });
   }
   console.log(`${await load()} (before)`);
 
@@ -113,12 +145,16 @@ try {
       t.logAt = t.engine.logs().length;
       const took = await timed(() => t.cli.ok(['run', '--rm', ...netArgs, image, 'true']));
       t.run.push(took);
+      if (opts.trace && t.name === 'berth') t.traces.push(t.engine.logs().slice(t.logAt));
       console.log(`run ${String(r + 1).padStart(2)} ${t.name.padEnd(8)} ${ms(took)}`);
     }
   }
 
   const traced = targets.find((t) => t.name === 'berth');
-  if (opts.trace && traced) printTrace(traced.engine.logs().slice(traced.logAt));
+  if (opts.trace && traced) {
+    printTrace(traced.engine.logs().slice(traced.logAt));
+    printPhaseMedians(traced.traces);
+  }
 
   for (const t of targets) {
     const ids = [];
@@ -148,7 +184,7 @@ try {
   if (b && d) {
     const ratio = (x, y) => (x / y).toFixed(2);
     console.log(
-      `\nberth/dockerd: run --rm (medians) ${ratio(median(b.run), median(d.run))}x (target at most 0.50x); ` +
+      `\nberth/dockerd: run --rm (medians) ${ratio(median(b.run), median(d.run))}x (target at most 0.25x); ` +
         `${series} create+start ${ratio(b.series, d.series)}x`,
     );
   }

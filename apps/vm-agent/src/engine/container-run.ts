@@ -109,7 +109,8 @@ export function feedOutput(l: LiveState, log: JsonFileLog | undefined, proc: Con
 /**
  * After the init exited: its output drained (at most 2 s: a grandchild
  * holding the pipes open must not stall us), stdio closed, rootfs unmounted,
- * cgroup and network endpoints removed. Says whether the kernel's OOM killer
+ * cgroup and network endpoints removed (`forgetNetwork`: the container's
+ * network configuration too, for a container removed next). Says whether the kernel's OOM killer
  * acted in the cgroup (read before it goes).
  */
 export async function tearDownRun(
@@ -118,6 +119,7 @@ export async function tearDownRun(
   proc: ContainerProcess,
   drained: Promise<void>[],
   warn: (msg: string) => void,
+  forgetNetwork: boolean,
 ): Promise<{ oomKilled: boolean }> {
   const l = reg.liveState(rec);
   trace(rec.Id, 'exited');
@@ -138,7 +140,9 @@ export async function tearDownRun(
   trace(rec.Id, 'rootfs unmounted');
   await l.cgroup?.remove().catch((err) => warn((err as Error).message));
   trace(rec.Id, 'cgroup removed');
-  await reg.network?.detach(rec).catch((err) => warn((err as Error).message));
+  // A container removed next leaves its networks for good now: one write of the network state instead of two.
+  const network = reg.network;
+  await (forgetNetwork && network?.forget ? network.forget(rec) : network?.detach(rec))?.catch((err) => warn((err as Error).message));
   trace(rec.Id, 'network detached');
   l.proc = undefined;
   l.cgroup = undefined;

@@ -163,30 +163,28 @@ export class ContainerService extends ContainerRegistry {
   private async onExit(rec: ContainerRecord, proc: ContainerProcess, status: ExitStatus, drained: Promise<void>[], startedAt: string): Promise<void> {
     const l = this.liveState(rec);
     const exitCode = status.exitCode ?? (status.signal ? 128 + signalNumber(status.signal) : 255);
-    const { oomKilled } = await tearDownRun(this, rec, proc, drained, this.warn);
+    const policyRestarts = () =>
+      shouldRestart({ policy: rec.HostConfig.RestartPolicy, exitCode, restartCount: rec.RestartCount, manuallyStopped: rec.HasBeenManuallyStopped });
+    // Decided before the teardown: it can only turn a restart off (a manual stop, shutdown, rm), never on.
+    const autoRemove = rec.HostConfig.AutoRemove && !policyRestarts();
+    const { oomKilled } = await tearDownRun(this, rec, proc, drained, this.warn, autoRemove);
     rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: nowRfc3339() };
     rec.PidStartTime = undefined;
     this.emit(rec, 'die', { exitCode: String(exitCode) });
 
-    const restart =
-      !this.shuttingDown &&
-      this.store.has(rec.Id) &&
-      shouldRestart({
-        policy: rec.HostConfig.RestartPolicy,
-        exitCode,
-        restartCount: rec.RestartCount,
-        manuallyStopped: rec.HasBeenManuallyStopped,
-      });
+    const restart = !autoRemove && !this.shuttingDown && this.store.has(rec.Id) && policyRestarts();
     if (restart) {
       rec.State.Status = 'restarting';
       l.backoffMs = nextBackoff(l.backoffMs, Date.now() - timeMs(startedAt));
       l.restartTimer = setTimeout(() => void this.restartByPolicy(rec), l.backoffMs);
     }
-    if (this.store.has(rec.Id)) await this.store.save(rec);
+    // An auto-removed container's exit is not written: its record goes next, and
+    // restore() removes an AutoRemove container it finds running or exited alike.
+    if (this.store.has(rec.Id) && !autoRemove) await this.store.save(rec);
     trace(rec.Id, 'exit recorded');
     const result: WaitResult = { StatusCode: exitCode, Error: null };
     for (const w of l.exitWaiters.splice(0)) w(result);
-    if (!restart && rec.HostConfig.AutoRemove && this.store.has(rec.Id)) {
+    if (autoRemove && this.store.has(rec.Id)) {
       await this.serial(rec, () => this.removeNow(rec, true)).catch((err) => this.warn(`auto-removing ${rec.Id.slice(0, 12)}: ${(err as Error).message}`));
     }
   }
