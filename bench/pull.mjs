@@ -23,6 +23,7 @@ import { DockerCli, DOCKER_BIN } from '../tests/helpers/docker.ts';
 import { assembleImage, makeLayer, pushImage } from '../tests/helpers/test-images.ts';
 import { startDockerd } from './dockerd.mjs';
 import { printTrace } from './agent-trace.mjs';
+import { median } from './stats.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -75,11 +76,6 @@ async function buildBenchImage(mb) {
   return assembleImage(layers, { cmd: ['sh'] });
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const load = () =>
   execFileSync('uptime', { encoding: 'utf8' })
     .trim()

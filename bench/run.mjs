@@ -8,7 +8,8 @@
 //   sudo node --import tsx bench/run.mjs [--runs 20] [--series 50] [--engines berth,dockerd] [--network default] [--trace]
 //
 // --trace starts the agent with BERTH_TRACE=1 and prints, after the runs,
-// where the agent's time went in the last `run --rm` (see util/trace.ts).
+// where the agent's time went in the last `run --rm` and each phase's median
+// over all of them (see util/trace.ts).
 //
 // Both engines attach their default bridge network (dockerd: a bridge of its
 // own, brbench-run, not docker0, so bench/ports.mjs may run meanwhile; no
@@ -22,7 +23,8 @@ import { startAgent } from '../tests/helpers/agent.ts';
 import { DockerCli, DOCKER_BIN } from '../tests/helpers/docker.ts';
 import { buildBusyboxImage, pushImage } from '../tests/helpers/test-images.ts';
 import { startDockerd } from './dockerd.mjs';
-import { printTrace } from './agent-trace.mjs';
+import { printPhaseMedians, printTrace } from './agent-trace.mjs';
+import { median } from './stats.mjs';
 
 const sh = promisify(execFile);
 const { values: opts } = parseArgs({
@@ -44,11 +46,6 @@ for (const e of engines) if (e !== 'berth' && e !== 'dockerd') throw new Error(`
 if (process.getuid?.() !== 0) throw new Error('run as root: both engines need it');
 const netArgs = opts.network === 'default' ? [] : ['--network', opts.network];
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const ms = (x) => `${x.toFixed(0)} ms`;
 const load = async () => (await sh('uptime')).stdout.trim().replace(/.*load/, 'load');
 
@@ -87,7 +84,7 @@ try {
     // One unmeasured run: first-use work (the bridge, caches) is not start-up cost.
     await cli.ok(['run', '--rm', ...netArgs, image, 'true']);
     const version = (await cli.ok(['version', '--format', '{{.Server.Version}}'])).stdout.trim();
-    targets.push({ name, engine, cli, version, run: [], create: [], start: [], series: 0, logAt: 0 });
+    targets.push({ name, engine, cli, version, run: [], create: [], start: [], series: 0, logAt: 0, traces: [] });
   }
   console.log(`${await load()} (before)`);
 
@@ -97,12 +94,16 @@ try {
       t.logAt = t.engine.logs().length;
       const took = await timed(() => t.cli.ok(['run', '--rm', ...netArgs, image, 'true']));
       t.run.push(took);
+      if (opts.trace && t.name === 'berth') t.traces.push(t.engine.logs().slice(t.logAt));
       console.log(`run ${String(r + 1).padStart(2)} ${t.name.padEnd(8)} ${ms(took)}`);
     }
   }
 
   const traced = targets.find((t) => t.name === 'berth');
-  if (opts.trace && traced) printTrace(traced.engine.logs().slice(traced.logAt), 'last berth run, as the agent saw it');
+  if (opts.trace && traced) {
+    printTrace(traced.engine.logs().slice(traced.logAt), 'last berth run, as the agent saw it');
+    printPhaseMedians(traced.traces, 'berth run --rm');
+  }
 
   for (const t of targets) {
     const ids = [];
@@ -132,7 +133,7 @@ try {
   if (b && d) {
     const ratio = (x, y) => (x / y).toFixed(2);
     console.log(
-      `\nberth/dockerd: run --rm (medians) ${ratio(median(b.run), median(d.run))}x (target at most 0.50x); ` +
+      `\nberth/dockerd: run --rm (medians) ${ratio(median(b.run), median(d.run))}x (target at most 0.25x); ` +
         `${series} create+start ${ratio(b.series, d.series)}x`,
     );
   }

@@ -10,6 +10,7 @@ import type { EndpointSettingsRequest } from '../network/network-types.js';
 import { planResources, validateLimits } from './container-limits.js';
 import { namespaceDefaults, validateNamespaces } from './container-namespaces.js';
 import { validateSecurity } from './container-security.js';
+import { type FieldRefusal, refuseFields } from './field-refusals.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { mergeHealthcheck, validateHealthcheck, type HealthConfig } from './health-rules.js';
 import { type ContainerConfig, type ContainerRecord, type HostConfig, type RestartPolicy, nowRfc3339, ZERO_TIME } from './container-types.js';
@@ -49,6 +50,20 @@ const LOG_OPTS_APPLIED = ['max-size', 'max-file'];
 /** json-file options dockerd knows that Berth does not apply yet: refused by name rather than stored and ignored. */
 const LOG_OPTS_NOT_APPLIED = ['compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag', 'max-buffer-size'];
 
+/** json-file options refused by name: non-blocking delivery, and the options Berth does not apply yet. */
+const LOG_OPT_REFUSALS: FieldRefusal[] = [
+  {
+    field: 'mode',
+    refused: (v) => v === 'non-blocking',
+    message: () => 'HostConfig.LogConfig mode=non-blocking: Berth delivers logs in blocking mode only; remove the option',
+  },
+  ...LOG_OPTS_NOT_APPLIED.map((k) => ({
+    field: k,
+    refused: (v: unknown) => v !== undefined,
+    message: () => `HostConfig.LogConfig option '${k}': Berth does not apply it for the json-file log driver yet; remove the option`,
+  })),
+];
+
 /** HostConfig.LogConfig checked as dockerd's logger.ValidateLogOpts does, with Berth's refusals. */
 function validateLogConfig(type: string, opts: Record<string, string>): void {
   if (type === 'none') return; // dockerd takes any options for none: there is nothing to apply them to
@@ -59,13 +74,9 @@ function validateLogConfig(type: string, opts: Record<string, string>): void {
   }
   const mode = opts.mode ?? '';
   if (mode !== '' && mode !== 'blocking' && mode !== 'non-blocking') throw invalidParameter(`logger: logging mode not supported: ${mode}`);
-  if (mode === 'non-blocking') throw invalidParameter('HostConfig.LogConfig mode=non-blocking: Berth delivers logs in blocking mode only; remove the option');
-  for (const k of Object.keys(opts)) {
-    if (k === 'mode' || LOG_OPTS_APPLIED.includes(k)) continue;
-    if (LOG_OPTS_NOT_APPLIED.includes(k))
-      throw invalidParameter(`HostConfig.LogConfig option '${k}': Berth does not apply it for the json-file log driver yet; remove the option`);
-    throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
-  }
+  refuseFields(opts, LOG_OPT_REFUSALS);
+  const unknown = Object.keys(opts).find((k) => k !== 'mode' && !LOG_OPTS_APPLIED.includes(k) && !LOG_OPTS_NOT_APPLIED.includes(k));
+  if (unknown !== undefined) throw invalidParameter(`unknown log opt '${unknown}' for json-file log driver`);
 }
 
 const asArray = (v: string[] | string | null | undefined): string[] | null => (v === undefined || v === null ? null : typeof v === 'string' ? [v] : v);
@@ -172,24 +183,29 @@ const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
  * volume driver only (dockerd's words and status codes); a cgroup parent or
  * shared cgroup, which Berth does not apply yet, refused by name.
  */
-function validatePlacement(hc: Partial<HostConfig>): void {
-  const isolation = hc.Isolation as string | undefined;
-  if (isolation && isolation !== 'default') throw systemError(`Invalid isolation: "${isolation}" - linux only supports 'default'`);
-  if (hc.StorageOpt && Object.keys(hc.StorageOpt as object).length)
-    throw systemError("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
-  const driver = hc.VolumeDriver as string | undefined;
-  if (driver && driver !== 'local') throw invalidParameter(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
-  if (typeof hc.ShmSize === 'number' && hc.ShmSize < 0) throw invalidParameter('SHM size can not be less than 0');
-  for (const [field, flag] of [
+const PLACEMENT: FieldRefusal[] = [
+  {
+    field: 'Isolation',
+    refused: (v) => !!v && v !== 'default',
+    error: systemError,
+    message: (v) => `Invalid isolation: "${String(v)}" - linux only supports 'default'`,
+  },
+  { field: 'StorageOpt', error: systemError, message: () => "--storage-opt is supported only for overlay over xfs with 'pquota' mount option" },
+  {
+    field: 'VolumeDriver',
+    refused: (v) => !!v && v !== 'local',
+    message: (v) => `error looking up volume plugin ${String(v)}: plugin "${String(v)}" not found`,
+  },
+  { field: 'ShmSize', refused: (v) => typeof v === 'number' && v < 0, message: () => 'SHM size can not be less than 0' },
+  ...[
     ['CgroupParent', '--cgroup-parent'],
     ['Cgroup', '--cgroup'],
-  ] as const) {
-    if (hc[field])
-      throw invalidParameter(
-        `HostConfig.${field}: Berth places every container's cgroup under its own parent and does not support ${flag} yet; remove the option`,
-      );
-  }
-}
+  ].map(([field, flag]) => ({
+    field: field!,
+    refused: (v: unknown) => !!v,
+    message: () => `HostConfig.${field}: Berth places every container's cgroup under its own parent and does not support ${flag} yet; remove the option`,
+  })),
+];
 
 /** The one runtime: containers run by the agent itself (`docker info` DefaultRuntime). */
 export const RUNTIME = 'berth';
@@ -210,7 +226,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig>): HostConfig {
   const logOpts = hc.LogConfig?.Config ?? {};
   validateLogConfig(logType, logOpts);
   validateRuntime(hc.Runtime as string | undefined);
-  validatePlacement(hc);
+  refuseFields(hc, PLACEMENT);
   validateLimits(hc);
   hc = planResources(hc).hostConfig; // what the cgroups here cannot apply is dropped, with the warnings create answers
   validateSecurity(hc);

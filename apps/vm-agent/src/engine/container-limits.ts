@@ -15,6 +15,7 @@ import { cgroupSupport, type CgroupSupport } from '../runtime/cgroup-layout.js';
 import type { CgroupLimits } from '../runtime/cgroups.js';
 import { RLIMITS, type Ulimit } from '../runtime/spawn.js';
 import type { HostConfig } from './container-types.js';
+import { isSet, refuseFields } from './field-refusals.js';
 
 /**
  * The HostConfig fields `docker update` may change. As dockerd's
@@ -45,20 +46,26 @@ export const LIMIT_FIELDS = [
  * update would otherwise accept and ignore it.
  */
 export function mergeUpdate<T extends Partial<HostConfig>>(current: T, body: Record<string, unknown>): T {
+  const fixed = Object.keys(body).filter((k) => k !== 'RestartPolicy' && !(LIMIT_FIELDS as readonly string[]).includes(k));
+  refuseFields(
+    body,
+    fixed.map((k) => ({ field: k, unset: UNSET, message: () => `${k} cannot be changed by docker update: recreate the container with it` })),
+  );
   const next: Record<string, unknown> = { ...current };
   for (const [k, v] of Object.entries(body)) {
     if (k === 'RestartPolicy') {
       if (v) next.RestartPolicy = v;
-    } else if ((LIMIT_FIELDS as readonly string[]).includes(k)) {
-      if (k === 'PidsLimit' ? v !== null && v !== undefined : isSet(v)) next[k] = v;
-    } else if (isSet(v) && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && v !== null && Object.keys(v).length === 0)) {
-      throw invalidParameter(`${k} cannot be changed by docker update: recreate the container with it`);
+    } else if (k === 'PidsLimit' ? v !== null && v !== undefined : isSet(v, UNSET)) {
+      next[k] = v;
     }
   }
   // A new memory limit without a swap limit keeps dockerd's default (twice the memory).
-  if (isSet(body.Memory) && !isSet(body.MemorySwap) && (current.MemorySwap ?? 0) !== -1) next.MemorySwap = 0;
+  if (isSet(body.Memory, UNSET) && !isSet(body.MemorySwap, UNSET) && (current.MemorySwap ?? 0) !== -1) next.MemorySwap = 0;
   return next as T;
 }
+
+/** Besides the zero values, what a limit field holds when not given: -1 (swappiness, swap unlimited). */
+const UNSET = [-1];
 
 const MIN_MEMORY = 6 * 1024 * 1024;
 
@@ -149,7 +156,7 @@ export function planResources<T extends Partial<HostConfig>>(hc: T, support: Cgr
   const out: Record<string, unknown> = { ...hc };
   const warnings: string[] = [];
   const discard = (fields: string[], unset: unknown, warning: string) => {
-    if (!fields.some((f) => isSet(out[f]))) return;
+    if (!fields.some((f) => isSet(out[f], UNSET))) return;
     for (const f of fields) out[f] = unset;
     warnings.push(warning);
   };
@@ -172,9 +179,6 @@ export function planResources<T extends Partial<HostConfig>>(hc: T, support: Cgr
     warnings.push('OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.');
   return { hostConfig: out as T, warnings };
 }
-
-/** Set, as opposed to the zero value every client sends (-1 is "unset" for swappiness). */
-const isSet = (v: unknown): boolean => v !== undefined && v !== null && v !== 0 && v !== -1 && v !== '' && v !== false;
 
 /** The cgroup limits for a HostConfig; MemorySwap 0 with a memory limit means twice the memory, as dockerd sets it. */
 export function cgroupLimits(hc: Partial<HostConfig>): CgroupLimits {

@@ -25,7 +25,7 @@ import { conflict, invalidParameter, notFound, systemError } from '../errors.js'
 import { mount } from '../runtime/native.js';
 import type { BindMount, ContainerMount, ContainerNamespaces } from '../runtime/spawn.js';
 import type { ContainerRecord, HostConfig } from './container-types.js';
-import type { ContainerService } from './containers.js';
+import type { ContainerRegistry } from './container-registry.js';
 import { isMounted, rootfsPaths } from './rootfs.js';
 
 /** dockerd's default ShmSize (64 MiB), for a record from before ShmSize was stored. */
@@ -135,7 +135,7 @@ export function adoptSharedNamespaces(hc: HostConfig, find: (term: string) => Co
 const shmDir = (containerDir: string) => rootfsPaths(containerDir).shm;
 
 /** The running init of the container a mode names, or a 404/409 in dockerd's words ("failed to join PID namespace: ..."). */
-function donor(svc: ContainerService, id: string, what: 'PID' | 'IPC'): { rec: ContainerRecord; pid: number } {
+function donor(svc: ContainerRegistry, id: string, what: 'PID' | 'IPC'): { rec: ContainerRecord; pid: number } {
   const prefix = `failed to join ${what} namespace`;
   const rec = svc.store.find(id);
   if (!rec) throw notFound(`${prefix}: No such container: ${id}`);
@@ -146,7 +146,7 @@ function donor(svc: ContainerService, id: string, what: 'PID' | 'IPC'): { rec: C
 }
 
 /** Where a running container's shareable /dev/shm is on the host; a 400 when its IPC is not shareable. */
-function shmSourceOf(svc: ContainerService, rec: ContainerRecord, depth = 0): string {
+function shmSourceOf(svc: ContainerRegistry, rec: ContainerRecord, depth = 0): string {
   const mode = str(rec.HostConfig.IpcMode);
   if (mode === 'host') return '/dev/shm';
   const target = containerOf(mode);
@@ -189,7 +189,7 @@ export interface NamespaceSpec {
  * shareable one on the host first) and its sysctls. Throws a 404 or 409 when
  * a container it joins is gone or not running.
  */
-export async function namespaceSpec(svc: ContainerService, rec: ContainerRecord, binds: ContainerMount[]): Promise<NamespaceSpec> {
+export async function namespaceSpec(svc: ContainerRegistry, rec: ContainerRecord, binds: ContainerMount[]): Promise<NamespaceSpec> {
   const hc = rec.HostConfig;
   const namespaces: ContainerNamespaces = {};
   const pidMode = str(hc.PidMode);

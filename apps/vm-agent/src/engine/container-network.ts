@@ -14,7 +14,7 @@ import type { EndpointSettingsRequest } from '../network/network-types.js';
 import type { PortBindings } from '../network/port-spec.js';
 import type { CreateRequest } from './container-create.js';
 import type { ContainerRecord } from './container-types.js';
-import type { NetworkAttacher } from './containers.js';
+import type { NetworkAttacher } from './container-registry.js';
 
 export class ContainerNetwork implements NetworkAttacher {
   constructor(

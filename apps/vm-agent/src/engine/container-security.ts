@@ -20,6 +20,7 @@ import { EngineError, invalidParameter } from '../errors.js';
 import { CAPABILITIES, capabilityName, DEFAULT_CAPABILITIES, heldCapabilities, type Capability } from '../runtime/capabilities.js';
 import { compileSeccomp } from '../runtime/native.js';
 import { validateDevices } from './container-devices.js';
+import { type FieldRefusal, refuseFields } from './field-refusals.js';
 import type { HostConfig } from './container-types.js';
 import { agentSeccompTarget, builtinSeccompProfile, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp-profile.js';
 
@@ -107,36 +108,25 @@ export function parseSecurityOpt(opts: readonly string[]): SecurityOptions {
   return out;
 }
 
-/** A field counts as set when it differs from what every client sends by default. */
-const isSet = (v: unknown, defaults: readonly unknown[] = []): boolean => {
-  if (v === undefined || v === null || v === '' || v === false || v === 0) return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === 'object') return Object.keys(v).length > 0;
-  return !defaults.includes(v);
-};
-
 /** What each not-yet-applied field does in dockerd, for the refusal. */
-const NOT_APPLIED: Record<string, { what: string; defaults?: readonly unknown[]; hint?: string }> = {
-  DeviceRequests: { what: 'device requests (--gpus)' },
-  UsernsMode: { what: 'a user namespace mode (--userns)', defaults: ['host'] },
-  CgroupnsMode: { what: 'the host cgroup namespace (--cgroupns host)', defaults: ['private'] },
-  MaskedPaths: { what: 'changing the masked kernel paths (--security-opt systempaths=unconfined)' },
-  ReadonlyPaths: { what: 'changing the read-only kernel paths (--security-opt systempaths=unconfined)' },
-};
+const NOT_APPLIED: FieldRefusal[] = [
+  { field: 'DeviceRequests', what: 'device requests (--gpus)' },
+  { field: 'UsernsMode', what: 'a user namespace mode (--userns)', unset: ['host'] },
+  { field: 'CgroupnsMode', what: 'the host cgroup namespace (--cgroupns host)', unset: ['private'] },
+  { field: 'MaskedPaths', what: 'changing the masked kernel paths (--security-opt systempaths=unconfined)' },
+  { field: 'ReadonlyPaths', what: 'changing the read-only kernel paths (--security-opt systempaths=unconfined)' },
+].map(({ field, what, unset }) => ({
+  field,
+  unset,
+  message: () => `HostConfig.${field}: Berth does not support ${what} yet, and refuses the container rather than run it without: remove the option`,
+}));
 
 /**
  * Refuses, at create, what Berth does not apply yet and checks what it
  * does, so a bad value is a 400 before anything is stored.
  */
 export function validateSecurity(hc: Partial<HostConfig>): void {
-  const fields = hc as Record<string, unknown>;
-  for (const [field, { what, defaults, hint }] of Object.entries(NOT_APPLIED)) {
-    if (isSet(fields[field], defaults)) {
-      throw invalidParameter(
-        `HostConfig.${field}: Berth does not support ${what} yet, and refuses the container rather than run it without: ${hint ?? 'remove the option'}`,
-      );
-    }
-  }
+  refuseFields(hc, NOT_APPLIED);
   validateDevices(hc);
   try {
     processConfinement(hc); // compiles the seccomp filter too, so a profile libseccomp refuses is a 400 here

@@ -1,13 +1,13 @@
 /**
  * One sample of a container's resource use in dockerd's StatsJSON shape
  * (GET /containers/{id}/stats): CPU and memory from its cgroup, network
- * counters from /proc/<pid>/net/dev (the container's own namespace), block
+ * counters of the container's own namespace (runtime/proc-stat.ts), block
  * I/O from the cgroup's io/blkio files. The caller pairs samples: each one
  * carries the previous one's cpu_stats as precpu_stats.
  */
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Cgroup } from '../runtime/cgroups.js';
+import { netDev, systemCpuNanos, type NetworkStats } from '../runtime/proc-stat.js';
 import type { ContainerRecord } from './container-types.js';
 import { ZERO_TIME } from './container-types.js';
 
@@ -16,17 +16,6 @@ export interface CpuStats {
   system_cpu_usage?: number;
   online_cpus?: number;
   throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
-}
-
-export interface NetworkStats {
-  rx_bytes: number;
-  rx_packets: number;
-  rx_errors: number;
-  rx_dropped: number;
-  tx_bytes: number;
-  tx_packets: number;
-  tx_errors: number;
-  tx_dropped: number;
 }
 
 export interface StatsSample {
@@ -48,44 +37,6 @@ const EMPTY_CPU: CpuStats = {
   cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
   throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
 };
-
-/** The machine's CPU time in nanoseconds (first line of /proc/stat, USER_HZ 100), as dockerd computes system_cpu_usage. */
-function systemCpuNanos(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const ticks = line
-    .split(/\s+/)
-    .slice(1, 8)
-    .map(Number)
-    .reduce((a, b) => a + b, 0);
-  return ticks * 10_000_000;
-}
-
-/** Interface counters of a process's network namespace, `lo` left out. */
-export function netDev(pid: number): Record<string, NetworkStats> {
-  const out: Record<string, NetworkStats> = {};
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/net/dev`, 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n').slice(2)) {
-    const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
-    if (!m || m[1] === 'lo') continue;
-    const f = m[2]!.trim().split(/\s+/).map(Number);
-    out[m[1]!] = {
-      rx_bytes: f[0]!,
-      rx_packets: f[1]!,
-      rx_errors: f[2]!,
-      rx_dropped: f[3]!,
-      tx_bytes: f[8]!,
-      tx_packets: f[9]!,
-      tx_errors: f[10]!,
-      tx_dropped: f[11]!,
-    };
-  }
-  return out;
-}
 
 /** A sample of a running container (`cgroup` set), or dockerd's zeroed one for a stopped container. */
 export function statsSample(rec: ContainerRecord, cgroup: Cgroup | undefined, previous?: StatsSample): StatsSample {

@@ -1,7 +1,8 @@
 /**
  * The container lifecycle: create, start, stop, kill, restart, remove,
- * pause, rename, wait, and what happens when a process exits (logs flushed,
- * rootfs unmounted, restart policy applied, auto-remove).
+ * pause, rename, update, wait, and what happens when a process exits
+ * (restart policy applied, auto-remove). The records and views are
+ * container-registry.ts's; one run's spawn and teardown container-run.ts's.
  *
  * Invariants:
  * - The record on disk is saved after every state change; after a crash the
@@ -10,91 +11,25 @@
  * - Operations on one container run one at a time (`serial`); the exit
  *   handler does not take that lock, so a stop can wait for it.
  */
-import { readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict, invalidParameter, isEngineError, notFound, notModified, systemError } from '../errors.js';
-import type { ImageService } from '../images/image-service.js';
 import { Cgroup } from '../runtime/cgroups.js';
-import { CopyFreeze } from './copy-freeze.js';
+import { killIfSameProcess, procStartTime, waitGone } from '../runtime/proc-stat.js';
 import { signalNumber, type ContainerProcess, type ExitStatus } from '../runtime/process.js';
-import { spawnContainer } from '../runtime/spawn.js';
+import { trace } from '../util/trace.js';
 import { buildContainerRecord, type CreateRequest } from './container-create.js';
-import { withInit } from './container-init.js';
-import { cgroupLimits, mergeUpdate, planResources, ulimitsOf, validateLimits } from './container-limits.js';
-import { adoptSharedNamespaces, groupAddOf, namespaceSpec, oomScoreAdjOf } from './container-namespaces.js';
-import { processConfinement } from './container-security.js';
-import { deviceAccess } from './container-devices.js';
-import type { ContainerMounts } from './container-mounts.js';
+import { cgroupLimits, mergeUpdate, planResources, validateLimits } from './container-limits.js';
+import { freeName } from './container-names.js';
+import { adoptSharedNamespaces } from './container-namespaces.js';
+import { ContainerRegistry } from './container-registry.js';
+import { feedOutput, spawnInit, tearDownRun } from './container-run.js';
+import { isStoppingSignal, parseSignal, SIGKILL } from './container-signals.js';
 import { ContainerStore } from './container-store.js';
 import { type ContainerRecord, isActive, nowRfc3339, timeMs } from './container-types.js';
-import { homeOf, resolveUser } from './container-user.js';
-import type { EventBus } from './events.js';
-import { JsonFileLog, rotateOptions } from './json-log.js';
+import { rotateOptions } from './json-log.js';
+import type { WaitResult } from './live-state.js';
 import { nextBackoff, shouldRestart } from './restart-policy.js';
-import { etcFileMounts, etcFiles, mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
-import type { FsView } from './container-archive.js';
-import { diskUsage } from '../util/disk-usage.js';
-import { processEnv, withHome, type LinkedContainer } from './process-env.js';
-import { StdioHub } from './stdio-hub.js';
-import { trace } from '../util/trace.js';
-
-/**
- * The seam for networking (a later part): called while the new process
- * waits at its start gate, with its network namespace at /proc/<pid>/ns/net,
- * and after it exits. Without one, a container has a namespace with only lo
- * (`--network none`).
- */
-export interface NetworkAttacher {
-  /** At create: records the container's networks, refusing unknown ones (404) and bad endpoint settings. */
-  configure?(rec: ContainerRecord, networkingConfig: CreateRequest['NetworkingConfig']): Promise<void>;
-  attach(rec: ContainerRecord, pid: number): Promise<void>;
-  detach(rec: ContainerRecord): Promise<void>;
-  /** At rm. */
-  forget?(rec: ContainerRecord): Promise<void>;
-  /** Before a start or exec: the running containers `--link` points at, with their address on this container's network. */
-  linked?(rec: ContainerRecord): { alias: string; id: string; address: string }[];
-  /** What inspect (NetworkSettings.Networks, .Ports) and ps (Ports) show. */
-  view?(rec: ContainerRecord): {
-    Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string; IPPrefixLen: number }>;
-    Ports: Record<string, unknown>;
-    summaryPorts: unknown[];
-  };
-}
-
-export interface ContainerServiceOptions {
-  dataRoot: string;
-  images: ImageService;
-  events: EventBus;
-  network?: NetworkAttacher;
-  /** Volumes and mounts; without it containers get none. */
-  mounts?: ContainerMounts;
-  warn?: (msg: string) => void;
-}
-
-export interface WaitResult {
-  StatusCode: number;
-  Error: { Message: string } | null;
-}
-
-/** What the engine holds in memory for a container besides its record. */
-export class LiveState {
-  proc: ContainerProcess | undefined;
-  cgroup: Cgroup | undefined;
-  readonly hub: StdioHub;
-  log: JsonFileLog | undefined;
-  restartTimer: NodeJS.Timeout | undefined;
-  backoffMs = 0;
-  /** Resolved at the end of the exit handling of the current run. */
-  exitWaiters: ((r: WaitResult) => void)[] = [];
-  removedWaiters: ((r: WaitResult) => void)[] = [];
-  queue: Promise<unknown> = Promise.resolve();
-  readonly copyFreeze = new CopyFreeze();
-
-  constructor(rec: ContainerRecord) {
-    this.hub = new StdioHub(rec.Config.StdinOnce, rec.Config.OpenStdin);
-  }
-}
+import { unmountRootfs } from './rootfs.js';
 
 /**
  * Berth has no containerd, shim or runc, so its start errors do not claim
@@ -103,90 +38,10 @@ export class LiveState {
  * which the docker CLI maps to exit codes 127 and 126.
  */
 const START_ERROR_PREFIX = 'berth runtime: unable to start container process: ';
-/** Signals after which `docker kill` keeps restart policies off, as a stop would. */
-const STOPPING_SIGNALS = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGQUIT'];
 
-export class ContainerService {
-  readonly store: ContainerStore;
-  readonly images: ImageService;
-  readonly events: EventBus;
-  private readonly live = new Map<string, LiveState>();
+export class ContainerService extends ContainerRegistry {
   /** Set by shutdown(): exits are then the agent's doing, not the container's, so no restart policy applies. */
   private shuttingDown = false;
-  readonly network: NetworkAttacher | undefined;
-  readonly mounts: ContainerMounts | undefined;
-  private readonly warn: (msg: string) => void;
-
-  constructor(opts: ContainerServiceOptions) {
-    this.store = new ContainerStore(opts.dataRoot);
-    this.images = opts.images;
-    this.events = opts.events;
-    this.network = opts.network;
-    this.mounts = opts.mounts;
-    this.warn = opts.warn ?? ((m) => console.error(`berth-agent: ${m}`));
-  }
-
-  // ---- lookups ----------------------------------------------------------
-
-  get(term: string): ContainerRecord {
-    return this.store.get(term);
-  }
-
-  list(): ContainerRecord[] {
-    return this.store.list();
-  }
-
-  liveState(rec: ContainerRecord): LiveState {
-    let l = this.live.get(rec.Id);
-    if (!l) {
-      l = new LiveState(rec);
-      this.live.set(rec.Id, l);
-    }
-    return l;
-  }
-
-  logPath(rec: ContainerRecord): string {
-    return `${this.store.dir(rec.Id)}/${rec.Id}-json.log`;
-  }
-
-  /** The log writer of a container (made on first use); undefined for `--log-driver none`. */
-  logger(rec: ContainerRecord): JsonFileLog | undefined {
-    if (rec.HostConfig.LogConfig.Type === 'none') return undefined;
-    const l = this.liveState(rec);
-    l.log ??= new JsonFileLog(this.logPath(rec), rotateOptions(rec.HostConfig.LogConfig.Config), (m) => this.warn(`container ${rec.Id.slice(0, 12)}: ${m}`));
-    return l.log;
-  }
-
-  /** Which containers use an image (rmi refuses to delete it). */
-  usage(imageId: string): { running: string[]; stopped: string[] } {
-    const out = { running: [] as string[], stopped: [] as string[] };
-    for (const c of this.list()) if (c.Image === imageId) (isActive(c.State.Status) ? out.running : out.stopped).push(c.Id);
-    return out;
-  }
-
-  counts(): { total: number; running: number; paused: number; stopped: number } {
-    const all = this.list();
-    const running = all.filter((c) => c.State.Status === 'running' || c.State.Status === 'restarting').length;
-    const paused = all.filter((c) => c.State.Status === 'paused').length;
-    return { total: all.length, running, paused, stopped: all.length - running - paused };
-  }
-
-  emit(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
-    this.events.publish({
-      Type: 'container',
-      Action: action,
-      id: rec.Id,
-      attributes: { ...rec.Config.Labels, image: rec.Config.Image, name: rec.Name.slice(1), ...extra },
-    });
-  }
-
-  /** Runs `fn` after every earlier operation on this container has finished. */
-  serial<T>(rec: ContainerRecord, fn: () => Promise<T>): Promise<T> {
-    const l = this.liveState(rec);
-    const run = l.queue.catch(() => {}).then(fn);
-    l.queue = run;
-    return run;
-  }
 
   // ---- start-up ---------------------------------------------------------
 
@@ -206,7 +61,7 @@ export class ContainerService {
     const wasActive = isActive(rec.State.Status) || rec.State.Status === 'removing';
     if (wasActive) {
       // Its stdio went with the old agent: we can neither log nor attach it, so it is stopped.
-      const killed = rec.State.Pid > 0 && killIfOurs(rec.State.Pid, rec.PidStartTime);
+      const killed = rec.State.Pid > 0 && killIfSameProcess(rec.State.Pid, rec.PidStartTime);
       if (killed) await waitGone(rec.State.Pid);
       rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: killed ? 137 : 255, FinishedAt: nowRfc3339() };
       await this.store.save(rec);
@@ -234,7 +89,7 @@ export class ContainerService {
     const image = this.images.resolve(req.Image);
     const imageConfig = await this.images.config(image.id);
     const id = this.store.newId();
-    const fullName = name ? ContainerStore.normalizeName(name) : this.generateName();
+    const fullName = name ? ContainerStore.normalizeName(name) : freeName((n) => !!this.store.find(n));
     const releaseName = this.store.reserveName(fullName, id);
     try {
       const rec = buildContainerRecord({ id, name: fullName, imageId: image.id, image: imageConfig, req });
@@ -259,13 +114,6 @@ export class ContainerService {
     }
   }
 
-  private generateName(): string {
-    for (;;) {
-      const name = `/${ADJECTIVES[randomIndex(ADJECTIVES.length)]}_${SURNAMES[randomIndex(SURNAMES.length)]}`;
-      if (!this.store.find(name)) return name;
-    }
-  }
-
   /** Starts a container; 304 when it already runs. */
   start(term: string): Promise<void> {
     const rec = this.get(term);
@@ -281,49 +129,11 @@ export class ContainerService {
   }
 
   private async startProcess(rec: ContainerRecord): Promise<void> {
-    const dir = this.store.dir(rec.Id);
     const l = this.liveState(rec);
-    let cgroup: Cgroup | undefined;
-    let proc: ContainerProcess;
+    let run: { proc: ContainerProcess; cgroup: Cgroup };
     try {
-      trace(rec.Id, 'start');
-      const image = this.images.resolve(rec.Image);
-      const rootfs = await mountRootfs(dir, this.images.layerDirs(image));
-      trace(rec.Id, 'rootfs mounted');
-      const binds = [...(await etcFiles(dir, rec.Config.Hostname)), ...((await this.mounts?.runtimeMounts(rec, rootfs)) ?? [])];
-      const user = await resolveUser(rootfs, rec.Config.User, groupAddOf(rec.HostConfig));
-      cgroup = Cgroup.create(rec.Id);
-      cgroup.setLimits(cgroupLimits(rec.HostConfig));
-      const devices = deviceAccess(rec.HostConfig);
-      cgroup.allowDevices(devices.cgroupRules);
-      trace(rec.Id, 'etc files, mounts, cgroup');
-      const [cols, rows] = rec.HostConfig.ConsoleSize;
-      const init = withInit(rec.HostConfig, [rec.Path, ...rec.Args]);
-      proc = await spawnContainer({
-        rootfs,
-        args: init.args,
-        env: await this.environment(rec, { tty: rec.Config.Tty, rootfs, uid: user.uid }),
-        cwd: rec.Config.WorkingDir || '/',
-        user,
-        tty: rec.Config.Tty,
-        stdin: rec.Config.OpenStdin,
-        ...(cols && rows ? { consoleSize: { cols, rows } } : {}),
-        hostname: rec.Config.Hostname,
-        oomScoreAdj: oomScoreAdjOf(rec.HostConfig),
-        ...(await namespaceSpec(this, rec, [...binds, ...init.binds])), // its binds: these and --init's, with a shared /dev/shm
-        cgroup,
-        mountCgroup2: cgroup.version === 2,
-        readonlyRootfs: rec.HostConfig.ReadonlyRootfs === true,
-        hostNetwork: rec.HostConfig.NetworkMode === 'host' && !rec.Config.NetworkDisabled,
-        shmSize: typeof rec.HostConfig.ShmSize === 'number' ? rec.HostConfig.ShmSize : 0,
-        ulimits: ulimitsOf(rec.HostConfig),
-        ...processConfinement(rec.HostConfig),
-        ...devices.runtime,
-        beforeStart: this.network ? (pid) => this.network!.attach(rec, pid) : undefined,
-      });
+      run = await spawnInit(this, rec);
     } catch (err) {
-      unmountRootfs(dir);
-      await cgroup?.remove().catch(() => {});
       const e = err as Error & { exitCode?: number; syscall?: string };
       const isExec = e.syscall === 'execve' || e.exitCode !== undefined;
       const message = isExec || e.syscall ? `${START_ERROR_PREFIX}${e.message}` : e.message;
@@ -335,6 +145,7 @@ export class ContainerService {
       throw e.exitCode === 127 || e.exitCode === 126 ? invalidParameter(message, err) : systemError(message, err);
     }
 
+    const { proc, cgroup } = run;
     trace(rec.Id, 'spawned');
     l.proc = proc;
     l.cgroup = cgroup;
@@ -342,32 +153,7 @@ export class ContainerService {
     rec.State = { Status: 'running', Pid: proc.pid, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: startedAt, FinishedAt: rec.State.FinishedAt };
     rec.PidStartTime = procStartTime(proc.pid);
     rec.HasBeenStartedBefore = true;
-
-    // Listen before the first await: a process as short as `true` can be done,
-    // and its pipes at their end, while the record is saved; a stream that
-    // ended before anyone listened would never say so, and the exit handler
-    // would wait for it until its time limit.
-    const log = this.logger(rec);
-    log?.beginRun();
-    const drained: Promise<void>[] = [];
-    const feed = (stream: 'stdout' | 'stderr', src: NodeJS.ReadableStream | undefined) => {
-      if (!src) return;
-      drained.push(
-        new Promise((resolve) => {
-          src.on('data', (d: Buffer) => {
-            log?.write(stream, d);
-            l.hub.output(stream, d);
-          });
-          src.once('end', resolve);
-          src.once('close', resolve);
-          src.once('error', () => resolve());
-        }),
-      );
-    };
-    if (proc.pty) feed('stdout', proc.pty);
-    feed('stdout', proc.stdout);
-    feed('stderr', proc.stderr);
-    l.hub.setStdin(proc.pty ?? proc.stdin);
+    const drained = feedOutput(l, this.logger(rec), proc); // before the first await (see feedOutput)
     await this.store.save(rec);
     this.emit(rec, 'start');
     trace(rec.Id, 'started');
@@ -376,55 +162,29 @@ export class ContainerService {
 
   private async onExit(rec: ContainerRecord, proc: ContainerProcess, status: ExitStatus, drained: Promise<void>[], startedAt: string): Promise<void> {
     const l = this.liveState(rec);
-    trace(rec.Id, 'exited');
-    // Output still in the pipes belongs in the log; a grandchild holding them open must not stall us.
-    await Promise.race([Promise.all(drained), sleep(2000)]);
-    trace(rec.Id, 'drained');
-    l.log?.endRun();
-    l.hub.closeAll();
-    l.hub.setStdin(undefined);
-    proc.stdin?.destroy();
-    proc.pty?.destroy();
     const exitCode = status.exitCode ?? (status.signal ? 128 + signalNumber(status.signal) : 255);
-    const dir = this.store.dir(rec.Id);
-    try {
-      unmountRootfs(dir);
-    } catch (err) {
-      this.warn(`unmounting the rootfs of ${rec.Id.slice(0, 12)}: ${(err as Error).message}`);
-    }
-    // Read before the cgroup goes: did the kernel's OOM killer act in it?
-    const oomKilled = (l.cgroup?.oomKills() ?? 0) > 0;
-    if (oomKilled) this.emit(rec, 'oom');
-    trace(rec.Id, 'rootfs unmounted');
-    await l.cgroup?.remove().catch((err) => this.warn((err as Error).message));
-    trace(rec.Id, 'cgroup removed');
-    await this.network?.detach(rec).catch((err) => this.warn((err as Error).message));
-    trace(rec.Id, 'network detached');
-    l.proc = undefined;
-    l.cgroup = undefined;
+    const policyRestarts = () =>
+      shouldRestart({ policy: rec.HostConfig.RestartPolicy, exitCode, restartCount: rec.RestartCount, manuallyStopped: rec.HasBeenManuallyStopped });
+    // Decided before the teardown: it can only turn a restart off (a manual stop, shutdown, rm), never on.
+    const autoRemove = rec.HostConfig.AutoRemove && !policyRestarts();
+    const { oomKilled } = await tearDownRun(this, rec, proc, drained, this.warn, autoRemove);
     rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: nowRfc3339() };
     rec.PidStartTime = undefined;
     this.emit(rec, 'die', { exitCode: String(exitCode) });
 
-    const restart =
-      !this.shuttingDown &&
-      this.store.has(rec.Id) &&
-      shouldRestart({
-        policy: rec.HostConfig.RestartPolicy,
-        exitCode,
-        restartCount: rec.RestartCount,
-        manuallyStopped: rec.HasBeenManuallyStopped,
-      });
+    const restart = !autoRemove && !this.shuttingDown && this.store.has(rec.Id) && policyRestarts();
     if (restart) {
       rec.State.Status = 'restarting';
       l.backoffMs = nextBackoff(l.backoffMs, Date.now() - timeMs(startedAt));
       l.restartTimer = setTimeout(() => void this.restartByPolicy(rec), l.backoffMs);
     }
-    if (this.store.has(rec.Id)) await this.store.save(rec);
+    // An auto-removed container's exit is not written: its record goes next, and
+    // restore() removes an AutoRemove container it finds running or exited alike.
+    if (this.store.has(rec.Id) && !autoRemove) await this.store.save(rec);
     trace(rec.Id, 'exit recorded');
     const result: WaitResult = { StatusCode: exitCode, Error: null };
     for (const w of l.exitWaiters.splice(0)) w(result);
-    if (!restart && rec.HostConfig.AutoRemove && this.store.has(rec.Id)) {
+    if (autoRemove && this.store.has(rec.Id)) {
       await this.serial(rec, () => this.removeNow(rec, true)).catch((err) => this.warn(`auto-removing ${rec.Id.slice(0, 12)}: ${(err as Error).message}`));
     }
   }
@@ -445,11 +205,6 @@ export class ContainerService {
 
   // ---- stop, kill, restart ----------------------------------------------
 
-  /** Resolves when the current run's exit has been handled. */
-  nextExit(rec: ContainerRecord): Promise<WaitResult> {
-    return new Promise((resolve) => this.liveState(rec).exitWaiters.push(resolve));
-  }
-
   /**
    * The agent is stopping (SIGTERM, or the VM shutting down): every running
    * container gets its stop signal and, after its own timeout, SIGKILL, all
@@ -464,14 +219,8 @@ export class ContainerService {
         const l = this.liveState(rec);
         clearTimeout(l.restartTimer);
         if (!l.proc) return;
-        const exited = this.nextExit(rec);
-        const t = rec.Config.StopTimeout ?? 10;
-        await this.signal(rec, rec.Config.StopSignal || 'SIGTERM').catch(() => {});
-        const inTime = t < 0 ? await exited : await Promise.race([exited, sleep(t * 1000).then(() => undefined)]);
-        if (!inTime) {
-          await this.signal(rec, 'SIGKILL').catch(() => {});
-          await exited;
-        }
+        // Signals that fail (a paused container that cannot be thawed) do not stop the others' shutdown.
+        await this.stopWithin(rec, rec.Config.StopSignal || 'SIGTERM', rec.Config.StopTimeout ?? 10, (sig) => this.signal(rec, sig).catch(() => {}));
       }),
     );
   }
@@ -493,16 +242,28 @@ export class ContainerService {
       if (!l.proc) throw notModified('container already stopped');
       rec.HasBeenManuallyStopped = true;
       await this.store.save(rec);
-      const t = timeoutSec ?? rec.Config.StopTimeout ?? 10;
-      const exited = this.nextExit(rec);
-      await this.signal(rec, signal || rec.Config.StopSignal || 'SIGTERM');
-      const inTime = t < 0 ? await exited : await Promise.race([exited, sleep(t * 1000).then(() => undefined)]);
-      if (!inTime) {
-        await this.signal(rec, 'SIGKILL');
-        await exited;
-      }
+      await this.stopWithin(rec, signal || rec.Config.StopSignal || 'SIGTERM', timeoutSec ?? rec.Config.StopTimeout ?? 10);
       this.emit(rec, 'stop');
     });
+  }
+
+  /**
+   * Sends `signal` (through `send`), waits up to `timeoutSec` for the exit
+   * (-1: for ever), then SIGKILL; resolves once the exit has been handled.
+   */
+  private async stopWithin(
+    rec: ContainerRecord,
+    signal: string,
+    timeoutSec: number,
+    send: (signal: string) => Promise<void> = (sig) => this.signal(rec, sig),
+  ): Promise<void> {
+    const exited = this.nextExit(rec);
+    await send(signal);
+    const inTime = timeoutSec < 0 ? await exited : await Promise.race([exited, sleep(timeoutSec * 1000).then(() => undefined)]);
+    if (!inTime) {
+      await send('SIGKILL');
+      await exited;
+    }
   }
 
   /** Sends a signal to the init; a paused container is thawed so it can act on it. */
@@ -519,12 +280,11 @@ export class ContainerService {
     const n = parseSignal(signal);
     return this.serial(rec, async () => {
       if (!this.liveState(rec).proc) throw conflict(`cannot kill container: ${term}: container ${rec.Id} is not running`);
-      const name = Object.entries(SIGNALS).find(([, v]) => v === n)?.[0];
-      if (name && (STOPPING_SIGNALS.includes(name) || (rec.Config.StopSignal && parseSignal(rec.Config.StopSignal) === n))) {
+      if (isStoppingSignal(n, rec.Config.StopSignal)) {
         rec.HasBeenManuallyStopped = true;
         await this.store.save(rec);
       }
-      const exited = n === SIGNALS.SIGKILL ? this.nextExit(rec) : undefined;
+      const exited = n === SIGKILL ? this.nextExit(rec) : undefined;
       await this.signal(rec, n);
       await exited; // docker kill returns once a SIGKILLed container is gone, so `ps` right after is accurate
     });
@@ -624,7 +384,7 @@ export class ContainerService {
     await this.store.remove(rec);
     trace(rec.Id, 'record removed');
     await this.mounts?.release(rec, removeVolumes, this.warn);
-    this.live.delete(rec.Id);
+    this.forgetLive(rec);
     trace(rec.Id, 'removed');
     this.emit(rec, 'destroy');
     const result: WaitResult = { StatusCode: rec.State.ExitCode, Error: null };
@@ -692,58 +452,6 @@ export class ContainerService {
   }
 
   /**
-   * The environment of the container's init or of an exec (`extra`: its -e),
-   * as dockerd and runc give it (process-env.ts). A link whose container is
-   * not running fails a start, as dockerd's does; an exec goes without it.
-   */
-  async environment(rec: ContainerRecord, opts: { tty: boolean; extra?: string[]; rootfs: string; uid: number }): Promise<string[]> {
-    let links: LinkedContainer[] = [];
-    try {
-      links = (this.network?.linked?.(rec) ?? []).map((t) => ({ alias: t.alias, address: t.address, record: this.get(t.id) }));
-    } catch (err) {
-      if (!opts.extra) throw err;
-    }
-    const env = processEnv(rec, { tty: opts.tty, links, own: [rec.Config.Env, opts.extra ?? []] });
-    return withHome(env, () => homeOf(opts.rootfs, opts.uid));
-  }
-
-  /** Bytes in the container's writable layer (SizeRw of `docker ps -s`, `system df`, prune). */
-  sizeRw(rec: ContainerRecord): Promise<number> {
-    return diskUsage(rootfsPaths(this.store.dir(rec.Id)).upper);
-  }
-
-  /**
-   * Runs `fn` with the container's filesystem as its processes see it: the
-   * merged rootfs (the live one of a running container, frozen meanwhile
-   * (see CopyFreeze), or one mounted for the call, start waiting meanwhile)
-   * with its /etc files, binds and volumes over it.
-   */
-  withRootfs<T>(rec: ContainerRecord, fn: (view: FsView) => Promise<T>): Promise<T> {
-    const dir = this.store.dir(rec.Id);
-    const view = (root: string): FsView => ({
-      root,
-      mounts: [...etcFileMounts(dir), ...(this.mounts?.viewMounts(rec) ?? [])],
-      readonlyRootfs: rec.HostConfig.ReadonlyRootfs === true,
-    });
-    if (this.liveState(rec).proc) return this.holdStill(rec, () => fn(view(rootfsPaths(dir).target)));
-    return this.serial(rec, async () => {
-      if (this.liveState(rec).proc) return this.holdStill(rec, () => fn(view(rootfsPaths(dir).target)));
-      const rootfs = await mountRootfs(dir, this.images.layerDirs(this.images.resolve(rec.Image)));
-      try {
-        return await fn(view(rootfs));
-      } finally {
-        unmountRootfs(dir);
-      }
-    });
-  }
-
-  /** Runs `fn` with a running container's processes frozen, a paused or stopped one as it is (see CopyFreeze). */
-  holdStill<T>(rec: ContainerRecord, fn: () => Promise<T>): Promise<T> {
-    const l = this.liveState(rec);
-    return l.copyFreeze.run(rec.Id, () => (rec.State.Status === 'running' ? l.cgroup : undefined), fn);
-  }
-
-  /**
    * `docker update`: new resource limits (and restart policy), applied to the
    * running container's cgroup at once and kept for later starts.
    */
@@ -766,116 +474,4 @@ export class ContainerService {
       return warnings;
     });
   }
-
-  /** The running init, or a 409 naming the state it is in. */
-  running(rec: ContainerRecord): ContainerProcess {
-    const proc = this.liveState(rec).proc;
-    if (!proc) throw conflict(`container ${rec.Id} is not running`);
-    if (rec.State.Status === 'paused') throw conflict(`container ${rec.Id} is paused, unpause the container before exec`);
-    return proc;
-  }
 }
-
-const SIGNALS = constants.signals as Record<string, number>;
-
-/** "SIGTERM", "TERM", "term", "15" to a number; a 400 for anything else. */
-export function parseSignal(s: string | number): number {
-  if (typeof s === 'number') return s;
-  if (/^\d+$/.test(s)) {
-    const n = Number(s);
-    if (n < 1 || n > 64) throw invalidParameter(`invalid signal: ${s}`);
-    return n;
-  }
-  try {
-    return signalNumber(s.toUpperCase());
-  } catch {
-    throw invalidParameter(`invalid signal: ${s}`);
-  }
-}
-
-/** Field 22 of /proc/<pid>/stat: when the process started (clock ticks since boot). */
-export function procStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Kills a process a previous run of the agent started, if that pid is still that process. */
-function killIfOurs(pid: number, startTime: string | undefined): boolean {
-  const now = procStartTime(pid);
-  if (now === undefined || startTime === undefined || now !== startTime) return false;
-  try {
-    process.kill(pid, 'SIGKILL');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const state = (() => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      } catch {
-        return undefined;
-      }
-    })();
-    if (state === undefined || state === 'Z') return;
-    await sleep(10);
-  }
-}
-
-const randomIndex = (n: number) => Math.floor(Math.random() * n);
-const ADJECTIVES = [
-  'admiring',
-  'brave',
-  'clever',
-  'dreamy',
-  'eager',
-  'focused',
-  'gallant',
-  'happy',
-  'jolly',
-  'keen',
-  'lucid',
-  'modest',
-  'nifty',
-  'optimistic',
-  'peaceful',
-  'quirky',
-  'relaxed',
-  'serene',
-  'tender',
-  'upbeat',
-  'vibrant',
-  'wizardly',
-  'youthful',
-  'zealous',
-];
-const SURNAMES = [
-  'agnesi',
-  'babbage',
-  'curie',
-  'darwin',
-  'euclid',
-  'fermi',
-  'galileo',
-  'hopper',
-  'johnson',
-  'kepler',
-  'lovelace',
-  'meitner',
-  'noether',
-  'pascal',
-  'ritchie',
-  'shannon',
-  'turing',
-  'villani',
-  'wozniak',
-  'yalow',
-];

@@ -12,7 +12,8 @@ import { groupAddOf, oomScoreAdjOf } from './container-namespaces.js';
 import { processConfinement } from './container-security.js';
 import type { ContainerRecord } from './container-types.js';
 import { resolveUser } from './container-user.js';
-import { parseSignal, type ContainerService } from './containers.js';
+import { parseSignal } from './container-signals.js';
+import type { ContainerService } from './containers.js';
 import { rootfsPaths } from './rootfs.js';
 import { StdioHub } from './stdio-hub.js';
 

@@ -125,11 +125,16 @@ function readHostResolvConf(): string {
   }
 }
 
-const ETC_FILES = ['hosts', 'hostname', 'resolv.conf'];
+/** The /etc files every container gets, each bound from the container dir; `content` when first written. */
+const ETC_FILES: { name: string; content: (hostname: string) => string }[] = [
+  { name: 'hosts', content: () => HOSTS },
+  { name: 'hostname', content: (hostname) => `${hostname}\n` },
+  { name: 'resolv.conf', content: () => containerResolvConf() },
+];
 
 /** The /etc files bound into the container, for `docker cp` (container-archive.ts): those written so far. */
 export function etcFileMounts(containerDir: string): ViewMount[] {
-  return ETC_FILES.filter((name) => existsSync(join(containerDir, name))).map((name) => ({
+  return ETC_FILES.filter(({ name }) => existsSync(join(containerDir, name))).map(({ name }) => ({
     destination: `/etc/${name}`,
     source: join(containerDir, name),
     readonly: false,
@@ -142,15 +147,10 @@ export function etcFileMounts(containerDir: string): ViewMount[] {
  * the binds for them.
  */
 export async function etcFiles(containerDir: string, hostname: string): Promise<BindMount[]> {
-  const files: [string, string][] = [
-    ['hosts', HOSTS],
-    ['hostname', `${hostname}\n`],
-    ['resolv.conf', containerResolvConf()],
-  ];
   const binds: BindMount[] = [];
-  for (const [name, content] of files) {
+  for (const { name, content } of ETC_FILES) {
     const source = join(containerDir, name);
-    if (!existsSync(source)) await writeFile(source, content, { mode: 0o644 });
+    if (!existsSync(source)) await writeFile(source, content(hostname), { mode: 0o644 });
     binds.push({ source, destination: `/etc/${name}` });
   }
   return binds;

@@ -17,6 +17,7 @@ import { invalidParameter } from '../errors.js';
 import { capabilityName } from '../runtime/capabilities.js';
 import type { NativeSeccompAction, NativeSeccompArg, SeccompFilter } from '../runtime/native.js';
 import DEFAULT_PROFILE_JSON from './seccomp-default.json' with { type: 'json' };
+import { goArch } from '../util/go-arch.js';
 
 const ACTIONS = {
   SCMP_ACT_ALLOW: 'allow',
@@ -162,7 +163,7 @@ export interface SeccompTarget {
 }
 
 export const agentSeccompTarget = (): SeccompTarget => ({
-  goArch: process.arch === 'x64' ? 'amd64' : process.arch,
+  goArch: goArch(),
   kernel: release(),
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalidParameter, notFound } from '../errors.js';
+import { goArch } from '../util/go-arch.js';
 
 /**
  * The documents of the distribution protocol, validated with zod before we
@@ -104,8 +105,7 @@ export interface Platform {
 
 /** The engine's own platform, in OCI terms. */
 export function enginePlatform(): Platform {
-  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  const architecture = arch[process.arch] ?? process.arch;
+  const architecture = goArch();
   return architecture === 'arm64' ? { os: 'linux', architecture, variant: 'v8' } : { os: 'linux', architecture };
 }
 

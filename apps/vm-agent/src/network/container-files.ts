@@ -80,10 +80,32 @@ export function buildHostsFile(opts: { extra?: HostsEntry[]; links?: HostsEntry[
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
   ];
-  for (const e of [...(opts.extra ?? []), ...(opts.links ?? []), ...(opts.own ?? [])]) {
-    if (e.names.length) lines.push(`${e.address}\t${e.names.join(' ')}`);
-  }
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + hostsEntries([...(opts.extra ?? []), ...(opts.links ?? []), ...(opts.own ?? [])]);
+}
+
+/**
+ * The /etc/hosts of a container on bridge networks: its --add-host
+ * entries, one line per `--link` target ("ip alias id12 name"), then its
+ * own name at `address` (its endpoint on the default route's network).
+ */
+export function bridgeHostsFile(o: {
+  hostname: string;
+  domainname?: string;
+  extra: HostsEntry[];
+  links: { alias: string; id: string; name: string; address: string }[];
+  address?: string;
+}): string {
+  const own = o.address ? [{ address: o.address, names: [o.domainname ? `${o.hostname}.${o.domainname} ${o.hostname}` : o.hostname] }] : [];
+  const links = o.links.map((t) => ({ address: t.address, names: [...new Set([t.alias, t.id.slice(0, 12), t.name])] }));
+  return buildHostsFile({ extra: o.extra, links, own });
+}
+
+/** /etc/hosts lines for entries (those with names), each "address\tname name". */
+export function hostsEntries(entries: HostsEntry[]): string {
+  return entries
+    .filter((e) => e.names.length)
+    .map((e) => `${e.address}\t${e.names.join(' ')}\n`)
+    .join('');
 }
 
 /**

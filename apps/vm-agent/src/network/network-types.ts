@@ -1,4 +1,6 @@
 /** Networks and endpoints as the agent keeps them: dockerd's field names where the API shows them. */
+import type { DnsSettings } from './container-files.js';
+import type { PortBindings } from './port-spec.js';
 
 export type NetworkDriver = 'bridge' | 'host' | 'null';
 
@@ -85,3 +87,33 @@ export interface EndpointSettings {
 }
 
 export type PortMap = Record<string, { HostIp: string; HostPort: string }[] | null>;
+
+/** What attach needs to know about a container (from its record). */
+export interface AttachSpec {
+  id: string;
+  hostname: string;
+  domainname?: string;
+  extraHosts?: string[] | null;
+  /** HostConfig.Links: "name:alias" or dockerd's "/name:/container/alias". */
+  links?: string[] | null;
+  dns?: DnsSettings;
+  portBindings?: PortBindings | null;
+  publishAllPorts?: boolean;
+  exposedPorts?: Record<string, object>;
+}
+
+export interface AttachResult {
+  /** The content of the container's /etc/hosts, /etc/resolv.conf and /etc/hostname. */
+  hosts: string;
+  resolvConf: string;
+  hostname: string;
+}
+
+/** A container `--link` points at. */
+export interface LinkTarget {
+  alias: string;
+  id: string;
+  name: string;
+  /** Its address on the linking container's network. */
+  address: string;
+}

@@ -3,13 +3,12 @@
  * prune. Streams (attach, logs) are in container-io-routes.ts, exec in
  * exec.ts, filesystem (cp, diff, commit) in container-fs-routes.ts.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { CreateRequest } from '../../engine/container-create.js';
 import { planResources } from '../../engine/container-limits.js';
 import type { ContainerService } from '../../engine/containers.js';
 import type { Health } from '../../engine/health-rules.js';
 import { conflict, invalidParameter, notFound } from '../../errors.js';
+import { processTable } from '../../runtime/proc-stat.js';
 import { CONTAINER_CREATE, CONTAINER_UPDATE, checkBody } from '../body-shapes.js';
 import { parseFilters, queryBool, queryInt, readJson, sendJson, sendNoContent } from '../http-io.js';
 import type { Router } from '../router.js';
@@ -131,7 +130,7 @@ export function containerRoutes(r: Router, deps: ContainerRoutesDeps): void {
     const rec = svc.get(params.id!);
     const cgroup = svc.liveState(rec).cgroup;
     if (!cgroup || (rec.State.Status !== 'running' && rec.State.Status !== 'paused')) throw conflict(`Container ${rec.Id} is not running`);
-    sendJson(res, 200, await top(cgroup.pids(), query.get('ps_args') || '-ef'));
+    sendJson(res, 200, await processTable(cgroup.pids(), query.get('ps_args') || '-ef'));
   });
 
   r.post('/containers/prune', async ({ res, query }) => {
@@ -153,32 +152,6 @@ function parseUntil(v: string): number {
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalidParameter(`invalid filter 'until=${v}'`);
   return t;
-}
-
-const run = promisify(execFile);
-
-/** `docker top`: the host's ps with the given arguments, rows kept for the container's pids (as dockerd does). */
-async function top(pids: number[], psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
-  const args = psArgs.split(/\s+/).filter(Boolean);
-  let stdout: string;
-  try {
-    ({ stdout } = await run('ps', args, { maxBuffer: 16 * 1024 * 1024 }));
-  } catch (err) {
-    throw invalidParameter(`ps: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
-  }
-  const lines = stdout.split('\n').filter(Boolean);
-  const header = lines[0]?.trim().split(/\s+/) ?? [];
-  const pidCol = header.indexOf('PID');
-  if (pidCol === -1) throw invalidParameter(`Couldn't find PID field in ps output`);
-  const wanted = new Set(pids.map(String));
-  const processes: string[][] = [];
-  for (const line of lines.slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (!wanted.has(fields[pidCol]!)) continue;
-    // The last column (the command) may contain spaces: keep it whole.
-    processes.push([...fields.slice(0, header.length - 1), fields.slice(header.length - 1).join(' ')]);
-  }
-  return { Titles: header, Processes: processes };
 }
 
 /**

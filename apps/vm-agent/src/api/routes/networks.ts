@@ -3,7 +3,8 @@
  * (`docker network ...`).
  */
 import { invalidParameter } from '../../errors.js';
-import type { CreateNetworkRequest, NetworkService } from '../../network/network-service.js';
+import type { CreateNetworkRequest } from '../../network/network-records.js';
+import type { NetworkService } from '../../network/network-service.js';
 import type { EndpointSettingsRequest, NetworkRecord } from '../../network/network-types.js';
 import { NETWORK_CONNECT, NETWORK_CREATE, checkBody } from '../body-shapes.js';
 import { checkFilterKeys, parseFilters, readJson, sendJson } from '../http-io.js';

@@ -8,6 +8,7 @@ import type { ImageService } from '../../images/image-service.js';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../version.js';
 import { parseFilters, sendJson } from '../http-io.js';
 import type { Router } from '../router.js';
+import { goArch } from '../../util/go-arch.js';
 
 export interface SystemRoutesDeps {
   engineId: string;
@@ -24,7 +25,6 @@ export interface SystemRoutesDeps {
   volumeSummaries?: () => Promise<unknown[]>;
 }
 
-const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 const UNAME_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64' };
 
 export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
@@ -50,7 +50,7 @@ export function systemRoutes(r: Router, deps: SystemRoutesDeps): void {
       GitCommit: 'berth',
       GoVersion: `node ${process.version}`,
       Os: 'linux',
-      Arch: GO_ARCH[arch()] ?? arch(),
+      Arch: goArch(arch()),
       KernelVersion: release(),
       BuildTime: '',
     };
