@@ -197,3 +197,20 @@ describe('--network host', () => {
     await d.ok(['rm', '-f', `host-${run}`]);
   });
 });
+
+describe('docker update', () => {
+  test("docker update --restart on a --rm container is a 409 in dockerd's words; its limits still update", async () => {
+    const d = fx.docker;
+    const id = out(await d.ok(['run', '-d', '--rm', '--name', `rmupd-${run}`, fx.image, 'sleep', '300']));
+    try {
+      const r = await d.run(['update', '--restart', 'always', id]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, new RegExp(`Cannot update container ${id}: Restart policy cannot be updated because AutoRemove is enabled for the container`));
+      assert.equal(await inspect(d, id, '{{json .HostConfig.RestartPolicy.Name}}'), 'no');
+      await d.ok(['update', '--pids-limit', '50', id]);
+      assert.equal(await inspect(d, id, '{{json .HostConfig.PidsLimit}}'), 50);
+    } finally {
+      await d.run(['rm', '-f', id]);
+    }
+  });
+});

@@ -458,6 +458,10 @@ export class ContainerService extends ContainerRegistry {
   update(term: string, body: Record<string, unknown>): Promise<string[]> {
     const rec = this.get(term);
     return this.serial(rec, async () => {
+      // A --rm container is removed when it ends; dockerd refuses to give it a restart policy.
+      const restart = (body.RestartPolicy as { Name?: string } | undefined)?.Name;
+      if (restart && rec.HostConfig.AutoRemove)
+        throw conflict(`Cannot update container ${rec.Id}: Restart policy cannot be updated because AutoRemove is enabled for the container`);
       const { hostConfig: next, warnings } = planResources(mergeUpdate(rec.HostConfig, body));
       validateLimits(next);
       const cg = this.liveState(rec).cgroup;
