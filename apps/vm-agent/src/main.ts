@@ -28,6 +28,7 @@ import { VolumeService } from './volumes/volume-service.js';
 import { readJsonIfExists, writeJsonAtomic } from './util/atomic-file.js';
 import { loadOrCreateHostKey } from './ssh/host-key.js';
 import { startSshServer } from './ssh/ssh-server.js';
+import { startupMark, startupMarkSinceProcessStart } from './util/startup-marks.js';
 
 const USAGE = `Usage: berth-agent --host unix:///PATH --data-root DIR
 
@@ -48,6 +49,7 @@ Runs as root: it creates namespaces, mounts and cgroups.
   --version             print the version and exit`;
 
 async function main(): Promise<void> {
+  startupMarkSinceProcessStart('bundle loaded');
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: 'unix:///run/berth/engine.sock' },
@@ -99,19 +101,13 @@ async function main(): Promise<void> {
     ...(stallSeconds ? { stallMs: stallSeconds * 1000 } : {}),
     ...(hostGateway ? { loopbackGateway: hostGateway } : {}),
   });
-  await images.init();
-  // Before anything in the VM runs: the host's own controls are out of reach from the start.
   const hostControls = hostGateway ? new HostControls(engineId.slice(0, 8), hostGateway) : undefined;
-  await hostControls?.init(controlPorts);
-  // Networks first: restoring containers may start some (restart policies).
   const networks = new NetworkService({
     root: NetworkService.rootFor(dataRoot),
     tag: engineId.slice(0, 8),
     ...(hostGateway ? { hostGateway, hostControls } : {}),
   });
-  await networks.init();
   const volumes = new VolumeService({ root: VolumeService.rootFor(dataRoot), emit: (ev) => events.publish({ Type: 'volume', ...ev }) });
-  await volumes.init();
   let containerDir = (id: string) => id;
   const containers = new ContainerService({
     dataRoot,
@@ -128,17 +124,30 @@ async function main(): Promise<void> {
       .map((c) => c.Id),
   );
   images.setUsage((id) => containers.usage(id));
-  await containers.init();
-  await networks.forgetUnless((id) => containers.store.has(id));
   const execs = new ExecService(containers);
   const health = new HealthMonitor(containers, execs);
   const builder = new Builder({ images, containers, root: join(dataRoot, 'build') });
-  await builder.init();
 
+  // The state is loaded (and what a crash left swept) while the engine
+  // already listens: the VM's boot waits for the first answer, and every
+  // request but the ping and the version waits for this.
+  const ready = (async () => {
+    await images.init();
+    // Before any container runs: the host's own controls are out of reach from the start.
+    await hostControls?.init(controlPorts);
+    // Networks first: restoring containers may start some (restart policies).
+    await networks.init();
+    await volumes.init();
+    await containers.init();
+    await networks.forgetUnless((id) => containers.store.has(id));
+    await builder.init();
+  })();
   const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks, volumes, builder, health, hostControls });
+  router.holdUntil(ready, ['/_ping', '/version']);
   const server = createApiServer(router);
   serveUpgrades(server, router);
   await listenUnix(server, socketPath);
+  startupMark('listening');
   console.error(`berth-agent ${ENGINE_VERSION}: serving the Docker API on unix://${socketPath} (data root ${dataRoot})`);
   const ssh = values['ssh-listen']
     ? await startSshServer({
@@ -149,6 +158,9 @@ async function main(): Promise<void> {
       })
     : undefined;
   if (ssh) console.error(`berth-agent: serving SSH on ${ssh.address}`);
+  startupMark('ssh listening');
+  await ready;
+  startupMark('ready');
 
   let stopping = false;
   const stop = (signal: string) => {
