@@ -29,6 +29,7 @@ import { readJsonIfExists, writeJsonAtomic } from './util/atomic-file.js';
 import { loadOrCreateHostKey } from './ssh/host-key.js';
 import { startSshServer } from './ssh/ssh-server.js';
 import { startupMark, startupMarkSinceProcessStart } from './util/startup-marks.js';
+import { waitForFile } from './util/wait-for-file.js';
 
 const USAGE = `Usage: berth-agent --host unix:///PATH --data-root DIR
 
@@ -46,6 +47,8 @@ Runs as root: it creates namespaces, mounts and cgroups.
                         and containers get it as host.docker.internal
   --host-controls PORTS with --host-gateway: the host's own listeners behind it (comma-separated
                         TCP ports, e.g. the SSH forward's); nothing in the VM may dial them
+  --modules-ready FILE  in a VM: the file init creates once the kernel modules for networks are
+                        loaded; the engine answers before, but sets networks up after it
   --version             print the version and exit`;
 
 async function main(): Promise<void> {
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
       'registry-stall-timeout': { type: 'string' },
       'host-gateway': { type: 'string' },
       'host-controls': { type: 'string' },
+      'modules-ready': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -133,6 +137,10 @@ async function main(): Promise<void> {
   // request but the ping and the version waits for this.
   const ready = (async () => {
     await images.init();
+    const modulesReady = values['modules-ready'];
+    if (modulesReady && !(await waitForFile(modulesReady, 120_000))) {
+      console.error(`berth-agent: ${modulesReady} did not appear in 120 s; setting networks up with the modules the kernel loads on demand`);
+    }
     // Before any container runs: the host's own controls are out of reach from the start.
     await hostControls?.init(controlPorts);
     // Networks first: restoring containers may start some (restart policies).

@@ -179,6 +179,7 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     // The boot's marks: init's and the agent's console lines, with when they were read (boot-phases.ts).
     let bootMarks: ConsoleMark[] = [];
     let qemuLaunch = 0;
+    let firstOutput = 0;
     let link: VmLink | undefined;
     let first: { services: VmHostServices } | { exit: VmExit } | { stop: true } | { stalledMs: number };
     let vmExit: Promise<VmExit>;
@@ -218,6 +219,7 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       bootMarks = [];
       const started = await booting.start();
       qemuLaunch = booting.launchedAt;
+      firstOutput = booting.firstOutputAt;
       if (started.fellBack) {
         const { from, reason } = started.fellBack;
         updateSettings(home, (s) => ({ ...s, acceleratorFallback: { from: from as 'kvm' | 'hvf' | 'whpx', reason, at: new Date().toISOString() } }));
@@ -278,7 +280,7 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
             : `The engine in the VM does not answer (${services!.link.lastError}); retrying`,
       });
     });
-    const phases = bootPhases({ daemonStart, qemuLaunch, linkReady, answered: Date.now() }, bootMarks);
+    const phases = bootPhases({ daemonStart, qemuLaunch, firstOutput, linkReady, answered: Date.now() }, bootMarks);
     publish({
       phase: 'running',
       bootPhases: phases,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bootPhases, formatBootPhases, type ConsoleMark } from './boot-phases.js';
+import { BOOT_PHASE_NAMES, bootPhases, formatBootPhases, type ConsoleMark } from './boot-phases.js';
 
 // Lines as a boot prints them (resources/vm/guest/ and the agent's startup-marks.ts), read by the host 50 ms late.
 const T0 = 1_000_000;
@@ -28,19 +28,7 @@ describe('bootPhases', () => {
     const phases = bootPhases({ daemonStart: T0, qemuLaunch: QEMU, linkReady: KERNEL_ZERO + 19_000, answered: KERNEL_ZERO + 19_400 }, lines);
     assert.deepEqual(
       phases.map((p) => p.phase),
-      [
-        'host: daemon, data disk',
-        'firmware, kernel load',
-        'kernel (to stage 1)',
-        'stage 1: modules, root image',
-        'init: mounts, modules',
-        'init: network, data disk, shares',
-        'node start',
-        'agent bundle load',
-        'agent: API and SSH listening',
-        'host link (SSH)',
-        'first answer (/version)',
-      ],
+      BOOT_PHASE_NAMES,
     );
     const ms = Object.fromEntries(phases.map((p) => [p.phase, p.ms]));
     assert.equal(ms['host: daemon, data disk'], 300);
@@ -56,6 +44,18 @@ describe('bootPhases', () => {
       KERNEL_ZERO + 19_400 - T0,
     );
     assert.match(formatBootPhases(phases).at(-1)!, /^total\s+20\.90 s$/);
+  });
+
+  it("ends the firmware's phase at the console's first output when the host saw it (the kernel's early clock can lag)", () => {
+    const firstOutput = KERNEL_ZERO + 900;
+    const phases = bootPhases({ daemonStart: T0, qemuLaunch: QEMU, firstOutput, answered: KERNEL_ZERO + 19_400 }, lines);
+    const ms = Object.fromEntries(phases.map((p) => [p.phase, p.ms]));
+    assert.equal(ms['firmware, kernel load'], 2100);
+    assert.equal(ms['kernel (to stage 1)'], 4470 + 50 - 900);
+    assert.equal(
+      phases.reduce((n, p) => n + p.ms, 0),
+      KERNEL_ZERO + 19_400 - T0,
+    );
   });
 
   it('folds a phase an older image does not mark into the next one', () => {

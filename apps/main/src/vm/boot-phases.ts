@@ -17,6 +17,8 @@ export interface HostMarks {
   /** The daemon started (before the data disk and QEMU). */
   daemonStart: number;
   qemuLaunch: number;
+  /** The console's first output: the kernel prints (its clock is no help here: under TCG it loses early ticks). */
+  firstOutput?: number;
   /** The SSH link to the agent is up. */
   linkReady?: number;
   /** The engine's first /version answer. */
@@ -42,6 +44,14 @@ const GUEST_MILESTONES: ReadonlyArray<[string, RegExp]> = [
 
 const UPTIME = /^berth-init: \[([\d.]+)\] /;
 
+const DAEMON = 'host: daemon, data disk';
+const FIRMWARE = 'firmware, kernel load';
+const LINK = 'host link (SSH)';
+const ANSWER = 'first answer (/version)';
+
+/** Every phase, in boot order: a boot that marks them all shows each once. */
+export const BOOT_PHASE_NAMES: readonly string[] = [DAEMON, FIRMWARE, ...GUEST_MILESTONES.map(([phase]) => phase), LINK, ANSWER];
+
 /**
  * The phases, each with how long it took; a milestone the console did not
  * show (an older image) folds its phase into the next one.
@@ -58,19 +68,19 @@ export function bootPhases(host: HostMarks, console: readonly ConsoleMark[]): Bo
     phases.push({ phase, ms: Math.max(0, Math.round(at - last)) });
     last = Math.max(last, at);
   };
-  add('host: daemon, data disk', host.qemuLaunch);
+  add(DAEMON, host.qemuLaunch);
   if (marks.length) {
     // The kernel's clock started at the host time that fits every line best:
     // each was read a little after it was printed, never before.
-    const kernelZero = Math.max(host.qemuLaunch, Math.min(...marks.map((m) => m.at - m.uptime)));
-    add('firmware, kernel load', kernelZero);
+    const kernelZero = Math.min(...marks.map((m) => m.at - m.uptime));
+    add(FIRMWARE, host.firstOutput ?? Math.max(host.qemuLaunch, kernelZero));
     for (const [phase, pattern] of GUEST_MILESTONES) {
       const m = marks.find((x) => pattern.test(x.line));
       if (m) add(phase, kernelZero + m.uptime);
     }
   }
-  add('host link (SSH)', host.linkReady);
-  add('first answer (/version)', host.answered);
+  add(LINK, host.linkReady);
+  add(ANSWER, host.answered);
   return phases;
 }
 

@@ -92,6 +92,8 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
   readonly qmp: QmpEndpoint;
   /** When the last QEMU was spawned (ms since the epoch): the boot's first phase ends here (boot-phases.ts). */
   launchedAt = 0;
+  /** When its console first showed output (the kernel's first line). */
+  firstOutputAt = 0;
 
   constructor(private readonly opts: QemuVmOptions) {
     super();
@@ -273,7 +275,10 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
       child.once('exit', onExit);
       child.once('error', onError);
     });
-    if (outcome === 'output') return { ok: true, child, console, stderr: () => stderr };
+    if (outcome === 'output') {
+      this.firstOutputAt = Date.now();
+      return { ok: true, child, console, stderr: () => stderr };
+    }
 
     if (outcome === 'timeout') {
       await killAndWait(child);
