@@ -167,9 +167,6 @@ async function main(): Promise<void> {
     : undefined;
   if (ssh) console.error(`berth-agent: serving SSH on ${ssh.address}`);
   startupMark('ssh listening');
-  await ready;
-  startupMark('ready');
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -179,9 +176,11 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     health.close();
     void ssh?.close();
-    // Containers first (each with its stop timeout), so their cgroups, mounts and endpoints go with them.
-    containers
-      .shutdown()
+    // Containers first (each with its stop timeout), so their cgroups, mounts and endpoints go with them;
+    // a start-up still loading the state (it answers before) finishes that first.
+    ready
+      .catch(() => {})
+      .then(() => containers.shutdown())
       .catch((err) => console.error(`berth-agent: stopping containers: ${errorMessage(err)}`))
       .then(() => networks.close())
       .catch((err) => console.error(`berth-agent: network teardown: ${errorMessage(err)}`))
@@ -189,6 +188,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  await ready;
+  startupMark('ready');
 }
 
 /** A stable engine ID, made on first start (docker info shows it). */
