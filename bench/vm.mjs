@@ -8,14 +8,18 @@
 //   sudo node --import tsx bench/vm.mjs [--accel auto|kvm|tcg] [--memory MiB] [--requests 2000] [--concurrency 8] [--mb 16] [--runs 3] [--idle 20]
 //
 // Uses the image in $BERTH_VM_IMAGE, else builds one from this checkout's
-// agent (apps/vm-agent/dist) into a temp dir. Targets are for real
+// agent (apps/vm-agent/dist) into a temp dir. `berth start` is the built CLI
+// (apps/main/dist/cli.js, what `npx berth` and the app run), so the time is
+// not tsx compiling the host's sources. After each start it prints the boot's
+// phase table (`berth status` shows the same). Targets are for real
 // accelerators (ready under 1 s, guest idle under 150 MB); under TCG expect
 // tens of seconds. A measurement, not a test.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { formatBootPhases } from '../apps/main/src/vm/boot-phases.ts';
 import { startAgent } from '../tests/helpers/agent.ts';
 import { DockerCli } from '../tests/helpers/docker.ts';
 import { freePort } from '../tests/helpers/net.ts';
@@ -46,6 +50,8 @@ if (!image) {
 }
 const env = { ...process.env, BERTH_HOME: home, HOME: work, DOCKER_CONFIG: join(work, 'docker-config'), BERTH_VM_IMAGE: image };
 const berth = (...args) => sh(process.execPath, ['--import', 'tsx', join(repo, 'apps/main/src/cli.ts'), ...args], { env, cwd: repo, maxBuffer: 16 << 20 });
+const builtCli = join(repo, 'apps/main/dist/cli.js');
+if (!existsSync(builtCli)) throw new Error('apps/main/dist/cli.js is missing: run `npm run build` (or `node scripts/build.mjs`) first');
 const socket = join(home, 'run/docker.sock');
 const vmDocker = new DockerCli(socket);
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
@@ -60,16 +66,19 @@ function guestRamRssMiB(pid, memoryMiB) {
   return NaN;
 }
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+/** The boot's phases as the daemon published them, as `berth status` prints them. */
+const printPhases = (run) => formatBootPhases(run.bootPhases ?? []).forEach((l) => console.log(`  ${l}`));
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** From launching `berth start` to the first `docker version` that answers. */
 async function timedStart() {
   const t0 = Date.now();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repo, 'apps/main/src/cli.ts'), 'start', '--accel', opts.accel, ...(opts.memory ? ['--memory', opts.memory] : [])],
-    { env, cwd: repo, stdio: 'ignore' },
-  );
+  const child = spawn(process.execPath, [builtCli, 'start', '--accel', opts.accel, ...(opts.memory ? ['--memory', opts.memory] : [])], {
+    env,
+    cwd: repo,
+    stdio: 'ignore',
+  });
   const exited = new Promise((r) => child.once('exit', r));
   for (;;) {
     const r = await vmDocker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 5000 });
@@ -121,10 +130,12 @@ try {
   const { stdout: statusJson } = await berth('status', '--json');
   const st = JSON.parse(statusJson);
   console.log(`accelerator: ${st.run.accel} (${st.run.cpus} CPUs, ${st.run.memoryMiB} MiB)${st.run.accelNote ? `; ${st.run.accelNote}` : ''}`);
-  console.log(`cold start (new disk) to first docker version: ${seconds(cold)}`);
+  console.log(`cold start (new disk) to first docker version: ${seconds(cold)} (load average ${loadAverage()})`);
+  printPhases(st.run);
   await berth('stop');
   const warm = await timedStart();
-  console.log(`warm start (disk kept) to first docker version: ${seconds(warm)}`);
+  console.log(`warm start (disk kept) to first docker version: ${seconds(warm)} (load average ${loadAverage()})`);
+  printPhases(JSON.parse((await berth('status', '--json')).stdout).run);
 
   await new Promise((r) => setTimeout(r, Number(opts.idle) * 1000));
   const run = JSON.parse((await berth('status', '--json')).stdout).run;

@@ -38,16 +38,18 @@ import { sharedLibs } from './lib/shared-libs.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '../..');
 
-/** Modules the engine and the init need (and the architecture's own, lib/arch.mjs); their dependencies come along. */
-const MODULES = [
-  // devices QEMU gives the guest
+/**
+ * Modules init loads before it starts the agent (and the architecture's own,
+ * lib/arch.mjs): the network (the host's SSH link), the data disk, the
+ * shares, the power button and the firewall rule for :22. Their dependencies
+ * come along.
+ */
+const BOOT_MODULES = [
+  // devices QEMU gives the guest that the boot uses
   'virtio_pci',
   'virtio_net',
   'virtio_blk',
-  'virtio_console',
-  'virtio_rng',
-  // free page reporting: the host takes back memory the guest has freed
-  'virtio_balloon',
+  // the host's shares
   '9p',
   '9pnet_virtio',
   // the ACPI power button, so `system_powerdown` reaches acpid
@@ -56,14 +58,32 @@ const MODULES = [
   // the data disk (ext4 checksums use crc32c, which ext4 asks for by name)
   'crc32c_generic',
   'ext4',
+  // REJECT: SSH only from eth0 (rc.init), the host's controls (agent's host-controls.ts)
+  'nf_tables',
+  'nft_compat',
+  'xt_tcpudp',
+  'nf_reject_ipv4',
+  'nft_reject',
+  'nft_reject_ipv4',
+  'ipt_REJECT',
+];
+
+/**
+ * The rest, for containers, loads in the background while node starts
+ * (etc/berth/modules.later); the agent waits for it (--modules-ready) before
+ * it sets networks up.
+ */
+const LATER_MODULES = [
+  'virtio_console',
+  'virtio_rng',
+  // free page reporting: the host takes back memory the guest has freed
+  'virtio_balloon',
   // containers: rootfs, networks, NAT and port publishing
   'overlay',
   'veth',
   'bridge',
   'br_netfilter',
   'tun',
-  'nf_tables',
-  'nft_compat',
   'nft_chain_nat',
   'nft_nat',
   'nft_masq',
@@ -82,16 +102,10 @@ const MODULES = [
   'xt_nat',
   'xt_conntrack',
   'xt_addrtype',
-  'xt_tcpudp',
   'xt_comment',
   'xt_mark',
   'xt_multiport',
-  // REJECT: SSH only from eth0 (rc.init), the host's controls (agent's host-controls.ts)
-  'nf_reject_ipv4',
-  'nft_reject',
-  'nft_reject_ipv4',
   'nft_reject_inet',
-  'ipt_REJECT',
 ];
 
 /**
@@ -151,6 +165,20 @@ function multiarchDirs(root) {
     for (const n of readdirSync(d)) if (n.endsWith('-linux-gnu')) out.push(join(d, n));
   }
   return out;
+}
+
+/**
+ * The kernel ELF inside a bzImage (its xz payload, unpacked), which QEMU
+ * boots through the kernel's PVH entry: under TCG the decompressor is
+ * seconds of emulated work before the kernel's first line, this a copy.
+ */
+function uncompressedKernel(bzImage) {
+  const at = bzImage.indexOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
+  if (at < 0) throw new Error('the kernel has no xz payload to unpack for PVH boot');
+  // the payload's end is followed by its size: one stream, the rest ignored
+  const elf = execFileSync('xz', ['-dc', '--single-stream'], { input: bzImage.subarray(at), maxBuffer: 1 << 30 });
+  if (!elf.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))) throw new Error('the kernel payload is not an ELF image');
+  return elf;
 }
 
 function tryStrip(from, to) {
@@ -333,7 +361,8 @@ function main() {
     const release = readdirSync(join(kernel.root, 'lib/modules'))[0];
     if (!release) fail(`no lib/modules in ${kernel.deb}`);
     const vmlinuz = readFileSync(join(kernel.root, 'boot', `vmlinuz-${release}`));
-    const { order, builtin } = resolveModules(kernel.root, release, [...MODULES, ...arch.modules]);
+    const vmlinux = arch.pvhKernel ? uncompressedKernel(vmlinuz) : null;
+    const { order, builtin } = resolveModules(kernel.root, release, [...BOOT_MODULES, ...arch.modules, ...LATER_MODULES]);
     const modRoot = join(work, 'modroot');
     const modDir = join(modRoot, 'lib/modules', release);
     for (const m of order) {
@@ -351,7 +380,9 @@ function main() {
       .sort()) {
       addFile(`lib/modules/${release}/${f}`, readFileSync(join(modDir, f)), false);
     }
-    addFile('etc/berth/modules', Buffer.from(order.join('\n') + '\n'), false);
+    const bootOrder = resolveModules(kernel.root, release, [...BOOT_MODULES, ...arch.modules]).order;
+    addFile('etc/berth/modules', Buffer.from(bootOrder.join('\n') + '\n'), false);
+    addFile('etc/berth/modules.later', Buffer.from(order.filter((m) => !bootOrder.includes(m)).join('\n') + '\n'), false);
 
     // the agent (its bundle is plain JS; the addon is built for the guest's architecture)
     addFile('opt/berth/main.js', readFileSync(agent.main), false);
@@ -424,6 +455,7 @@ function main() {
       sourceDateEpoch: epoch,
       files: {
         vmlinuz: { bytes: vmlinuz.length, sha256: sha256(vmlinuz) },
+        ...(vmlinux ? { vmlinux: { bytes: vmlinux.length, sha256: sha256(vmlinux) } } : {}),
         'initramfs.cpio.gz': { bytes: initramfs.length, sha256: sha256(initramfs), uncompressedBytes: cpio.length, entries: initEntries.length },
         'root.erofs': { bytes: rootImage.length, sha256: sha256(rootImage), fileBytes: rootBytes, entries: entries.size },
       },
@@ -432,6 +464,7 @@ function main() {
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
     writeFileSync(join(staging, 'vmlinuz'), vmlinuz);
+    if (vmlinux) writeFileSync(join(staging, 'vmlinux'), vmlinux);
     writeFileSync(join(staging, 'initramfs.cpio.gz'), initramfs);
     writeFileSync(join(staging, 'root.erofs'), rootImage);
     writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

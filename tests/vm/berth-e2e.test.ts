@@ -24,6 +24,7 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage, pushImage } from '../helpers/test-images.js';
 import { chooseEngine, SettingsEngine } from '../../apps/main/src/engines/choose-engine.js';
 import { qmpCommand } from '../../apps/main/src/vm/qmp.js';
+import { BOOT_PHASE_NAMES } from '../../apps/main/src/vm/boot-phases.js';
 
 const execFileP = promisify(execFile);
 const repo = path.resolve(fileURLToPath(import.meta.url), '../../..');
@@ -48,7 +49,13 @@ describe('berth end to end (VM)', { timeout: 1_200_000 }, () => {
     assert.equal(r.code, 0, `berth ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
     return r;
   };
-  const runState = () => JSON.parse(fs.readFileSync(path.join(home, 'run/state.json'), 'utf8')) as { qemuPid: number; daemonPid: number; phase: string };
+  const runState = () =>
+    JSON.parse(fs.readFileSync(path.join(home, 'run/state.json'), 'utf8')) as {
+      qemuPid: number;
+      daemonPid: number;
+      phase: string;
+      bootPhases?: { phase: string; ms: number }[];
+    };
 
   before(async () => {
     assert.ok(
@@ -239,6 +246,21 @@ describe('berth end to end (VM)', { timeout: 1_200_000 }, () => {
     assert.match(r.stdout, new RegExp(`^DOCKER_HOST: +unix://${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     assert.match(r.stdout, /^Engine: +berth-agent \d+\.\d+\.\d+/m);
     assert.match(r.stdout, /^Uptime: +\d+ (s|min)/m);
+    // the boot's phases, every one marked (host, init, agent), in boot order, adding up to the total
+    const phases = runState().bootPhases ?? [];
+    assert.deepEqual(
+      phases.map((p) => p.phase),
+      BOOT_PHASE_NAMES,
+    );
+    const shown = r.stdout.split('\n').filter((l) => /^  \S.*\d+\.\d\d s$/.test(l));
+    assert.deepEqual(
+      shown.map((l) => l.replace(/\s+-?\d+\.\d\d s$/, '').trim()),
+      [...phases.map((p) => p.phase), 'total'],
+    );
+    assert.ok(
+      phases.every((p) => p.ms >= 0),
+      JSON.stringify(phases),
+    );
   });
 
   it("the dashboard's default engine is the VM, and joins the running one", async () => {

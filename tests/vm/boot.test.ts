@@ -109,6 +109,8 @@ describe('VM boot', { timeout: 600_000 }, () => {
     const vm = new QemuVm({
       stateDir: path.join(work, 'state'),
       kernel: path.join(out, 'vmlinuz'),
+      // what TCG boots (the kernel unpacked, through its PVH entry), as the daemon gives it
+      tcgKernel: path.join(out, 'vmlinux'),
       initrd: path.join(out, 'initramfs.cpio.gz'),
       rootDisk: path.join(out, 'root.erofs'),
       accel,
@@ -146,7 +148,9 @@ describe('VM boot', { timeout: 600_000 }, () => {
       );
     has(/berth-init: .*stage 1: root is \/dev\/vd[a-z] \(erofs, read-only\) under a tmpfs overlay/);
     has(/berth-init: .*cgroup2 at \/sys\/fs\/cgroup \(controllers: .*memory.*pids/);
-    const modules = lines.find((l) => /berth-init: .*loaded modules:/.test(l)) ?? '';
+    // the boot's own modules, then container networking's, which load in the background while the agent starts
+    await vm.waitForConsole(/berth-init: .*loaded later modules:/, 120_000);
+    const modules = lines.filter((l) => /berth-init: .*loaded (later )?modules:/.test(l)).join(' ');
     for (const m of ['overlay', 'veth', 'bridge', 'br_netfilter', 'ext4', 'nf_tables', 'xt_MASQUERADE', '9pnet_virtio']) {
       assert.match(modules, new RegExp(` ${m}( |$)`), `module ${m} not loaded: ${modules}`);
     }

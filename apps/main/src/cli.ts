@@ -29,6 +29,7 @@ import {
   type AcceleratorChoice,
 } from './settings/settings.js';
 import { parseVmArch } from './vm/arch.js';
+import { formatBootPhases } from './vm/boot-phases.js';
 import { runVmDaemon, type VmOverrides } from './daemon/vm-daemon.js';
 import { startVm, stopVm, vmShell, vmStatus, VmError } from './daemon/vm-control.js';
 
@@ -222,6 +223,10 @@ async function status(args: string[]): Promise<void> {
       console.log(`DOCKER_HOST:  ${r?.dockerHost}`);
       console.log(`Engine:       berth-agent ${st.engineVersion}`);
       if (st.uptimeSeconds !== undefined) console.log(`Uptime:       ${duration(st.uptimeSeconds)}`);
+      if (r?.bootPhases?.length) {
+        console.log("Boot phases:  (the daemon's start to the engine's first answer)");
+        for (const line of formatBootPhases(r.bootPhases)) console.log(`  ${line}`);
+      }
     }
     console.log(`Console log:  ${st.paths.consoleLog}`);
     printConsoleTail(st.state === 'running' ? undefined : st.consoleTail);

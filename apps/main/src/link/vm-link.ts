@@ -140,6 +140,21 @@ export class VmLink extends EventEmitter {
     return this.#open('a shell in the VM', (c, cb) => c.shell(pty, cb));
   }
 
+  /**
+   * Connects at once, giving up an attempt under way and the back-off: for a
+   * caller that knows the agent has just begun to listen (the VM's boot,
+   * which would otherwise wait out the attempt that found nothing there).
+   */
+  retryNow(): void {
+    if (this.#state !== 'connecting' && this.#state !== 'retrying') return;
+    clearTimeout(this.#retryTimer);
+    this.#delay = this.#opts.backoff?.initialMs ?? 250;
+    const stale = this.#client;
+    this.#client = undefined; // its close no longer schedules a retry
+    stale?.destroy();
+    this.#connect();
+  }
+
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');

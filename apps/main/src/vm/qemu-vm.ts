@@ -17,6 +17,12 @@ export interface QemuVmOptions {
   /** Holds the data disk (data.disk), the console log (console.log) and the QMP socket. */
   stateDir: string;
   kernel: string;
+  /**
+   * The kernel unpacked (an ELF with a PVH entry, x86 only), booted under
+   * TCG: there the decompressor of `kernel` is seconds of emulated work.
+   * Hardware accelerators boot `kernel`.
+   */
+  tcgKernel?: string;
   initrd: string;
   /** The root file system image (root.erofs), attached read-only. */
   rootDisk: string;
@@ -86,6 +92,10 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
   private exited: Promise<void> = Promise.resolve();
   readonly consoleLogPath: string;
   readonly qmp: QmpEndpoint;
+  /** When the last QEMU was spawned (ms since the epoch): the boot's first phase ends here (boot-phases.ts). */
+  launchedAt = 0;
+  /** When its console first showed output (the kernel's first line). */
+  firstOutputAt = 0;
 
   constructor(private readonly opts: QemuVmOptions) {
     super();
@@ -226,7 +236,7 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
       accel,
       cpus: o.cpus,
       memoryMiB: o.memoryMiB,
-      kernel: o.kernel,
+      kernel: accel === 'tcg' && o.tcgKernel ? o.tcgKernel : o.kernel,
       initrd: o.initrd,
       rootDisk: o.rootDisk,
       dataDisk: disk,
@@ -243,6 +253,7 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
       o.onConsoleLine?.(line);
       this.emit('console', line);
     });
+    this.launchedAt = Date.now();
     const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -267,7 +278,10 @@ export class QemuVm extends EventEmitter<{ exit: [VmExit]; console: [string] }> 
       child.once('exit', onExit);
       child.once('error', onError);
     });
-    if (outcome === 'output') return { ok: true, child, console, stderr: () => stderr };
+    if (outcome === 'output') {
+      this.firstOutputAt = Date.now();
+      return { ok: true, child, console, stderr: () => stderr };
+    }
 
     if (outcome === 'timeout') {
       await killAndWait(child);

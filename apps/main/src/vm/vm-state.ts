@@ -73,6 +73,8 @@ const runStateSchema = z.object({
   /** The SSH link to the agent: ready, or retrying when the agent does not answer. */
   link: z.string().optional(),
   consoleTail: z.array(z.string()).optional(),
+  /** How long each phase of the boot took, up to the engine's first answer (boot-phases.ts). */
+  bootPhases: z.array(z.object({ phase: z.string(), ms: z.number() })).optional(),
 });
 
 export type VmRunState = z.infer<typeof runStateSchema>;

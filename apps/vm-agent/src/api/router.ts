@@ -33,6 +33,25 @@ interface Route {
  */
 export class Router {
   private readonly routes: Route[] = [];
+  private held: Promise<unknown> | undefined;
+  private unheld = new Set<string>();
+
+  /**
+   * Holds every request but those for `paths` (the ping and the version,
+   * which need no state) until `ready` settles, so the engine answers as soon
+   * as it listens while it loads its state; a start-up that fails fails the
+   * held requests with its error.
+   */
+  holdUntil(ready: Promise<unknown>, paths: string[]): void {
+    this.unheld = new Set(paths);
+    this.held = ready;
+    ready.then(
+      () => {
+        if (this.held === ready) this.held = undefined;
+      },
+      () => {},
+    );
+  }
 
   add(method: string, path: string, handler: Handler, opts: { catchAll?: boolean } = {}): this {
     const keys: string[] = [];
@@ -71,6 +90,7 @@ export class Router {
         path = versioned[2]!;
         checkVersion(apiVersion);
       }
+      if (this.held && !this.unheld.has(path)) await this.held;
       const method = req.method ?? 'GET';
       let methodMismatch = false;
       for (const route of this.routes) {
