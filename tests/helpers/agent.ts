@@ -2,7 +2,8 @@
  * The engine, started natively for a suite:
  * `node apps/vm-agent/dist/main.js --host unix://SOCK --data-root DIR`.
  *
- * `startAgent()` waits until `GET /_ping` answers on the socket. `stop()`
+ * `startAgent()` waits until `GET /_ping` answers on the socket, then until
+ * the agent has loaded its state (a request it holds until then). `stop()`
  * sends SIGTERM (SIGKILL after 15 s), `kill9()` simulates a crash,
  * `restart()` starts it again on the same socket and data root, `dispose()`
  * stops it, unmounts whatever it left under its directory and removes it.
@@ -91,7 +92,7 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<Agent> {
       if (c.exitCode !== null || c.signalCode !== null) throw new Error(`the agent exited before answering /_ping:\n${log}`);
       try {
         const res = await engineRequest(socket, 'GET', '/_ping', { timeoutMs: 2000 });
-        if (res.status === 200) return;
+        if (res.status === 200) break;
       } catch {
         // socket not there yet
       }
@@ -101,6 +102,11 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<Agent> {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+    // /_ping answers before the agent has loaded its state; any other request is
+    // held until it has (and its start-up sweeps ran), so the suites see the store
+    // as a client does.
+    const loaded = await engineRequest(socket, 'GET', '/containers/json', { timeoutMs: Math.max(deadline - Date.now(), 5000) });
+    if (loaded.status !== 200) throw new Error(`the agent answered /_ping but did not load its state (${loaded.status}: ${loaded.text()}):\n${log}`);
   };
 
   const terminate = async (signal: NodeJS.Signals) => {
