@@ -26,6 +26,7 @@ import { DockerCli } from '../tests/helpers/docker.ts';
 import { freePort } from '../tests/helpers/net.ts';
 import { buildBusyboxImage, pushImage } from '../tests/helpers/test-images.ts';
 import { startDockerd } from './dockerd.mjs';
+import { median } from './stats.mjs';
 
 const sh = promisify(execFile);
 const { values: opts } = parseArgs({
@@ -38,8 +39,6 @@ const { values: opts } = parseArgs({
   },
 });
 if (process.getuid?.() !== 0) throw new Error('run as root: both engines need it');
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function ab(args) {
   const { stdout } = await sh('ab', ['-q', '-r', ...args], { maxBuffer: 16 * 1024 * 1024 });

@@ -25,6 +25,7 @@ import { DockerCli } from '../tests/helpers/docker.ts';
 import { freePort } from '../tests/helpers/net.ts';
 import { startRegistry } from '../tests/helpers/registry.ts';
 import { buildBusyboxImage, pushImage } from '../tests/helpers/test-images.ts';
+import { median } from './stats.mjs';
 
 const sh = promisify(execFile);
 const repo = new URL('..', import.meta.url).pathname;
@@ -69,7 +70,6 @@ const rssMiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pi
 /** The boot's phases as the daemon published them, as `berth status` prints them. */
 const printPhases = (run) => formatBootPhases(run.bootPhases ?? []).forEach((l) => console.log(`  ${l}`));
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** From launching `berth start` to the first `docker version` that answers. */
 async function timedStart() {
