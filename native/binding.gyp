@@ -26,6 +26,8 @@
         "src/devices.c",
         "src/devices_bpf.c",
         "src/seccomp.c",
+        "src/rtnl.c",
+        "src/veth.c",
         "src/exec_shim.c"
       ],
       "libraries": [

@@ -22,6 +22,7 @@ static napi_value init(napi_env env, napi_value exports) {
   berth_init_devices_bpf(env, exports);
   berth_init_seccomp(env, exports);
   berth_init_exec_shim(env, exports);
+  berth_init_veth(env, exports);
   return exports;
 }
 

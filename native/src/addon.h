@@ -17,5 +17,6 @@ void berth_init_relay(napi_env env, napi_value exports);
 void berth_init_devices_bpf(napi_env env, napi_value exports);
 void berth_init_seccomp(napi_env env, napi_value exports);
 void berth_init_exec_shim(napi_env env, napi_value exports);
+void berth_init_veth(napi_env env, napi_value exports);
 
 #endif

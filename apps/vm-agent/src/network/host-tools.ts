@@ -1,8 +1,9 @@
 /**
  * The kernel's network configuration through iproute2's `ip` and
- * `iptables`, both in the VM image and on any Linux host. Measured: one `ip`
- * run costs ~2 ms, and attaching a container takes three, so the tools are
- * not worth replacing with netlink in C.
+ * `iptables`, both in the VM image and on any Linux host, for what is not
+ * per container (bridges, routes, firewall rules). Each run is a process (a
+ * few ms, more under load), so a container's veth is plugged and unplugged
+ * by rtnetlink from the addon instead (links.ts).
  *
  * Every failure names the command and carries the tool's own message.
  */

@@ -131,6 +131,21 @@ export interface Addon {
 
   /** Compiles a seccomp filter with libseccomp to classic BPF (native/src/seccomp.c). */
   seccompCompile(filter: NativeSeccompFilter): Buffer;
+
+  /** A veth pair by rtnetlink, its peer made inside pid's network namespace and configured there (native/src/veth.c). */
+  vethAttach(
+    hostIf: string,
+    bridge: string,
+    mtu: number,
+    pid: number,
+    ifName: string,
+    mac: string,
+    address: string,
+    prefix: number,
+    gateway: string | null,
+  ): Promise<void>;
+  /** Deletes a link of the agent's namespace by name; false when there was none. */
+  linkDelete(name: string): Promise<boolean>;
 }
 
 export interface NativeSeccompAction {

@@ -225,3 +225,33 @@ export function compileSeccomp(filter: NativeSeccompFilter): Buffer {
   }
   return bpf;
 }
+
+/** A container's end of a veth pair, for `vethAttach`. */
+export interface VethPeer {
+  /** The container's init: the peer is made in /proc/<pid>/ns/net. */
+  pid: number;
+  /** Its name there (eth0...), MAC and IPv4 address. */
+  ifName: string;
+  mac: string;
+  address: string;
+  prefix: number;
+  /** The default route's gateway; absent: no default route. */
+  gateway?: string;
+}
+
+/**
+ * Plugs a network namespace into a bridge by rtnetlink (native/src/veth.c):
+ * makes the veth pair `hostIf` (enslaved to `bridge`, up) and its peer
+ * inside the namespace of `peer.pid` (named, addressed, up, with the
+ * default route when a gateway is given). On failure nothing is left, and
+ * the error ends with the kernel's errno text ("File exists" for a taken
+ * name; `code` EEXIST).
+ */
+export function vethAttach(hostIf: string, bridge: string, mtu: number, peer: VethPeer): Promise<void> {
+  return loadAddon().vethAttach(hostIf, bridge, mtu, peer.pid, peer.ifName, peer.mac, peer.address, peer.prefix, peer.gateway ?? null);
+}
+
+/** Deletes a link of the agent's namespace by name (a veth takes its peer with it); false when there was none. */
+export function linkDelete(name: string): Promise<boolean> {
+  return loadAddon().linkDelete(name);
+}
