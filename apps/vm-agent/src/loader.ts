@@ -11,15 +11,16 @@
  * engine) the bundle compiles from source; one that V8 rejects is said once on
  * the log, and the agent starts all the same, just slower.
  *
- * BERTH_AGENT_CODE_CACHE_OUT=FILE makes the cache: the agent starts as usual,
- * and once its socket (--host) answers /version the cache is written to FILE
- * and the process exits, so the functions the start-up and the first answer
- * compiled are in it too. V8 keeps the script's name in the cache and stack
+ * BERTH_AGENT_CODE_CACHE_OUT=FILE makes the cache: the bundle runs (every
+ * module's top level, then main() up to its first wait), the cache is written
+ * to FILE and the process exits. A fixed point, so a build makes the same
+ * bytes each time (later ones depend on what the start-up's concurrent work
+ * reached first); on the host, a cache made after the first answer started
+ * the agent no faster. V8 keeps the script's name in the cache and stack
  * traces show that one, so BERTH_AGENT_CODE_CACHE_NAME names the bundle as it
  * will be where the cache is used (in the guest, /opt/berth/agent.cjs).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import Module from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
@@ -37,7 +38,6 @@ const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename:
 if (cachedData && script.cachedDataRejected) {
   console.error(`berth-agent: the code cache ${cacheFile} does not fit this node (${process.version}); compiling the agent from source`);
 }
-if (cacheOut) writeCacheOnceAnswering(cacheOut);
 
 const wrapper = script.runInThisContext() as (exports: object, req: NodeJS.Require, mod: Module, filename: string, dirname: string) => void;
 const agentModule = new Module(bundle);
@@ -46,23 +46,7 @@ agentModule.filename = bundle;
 // only (runtime/native.ts loads the addon with its own).
 const agentRequire = Module.createRequire(bundle);
 wrapper.call(agentModule.exports, agentModule.exports, agentRequire, agentModule, bundle, __dirname);
-
-/** Polls the agent's socket until /version answers, then writes the cache and exits. */
-function writeCacheOnceAnswering(out: string): void {
-  const host = process.argv[process.argv.indexOf('--host') + 1] ?? '';
-  if (!host.startsWith('unix://')) throw new Error('BERTH_AGENT_CODE_CACHE_OUT needs --host unix:///PATH');
-  const socketPath = host.slice('unix://'.length);
-  const attempt = () => {
-    const req = request({ socketPath, path: '/version' }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        if (res.statusCode !== 200) return void setTimeout(attempt, 50);
-        writeFileSync(out, script.createCachedData());
-        process.exit(0);
-      });
-    });
-    req.on('error', () => setTimeout(attempt, 50));
-    req.end();
-  };
-  attempt();
+if (cacheOut) {
+  writeFileSync(cacheOut, script.createCachedData());
+  process.exit(0);
 }

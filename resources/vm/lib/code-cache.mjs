@@ -4,9 +4,9 @@
 //
 // V8 takes a cache only from the same V8 build with the same flags, so it is
 // made here with the guest's own node binary (a foreign one under QEMU's
-// user-mode emulator, its libraries from the staged root), running the agent
-// until its first /version answer so the functions that start-up compiled are
-// in it. --random-seed (which V8 leaves out of the flags a cache must match)
+// user-mode emulator, its libraries from the staged root), running the
+// bundle's top level and the start of the agent's main() (`--version`).
+// --random-seed (which V8 leaves out of the flags a cache must match)
 // fixes the string hashes the cache holds: the same inputs give the same bytes.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,17 +26,7 @@ export function makeCodeCache({ node, emulator, sysroot, agentDir, guestBundle }
   const run = mkdtempSync(join(tmpdir(), 'berth-code-cache-'));
   try {
     const out = join(run, 'agent.cjs.cache');
-    const agent = [
-      '--random-seed=1',
-      join(agentDir, 'main.cjs'),
-      '--host',
-      `unix://${join(run, 'engine.sock')}`,
-      '--data-root',
-      join(run, 'data'),
-      // never made: the state load stops there, before it sets anything up on this machine
-      '--modules-ready',
-      join(run, 'never'),
-    ];
+    const agent = ['--random-seed=1', join(agentDir, 'main.cjs'), '--version'];
     const [cmd, args] = emulator ? [emulator, ['-L', sysroot, node, ...agent]] : [node, agent];
     execFileSync(cmd, args, {
       // nothing of this build's environment (NODE_OPTIONS would change V8's flags)
