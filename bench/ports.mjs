@@ -80,7 +80,7 @@ function cpuSeconds(pid) {
 
 /** The process doing the proxying: the agent itself, or dockerd's docker-proxy for the port. */
 function proxyPid(engine, eng, port) {
-  const pid = engine === 'berth' ? pidsWith('main.js', `unix://${eng.socket}`)[0] : pidsWith('docker-proxy', `-host-port ${port} `)[0];
+  const pid = engine === 'berth' ? pidsWith('main.cjs', `unix://${eng.socket}`)[0] : pidsWith('docker-proxy', `-host-port ${port} `)[0];
   if (!pid) throw new Error(`cannot find the ${engine} proxy process for port ${port}`);
   return pid;
 }

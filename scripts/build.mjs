@@ -4,7 +4,7 @@
 // VM image small and start-up fast; the native addon and its exec shim are
 // copied beside the agent's bundle, where runtime/native.ts looks first.
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, chmodSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, chmodSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -13,12 +13,16 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const common = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
   // ssh2's optional native helpers are loaded in try/catch; they stay out.
   external: ['*.node', 'cpu-features'],
+};
+
+const esm = {
+  ...common,
+  format: 'esm',
   banner: {
     // Bundled CommonJS dependencies call require(); give ESM one.
     // ssh2 also reads __dirname (for a Windows helper path it never uses here).
@@ -26,13 +30,32 @@ const common = {
   },
 };
 
-const programs = [{ entry: 'apps/vm-agent/src/main.ts', out: 'apps/vm-agent/dist/main.js' }];
-if (existsSync(join(root, 'apps/main/src/cli.ts'))) programs.push({ entry: 'apps/main/src/cli.ts', out: 'apps/main/dist/cli.js' });
+// The agent is CommonJS so that its loader (main.cjs, src/loader.ts) can
+// compile it through vm.Script with V8's code cache; its import.meta.url
+// becomes the bundle's own file URL. (.cjs: the repository is "type": "module".)
+const cjs = {
+  ...common,
+  format: 'cjs',
+  define: { 'import.meta.url': '__berth_import_meta_url' },
+  banner: { js: 'const __berth_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+};
+
+const programs = [
+  { entry: 'apps/vm-agent/src/main.ts', out: 'apps/vm-agent/dist/agent.cjs', options: cjs },
+  {
+    entry: 'apps/vm-agent/src/loader.ts',
+    out: 'apps/vm-agent/dist/main.cjs',
+    options: { ...common, format: 'cjs', sourcemap: false, banner: { js: '#!/usr/bin/env node' } },
+  },
+];
+if (existsSync(join(root, 'apps/main/src/cli.ts'))) programs.push({ entry: 'apps/main/src/cli.ts', out: 'apps/main/dist/cli.js', options: esm });
 
 for (const p of programs) {
-  await build({ ...common, entryPoints: [join(root, p.entry)], outfile: join(root, p.out) });
+  await build({ ...p.options, entryPoints: [join(root, p.entry)], outfile: join(root, p.out) });
   chmodSync(join(root, p.out), 0o755);
 }
+// The agent's ESM bundle before it was CommonJS: gone, so nothing starts it by mistake.
+for (const stale of ['main.js', 'main.js.map']) rmSync(join(root, 'apps/vm-agent/dist', stale), { force: true });
 
 // The addon and its exec shim (berth-shim, which it loads from beside itself).
 for (const file of ['berth_native.node', 'berth-shim']) {

@@ -17,9 +17,11 @@
 // mtime is SOURCE_DATE_EPOCH (default 0), gzip writes no name or time, and
 // the EROFS image has a fixed UUID (lib/erofs.mjs).
 //
-// --agent DIR (or BERTH_VM_AGENT_DIR) takes main.js (and berth_native.node
-// with its berth-shim when present) from DIR instead of apps/vm-agent/dist;
-// tests use it for a stand-in agent.
+// --agent DIR (or BERTH_VM_AGENT_DIR) takes main.cjs (the agent's loader,
+// with its bundle agent.cjs, and berth_native.node with its berth-shim, when
+// present) from DIR instead of apps/vm-agent/dist; tests use it for a
+// stand-in agent. The bundle's V8 code cache is made here, with the guest's
+// node (lib/code-cache.mjs).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -30,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { candidates, depends, fetchPackage, libraryClosure } from './lib/apt.mjs';
 import { guestArch, isNative } from './lib/arch.mjs';
 import { makeCpio, gzipReproducible } from './lib/cpio.mjs';
+import { makeCodeCache } from './lib/code-cache.mjs';
 import { makeErofs, stageTree } from './lib/erofs.mjs';
 import { depmod, resolveModules } from './lib/kernel-modules.mjs';
 import { crossCompileAddon, crossCompileShim, crossStrip, fetchNode, foreignSharedLibs } from './lib/foreign.mjs';
@@ -130,13 +133,14 @@ function sha256(buf) {
 function agentFiles(dirArg) {
   const explicit = Boolean(dirArg);
   const dir = dirArg ?? join(repo, 'apps/vm-agent/dist');
-  const main = join(dir, 'main.js');
+  const main = join(dir, 'main.cjs');
+  const bundle = join(dir, 'agent.cjs'); // the loader's (a stand-in agent is main.cjs alone)
   const native = join(dir, 'berth_native.node');
   const shim = join(dir, 'berth-shim'); // the addon's exec shim, loaded from beside it
   if (!existsSync(main)) {
     fail(
       explicit
-        ? `no main.js in ${dir} (given with --agent or BERTH_VM_AGENT_DIR)`
+        ? `no main.cjs in ${dir} (given with --agent or BERTH_VM_AGENT_DIR)`
         : `the agent is not built: ${relative(repo, main)} is missing; run 'npm run build' first`,
     );
   }
@@ -146,7 +150,12 @@ function agentFiles(dirArg) {
   if (existsSync(native) && !existsSync(shim)) {
     fail(`the addon's exec shim is missing beside it: ${shim}; run 'npm run build' (the agent cannot start containers without it)`);
   }
-  return { main, native: existsSync(native) ? native : null, shim: existsSync(shim) ? shim : null };
+  return {
+    main,
+    bundle: existsSync(bundle) ? bundle : null,
+    native: existsSync(native) ? native : null,
+    shim: existsSync(shim) ? shim : null,
+  };
 }
 
 /** A package file that may live under / or /usr depending on the release. */
@@ -384,8 +393,10 @@ function main() {
     addFile('etc/berth/modules', Buffer.from(bootOrder.join('\n') + '\n'), false);
     addFile('etc/berth/modules.later', Buffer.from(order.filter((m) => !bootOrder.includes(m)).join('\n') + '\n'), false);
 
-    // the agent (its bundle is plain JS; the addon is built for the guest's architecture)
-    addFile('opt/berth/main.js', readFileSync(agent.main), false);
+    // the agent (its loader and bundle are plain JS, their code cache is made
+    // below; the addon is built for the guest's architecture)
+    addFile('opt/berth/main.cjs', readFileSync(agent.main), false);
+    if (agent.bundle) addFile('opt/berth/agent.cjs', readFileSync(agent.bundle), false);
     if (nativeAddon) addFile('opt/berth/berth_native.node', readFileSync(nativeAddon), false);
     if (shim) addFile('opt/berth/berth-shim', readFileSync(shim), true);
 
@@ -431,6 +442,17 @@ function main() {
     const rootTree = join(work, 'root');
     mkdirSync(rootTree);
     stageTree(entries.values(), rootTree);
+    if (agent.bundle) {
+      const cache = makeCodeCache({
+        node: join(rootTree, 'usr/bin/node'), // the very binary the guest runs
+        emulator: foreign ? arch.userEmulator : null,
+        sysroot: rootTree,
+        agentDir: join(rootTree, 'opt/berth'),
+        guestBundle: '/opt/berth/agent.cjs',
+      });
+      addFile('opt/berth/agent.cjs.cache', cache, false);
+      stageTree([entries.get('opt/berth/agent.cjs.cache')], rootTree);
+    }
     const rootImagePath = join(work, 'root.erofs');
     makeErofs(rootTree, rootImagePath, epoch);
     const rootImage = readFileSync(rootImagePath);
@@ -446,7 +468,9 @@ function main() {
       // libraries taken from the build machine rather than a package (the C runtime node was linked against)
       hostLibraries: [...entries.keys()].filter((p) => hostLibs.has(p)).sort(),
       agent: {
-        'main.js': sha256(readFileSync(agent.main)),
+        'main.cjs': sha256(readFileSync(agent.main)),
+        'agent.cjs': agent.bundle ? sha256(readFileSync(agent.bundle)) : null,
+        'agent.cjs.cache': entries.has('opt/berth/agent.cjs.cache') ? sha256(entries.get('opt/berth/agent.cjs.cache').data) : null,
         'berth_native.node': nativeAddon ? sha256(readFileSync(nativeAddon)) : null,
         'berth-shim': shim ? sha256(readFileSync(shim)) : null,
       },

@@ -1,6 +1,6 @@
 /**
  * The engine, started natively for a suite:
- * `node apps/vm-agent/dist/main.js --host unix://SOCK --data-root DIR`.
+ * `node apps/vm-agent/dist/main.cjs --host unix://SOCK --data-root DIR`.
  *
  * `startAgent()` waits until `GET /_ping` answers on the socket, then until
  * the agent has loaded its state (a request it holds until then). `stop()`
@@ -19,7 +19,7 @@ import { after, afterEach } from 'node:test';
 import { engineRequest } from './docker.js';
 
 export const REPO_ROOT = process.env.BERTH_REPO ?? new URL('../..', import.meta.url).pathname;
-export const AGENT_MAIN = join(REPO_ROOT, 'apps/vm-agent/dist/main.js');
+export const AGENT_MAIN = join(REPO_ROOT, 'apps/vm-agent/dist/main.cjs');
 
 export interface Agent {
   /** Path of the Docker API socket. */

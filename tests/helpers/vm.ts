@@ -40,9 +40,9 @@ export interface TestVm {
  * instead of the host's; the image is in `${work}/image` either way.
  */
 export async function startTestVm(prefix: string, distMarker: string, opts: { arch?: 'arm64' | 'amd64' } = {}): Promise<TestVm> {
-  const main = path.join(agentDist, 'main.js');
+  const bundle = path.join(agentDist, 'agent.cjs');
   assert.ok(
-    fs.existsSync(main) && fs.readFileSync(main, 'utf8').includes(distMarker),
+    fs.existsSync(bundle) && fs.readFileSync(bundle, 'utf8').includes(distMarker),
     `apps/vm-agent/dist is missing or older than "${distMarker}": run \`npm run build\` first`,
   );
   const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -59,7 +59,7 @@ describe('berth end to end (VM)', { timeout: 1_200_000 }, () => {
 
   before(async () => {
     assert.ok(
-      fs.existsSync(path.join(agentDist, 'main.js')) && fs.readFileSync(path.join(agentDist, 'main.js'), 'utf8').includes('host-gateway'),
+      fs.existsSync(path.join(agentDist, 'agent.cjs')) && fs.readFileSync(path.join(agentDist, 'agent.cjs'), 'utf8').includes('host-gateway'),
       'apps/vm-agent/dist is missing or older than --host-gateway: run `npm run build` first',
     );
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));

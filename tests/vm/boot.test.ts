@@ -19,16 +19,16 @@ import { QemuVm, type QemuVmOptions, type VmStarted } from '../../apps/main/src/
 const execFileP = promisify(execFile);
 const repo = path.resolve(fileURLToPath(import.meta.url), '../../..');
 const buildScript = path.join(repo, 'resources/vm/build.mjs');
-const realAgent = fs.existsSync(path.join(repo, 'apps/vm-agent/dist/main.js'));
+const realAgent = fs.existsSync(path.join(repo, 'apps/vm-agent/dist/main.cjs'));
 // init passes --ssh-listen/--ssh-authorized-key only when it was given a key;
 // an agent bundle from before the SSH server would refuse them, so such a
 // bundle boots without a key (the stand-in takes any flags).
-const agentTakesSsh = !realAgent || fs.readFileSync(path.join(repo, 'apps/vm-agent/dist/main.js'), 'utf8').includes('ssh-listen');
+const agentTakesSsh = !realAgent || fs.readFileSync(path.join(repo, 'apps/vm-agent/dist/agent.cjs'), 'utf8').includes('ssh-listen');
 const TEST_KEY = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test@berth' }).public;
 
 /** Answers on the engine socket and exits on SIGTERM: enough for init to supervise. */
 const STAND_IN_AGENT = `
-import net from 'node:net';
+const net = require('node:net');
 const args = process.argv.slice(2);
 const sock = args[args.indexOf('--host') + 1].replace('unix://', '');
 const server = net.createServer((c) => c.end('stand-in\\n')).listen(sock, () => console.log('stand-in agent: up, ' + args.join(' ')));
@@ -44,12 +44,12 @@ function stageAgent(work: string): string {
   const dir = path.join(work, 'agent');
   fs.mkdirSync(dir, { recursive: true });
   if (realAgent) {
-    for (const f of ['main.js', 'berth_native.node', 'berth-shim']) {
+    for (const f of ['main.cjs', 'agent.cjs', 'berth_native.node', 'berth-shim']) {
       const src = path.join(repo, 'apps/vm-agent/dist', f);
       if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, f));
     }
   } else {
-    fs.writeFileSync(path.join(dir, 'main.js'), STAND_IN_AGENT);
+    fs.writeFileSync(path.join(dir, 'main.cjs'), STAND_IN_AGENT);
   }
   return dir;
 }

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -49,6 +50,8 @@ Runs as root: it creates namespaces, mounts and cgroups.
                         TCP ports, e.g. the SSH forward's); nothing in the VM may dial them
   --modules-ready FILE  in a VM: the file init creates once the kernel modules for networks are
                         loaded; the engine answers before, but sets networks up after it
+  --init-done FILE      in a VM: the file init creates once the data disk, the network and the
+                        shares are up; the agent loads its code meanwhile and starts after it
   --version             print the version and exit`;
 
 async function main(): Promise<void> {
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
       'host-gateway': { type: 'string' },
       'host-controls': { type: 'string' },
       'modules-ready': { type: 'string' },
+      'init-done': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -93,6 +97,14 @@ async function main(): Promise<void> {
   if (hostGateway !== undefined && isIP(hostGateway) !== 4) throw new Error(`--host-gateway must be an IPv4 address, got ${hostGateway}`);
   if (values['host-controls'] !== undefined && !hostGateway) throw new Error('--host-controls needs --host-gateway (the address the ports are on)');
   const controlPorts = parsePortList(values['host-controls'] ?? '');
+  const initDone = values['init-done'];
+  if (initDone && !existsSync(initDone)) {
+    // Init starts the agent early so node loads its code while init still
+    // works; the data root and eth0's address (SSH) are there once it is done.
+    console.error(`berth-agent: waiting for init to finish (${initDone})`);
+    await waitForFile(initDone, Infinity);
+    startupMark('init done');
+  }
   await mkdir(dataRoot, { recursive: true, mode: 0o711 });
 
   const engineId = await loadEngineId(dataRoot);

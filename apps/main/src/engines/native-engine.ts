@@ -55,7 +55,7 @@ export class NativeEngine extends EngineStateHolder implements EngineTarget {
     const refusal = nativeEngineRefusal();
     if (refusal) return this.fail(refusal);
     if (!this.agentMain) {
-      return this.fail('The engine is not built: run `npx tsc -b && node scripts/build.mjs` (it makes apps/vm-agent/dist/main.js), or set BERTH_AGENT_MAIN.');
+      return this.fail('The engine is not built: run `npx tsc -b && node scripts/build.mjs` (it makes apps/vm-agent/dist/main.cjs), or set BERTH_AGENT_MAIN.');
     }
     if (await enginePing(this.socket)) {
       this.set({ ...this.running(), message: `Using the engine already serving unix://${this.socket}.`, canRestart: false });
@@ -161,9 +161,9 @@ export function nativeEngineRefusal(platform = process.platform, uid = process.g
   return undefined;
 }
 
-/** The agent's bundle: $BERTH_AGENT_MAIN, or `apps/vm-agent/dist/main.js` in this checkout. */
+/** The agent's entry (its loader): $BERTH_AGENT_MAIN, or `apps/vm-agent/dist/main.cjs` in this checkout. */
 export function findAgentMain(): string | undefined {
   const fromEnv = process.env.BERTH_AGENT_MAIN;
   if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined;
-  return findInCheckout(join('apps', 'vm-agent', 'dist', 'main.js'));
+  return findInCheckout(join('apps', 'vm-agent', 'dist', 'main.cjs'));
 }

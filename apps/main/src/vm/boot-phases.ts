@@ -31,7 +31,12 @@ export interface BootPhase {
   ms: number;
 }
 
-/** The guest's milestones, in boot order: the console line that ends each phase. */
+/**
+ * The guest's milestones, in boot order: the console line that ends each
+ * phase. Node's start and the bundle's load run beside init's network, disk
+ * and shares (rc.init starts the agent early): a phase shows only the time it
+ * still took after the milestone before it, so the rows add up to the boot.
+ */
 const GUEST_MILESTONES: ReadonlyArray<[string, RegExp]> = [
   ['kernel (to stage 1)', /stage 1: mounting the root image/],
   ['stage 1: modules, root image', /stage 1: root is /],

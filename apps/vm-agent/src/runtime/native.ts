@@ -5,7 +5,7 @@
  * Where the addon is looked for, first found wins:
  *   1. `BERTH_NATIVE_ADDON` (a path to the .node file);
  *   2. `berth_native.node` beside the running module (the esbuild bundle
- *      apps/vm-agent/dist/main.js has it copied beside it);
+ *      apps/vm-agent/dist/agent.cjs has it copied beside it);
  *   3. `native/build/Release/berth_native.node` in the repository, found by
  *      walking up from this module (running from source under tsx).
  * The addon is loaded on first use, so importing this module never fails.
