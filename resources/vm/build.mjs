@@ -34,7 +34,7 @@ import { guestArch, isNative } from './lib/arch.mjs';
 import { makeCpio, gzipReproducible } from './lib/cpio.mjs';
 import { makeCodeCache } from './lib/code-cache.mjs';
 import { makeErofs, stageTree } from './lib/erofs.mjs';
-import { depmod, resolveModules } from './lib/kernel-modules.mjs';
+import { depmod, readModule, resolveModules } from './lib/kernel-modules.mjs';
 import { crossCompileAddon, crossCompileShim, crossStrip, fetchNode, foreignSharedLibs } from './lib/foreign.mjs';
 import { sharedLibs } from './lib/shared-libs.mjs';
 
@@ -375,7 +375,7 @@ function main() {
     const modRoot = join(work, 'modroot');
     const modDir = join(modRoot, 'lib/modules', release);
     for (const m of order) {
-      const data = readFileSync(join(kernel.root, 'lib/modules', release, m));
+      const data = readModule(kernel.root, release, m);
       mkdirSync(dirname(join(modDir, m)), { recursive: true });
       writeFileSync(join(modDir, m), data);
       addFile(`lib/modules/${release}/${m}`, data, false);
@@ -432,7 +432,7 @@ function main() {
     const modDirs = new Set();
     for (const m of stage1.order) {
       for (let d = dirname(m); d !== '.' && !modDirs.has(d); d = dirname(d)) modDirs.add(d);
-      initEntries.push({ path: `lib/modules/${release}/${m}`, type: 'file', data: readFileSync(join(kernel.root, 'lib/modules', release, m)), mode: 0o644 });
+      initEntries.push({ path: `lib/modules/${release}/${m}`, type: 'file', data: readModule(kernel.root, release, m), mode: 0o644 });
     }
     for (const d of modDirs) initEntries.push({ path: `lib/modules/${release}/${d}`, type: 'dir' });
     const cpio = makeCpio(initEntries, epoch);
