@@ -1,3 +1,4 @@
+// Plain JS (.mjs) like the module it tests, which has no type declarations.
 // The VM image's kernel modules lose the signature Debian appends
 // (resources/vm/lib/kernel-modules.mjs): the guest does not enforce one, and
 // checking it costs a SHA-512 of every module at boot.
@@ -8,7 +9,7 @@ import { withoutSignature } from '../../resources/vm/lib/kernel-modules.mjs';
 const MAGIC = Buffer.from('~Module signature appended~\n');
 
 /** A module as sign-file writes it: body, signer, key id, PKCS#7 signature, struct module_signature, magic. */
-function signed(body: Buffer, signature: Buffer, signer = Buffer.alloc(0), keyId = Buffer.alloc(0)): Buffer {
+function signed(body, signature, signer = Buffer.alloc(0), keyId = Buffer.alloc(0)) {
   const info = Buffer.alloc(12);
   info[0] = 0; // algo
   info[1] = 0; // hash
